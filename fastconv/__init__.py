@@ -1,0 +1,26 @@
+"""fastconv: fast, exact N-D convolution and cross-correlation.
+
+Typed Cython loops run in parallel with OpenMP behind thin Python APIs:
+
+* CNN functions (PyTorch/Keras semantics): :func:`conv`, :func:`conv1d`,
+  :func:`conv2d`, :func:`conv3d`;
+* the output-size formula: :func:`conv_output_shape`, :func:`resolve_padding`;
+* build and runtime facts: :func:`show_config`.
+"""
+
+__version__ = "0.1.0"
+
+from fastconv._config import show_config
+from fastconv._geometry import conv_output_shape, resolve_padding
+from fastconv.nn import conv, conv1d, conv2d, conv3d
+
+__all__ = [
+    "__version__",
+    "show_config",
+    "conv_output_shape",
+    "resolve_padding",
+    "conv",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+]

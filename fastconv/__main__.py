@@ -1,0 +1,89 @@
+"""``python -m fastconv [info|check|bench]``.
+
+* ``info``  - how fastconv was built and what it will use (one item a line);
+* ``check`` - a self-check against SciPy on small built-in examples;
+* ``bench`` - the benchmark table of BENCHMARKS.md on this machine.
+
+With no argument: ``info`` then ``check`` (and the quick benchmark once it
+exists).
+"""
+
+import argparse
+import sys
+
+
+def cmd_info(args=None):
+    from fastconv._config import config_dict, format_lines
+    print("\n".join(format_lines(config_dict())))
+    return 0
+
+
+def cmd_check(args=None):
+    """Compare fastconv with SciPy on a few small problems; exit 1 on a mismatch."""
+    import numpy as np
+    from scipy import signal
+
+    import fastconv
+    from fastconv import _dispatch
+
+    rng = np.random.default_rng(1234)
+    failures = 0
+    cases = []
+    for level in _dispatch.supported_levels():
+        for dtype, rtol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+            for shape, kshape in (((257,), (9,)), ((40, 33), (5, 4)), ((12, 11, 10), (3, 2, 3))):
+                x = rng.standard_normal(shape).astype(dtype)
+                k = rng.standard_normal(kshape).astype(dtype)
+                ref = signal.correlate(x, k, mode="valid", method="direct")
+                rank = x.ndim
+                got = fastconv.conv(x[None, None], k[None, None], workers=None)[0, 0]
+                from fastconv import _engine  # the same call through a forced level
+                got_lvl = _engine.correlate(
+                    x[None, None], k[None, None], stride=(1,) * rank, dilation=(1,) * rank,
+                    pads=((0, 0),) * rank, nthreads=2, level=level)[0, 0]
+                scale = np.abs(ref).max() + 1
+                err = max(np.abs(got - ref).max(), np.abs(got_lvl - ref).max()) / scale
+                ok = got.dtype == ref.dtype and err <= rtol * np.sqrt(np.prod(kshape))
+                failures += not ok
+                cases.append((level, np.dtype(dtype).name, f"{shape}*{kshape}", err, ok))
+    for level, dt, case, err, ok in cases:
+        print(f"check [{level:8s}] {dt:7s} correlate valid {case:22s} "
+              f"max rel err {err:.1e}  {'ok' if ok else 'MISMATCH'}")
+    print(f"self-check: {len(cases) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+def cmd_bench(args):
+    try:
+        from fastconv import _bench
+    except ImportError:
+        print("the benchmark is not available in this build yet")
+        return 0
+    return _bench.main(args)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m fastconv", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("info", help="build and runtime facts")
+    sub.add_parser("check", help="self-check against SciPy")
+    pb = sub.add_parser("bench", help="benchmark against installed peers")
+    pb.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    pb.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    pb.add_argument("--sections", default="ABCDE", help="which BENCHMARKS.md sections")
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        return cmd_info(args)
+    if args.command == "check":
+        return cmd_check(args)
+    if args.command == "bench":
+        return cmd_bench(args)
+    rc = cmd_info()
+    print()
+    rc |= cmd_check()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The engine: one canonical correlation, run by the compiled kernels.
+
+Front-ends (``fastconv.nn``, ``fastconv.signal``, ``fastconv.ndimage``,
+``fastconv.layers``) validate their arguments and reduce their vocabulary to
+one call of :func:`correlate`:
+
+    out[n, f, o...] = bias[f] + sum_{c, t...} w[f, c, t...] *
+                      x[n, g*Cg + c, o*s + t*d - p_lo...]
+
+(``g = f // (F/groups)``, zero padding, any spatial rank, layout
+``channels_first`` ``(N, C, *S)`` / ``(F, C/groups, *K)`` or
+``channels_last`` ``(N, *S, C)`` / ``(*K, C/groups, F)``).  The engine
+trusts its inputs: shapes and dtypes have been checked by the caller.
+
+Rank 1-3 run in one kernel call (leading size-1 axes are inserted for free);
+rank > 3 is decomposed over the leading spatial axes into accumulated rank-3
+calls.
+"""
+
+import itertools
+
+import numpy as np
+
+from fastconv import _dispatch
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint64))
+
+
+def _as_kernel_array(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _col_block(ow, nrows, nthreads):
+    """Columns per unit of parallel work: whole rows when there are many rows,
+    cache-sized blocks of long rows, and enough blocks to feed every thread."""
+    colblk = ow if ow <= 8192 else 4096
+    nunits = nrows * -(-ow // colblk)
+    if nunits < 4 * nthreads and ow > 256:
+        want = -(-4 * nthreads // max(nrows, 1))
+        colblk = max(256, -(-ow // want))
+    return max(1, colblk)
+
+
+def _to5(a, lead, rank):
+    """Insert ``3 - rank`` size-1 axes after the first `lead` axes (a view)."""
+    shape = a.shape[:lead] + (1,) * (3 - rank) + a.shape[lead:]
+    return a.reshape(shape)
+
+
+def _pad3(values, rank, fill):
+    return (fill,) * (3 - rank) + tuple(values)
+
+
+def _run3(kern, x, w, out, bias, stride, dilation, pad_lo, groups, accumulate, relu,
+          layout, nthreads):
+    """One kernel call for spatial rank <= 3 (arrays already C-contiguous)."""
+    rank = x.ndim - 2
+    geo = np.array(_pad3(stride, rank, 1) + _pad3(dilation, rank, 1) + _pad3(pad_lo, rank, 0),
+                   dtype=np.intp)
+    if layout == "channels_first":
+        x5, w5, o5 = _to5(x, 2, rank), _to5(w, 2, rank), _to5(out, 2, rank)
+        nrows = o5.shape[0] * o5.shape[1] * o5.shape[2] * o5.shape[3]
+        ow = o5.shape[4]
+        colblk = _col_block(ow, nrows, nthreads)
+        nunits = nrows * -(-ow // colblk)
+        kern.correlate_channels_first(x5, w5, o5, bias, geo, groups, accumulate, relu,
+                                      colblk, max(1, min(nthreads, nunits)))
+    else:
+        x5, w5, o5 = _to5(x, 1, rank), _to5(w, 0, rank), _to5(out, 1, rank)
+        nrows = o5.shape[0] * o5.shape[1] * o5.shape[2]
+        ow = o5.shape[3]
+        colblk = _col_block(ow, nrows, nthreads)
+        nunits = nrows * -(-ow // colblk)
+        kern.correlate_channels_last(x5, w5, o5, bias, geo, groups, accumulate, relu,
+                                     colblk, max(1, min(nthreads, nunits)))
+
+
+def output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout):
+    """Full output shape (batch and channels included) for validated inputs."""
+    rank = len(stride)
+    if layout == "channels_first":
+        spatial, kernel, F = x_shape[2:], w_shape[2:], w_shape[0]
+    else:
+        spatial, kernel, F = x_shape[1:-1], w_shape[:rank], w_shape[-1]
+    osp = tuple((n + lo + hi - d * (k - 1) - 1) // s + 1
+                for n, k, s, d, (lo, hi) in zip(spatial, kernel, stride, dilation, pads))
+    if layout == "channels_first":
+        return (x_shape[0], F) + osp
+    return (x_shape[0],) + osp + (F,)
+
+
+def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
+              layout="channels_first", nthreads=1, out=None, accumulate=False, level=None):
+    """Run the canonical correlation (see the module docstring).
+
+    Parameters
+    ----------
+    x, w : ndarray
+        Input and filter bank, same dtype: float32, float64 or uint64 (the
+        last for exact, wrapping integer sums; channels_first only).
+    stride, dilation : tuple of int
+        Per spatial axis.
+    pads : tuple of (int, int)
+        Zero padding ``(lo, hi)`` per spatial axis.
+    groups : int
+    bias : ndarray or None
+        ``(F,)``, same dtype.
+    relu : bool
+        Fuse ``max(., 0)`` into the kernel.
+    layout : {'channels_first', 'channels_last'}
+    nthreads : int
+        Already resolved thread count (``fastconv._threads.resolve_workers``).
+    out : ndarray or None
+        C-contiguous output of the right shape and dtype, or None to allocate.
+    accumulate : bool
+        Add into `out` instead of overwriting it (bias is not added again).
+    level : str or None
+        Force a SIMD level (tests); default is the dispatched one.
+
+    Returns
+    -------
+    ndarray
+        `out`.
+    """
+    kern = _dispatch.get_kernels(level)
+    dtype = np.result_type(x.dtype, w.dtype)
+    x = _as_kernel_array(x, dtype)
+    w = _as_kernel_array(w, dtype)
+    rank = len(stride)
+    oshape = output_shape(x.shape, w.shape, stride, dilation, pads, groups, layout)
+    if out is None:
+        out = np.empty(oshape, dtype=dtype)
+        accumulate = False
+    if out.size == 0:
+        return out
+    b = (np.zeros(0, dtype=dtype) if bias is None
+         else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
+    pad_lo = tuple(p[0] for p in pads)
+    if layout == "channels_last" and w.shape[-2] == 1 and w.shape[-1] == 1 and groups == 1:
+        # one input and one output channel: both layouts are the same memory,
+        # and the channels-first kernel vectorises along the spatial rows.
+        xs = x.reshape((x.shape[0], 1) + x.shape[1:-1])
+        ws = w.reshape((1, 1) + w.shape[:-2])
+        os_ = out.reshape((out.shape[0], 1) + out.shape[1:-1])
+        correlate(xs, ws, stride=stride, dilation=dilation, pads=pads, groups=1, bias=b,
+                  relu=relu, layout="channels_first", nthreads=nthreads, out=os_,
+                  accumulate=accumulate, level=level)
+        return out
+    if rank <= 3:
+        _run3(kern, x, w, out, b, stride, dilation, pad_lo, groups, accumulate, relu,
+              layout, nthreads)
+        return out
+    # Rank > 3: decompose the leading (rank - 3) spatial axes.
+    lead = rank - 3
+    if layout == "channels_first":
+        sp_axis0, k_axis0 = 2, 2
+    else:
+        sp_axis0, k_axis0 = 1, 0
+    if not accumulate:
+        if bias is None:
+            out[...] = 0
+        elif layout == "channels_first":
+            out[...] = b.reshape((1, -1) + (1,) * rank)
+        else:
+            out[...] = b
+    in_lead = x.shape[sp_axis0:sp_axis0 + lead]
+    out_lead = out.shape[sp_axis0:sp_axis0 + lead]
+    k_lead = w.shape[k_axis0:k_axis0 + lead]
+    empty = np.zeros(0, dtype=dtype)
+    for opos in itertools.product(*(range(m) for m in out_lead)):
+        oidx = (slice(None),) * sp_axis0 + opos
+        osub = out[oidx]
+        for tpos in itertools.product(*(range(k) for k in k_lead)):
+            ipos = tuple(o * s + t * d - p for o, t, s, d, p
+                         in zip(opos, tpos, stride[:lead], dilation[:lead], pad_lo[:lead]))
+            if any(i < 0 or i >= n for i, n in zip(ipos, in_lead)):
+                continue
+            xsub = x[(slice(None),) * sp_axis0 + ipos]
+            wsub = w[(slice(None),) * k_axis0 + tpos]
+            wsub = np.ascontiguousarray(wsub)
+            xsub_c = np.ascontiguousarray(xsub)
+            tmp_out = np.ascontiguousarray(osub)
+            _run3(kern, xsub_c, wsub, tmp_out, empty, stride[lead:], dilation[lead:],
+                  pad_lo[lead:], groups, True, False, layout, nthreads)
+            osub[...] = tmp_out
+    if relu:
+        np.maximum(out, 0, out=out)
+    return out

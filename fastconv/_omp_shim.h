@@ -1,0 +1,65 @@
+/* The only place fastconv includes <omp.h>.
+ *
+ * When the extension is compiled without OpenMP (_OPENMP undefined) the few
+ * omp_* functions fastconv uses are replaced by serial stubs, so the Cython
+ * sources are identical in both builds and the choice is made by the C
+ * compiler flags alone.  Also carries build facts (compiler, CPU features)
+ * that only C can see.
+ */
+#ifndef FASTCONV_OMP_SHIM_H
+#define FASTCONV_OMP_SHIM_H
+
+#ifdef _OPENMP
+#include <omp.h>
+#define FC_OPENMP_ENABLED 1
+#define FC_OPENMP_VERSION _OPENMP
+#else
+#define FC_OPENMP_ENABLED 0
+#define FC_OPENMP_VERSION 0
+static inline int omp_get_max_threads(void) { return 1; }
+static inline int omp_get_thread_num(void) { return 0; }
+static inline int omp_get_num_procs(void) { return 1; }
+static inline void omp_set_num_threads(int n) { (void)n; }
+#endif
+
+#ifndef FASTCONV_SIMD_LEVEL
+#define FASTCONV_SIMD_LEVEL "none"
+#endif
+#ifndef FASTCONV_BUILD_FLAGS
+#define FASTCONV_BUILD_FLAGS ""
+#endif
+
+static const char *fc_compiler_version(void) {
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#elif defined(_MSC_VER)
+#define FC_STR2(x) #x
+#define FC_STR(x) FC_STR2(x)
+    return "msvc " FC_STR(_MSC_FULL_VER);
+#else
+    return "unknown";
+#endif
+}
+
+/* CPU feature check for runtime kernel dispatch: 0 = baseline,
+ * 1 = AVX2+FMA, 2 = AVX-512 (F, CD, VL, BW, DQ).  Uses the compiler's
+ * builtin, which also checks that the OS saves the wide registers. */
+static int fc_cpu_simd_level(void) {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 1;
+    return 0;
+#else
+    return 0;
+#endif
+}
+
+#endif

@@ -1,0 +1,377 @@
+"""CNN-style convolution (PyTorch's ``torch.nn.functional.conv*d`` semantics).
+
+Like every deep-learning library, these functions compute a
+cross-correlation (the kernel is not flipped) and do not conjugate complex
+weights.  ``data_format='channels_first'`` (default) uses PyTorch's layout,
+``'channels_last'`` TensorFlow/Keras's.
+"""
+
+import numbers
+
+import numpy as np
+
+from fastconv import _engine
+from fastconv._geometry import normalize_tuple, output_length, resolve_padding
+from fastconv._threads import resolve_workers
+
+__all__ = ["conv", "conv1d", "conv2d", "conv3d"]
+
+_PADDING_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
+_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "gelu", "elu", "leaky_relu")
+_DATA_FORMATS = ("channels_first", "channels_last")
+
+
+def _erf(x):
+    from scipy.special import erf
+    return erf(x)
+
+
+def apply_activation(y, activation):
+    """Apply a named activation (or a callable) to `y`, in place where possible."""
+    if activation is None or activation == "linear":
+        return y
+    if callable(activation):
+        return np.asarray(activation(y))
+    if activation == "relu":
+        return np.maximum(y, 0, out=y)
+    if activation == "sigmoid":
+        # 1 / (1 + exp(-y)), written to stay finite for large |y|
+        e = np.exp(-np.abs(y))
+        return np.where(y >= 0, 1 / (1 + e), e / (1 + e)).astype(y.dtype, copy=False)
+    if activation == "tanh":
+        return np.tanh(y, out=y)
+    if activation == "gelu":
+        return (0.5 * y * (1 + _erf(y / np.sqrt(2)))).astype(y.dtype, copy=False)
+    if activation == "elu":
+        return np.where(y > 0, y, np.expm1(np.minimum(y, 0))).astype(y.dtype, copy=False)
+    if activation == "leaky_relu":
+        return np.where(y >= 0, y, y * y.dtype.type(0.01)).astype(y.dtype, copy=False)
+    raise AssertionError(activation)  # validated before
+
+
+def _check_activation(activation):
+    if activation is None or callable(activation):
+        return activation
+    if isinstance(activation, str) and activation.lower() in _ACTIVATIONS:
+        return activation.lower()
+    raise ValueError(f"activation must be None, a callable or one of {', '.join(_ACTIVATIONS)}, "
+                     f"got {activation!r}")
+
+
+def _check_dtype(name, dtype):
+    if dtype in _FLOAT_DTYPES or dtype in _COMPLEX_DTYPES:
+        return
+    raise TypeError(f"{name}: unsupported dtype {dtype}; fastconv's CNN functions compute in "
+                    "float32, float64, complex64 or complex128")
+
+
+def _pad_input(x, pads, mode, rank, layout):
+    """Apply non-zero padding modes with PyTorch's semantics."""
+    np_mode = _PADDING_MODES[mode]
+    spatial = x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
+    for axis, ((lo, hi), n) in enumerate(zip(pads, spatial)):
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"padding_mode='reflect' needs padding < input size on every "
+                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"padding_mode='circular' needs padding <= input size on every "
+                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
+    if layout == "channels_first":
+        width = ((0, 0), (0, 0)) + tuple(pads)
+    else:
+        width = ((0, 0),) + tuple(pads) + ((0, 0),)
+    return np.pad(x, width, mode=np_mode)
+
+
+def _correlate_real_or_complex(x, w, bias, stride, dilation, pads, groups, relu, layout,
+                               nthreads):
+    if x.dtype.kind != "c":
+        return _engine.correlate(x, w, stride=stride, dilation=dilation, pads=pads,
+                                 groups=groups, bias=bias, relu=relu, layout=layout,
+                                 nthreads=nthreads)
+    # (a + ib) * (c + id) = (ac - bd) + i(ad + bc): four real correlations,
+    # accumulated in place, no conjugation (CNN convention).
+    real = np.float32 if x.dtype == np.complex64 else np.float64
+    xr, xi = np.ascontiguousarray(x.real, real), np.ascontiguousarray(x.imag, real)
+    wr, wi = np.ascontiguousarray(w.real, real), np.ascontiguousarray(w.imag, real)
+    kw = dict(stride=stride, dilation=dilation, pads=pads, groups=groups, layout=layout,
+              nthreads=nthreads)
+    out_r = _engine.correlate(xr, wr, **kw)
+    _engine.correlate(xi, -wi, out=out_r, accumulate=True, **kw)
+    out_i = _engine.correlate(xr, wi, **kw)
+    _engine.correlate(xi, wr, out=out_i, accumulate=True, **kw)
+    out = np.empty(out_r.shape, dtype=x.dtype)
+    out.real = out_r
+    out.imag = out_i
+    if bias is not None:
+        if layout == "channels_first":
+            out += bias.reshape((1, -1) + (1,) * len(stride))
+        else:
+            out += bias
+    return out
+
+
+def conv(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1, *,
+         padding_mode="zeros", data_format="channels_first", activation=None, workers=None):
+    """N-D convolution layer function (cross-correlation), any spatial rank.
+
+    The spatial rank is ``weight.ndim - 2``.  For each spatial axis the
+    output length is ``floor((n + p_lo + p_hi - d*(k-1) - 1)/s) + 1``.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(N, C, *S)`` (``channels_first``) or ``(N, *S, C)``
+        (``channels_last``); an unbatched ``(C, *S)`` / ``(*S, C)`` is
+        accepted and gives an unbatched output.
+    weight : array_like
+        ``(F, C/groups, *K)`` (``channels_first``, PyTorch) or
+        ``(*K, C/groups, F)`` (``channels_last``, TensorFlow/Keras).
+    bias : array_like, optional
+        ``(F,)``.
+    stride : int or tuple of int, optional
+        Per-axis stride (default 1).
+    padding : str, int or tuple, optional
+        ``'valid'`` (default), ``'same'`` (TensorFlow's rule, any stride:
+        output ``ceil(n/s)``, an odd extra pad at the end), ``'causal'``
+        (``d*(k-1)`` before, 0 after, every axis), ``'full'``, an int, a
+        tuple of ints, or a tuple of ``(lo, hi)`` pairs.
+    dilation : int or tuple of int, optional
+        Per-axis dilation (default 1).  May be combined with stride.
+    groups : int, optional
+        Number of channel groups (default 1); ``groups == C`` is depthwise.
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, optional
+        PyTorch's names and semantics for what the padding contains.
+    data_format : {'channels_first', 'channels_last'}, optional
+    activation : str or callable, optional
+        ``None``/``'linear'``, ``'relu'`` (fused into the kernel),
+        ``'sigmoid'``, ``'tanh'``, ``'gelu'`` (exact erf form), ``'elu'``
+        (alpha 1), ``'leaky_relu'`` (slope 0.01), or a callable.
+    workers : int, optional
+        Threads (``None``: all usable cores; negative counts back).
+
+    Returns
+    -------
+    ndarray
+        ``(N, F, *S_out)`` or ``(N, *S_out, F)``, dtype of the inputs
+        (float32 stays float32).
+
+    Raises
+    ------
+    TypeError
+        For a dtype other than float32/64 or complex64/128, or bad argument
+        types.
+    ValueError
+        For mismatched ranks or channels, ``groups`` not dividing the
+        channels, non-positive stride/dilation, or a kernel larger than the
+        padded input.
+
+    See Also
+    --------
+    torch.nn.functional.conv2d, tensorflow.nn.convolution,
+    jax.lax.conv_general_dilated
+
+    Notes
+    -----
+    Direct method: compiled loops over output rows, run in parallel with
+    OpenMP; every output element is computed by one thread in a fixed order,
+    so results are identical for any ``workers``.  Zero padding is never
+    materialised; other padding modes pad a copy of the input.  Complex
+    inputs use four real correlations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import conv
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> w = np.ones((1, 1, 2, 2))
+    >>> conv(x, w)[0, 0]
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
+    """
+    if not isinstance(weight, np.ndarray):
+        weight = np.asarray(weight)
+    return _conv_impl("conv", weight.ndim - 2, x, weight, bias, stride, padding, dilation,
+                      groups, padding_mode, data_format, activation, workers)
+
+
+def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
+               padding_mode, data_format, activation, workers):
+    x = np.asarray(x)
+    weight = np.asarray(weight)
+    if data_format not in _DATA_FORMATS:
+        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
+                         f"got {data_format!r}")
+    if not isinstance(padding_mode, str) or padding_mode not in _PADDING_MODES:
+        raise ValueError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                         f"got {padding_mode!r}")
+    activation = _check_activation(activation)
+    nthreads = resolve_workers(workers)
+    if rank < 1:
+        raise ValueError(f"{fname}: weight must have at least 3 dimensions "
+                         f"(filters, channels/groups, *kernel), got shape {weight.shape}")
+    if weight.ndim != rank + 2:
+        raise ValueError(f"{fname}: weight must have {rank + 2} dimensions, "
+                         f"got shape {weight.shape}")
+    unbatched = x.ndim == rank + 1
+    if x.ndim not in (rank + 1, rank + 2):
+        raise ValueError(f"{fname}: input must have {rank + 2} dimensions (batched) or "
+                         f"{rank + 1} (unbatched), got shape {x.shape}")
+    if unbatched:
+        x = x[np.newaxis]
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups}")
+    _check_dtype(fname, x.dtype)
+    _check_dtype(fname, weight.dtype)
+    dtype = np.result_type(x.dtype, weight.dtype)
+    if data_format == "channels_first":
+        C, spatial = x.shape[1], x.shape[2:]
+        F, Cg, ksize = weight.shape[0], weight.shape[1], weight.shape[2:]
+    else:
+        C, spatial = x.shape[-1], x.shape[1:-1]
+        F, Cg, ksize = weight.shape[-1], weight.shape[-2], weight.shape[:-2]
+    if C % groups:
+        raise ValueError(f"groups={groups} must divide the input channels ({C})")
+    if F % groups:
+        raise ValueError(f"groups={groups} must divide the output channels / filters ({F})")
+    if Cg * groups != C:
+        raise ValueError(f"{fname}: input has {C} channels but weight expects "
+                         f"{Cg} * groups({groups}) = {Cg * groups}")
+    if any(k < 1 for k in ksize):
+        raise ValueError(f"{fname}: kernel sizes must be >= 1, got {tuple(ksize)}")
+    stride = normalize_tuple(stride, rank, "stride")
+    dilation = normalize_tuple(dilation, rank, "dilation")
+    pads = resolve_padding(padding, spatial, ksize, stride, dilation)
+    for axis, (n, k, s, d, (lo, hi)) in enumerate(zip(spatial, ksize, stride, dilation, pads)):
+        output_length(n, k, s, d, lo, hi, axis)
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.shape != (F,):
+            raise ValueError(f"{fname}: bias must have shape ({F},), got {bias.shape}")
+        bias = bias.astype(dtype, copy=False)
+    x = x.astype(dtype, copy=False)
+    weight = weight.astype(dtype, copy=False)
+    if padding_mode != "zeros" and any(lo or hi for lo, hi in pads):
+        x = _pad_input(x, pads, padding_mode, rank, data_format)
+        pads = ((0, 0),) * rank
+    fuse_relu = activation == "relu" and dtype.kind == "f"
+    out = _correlate_real_or_complex(x, weight, bias, stride, dilation, pads, groups,
+                                     fuse_relu, data_format, nthreads)
+    if not fuse_relu:
+        out = apply_activation(out, activation)
+    return out[0] if unbatched else out
+
+
+def _make(rank, name):
+    def f(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1, *,
+          padding_mode="zeros", data_format="channels_first", activation=None, workers=None):
+        return _conv_impl(name, rank, x, weight, bias, stride, padding, dilation, groups,
+                          padding_mode, data_format, activation, workers)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+conv1d = _make(1, "conv1d")
+conv1d.__doc__ = """1-D convolution layer function (cross-correlation).
+
+Same parameters and semantics as :func:`conv` with one spatial axis:
+``x (N, C, L)`` / ``weight (F, C/groups, K)`` (``channels_first``) or
+``x (N, L, C)`` / ``weight (K, C/groups, F)`` (``channels_last``).
+
+Parameters
+----------
+x, weight, bias, stride, padding, dilation, groups, padding_mode, data_format, activation, workers
+    See :func:`conv`.
+
+Returns
+-------
+ndarray
+    ``(N, F, L_out)`` or ``(N, L_out, F)``.
+
+See Also
+--------
+conv, torch.nn.functional.conv1d, keras.layers.Conv1D
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastconv import conv1d
+>>> x = np.array([[[1., 2., 3., 4., 5.]]])
+>>> conv1d(x, np.array([[[1., 0., -1.]]]), padding='same')
+array([[[-2., -2., -2., -2.,  4.]]])
+>>> conv1d(x, np.array([[[1., 1.]]]), padding='causal')
+array([[[1., 3., 5., 7., 9.]]])
+"""
+
+conv2d = _make(2, "conv2d")
+conv2d.__doc__ = """2-D convolution layer function (cross-correlation).
+
+Same parameters and semantics as :func:`conv` with two spatial axes:
+``x (N, C, H, W)`` / ``weight (F, C/groups, KH, KW)`` (``channels_first``,
+PyTorch) or ``x (N, H, W, C)`` / ``weight (KH, KW, C/groups, F)``
+(``channels_last``, TensorFlow/Keras).
+
+Parameters
+----------
+x, weight, bias, stride, padding, dilation, groups, padding_mode, data_format, activation, workers
+    See :func:`conv`.
+
+Returns
+-------
+ndarray
+    ``(N, F, H_out, W_out)`` or ``(N, H_out, W_out, F)``.
+
+See Also
+--------
+conv, torch.nn.functional.conv2d, tensorflow.nn.conv2d
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastconv import conv2d
+>>> rng = np.random.default_rng(0)
+>>> x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+>>> w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+>>> y = conv2d(x, w, stride=2, padding=1, activation='relu')
+>>> y.shape, y.dtype, bool((y >= 0).all())
+((2, 4, 4, 4), dtype('float32'), True)
+"""
+
+conv3d = _make(3, "conv3d")
+conv3d.__doc__ = """3-D convolution layer function (cross-correlation).
+
+Same parameters and semantics as :func:`conv` with three spatial axes:
+``x (N, C, D, H, W)`` / ``weight (F, C/groups, KD, KH, KW)`` or the
+channels-last equivalents.
+
+Parameters
+----------
+x, weight, bias, stride, padding, dilation, groups, padding_mode, data_format, activation, workers
+    See :func:`conv`.
+
+Returns
+-------
+ndarray
+    ``(N, F, D_out, H_out, W_out)`` or ``(N, D_out, H_out, W_out, F)``.
+
+See Also
+--------
+conv, torch.nn.functional.conv3d, keras.layers.Conv3D
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastconv import conv3d
+>>> x = np.ones((1, 2, 4, 4, 4))
+>>> w = np.ones((1, 2, 3, 3, 3))
+>>> conv3d(x, w, padding='same').shape
+(1, 1, 4, 4, 4)
+>>> float(conv3d(x, w)[0, 0, 0, 0, 0])
+54.0
+"""

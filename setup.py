@@ -1,0 +1,139 @@
+"""Build script for fastconv's compiled extensions.
+
+Everything about the build is decided here, once:
+
+* the OpenMP probe (``build_tools/openmp_probe.py``); ``FASTCONV_OPENMP=0``
+  builds serial on purpose, ``FASTCONV_FAIL_NO_OPENMP=1`` makes a failed probe
+  an error;
+* the Cython compiler directives (``FASTCONV_CYTHON_DEBUG=1`` turns bounds
+  checking and friends back on for debugging);
+* the SIMD levels the hot kernels are compiled for.  The same kernel source
+  (``fastconv/_kernels.pxi``) is compiled into one extension per level and the
+  best one the CPU supports is picked at import (``fastconv/_dispatch.py``).
+  No ``-march=native`` and no ``-ffast-math``: wheels must run on other CPUs
+  and NaN/Inf must propagate.
+
+A build signature (OpenMP on/off, debug, flags) is stored in the build folder;
+when it differs from the previous build, every extension is re-cythonized and
+recompiled, so a stale ``build/`` can never smuggle an old configuration in.
+"""
+
+import json
+import os
+import platform
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "build_tools"))
+from openmp_probe import decide_openmp, env_flag, openmp_flags  # noqa: E402
+
+DEBUG = env_flag("FASTCONV_CYTHON_DEBUG", False)
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": not DEBUG,
+    "embedsignature": True,
+}
+
+
+def _is_x86():
+    machine = platform.machine().lower()
+    return machine in ("x86_64", "amd64", "i386", "i686", "x86")
+
+
+# SIMD levels for the dispatched kernel module: name -> flags per compiler family.
+SIMD_LEVELS = {
+    "baseline": {"unix": [], "msvc": []},
+}
+if _is_x86():
+    SIMD_LEVELS["avx2"] = {"unix": ["-mavx2", "-mfma", "-mf16c"], "msvc": ["/arch:AVX2"]}
+    SIMD_LEVELS["avx512"] = {
+        "unix": ["-mavx512f", "-mavx512cd", "-mavx512vl", "-mavx512bw", "-mavx512dq",
+                 "-mavx2", "-mfma", "-mf16c", "-mprefer-vector-width=512"],
+        "msvc": ["/arch:AVX512"],
+    }
+
+
+def _kernel_extensions():
+    exts = []
+    for level in SIMD_LEVELS:
+        stub = os.path.join("fastconv", f"_kernels_{level}.pyx")
+        exts.append(Extension(f"fastconv._kernels_{level}", [stub], depends=[
+            "fastconv/_kernels.pxi", "fastconv/_fused.pxd", "fastconv/_omp_shim.h"]))
+        exts[-1].fastconv_simd = level
+    return exts
+
+
+EXTENSIONS = [
+    Extension("fastconv._openmp", ["fastconv/_openmp.pyx"], depends=["fastconv/_omp_shim.h"]),
+] + _kernel_extensions()
+
+
+class BuildExt(build_ext):
+    """Probe OpenMP, cythonize, set flags, and rebuild when the config changes."""
+
+    def run(self):
+        from Cython.Build import cythonize
+
+        ctype = self.compiler if isinstance(self.compiler, str) else None
+        from setuptools._distutils.ccompiler import new_compiler
+        from setuptools._distutils.sysconfig import customize_compiler
+
+        cc = new_compiler(compiler=ctype)
+        customize_compiler(cc)
+        use_openmp, reason = decide_openmp(cc)
+        family = "msvc" if cc.compiler_type == "msvc" else "unix"
+        omp_c, omp_l = openmp_flags(cc) if use_openmp else ([], [])
+        base_flags = ["/O2"] if family == "msvc" else ["-O3", "-fno-strict-aliasing"]
+        if DEBUG and family != "msvc":
+            base_flags = ["-O0", "-g"]
+
+        signature = {
+            "openmp": use_openmp, "debug": DEBUG, "family": family,
+            "flags": base_flags + omp_c, "levels": {k: v[family] for k, v in SIMD_LEVELS.items()},
+            "python": sys.version, "cython_directives": DIRECTIVES,
+        }
+        stamp = os.path.join(self.build_temp, "fastconv_build_signature.json")
+        previous = None
+        if os.path.exists(stamp):
+            with open(stamp) as fh:
+                previous = fh.read()
+        current = json.dumps(signature, sort_keys=True)
+        changed = previous != current
+        if changed:
+            self.force = True
+        print(f"fastconv build: OpenMP {'ON' if use_openmp else 'OFF'} ({reason}); "
+              f"debug={DEBUG}; rebuild-all={changed}")
+
+        levels = {ext.name: getattr(ext, "fastconv_simd", None) for ext in self.extensions}
+        new_exts = cythonize(
+            self.extensions,
+            compiler_directives=DIRECTIVES,
+            build_dir=os.path.join(self.build_temp, "cython"),
+            force=changed,
+            quiet=True,
+        )
+        by_name = {e.name: e for e in new_exts}
+        for ext in self.extensions:
+            ext.sources = list(by_name[ext.name].sources)
+            level = levels.get(ext.name)
+            simd = SIMD_LEVELS[level][family] if level else []
+            ext.extra_compile_args = base_flags + simd + omp_c
+            ext.extra_link_args = list(omp_l)
+            ext.include_dirs = list(ext.include_dirs) + ["fastconv"]
+            macros = [("FASTCONV_SIMD_LEVEL", f'"{level or "none"}"')]
+            if family != "msvc":
+                macros.append(("FASTCONV_BUILD_FLAGS", '"' + " ".join(base_flags + simd) + '"'))
+            ext.define_macros = list(ext.define_macros) + macros
+        super().run()
+        os.makedirs(self.build_temp, exist_ok=True)
+        with open(stamp, "w") as fh:
+            fh.write(current)
+
+
+setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": BuildExt})
