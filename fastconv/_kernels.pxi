@@ -34,37 +34,35 @@ cdef inline Py_ssize_t _ceildiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return -_floordiv(-a, b)
 
 
-cdef inline void _tap_range(Py_ssize_t o, Py_ssize_t s, Py_ssize_t d, Py_ssize_t p,
-                            Py_ssize_t n, Py_ssize_t k,
-                            Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:
-    # taps t in [lo, hi) with 0 <= o*s + t*d - p < n
-    cdef Py_ssize_t base = o * s - p
-    cdef Py_ssize_t a = _ceildiv(-base, d)
-    cdef Py_ssize_t b = _floordiv(n - 1 - base, d) + 1
-    if a < 0:
-        a = 0
+cdef inline Py_ssize_t _tap_lo(Py_ssize_t o, Py_ssize_t s, Py_ssize_t d,
+                               Py_ssize_t p) noexcept nogil:
+    # first tap t with o*s + t*d - p >= 0
+    cdef Py_ssize_t a = _ceildiv(p - o * s, d)
+    return a if a > 0 else 0
+
+
+cdef inline Py_ssize_t _tap_hi(Py_ssize_t o, Py_ssize_t s, Py_ssize_t d, Py_ssize_t p,
+                               Py_ssize_t n, Py_ssize_t k, Py_ssize_t lo) noexcept nogil:
+    # one past the last tap t (< k) with o*s + t*d - p < n; never below lo
+    cdef Py_ssize_t b = _floordiv(n - 1 - o * s + p, d) + 1
     if b > k:
         b = k
-    if b < a:
-        b = a
-    lo[0] = a
-    hi[0] = b
+    return b if b > lo else lo
 
 
-cdef inline void _col_range(Py_ssize_t off, Py_ssize_t s, Py_ssize_t n,
-                            Py_ssize_t j0, Py_ssize_t j1,
-                            Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:
-    # output columns j in [j0, j1) with 0 <= j*s + off < n
+cdef inline Py_ssize_t _col_lo(Py_ssize_t off, Py_ssize_t s, Py_ssize_t j0) noexcept nogil:
+    # first output column j >= j0 with j*s + off >= 0
     cdef Py_ssize_t a = _ceildiv(-off, s)
+    return a if a > j0 else j0
+
+
+cdef inline Py_ssize_t _col_hi(Py_ssize_t off, Py_ssize_t s, Py_ssize_t n,
+                               Py_ssize_t j1, Py_ssize_t lo) noexcept nogil:
+    # one past the last output column j < j1 with j*s + off < n; never below lo
     cdef Py_ssize_t b = _floordiv(n - 1 - off, s) + 1
-    if a < j0:
-        a = j0
     if b > j1:
         b = j1
-    if b < a:
-        b = a
-    lo[0] = a
-    hi[0] = b
+    return b if b > lo else lo
 
 
 cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
@@ -114,8 +112,10 @@ cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
             init = bias[f] if has_bias else <numeric>0
             for j in range(j0, j1):
                 orow[j] = init
-        _tap_range(od, sd, dd, pd, D, KD, &kd0, &kd1)
-        _tap_range(oh, sh, dh, ph, H, KH, &kh0, &kh1)
+        kd0 = _tap_lo(od, sd, dd, pd)
+        kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
+        kh0 = _tap_lo(oh, sh, dh, ph)
+        kh1 = _tap_hi(oh, sh, dh, ph, H, KH, kh0)
         for c in range(Cg):
             ci = g * Cg + c
             for kd in range(kd0, kd1):
@@ -125,7 +125,8 @@ cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
                     for kw in range(KW):
                         wv = wrow[kw]
                         off = kw * dw - pw
-                        _col_range(off, sw, W, j0, j1, &a, &b)
+                        a = _col_lo(off, sw, j0)
+                        b = _col_hi(off, sw, W, j1, a)
                         if sw == 1:
                             for j in range(a, b):
                                 orow[j] = orow[j] + wv * xrow[j + off]
@@ -180,8 +181,10 @@ cdef void _corr_cl(const floating[:, :, :, :, ::1] x,
         j1 = j0 + colblk
         if j1 > OW:
             j1 = OW
-        _tap_range(od, sd, dd, pd, D, KD, &kd0, &kd1)
-        _tap_range(oh, sh, dh, ph, H, KH, &kh0, &kh1)
+        kd0 = _tap_lo(od, sd, dd, pd)
+        kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
+        kh0 = _tap_lo(oh, sh, dh, ph)
+        kh1 = _tap_hi(oh, sh, dh, ph, H, KH, kh0)
         for ow in range(j0, j1):
             opix = &out[n, od, oh, ow, 0]
             if not accumulate:
