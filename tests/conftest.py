@@ -1,0 +1,213 @@
+"""Shared fixtures and the plain NumPy reference for the convolution tests.
+
+The reference (:func:`reference_conv`) is written to be obviously correct,
+not fast: it builds the padded input by explicit index arithmetic (no
+``np.pad``, so it shares no code with ``fastconv.nn``), then sums, tap by tap,
+the strided/dilated slice of the padded input times the weight of that tap
+with ``einsum``.  It computes the canonical CNN cross-correlation
+
+    out[n, f, o...] = bias[f] + sum_{c, t...} w[f, c, t...] *
+                      xpad[n, g*Cg + c, o*s + t*d ...]
+
+with ``g = f // (F/groups)`` and no conjugation of complex weights, always in
+float64/complex128 whatever the input dtype.  Alongside, it returns the
+"scale" ``sum |w| * |xpad|`` (+ ``|bias|``) per output element: the sum of
+the absolute values of the terms, which is the natural scale of the
+rounding error of any summation order (Higham, *Accuracy and Stability of
+Numerical Algorithms*, 2nd ed., eq. 4.4 / 3.5).
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+# Unit roundoff of the formats (2**-24 and 2**-53).
+U32 = 2.0 ** -24
+U64 = 2.0 ** -53
+
+# float64: every test asks for 1e-12 relative to the scale (the issue's
+# requirement).  The worst-case bound for the small sums here is
+# (m + 1) * U64 with m <= ~500 terms, i.e. < 6e-14, so 1e-12 has margin.
+RTOL64 = 1e-12
+
+
+def pad_indices(n, lo, hi, mode):
+    """Source index for each position of an axis padded by (lo, hi).
+
+    Returns an integer array of length ``n + lo + hi``; ``-1`` marks a zero
+    (for ``'zeros'``).  Modes follow PyTorch: ``'reflect'`` mirrors without
+    repeating the edge sample (``d c b | a b c d | c b a``), ``'replicate'``
+    repeats the edge sample, ``'circular'`` wraps around.
+    """
+    idx = []
+    for p in range(-lo, n + hi):
+        if 0 <= p < n:
+            idx.append(p)
+        elif mode == "zeros":
+            idx.append(-1)
+        elif mode == "replicate":
+            idx.append(0 if p < 0 else n - 1)
+        elif mode == "circular":
+            idx.append(p % n)
+        elif mode == "reflect":
+            q = p
+            while not 0 <= q < n:  # bounce off the edges (only once when pad < n)
+                q = -q if q < 0 else 2 * (n - 1) - q
+            idx.append(q)
+        else:  # pragma: no cover - test bug
+            raise AssertionError(mode)
+    return np.array(idx, dtype=np.intp)
+
+
+def pad_reference(x, pads, mode="zeros", first_spatial=2):
+    """Pad the spatial axes of `x` (starting at `first_spatial`) explicitly."""
+    for i, (lo, hi) in enumerate(pads):
+        axis = first_spatial + i
+        n = x.shape[axis]
+        idx = pad_indices(n, lo, hi, mode)
+        if mode == "zeros":
+            # append one zero slice and point the -1 entries at it
+            zshape = list(x.shape)
+            zshape[axis] = 1
+            xz = np.concatenate([x, np.zeros(zshape, dtype=x.dtype)], axis=axis)
+            idx = np.where(idx < 0, n, idx)
+            x = np.take(xz, idx, axis=axis)
+        else:
+            x = np.take(x, idx, axis=axis)
+    return x
+
+
+def _corr_channels_first(xp, w, stride, dilation, groups, out_spatial):
+    """Sum over taps of einsum(slice of padded x, weight tap)."""
+    N, C = xp.shape[:2]
+    F, Cg = w.shape[:2]
+    ksize = w.shape[2:]
+    G = groups
+    Fg = F // G
+    wg = w.reshape((G, Fg, Cg) + tuple(ksize))
+    out = np.zeros((N, G, Fg) + tuple(out_spatial), dtype=np.result_type(xp, w))
+    for tap in itertools.product(*(range(k) for k in ksize)):
+        sl = tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
+                   for t, d, s, o in zip(tap, dilation, stride, out_spatial))
+        xs = xp[(slice(None), slice(None)) + sl]  # (N, C, *O)
+        xs = xs.reshape((N, G, Cg) + tuple(out_spatial))
+        wt = wg[(slice(None), slice(None), slice(None)) + tap]  # (G, Fg, Cg)
+        out += np.einsum("ngc...,gfc->ngf...", xs, wt)
+    return out.reshape((N, F) + tuple(out_spatial))
+
+
+def reference_conv(x, w, bias=None, stride=1, pads=0, dilation=1, groups=1,
+                   padding_mode="zeros", data_format="channels_first"):
+    """Plain NumPy reference of the CNN correlation.
+
+    Parameters are those of ``fastconv.conv`` except that `pads` must already
+    be ``(lo, hi)`` pairs per axis (or one int for all).  Works for any
+    spatial rank, batched inputs only.  Returns ``(out, scale)`` in
+    float64 / complex128 (scale is real).
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    cdt = np.complex128 if (x.dtype.kind == "c" or w.dtype.kind == "c") else np.float64
+    if data_format == "channels_last":
+        # (N, *S, C) -> (N, C, *S); (*K, Cg, F) -> (F, Cg, *K)
+        r = x.ndim - 2
+        x = np.moveaxis(x, -1, 1)
+        w = np.transpose(w, (r + 1, r) + tuple(range(r)))
+    rank = x.ndim - 2
+    stride = (stride,) * rank if np.isscalar(stride) else tuple(stride)
+    dilation = (dilation,) * rank if np.isscalar(dilation) else tuple(dilation)
+    if np.isscalar(pads):
+        pads = ((pads, pads),) * rank
+    ksize = w.shape[2:]
+    xp = pad_reference(x.astype(cdt), pads, padding_mode)
+    out_spatial = tuple((n - d * (k - 1) - 1) // s + 1
+                        for n, k, s, d in zip(xp.shape[2:], ksize, stride, dilation))
+    assert all(o >= 1 for o in out_spatial), "reference called with an empty output"
+    out = _corr_channels_first(xp, w.astype(cdt), stride, dilation, groups, out_spatial)
+    scale = _corr_channels_first(np.abs(xp), np.abs(w).astype(np.float64), stride, dilation,
+                                 groups, out_spatial).real
+    if bias is not None:
+        b = np.asarray(bias).astype(cdt).reshape((1, -1) + (1,) * rank)
+        out = out + b
+        scale = scale + np.abs(b)
+    if data_format == "channels_last":
+        out = np.moveaxis(out, 1, -1)
+        scale = np.moveaxis(scale, 1, -1)
+    return out, scale
+
+
+def n_terms(w_shape, groups, data_format="channels_first"):
+    """Products summed per output element: C/groups * prod(kernel)."""
+    if data_format == "channels_first":
+        return int(w_shape[1] * math.prod(w_shape[2:]))
+    return int(w_shape[-2] * math.prod(w_shape[:-2]))
+
+
+def float32_tolerance(m, scale):
+    """Worst-case error bound of a float32 sum of `m` products.
+
+    Each product x*w of float32 numbers is rounded once (relative error
+    <= u), and a recursive sum of m+1 terms (bias included) in any order
+    has error <= gamma_{m+1} * sum|terms| with gamma_k = k*u / (1 - k*u)
+    (Higham eq. 3.5); FMA only makes it smaller.  So
+    ``|got - exact| <= (m + 2) * u * scale`` with u = 2**-24, which we use
+    with a factor 1.1 for the 1/(1 - k*u) term and the final float32
+    rounding of the reference.  It is a bound, not a fitted number: a
+    result outside it is a real error (a wrong term, not rounding).
+    """
+    return 1.1 * (m + 2) * U32 * scale
+
+
+def assert_conv_close(got, ref, scale, dtype, m, complex_parts=1, factor=1.0):
+    """Compare against the float64 reference with the per-dtype rule.
+
+    float64/complex128: ``|got - ref| <= 1e-12 * scale`` (+ tiny atol for
+    scale == 0).  float32/complex64: the bound of :func:`float32_tolerance`,
+    with m doubled for complex (each real/imaginary part is a sum of
+    ``2*m`` real products: ``xr*wr - xi*wi``; and
+    ``|xr||wr| + |xi||wi| <= |x||w|`` keeps the complex-abs scale valid).
+    """
+    got = np.asarray(got)
+    assert got.shape == ref.shape, (got.shape, ref.shape)
+    dtype = np.dtype(dtype)
+    mm = m * (2 if dtype.kind == "c" else 1)
+    if dtype in (np.float64, np.complex128):
+        tol = RTOL64 * scale + 1e-300
+    else:
+        tol = float32_tolerance(mm, scale) + 1e-30
+    tol = factor * tol
+    diff = np.abs(got.astype(np.complex128) - ref)
+    if dtype.kind == "c":
+        # real and imaginary parts are bounded separately
+        diff = np.maximum(np.abs(got.real - ref.real), np.abs(got.imag - ref.imag))
+    bad = ~(diff <= tol)
+    if bad.any():
+        i = tuple(np.argwhere(bad)[0])
+        raise AssertionError(
+            f"{bad.sum()} of {bad.size} elements differ beyond the bound; first at {i}: "
+            f"got {got[i]!r}, reference {ref[i]!r}, |diff| {diff[i]:.3g} > tol {tol[i]:.3g}")
+
+
+@pytest.fixture
+def rng():
+    """A fresh fixed-seed generator for each test."""
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def numpy_reference_conv():
+    """The plain NumPy reference, as a fixture (see :func:`reference_conv`)."""
+    return reference_conv
+
+
+def random_array(rng, shape, dtype):
+    """Standard-normal data of `dtype` (complex: independent parts)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        real = np.float32 if dtype == np.complex64 else np.float64
+        a = (rng.standard_normal(shape).astype(real)
+             + 1j * rng.standard_normal(shape).astype(real))
+        return a.astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
