@@ -1,0 +1,736 @@
+"""Gradients of the CNN convolution functions (``fastconv.conv*``).
+
+For the forward pass (channels-first notation, one spatial axis shown;
+``x_p`` is the input after padding, ``g = f // (F/groups)``)::
+
+    y[n, f, o] = b[f] + sum_{c, t} w[f, c, t] * x_p[n, g*Cg + c, o*s + t*d]
+
+the three gradients are, given ``gy = dL/dy``:
+
+* bias: ``db[f] = sum_{n, o} gy[n, f, o]``;
+* input: ``dx_p[n, g*Cg + c, i] = sum_{f in g, (o, t): o*s + t*d = i}
+  w[f, c, t] * gy[n, f, o]`` -- a *transposed* convolution, then folded
+  back through the padding (zero padding drops the border; the other
+  padding modes add each padded cell back onto the input cell it copied);
+* weight: ``dw[f, c, t] = sum_{n, o} gy[n, f, o] * x_p[n, g*Cg + c,
+  t*d + o*s]`` -- a correlation of ``x`` with ``gy`` in which batch and
+  channel swap roles (channels become the batch, the batch becomes the
+  reduced channel axis, one group per convolution group) and stride and
+  dilation swap roles.
+
+Both run on the compiled engine (:func:`fastconv._engine.correlate`).  The
+transposed convolution is done *polyphase*: output positions are split by
+their residue modulo the stride; each residue class is an ordinary
+stride-1 correlation of ``gy`` with a sub-sampled, flipped,
+channel-swapped kernel.  Nothing is zero-inserted, so the cost is exactly
+the forward pass's (``prod(stride)`` engine calls instead of one).
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from fastconv import _engine
+from fastconv._geometry import normalize_tuple, output_length, resolve_padding
+from fastconv._threads import resolve_workers
+
+__all__ = ["conv_backward", "conv_grad_input", "conv_grad_weight"]
+
+_PADDING_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_DATA_FORMATS = ("channels_first", "channels_last")
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# --------------------------------------------------------------------------
+# validation
+
+
+class _Geometry:
+    """Everything the gradient kernels need, resolved and validated."""
+
+    __slots__ = ("rank", "layout", "N", "C", "F", "G", "Cg", "Fg", "spatial", "ksize",
+                 "stride", "dilation", "pads", "out_spatial", "padding_mode", "dtype")
+
+    def x_shape(self):
+        if self.layout == "channels_first":
+            return (self.N, self.C) + self.spatial
+        return (self.N,) + self.spatial + (self.C,)
+
+    def w_shape(self):
+        if self.layout == "channels_first":
+            return (self.F, self.Cg) + self.ksize
+        return self.ksize + (self.Cg, self.F)
+
+    def y_shape(self):
+        if self.layout == "channels_first":
+            return (self.N, self.F) + self.out_spatial
+        return (self.N,) + self.out_spatial + (self.F,)
+
+
+def _check_float_dtype(fname, name, dtype):
+    if dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"{fname}: {name} has unsupported dtype {dtype}; gradients and "
+                        "transposed convolutions are computed in float32 or float64")
+
+
+def _check_groups(groups):
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups}")
+    return groups
+
+
+def _check_data_format(data_format):
+    if data_format not in _DATA_FORMATS:
+        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
+                         f"got {data_format!r}")
+    return data_format
+
+
+def _check_shape_arg(name, shape):
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of ints, got {type(shape).__name__} "
+                        f"{shape!r}") from None
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in shape):
+        raise TypeError(f"{name} must be a tuple of ints, got {shape!r}")
+    if any(v < 0 for v in shape):
+        raise ValueError(f"{name} must not contain negative sizes, got {shape!r}")
+    return tuple(int(v) for v in shape)
+
+
+def _geometry(fname, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+              data_format, dtype):
+    """Validate a forward call's geometry (batched `x_shape`) as ``fastconv.conv`` does."""
+    g = _Geometry()
+    g.layout = _check_data_format(data_format)
+    if not isinstance(padding_mode, str) or padding_mode not in _PADDING_MODES:
+        raise ValueError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                         f"got {padding_mode!r}")
+    g.padding_mode = padding_mode
+    rank = len(w_shape) - 2
+    if rank < 1:
+        raise ValueError(f"{fname}: weight must have at least 3 dimensions "
+                         f"(filters, channels/groups, *kernel), got shape {tuple(w_shape)}")
+    if len(x_shape) != rank + 2:
+        raise ValueError(f"{fname}: input must have {rank + 2} dimensions (batched) or "
+                         f"{rank + 1} (unbatched), got shape {tuple(x_shape)}")
+    g.rank = rank
+    g.G = _check_groups(groups)
+    if g.layout == "channels_first":
+        g.N, g.C, g.spatial = x_shape[0], x_shape[1], tuple(x_shape[2:])
+        g.F, g.Cg, g.ksize = w_shape[0], w_shape[1], tuple(w_shape[2:])
+    else:
+        g.N, g.C, g.spatial = x_shape[0], x_shape[-1], tuple(x_shape[1:-1])
+        g.F, g.Cg, g.ksize = w_shape[-1], w_shape[-2], tuple(w_shape[:-2])
+    if g.C % g.G:
+        raise ValueError(f"groups={g.G} must divide the input channels ({g.C})")
+    if g.F % g.G:
+        raise ValueError(f"groups={g.G} must divide the output channels / filters ({g.F})")
+    if g.Cg * g.G != g.C:
+        raise ValueError(f"{fname}: input has {g.C} channels but weight expects "
+                         f"{g.Cg} * groups({g.G}) = {g.Cg * g.G}")
+    if any(k < 1 for k in g.ksize):
+        raise ValueError(f"{fname}: kernel sizes must be >= 1, got {g.ksize}")
+    g.Fg = g.F // g.G
+    g.stride = normalize_tuple(stride, rank, "stride")
+    g.dilation = normalize_tuple(dilation, rank, "dilation")
+    g.pads = resolve_padding(padding, g.spatial, g.ksize, g.stride, g.dilation)
+    g.out_spatial = tuple(
+        output_length(n, k, s, d, lo, hi, axis)
+        for axis, (n, k, s, d, (lo, hi)) in enumerate(
+            zip(g.spatial, g.ksize, g.stride, g.dilation, g.pads)))
+    if padding_mode == "reflect":
+        for axis, ((lo, hi), n) in enumerate(zip(g.pads, g.spatial)):
+            if lo >= n or hi >= n:
+                raise ValueError(f"padding_mode='reflect' needs padding < input size on "
+                                 f"every axis; spatial axis {axis} has size {n} and padding "
+                                 f"({lo}, {hi})")
+    if padding_mode == "circular":
+        for axis, ((lo, hi), n) in enumerate(zip(g.pads, g.spatial)):
+            if lo > n or hi > n:
+                raise ValueError(f"padding_mode='circular' needs padding <= input size on "
+                                 f"every axis; spatial axis {axis} has size {n} and padding "
+                                 f"({lo}, {hi})")
+    g.dtype = dtype
+    return g
+
+
+def _as_float(fname, name, a):
+    a = np.asarray(a)
+    _check_float_dtype(fname, name, a.dtype)
+    return a
+
+
+def _check_grad_out(fname, gy, geo, unbatched):
+    want = geo.y_shape()
+    if unbatched:
+        want = want[1:]
+    if gy.shape != want:
+        raise ValueError(f"{fname}: grad_out must have the forward output's shape {want}, "
+                         f"got {gy.shape}")
+
+
+# --------------------------------------------------------------------------
+# the two kernels: transposed convolution and weight correlation
+
+
+def _spatial_axes(layout, rank):
+    first = 2 if layout == "channels_first" else 1
+    return tuple(range(first, first + rank))
+
+
+def _swap_weight(w, groups, layout):
+    """(F, Cg, *K) -> (C, Fg, *K) (or (*K, Cg, F) -> (*K, Fg, C)): the filter
+    bank of the transposed correlation, not yet flipped."""
+    if layout == "channels_first":
+        F, Cg = w.shape[:2]
+        K = w.shape[2:]
+        r = len(K)
+        v = w.reshape((groups, F // groups, Cg) + K)
+        v = v.transpose((0, 2, 1) + tuple(range(3, 3 + r)))
+        return v.reshape((groups * Cg, F // groups) + K)
+    K = w.shape[:-2]
+    Cg, F = w.shape[-2:]
+    r = len(K)
+    v = w.reshape(K + (Cg, groups, F // groups))
+    v = v.transpose(tuple(range(r)) + (r + 2, r + 1, r))
+    return v.reshape(K + (F // groups, groups * Cg))
+
+
+def _axis_phases(n_out, off, O, k, s, d):
+    """Polyphase plan for one axis of a transposed convolution.
+
+    Position ``i`` (padded coordinates, ``off <= i < off + n_out``) receives
+    ``sum_{(o, t): o*s + t*d = i} w[t] * gy[o]``.  Positions ``i = q*s + r``
+    of one residue ``r`` only see taps ``t = t0 + m*step`` (``step =
+    s/gcd(s, d)``), and then ``o = q + c0 - m*(d/gcd)``: a stride-1
+    correlation of ``gy`` with those taps reversed at dilation ``d/gcd``.
+
+    Returns a list of ``(first, count, taps, dil, pad_lo, pad_hi)``: output
+    positions ``first, first + s, ...`` (``count`` of them, relative to
+    `off`), the kernel slice ``taps`` (already reversed), the correlation's
+    dilation and its (possibly negative) zero padding of ``gy``.  Residues
+    that no tap reaches are left out (their outputs are zero).
+    """
+    gcd = math.gcd(s, d)
+    step, dil = s // gcd, d // gcd
+    phases = []
+    for r in range(s):
+        q0 = -((r - off) // s)          # ceil((off - r) / s)
+        q1 = -((r - off - n_out) // s)  # ceil((off + n_out - r) / s)
+        count = q1 - q0
+        if count <= 0 or r % gcd:
+            continue
+        t0 = next(t for t in range(step) if (t * d - r) % s == 0)
+        if t0 >= k:
+            continue
+        m = (k - t0 + step - 1) // step
+        c0 = (r - t0 * d) // s
+        pad_lo = (m - 1) * dil - c0 - q0
+        pad_hi = count + dil * (m - 1) - O - pad_lo
+        last = t0 + (m - 1) * step
+        taps = slice(last, t0 - 1 if t0 > 0 else None, -step)
+        phases.append((q0 * s + r - off, count, taps, dil, pad_lo, pad_hi))
+    return phases
+
+
+def _transpose_core(gy, wt, out_spatial, offsets, stride, dilation, groups, layout,
+                    nthreads, out=None):
+    """Transposed convolution on the engine.
+
+    `gy` is ``(N, F, *O)`` (or ``(N, *O, F)``), `wt` the swapped filter bank
+    of :func:`_swap_weight` ``(C, F/groups, *K)`` (or ``(*K, F/groups, C)``).
+    Returns the ``(N, C, *out_spatial)`` (or channels-last) array whose
+    position ``j`` on each axis is padded-coordinate position ``offsets + j``.
+    `out`, if given, must be a zeroed C-contiguous array of that shape.
+    """
+    rank = len(stride)
+    cf = layout == "channels_first"
+    axes = _spatial_axes(layout, rank)
+    O = tuple(gy.shape[a] for a in axes)
+    K = wt.shape[2:] if cf else wt.shape[:rank]
+    C = wt.shape[0] if cf else wt.shape[-1]
+    N = gy.shape[0]
+    oshape = (N, C) + tuple(out_spatial) if cf else (N,) + tuple(out_spatial) + (C,)
+    if out is None:
+        out = np.zeros(oshape, dtype=gy.dtype)
+    plans = [_axis_phases(n, off, o, k, s, d)
+             for n, off, o, k, s, d in zip(out_spatial, offsets, O, K, stride, dilation)]
+    if out.size == 0 or gy.size == 0:
+        return out
+    direct = all(len(p) == 1 and p[0][0] == 0 and p[0][1] == n and s == 1
+                 for p, n, s in zip(plans, out_spatial, stride))
+    for combo in _product(plans):
+        g_index = [slice(None)] * gy.ndim
+        w_index = [slice(None)] * wt.ndim
+        pads, dils, out_index, counts = [], [], [slice(None)] * out.ndim, []
+        empty = False
+        for axis, (first, count, taps, dil, lo, hi) in enumerate(combo):
+            length = O[axis]
+            start = -lo if lo < 0 else 0
+            stop = length + hi if hi < 0 else length
+            if stop - start <= 0:
+                empty = True
+                break
+            g_index[axes[axis]] = slice(start, stop)
+            w_index[(2 if cf else 0) + axis] = taps
+            pads.append((max(lo, 0), max(hi, 0)))
+            dils.append(dil)
+            counts.append(count)
+            out_index[axes[axis]] = slice(first, first + (count - 1) * stride[axis] + 1,
+                                          stride[axis])
+        if empty:
+            continue
+        g_sub = gy[tuple(g_index)]
+        w_sub = wt[tuple(w_index)]
+        if direct:
+            _engine.correlate(g_sub, w_sub, stride=(1,) * rank, dilation=tuple(dils),
+                              pads=tuple(pads), groups=groups, layout=layout,
+                              nthreads=nthreads, out=out)
+            return out
+        part = _engine.correlate(g_sub, w_sub, stride=(1,) * rank, dilation=tuple(dils),
+                                 pads=tuple(pads), groups=groups, layout=layout,
+                                 nthreads=nthreads)
+        out[tuple(out_index)] = part
+    return out
+
+
+def _product(lists):
+    if not lists:
+        yield ()
+        return
+    for head in lists[0]:
+        for tail in _product(lists[1:]):
+            yield (head,) + tail
+
+
+def _fold_padding(gxp, pads, spatial, padding_mode, layout):
+    """Adjoint of ``np.pad(x, pads, mode)``: add every padded cell's gradient
+    back onto the input cell it was copied from."""
+    np_mode = _PADDING_MODES[padding_mode]
+    axes = _spatial_axes(layout, len(spatial))
+    g = gxp
+    for ax, (lo, hi), n in zip(axes, pads, spatial):
+        if lo == 0 and hi == 0:
+            continue
+        src = np.pad(np.arange(n), (lo, hi), mode=np_mode)
+        index = [slice(None)] * g.ndim
+        index[ax] = slice(lo, lo + n)
+        core = g[tuple(index)].copy()
+        for j in list(range(lo)) + list(range(lo + n, lo + n + hi)):
+            index[ax] = j
+            piece = g[tuple(index)]
+            index[ax] = int(src[j])
+            core[tuple(index)] += piece
+        g = core
+    return g
+
+
+def _input_grad(gy, w, geo, nthreads):
+    wt = _swap_weight(w, geo.G, geo.layout)
+    if geo.padding_mode == "zeros":
+        return _transpose_core(gy, wt, geo.spatial, tuple(lo for lo, _ in geo.pads),
+                               geo.stride, geo.dilation, geo.G, geo.layout, nthreads)
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(geo.spatial, geo.pads))
+    gxp = _transpose_core(gy, wt, padded, (0,) * geo.rank, geo.stride, geo.dilation, geo.G,
+                          geo.layout, nthreads)
+    return _fold_padding(gxp, geo.pads, geo.spatial, geo.padding_mode, geo.layout)
+
+
+def _pad_materialized(x, geo):
+    if geo.padding_mode == "zeros" or not any(lo or hi for lo, hi in geo.pads):
+        return x, geo.pads
+    if geo.layout == "channels_first":
+        width = ((0, 0), (0, 0)) + tuple(geo.pads)
+    else:
+        width = ((0, 0),) + tuple(geo.pads) + ((0, 0),)
+    return np.pad(x, width, mode=_PADDING_MODES[geo.padding_mode]), ((0, 0),) * geo.rank
+
+
+def _weight_grad(x, gy, geo, nthreads):
+    """dw as one grouped engine correlation (see the module docstring)."""
+    rank, G, Cg, Fg, N = geo.rank, geo.G, geo.Cg, geo.Fg, geo.N
+    cf = geo.layout == "channels_first"
+    x, pads = _pad_materialized(x, geo)
+    axes = _spatial_axes(geo.layout, rank)
+    spatial = tuple(x.shape[a] for a in axes)
+    # Per axis: stride and dilation swap roles; trim the high pad so that
+    # exactly k outputs come out (the forward's floor may have dropped a tail).
+    index = [slice(None)] * x.ndim
+    new_pads = []
+    for axis, (n, k, s, d, (lo, hi), o) in enumerate(
+            zip(spatial, geo.ksize, geo.stride, geo.dilation, pads, geo.out_spatial)):
+        excess = (n + lo + hi - s * (o - 1) - 1) - d * (k - 1)
+        hi -= excess
+        if hi < 0:
+            if n + hi <= 0:
+                return np.zeros(geo.w_shape(), dtype=gy.dtype)
+            index[axes[axis]] = slice(0, n + hi)
+            hi = 0
+        new_pads.append((lo, hi))
+    x = x[tuple(index)]
+    spatial = tuple(x.shape[a] for a in axes)
+    # The engine's channels-last kernel runs its inner loop over the filters,
+    # which suits this call (a huge "kernel" gy, a tiny output dw); its
+    # channels-first kernel would run it over a k-long output row.  So both
+    # data formats use the channels-last formulation:
+    #   batch <- Cg, spatial <- S, channels <- (group, sample); filters <- F.
+    r_ax = tuple(range(rank))
+    if cf:
+        xs = x.reshape((N, G, Cg) + spatial).transpose(
+            (2,) + tuple(a + 3 for a in r_ax) + (1, 0))
+        ws = gy.transpose(tuple(a + 2 for a in r_ax) + (0, 1))  # (*O, N, F)
+    else:
+        xs = x.reshape((N,) + spatial + (G, Cg)).transpose(
+            (rank + 2,) + tuple(a + 1 for a in r_ax) + (rank + 1, 0))
+        ws = gy.transpose(tuple(a + 1 for a in r_ax) + (0, rank + 1))  # (*O, N, F)
+    xs = xs.reshape((Cg,) + spatial + (G * N,))
+    res = _engine.correlate(xs, ws, stride=geo.dilation, dilation=geo.stride,
+                            pads=tuple(new_pads), groups=G, layout="channels_last",
+                            nthreads=nthreads)
+    # res (Cg, *K, F) -> (F, Cg, *K) or (*K, Cg, F)
+    if cf:
+        return np.ascontiguousarray(res.transpose((rank + 1, 0) + tuple(a + 1 for a in r_ax)))
+    return np.ascontiguousarray(res.transpose(tuple(a + 1 for a in r_ax) + (0, rank + 1)))
+
+
+def _bias_grad(gy, layout):
+    axis = 1 if layout == "channels_first" else gy.ndim - 1
+    return gy.sum(axis=tuple(a for a in range(gy.ndim) if a != axis))
+
+
+# --------------------------------------------------------------------------
+# activations
+
+
+_NEEDS_PRE = ("gelu",)
+
+
+def activation_grad(grad, activation, pre=None, out=None):
+    """``grad * f'(z)`` for a named activation ``f`` (``None``/``'linear'``:
+    `grad` itself).  `pre` is ``z`` (the pre-activation), `out` is
+    ``f(z)``; either suffices except for ``'gelu'`` which needs `pre`.
+    """
+    if activation is None or activation == "linear":
+        return grad
+    if callable(activation):
+        raise TypeError("activation: a callable activation has no known derivative; "
+                        "use a named activation or apply it outside the convolution")
+    if activation in _NEEDS_PRE or out is None:
+        if pre is None:
+            raise ValueError(f"activation={activation!r} needs the pre-activation values")
+        z = pre
+        if activation == "relu":
+            return grad * (z > 0)
+        if activation == "leaky_relu":
+            return grad * np.where(z >= 0, 1, 0.01).astype(grad.dtype)
+        if activation == "elu":
+            return grad * np.where(z > 0, 1, np.exp(np.minimum(z, 0))).astype(grad.dtype)
+        if activation == "gelu":
+            from scipy.special import erf
+            zz = z.astype(np.float64)
+            d = 0.5 * (1 + erf(zz / np.sqrt(2))) + zz * np.exp(-0.5 * zz * zz) / np.sqrt(
+                2 * np.pi)
+            return (grad * d).astype(grad.dtype, copy=False)
+        # sigmoid and tanh from their output
+        from fastconv.nn import apply_activation
+        out = apply_activation(z.copy(), activation)
+    y = out
+    if activation == "relu":
+        return grad * (y > 0)
+    if activation == "leaky_relu":
+        return grad * np.where(y >= 0, 1, 0.01).astype(grad.dtype)
+    if activation == "elu":
+        return grad * np.where(y > 0, 1, y + 1).astype(grad.dtype)
+    if activation == "sigmoid":
+        return grad * (y * (1 - y))
+    if activation == "tanh":
+        return grad * (1 - y * y)
+    raise AssertionError(activation)  # validated before
+
+
+# --------------------------------------------------------------------------
+# public functions
+
+
+def _prepare(fname, x_shape, weight_shape, grad_out, stride, padding, dilation, groups,
+             padding_mode, data_format, dtype):
+    """Common front half: batch the shapes, validate, check grad_out."""
+    rank = len(weight_shape) - 2
+    unbatched = len(x_shape) == rank + 1
+    if unbatched:
+        x_shape = (1,) + tuple(x_shape)
+    geo = _geometry(fname, x_shape, weight_shape, stride, padding, dilation, groups,
+                    padding_mode, data_format, dtype)
+    _check_grad_out(fname, grad_out, geo, unbatched)
+    gy = grad_out[np.newaxis] if unbatched else grad_out
+    return geo, gy.astype(dtype, copy=False), unbatched
+
+
+def conv_grad_input(input_shape, weight, grad_out, stride=1, padding="valid", dilation=1,
+                    groups=1, *, padding_mode="zeros", data_format="channels_first",
+                    workers=None):
+    """Gradient of :func:`fastconv.conv` with respect to its input.
+
+    Given ``grad_out = dL/dy`` for ``y = conv(x, weight, ...)`` (without an
+    activation), returns ``dL/dx``.  This is a transposed convolution of
+    `grad_out` with `weight`; it does not need ``x`` itself, only its shape.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of ``x``: ``(N, C, *S)`` / ``(N, *S, C)``, or unbatched
+        ``(C, *S)`` / ``(*S, C)``.
+    weight : array_like
+        ``(F, C/groups, *K)`` (``channels_first``) or ``(*K, C/groups, F)``
+        (``channels_last``), float32 or float64.
+    grad_out : array_like
+        Gradient of the loss with respect to the forward output: the
+        output's shape.
+    stride, padding, dilation, groups, padding_mode, data_format
+        As given to the forward call (see :func:`fastconv.conv`); every
+        option is supported.  For ``padding_mode`` other than ``'zeros'``
+        the gradient of each padded cell flows back to the input cell
+        ``np.pad`` copied it from.
+    workers : int, optional
+        Threads (``None``: all usable cores; negative counts back).
+
+    Returns
+    -------
+    ndarray
+        ``dL/dx``, shape `input_shape`, dtype
+        ``result_type(weight, grad_out)``.
+
+    Raises
+    ------
+    TypeError
+        For dtypes other than float32/float64 or badly typed arguments.
+    ValueError
+        For a geometry the forward call rejects, or a `grad_out` whose shape
+        is not the forward output's.
+
+    See Also
+    --------
+    conv_grad_weight, conv_backward, fastconv.conv_transpose2d
+    torch.nn.grad.conv2d_input : PyTorch's equivalent.
+
+    Notes
+    -----
+    Polyphase transposed convolution on the compiled engine: the output
+    positions are split by residue modulo the stride, and each residue class
+    is a stride-1 correlation of `grad_out` with a sub-sampled, flipped,
+    channel-swapped kernel (``prod(stride)`` engine calls, no zero
+    insertion, the same multiply-add count as the forward pass).  Results
+    do not depend on `workers`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import conv, conv_grad_input
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> w = np.array([[[1.0, 2.0, 3.0]]])
+    >>> y = conv(x, w, padding=1)
+    >>> conv_grad_input(x.shape, w, np.ones_like(y), padding=1)
+    array([[[5., 6., 6., 6., 3.]]])
+    """
+    fname = "conv_grad_input"
+    input_shape = _check_shape_arg("input_shape", input_shape)
+    weight = _as_float(fname, "weight", weight)
+    grad_out = _as_float(fname, "grad_out", grad_out)
+    dtype = np.result_type(weight.dtype, grad_out.dtype)
+    nthreads = resolve_workers(workers)
+    geo, gy, unbatched = _prepare(fname, input_shape, weight.shape, grad_out, stride,
+                                  padding, dilation, groups, padding_mode, data_format, dtype)
+    gx = _input_grad(gy, weight.astype(dtype, copy=False), geo, nthreads)
+    return gx[0] if unbatched else gx
+
+
+def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilation=1,
+                     groups=1, *, padding_mode="zeros", data_format="channels_first",
+                     workers=None):
+    """Gradient of :func:`fastconv.conv` with respect to its weight.
+
+    Given ``grad_out = dL/dy`` for ``y = conv(x, weight, ...)`` (without an
+    activation), returns ``dL/dweight``.
+
+    Parameters
+    ----------
+    x : array_like
+        The forward input, float32 or float64 (batched or unbatched).
+    weight_shape : tuple of int
+        Shape of the weight: ``(F, C/groups, *K)`` (``channels_first``) or
+        ``(*K, C/groups, F)`` (``channels_last``).
+    grad_out : array_like
+        Gradient of the loss with respect to the forward output.
+    stride, padding, dilation, groups, padding_mode, data_format
+        As given to the forward call (see :func:`fastconv.conv`).
+    workers : int, optional
+        Threads (``None``: all usable cores; negative counts back).
+
+    Returns
+    -------
+    ndarray
+        ``dL/dweight``, shape `weight_shape`, dtype
+        ``result_type(x, grad_out)``.
+
+    Raises
+    ------
+    TypeError
+        For dtypes other than float32/float64 or badly typed arguments.
+    ValueError
+        For a geometry the forward call rejects, or a `grad_out` whose shape
+        is not the forward output's.
+
+    See Also
+    --------
+    conv_grad_input, conv_backward
+    torch.nn.grad.conv2d_weight : PyTorch's equivalent.
+
+    Notes
+    -----
+    One grouped correlation on the compiled engine: ``x`` with its channel
+    axis as the batch and its batch axis as the (reduced) channel axis,
+    correlated with `grad_out` in the same arrangement; the forward's stride
+    becomes the dilation and its dilation the stride.  Non-zero padding
+    modes pad a copy of ``x`` first, as the forward does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import conv_grad_weight
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> conv_grad_weight(x, (1, 1, 3), np.ones((1, 1, 3)))
+    array([[[3., 6., 9.]]])
+    """
+    fname = "conv_grad_weight"
+    weight_shape = _check_shape_arg("weight_shape", weight_shape)
+    x = _as_float(fname, "x", x)
+    grad_out = _as_float(fname, "grad_out", grad_out)
+    dtype = np.result_type(x.dtype, grad_out.dtype)
+    nthreads = resolve_workers(workers)
+    geo, gy, unbatched = _prepare(fname, x.shape, weight_shape, grad_out, stride, padding,
+                                  dilation, groups, padding_mode, data_format, dtype)
+    xb = x[np.newaxis] if unbatched else x
+    return _weight_grad(xb.astype(dtype, copy=False), gy, geo, nthreads)
+
+
+def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dilation=1,
+                  groups=1, *, padding_mode="zeros", data_format="channels_first",
+                  activation=None, output=None, input_grad=True, weight_grad=True,
+                  workers=None):
+    """All gradients of :func:`fastconv.conv`: input, weight and bias.
+
+    Parameters
+    ----------
+    grad_out : array_like
+        ``dL/dy`` for ``y = conv(x, weight, bias, ...)``: the output's shape.
+    x, weight, bias : array_like
+        The forward call's operands (float32 or float64).  `bias` may be
+        None (then no bias gradient is returned).
+    stride, padding, dilation, groups, padding_mode, data_format, activation
+        As given to the forward call (see :func:`fastconv.conv`).  With an
+        activation, `grad_out` is the gradient with respect to the
+        *activated* output and the activation's derivative is applied first;
+        callables cannot be differentiated.
+    output : array_like, optional
+        The forward output ``y`` (activated).  Saves recomputing the
+        forward pass for ``'relu'``, ``'sigmoid'``, ``'tanh'``, ``'elu'`` and
+        ``'leaky_relu'``; ``'gelu'`` always recomputes it.
+    input_grad, weight_grad : bool, optional
+        Compute these gradients (default True); a skipped one is returned
+        as None.
+    workers : int, optional
+        Threads (``None``: all usable cores; negative counts back).
+
+    Returns
+    -------
+    grad_x : ndarray or None
+        ``dL/dx``, the shape of `x`.
+    grad_weight : ndarray or None
+        ``dL/dweight``, the shape of `weight`.
+    grad_bias : ndarray or None
+        ``dL/dbias`` (``(F,)``), or None when `bias` is None.
+
+    Raises
+    ------
+    TypeError
+        For dtypes other than float32/float64, badly typed arguments, or a
+        callable activation.
+    ValueError
+        For a geometry the forward call rejects, a `grad_out` (or `output`)
+        whose shape is not the forward output's, or a bad bias shape.
+
+    See Also
+    --------
+    conv_grad_input, conv_grad_weight
+    torch.autograd.grad : what PyTorch users call for the same numbers.
+
+    Notes
+    -----
+    See :func:`conv_grad_input` and :func:`conv_grad_weight` for the
+    algorithms.  Computation is in ``result_type(x, weight, grad_out)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import conv2d, conv_backward
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((2, 3, 6, 6))
+    >>> w = rng.standard_normal((4, 3, 3, 3))
+    >>> b = np.zeros(4)
+    >>> y = conv2d(x, w, b, stride=2, padding='same', activation='relu')
+    >>> gx, gw, gb = conv_backward(np.ones_like(y), x, w, b, stride=2, padding='same',
+    ...                            activation='relu', output=y)
+    >>> gx.shape, gw.shape, gb.shape
+    ((2, 3, 6, 6), (4, 3, 3, 3), (4,))
+    >>> bool(np.allclose(gb, (y > 0).sum(axis=(0, 2, 3))))
+    True
+    """
+    fname = "conv_backward"
+    x = _as_float(fname, "x", x)
+    weight = _as_float(fname, "weight", weight)
+    grad_out = _as_float(fname, "grad_out", grad_out)
+    if bias is not None:
+        bias = _as_float(fname, "bias", bias)
+    from fastconv.nn import _check_activation, conv
+    activation = _check_activation(activation)
+    if callable(activation):
+        raise TypeError("activation: a callable activation has no known derivative; "
+                        "use a named activation or apply it outside the convolution")
+    dtype = np.result_type(x.dtype, weight.dtype, grad_out.dtype)
+    nthreads = resolve_workers(workers)
+    geo, gy, unbatched = _prepare(fname, x.shape, weight.shape, grad_out, stride, padding,
+                                  dilation, groups, padding_mode, data_format, dtype)
+    if bias is not None and bias.shape != (geo.F,):
+        raise ValueError(f"{fname}: bias must have shape ({geo.F},), got {bias.shape}")
+    if activation not in (None, "linear"):
+        if output is not None:
+            output = np.asarray(output)
+            if output.shape != grad_out.shape:
+                raise ValueError(f"{fname}: output must have the forward output's shape "
+                                 f"{grad_out.shape}, got {output.shape}")
+            output = output[np.newaxis] if unbatched else output
+        pre = None
+        if output is None or activation in _NEEDS_PRE:
+            xb = x[np.newaxis] if unbatched else x
+            pre = conv(xb.astype(dtype, copy=False), weight.astype(dtype, copy=False),
+                       None if bias is None else bias.astype(dtype, copy=False),
+                       geo.stride, geo.pads, geo.dilation, geo.G, padding_mode=padding_mode,
+                       data_format=data_format, workers=nthreads)
+        gy = activation_grad(gy, activation, pre=pre, out=output).astype(dtype, copy=False)
+    gx = gw = gb = None
+    if input_grad:
+        gx = _input_grad(gy, weight.astype(dtype, copy=False), geo, nthreads)
+        if unbatched:
+            gx = gx[0]
+    if weight_grad:
+        xb = x[np.newaxis] if unbatched else x
+        gw = _weight_grad(xb.astype(dtype, copy=False), gy, geo, nthreads)
+    if bias is not None:
+        gb = _bias_grad(gy, geo.layout)
+    return gx, gw, gb
