@@ -13,6 +13,9 @@ __version__ = "0.1.0"
 from fastconv._config import show_config
 from fastconv._geometry import conv_output_shape, resolve_padding
 from fastconv.nn import conv, conv1d, conv2d, conv3d
+from fastconv._autograd import conv_backward, conv_grad_input, conv_grad_weight
+from fastconv._transpose import (conv_transpose, conv_transpose1d, conv_transpose2d,
+                                 conv_transpose3d)
 
 __all__ = [
     "__version__",
@@ -23,4 +26,11 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv3d",
+    "conv_backward",
+    "conv_grad_input",
+    "conv_grad_weight",
+    "conv_transpose",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
 ]

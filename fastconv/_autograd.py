@@ -411,7 +411,7 @@ def _bias_grad(gy, layout):
 _NEEDS_PRE = ("gelu",)
 
 
-def activation_grad(grad, activation, pre=None, out=None):
+def _activation_grad(grad, activation, pre=None, out=None):
     """``grad * f'(z)`` for a named activation ``f`` (``None``/``'linear'``:
     `grad` itself).  `pre` is ``z`` (the pre-activation), `out` is
     ``f(z)``; either suffices except for ``'gelu'`` which needs `pre`.
@@ -536,7 +536,7 @@ def conv_grad_input(input_shape, weight, grad_out, stride=1, padding="valid", di
     >>> w = np.array([[[1.0, 2.0, 3.0]]])
     >>> y = conv(x, w, padding=1)
     >>> conv_grad_input(x.shape, w, np.ones_like(y), padding=1)
-    array([[[5., 6., 6., 6., 3.]]])
+    array([[[3., 6., 6., 6., 5.]]])
     """
     fname = "conv_grad_input"
     input_shape = _check_shape_arg("input_shape", input_shape)
@@ -722,7 +722,7 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
                        None if bias is None else bias.astype(dtype, copy=False),
                        geo.stride, geo.pads, geo.dilation, geo.G, padding_mode=padding_mode,
                        data_format=data_format, workers=nthreads)
-        gy = activation_grad(gy, activation, pre=pre, out=output).astype(dtype, copy=False)
+        gy = _activation_grad(gy, activation, pre=pre, out=output).astype(dtype, copy=False)
     gx = gw = gb = None
     if input_grad:
         gx = _input_grad(gy, weight.astype(dtype, copy=False), geo, nthreads)
