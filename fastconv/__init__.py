@@ -16,6 +16,7 @@ from fastconv.nn import conv, conv1d, conv2d, conv3d
 from fastconv._autograd import conv_backward, conv_grad_input, conv_grad_weight
 from fastconv._transpose import (conv_transpose, conv_transpose1d, conv_transpose2d,
                                  conv_transpose3d)
+from fastconv import layers
 
 __all__ = [
     "__version__",
