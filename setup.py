@@ -64,7 +64,8 @@ def _kernel_extensions():
     for level in SIMD_LEVELS:
         stub = os.path.join("fastconv", f"_kernels_{level}.pyx")
         exts.append(Extension(f"fastconv._kernels_{level}", [stub], depends=[
-            "fastconv/_kernels.pxi", "fastconv/_fused.pxd", "fastconv/_omp_shim.h"]))
+            "fastconv/_kernels.pxi", "fastconv/_fused.pxd", "fastconv/_omp_shim.h",
+            "fastconv/_microkernels.h"]))
         exts[-1].fastconv_simd = level
     return exts
 

@@ -18,11 +18,13 @@ calls.
 """
 
 import itertools
+import threading
 
 import numpy as np
 
 from fastconv import _dispatch
 
+_GENERIC_ONLY = [False]   # tests flip this to compare the tiled and generic paths
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint64))
 
 
@@ -73,6 +75,151 @@ def _run3(kern, x, w, out, bias, stride, dilation, pad_lo, groups, accumulate, r
         nunits = nrows * -(-ow // colblk)
         kern.correlate_channels_last(x5, w5, o5, bias, geo, groups, accumulate, relu,
                                      colblk, max(1, min(nthreads, nunits)))
+
+
+# --- register-tiled paths ---------------------------------------------------
+
+_SCRATCH = threading.local()
+_SLACK = 256          # readable elements after a source buffer (> widest tile)
+_PMAX = {"baseline": 2, "avx2": 4, "avx512": 8}
+
+
+def _scratch(nelem, dtype):
+    """A per-Python-thread buffer reused across calls (no page faults per call)."""
+    key = np.dtype(dtype).char
+    buf = getattr(_SCRATCH, key, None)
+    if buf is None or buf.size < nelem:
+        buf = np.empty(max(nelem, 1), dtype=dtype)
+        setattr(_SCRATCH, key, buf)
+    return buf[:nelem]
+
+
+def _source(x5, pl, ph, S):
+    """Zero-padded, column-phase-split copy of x5 (N, C, D, H, W) in scratch.
+
+    Layout (N, C, Dp, Hp, S, Wq): element [..., phase, q] holds padded column
+    q*S + phase.  Returns (flat buffer incl. slack, strides n, c, d, h, Wq).
+    """
+    N, C, D, H, W = x5.shape
+    Dp, Hp, Wp = D + pl[0] + ph[0], H + pl[1] + ph[1], W + pl[2] + ph[2]
+    Wq = -(-Wp // S)
+    total = N * C * Dp * Hp * S * Wq
+    flat = _scratch(total + _SLACK, x5.dtype)
+    flat[total:] = 0
+    v = flat[:total].reshape(N, C, Dp, Hp, S, Wq)
+    v[:, :, :pl[0]] = 0
+    v[:, :, pl[0] + D:] = 0
+    v[:, :, pl[0]:pl[0] + D, :pl[1]] = 0
+    v[:, :, pl[0]:pl[0] + D, pl[1] + H:] = 0
+    inner = v[:, :, pl[0]:pl[0] + D, pl[1]:pl[1] + H]
+    for phase in range(S):
+        q0 = max(0, -(-(pl[2] - phase) // S))
+        c0 = q0 * S + phase - pl[2]
+        cnt = len(range(c0, W, S)) if c0 < W else 0
+        inner[:, :, :, :, phase, :q0] = 0
+        if cnt:
+            inner[:, :, :, :, phase, q0:q0 + cnt] = x5[:, :, :, :, c0::S]
+        inner[:, :, :, :, phase, q0 + cnt:] = 0
+    xh = S * Wq
+    xd = Hp * xh
+    xc = Dp * xd
+    return flat, np.array([C * xc, xc, xd, xh], dtype=np.intp), Wq
+
+
+def _tap_offsets(kshape, dil, xd, xh, Wq, S, channels=0, xc=0):
+    """Offsets of every tap (channel, depth, row, column order) in a source
+    buffer whose columns are split into S phases of length Wq."""
+    KD, KH, KW = kshape
+    kw = np.arange(KW) * dil[2]
+    col = (kw % S) * Wq + kw // S
+    off = (np.arange(KD)[:, None, None] * dil[0] * xd
+           + np.arange(KH)[None, :, None] * dil[1] * xh + col[None, None, :]).reshape(-1)
+    if channels:
+        off = (np.arange(channels)[:, None] * xc + off[None, :]).reshape(-1)
+    return np.ascontiguousarray(off, dtype=np.intp)
+
+
+def _pack_blocks(w5, groups, pmax):
+    """Weights (F, Cg, KD, KH, KW) -> blocks of P filters laid out (ntaps, P)."""
+    F = w5.shape[0]
+    Fg = F // groups
+    wf = w5.reshape(F, -1)
+    ntaps = wf.shape[1]
+    blocks, parts, woff = [], [], 0
+    for g in range(groups):
+        f = g * Fg
+        while f < (g + 1) * Fg:
+            rem = (g + 1) * Fg - f
+            P = next(p for p in (8, 4, 2, 1) if p <= pmax and p <= rem)
+            parts.append(wf[f:f + P].T.reshape(-1))
+            blocks.append((f, P, woff, g))
+            woff += ntaps * P
+            f += P
+    return (np.ascontiguousarray(np.concatenate(parts)),
+            np.array(blocks, dtype=np.intp).reshape(-1, 4))
+
+
+def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, relu,
+                         nthreads, level_name):
+    """Run a register-tiled path if one applies; return False otherwise."""
+    rank = len(stride)
+    if x.dtype.char not in "fd" or rank > 3:
+        return False
+    N, C = x.shape[:2]
+    F, Cg = w.shape[:2]
+    Fg = F // groups
+    pl = _pad3([p[0] for p in pads], rank, 0)
+    ph = _pad3([p[1] for p in pads], rank, 0)
+    s = _pad3(stride, rank, 1)
+    d = _pad3(dilation, rank, 1)
+    if (all(k == 1 for k in w.shape[2:]) and all(v == 1 for v in stride)
+            and not any(pl) and not any(ph) and rank > 1):
+        # pointwise: the spatial axes are one long row
+        L = int(np.prod(x.shape[2:]))
+        return _fast_channels_first(kern, x.reshape(N, C, L), w.reshape(F, Cg, 1),
+                                    out.reshape(N, F, L), bias, (1,), (1,), ((0, 0),),
+                                    groups, relu, nthreads, level_name)
+    x5, w5, o5 = _to5(x, 2, rank), _to5(w, 2, rank), _to5(out, 2, rank)
+    D, H, W = x5.shape[2:]
+    kshape = w5.shape[2:]
+    OD, OH, OW = o5.shape[2:]
+    if Cg == 1 and Fg == 1:
+        # one input channel per filter: depthwise or plain single-channel
+        wt = np.ascontiguousarray(w5.reshape(F, -1))
+        big = OW >= 256 or not (any(pl) or any(ph))
+        if s[2] == 1 and big:
+            xflat = x5.reshape(-1)
+            xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
+            toff = _tap_offsets(kshape, d, H * W, W, W, 1)
+            geo = np.array(s + d + pl, dtype=np.intp)
+            shape = np.array((D, H, W) + tuple(kshape), dtype=np.intp)
+            units = N * F * OD * max(1, OH // 4)
+            kern.rows_correlate(xflat, xstr, toff, wt, o5, bias, geo, shape, False, False,
+                                relu, max(1, min(nthreads, units)))
+            return True
+        flat, xstr, Wq = _source(x5, pl, ph, s[2])
+        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2])
+        geo = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
+        shape = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + tuple(kshape),
+                         dtype=np.intp)
+        units = N * F * OD * max(1, OH // 4)
+        kern.rows_correlate(flat, xstr, toff, wt, o5, bias, geo, shape, True, True, relu,
+                            max(1, min(nthreads, units)))
+        return True
+    wpack, blocks = _pack_blocks(w5, groups, _PMAX.get(level_name, 4))
+    if not any(pl) and not any(ph) and s[2] == 1:
+        xflat = x5.reshape(-1)
+        xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
+        toff = _tap_offsets(kshape, d, H * W, W, W, 1, Cg, D * H * W)
+        slack = False
+    else:
+        xflat, xstr, Wq = _source(x5, pl, ph, s[2])
+        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2], Cg, xstr[1])
+        slack = True
+    units = N * blocks.shape[0] * OD * OH
+    kern.filt_correlate(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], s[1], slack,
+                        relu, max(1, min(nthreads, units)))
+    return True
 
 
 def output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout):
@@ -146,6 +293,22 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
                   relu=relu, layout="channels_first", nthreads=nthreads, out=os_,
                   accumulate=accumulate, level=level)
         return out
+    if (layout == "channels_first" and not accumulate and rank <= 3 and not _GENERIC_ONLY[0]
+            and _fast_channels_first(kern, x, w, out, b, stride, dilation, pads, groups, relu,
+                                     nthreads, kern.simd_level())):
+        return out
+    if (layout == "channels_last" and not accumulate and rank <= 3 and not _GENERIC_ONLY[0]
+            and dtype.char in "fd" and not (w.shape[-2] == 1 and w.shape[-1] == groups)):
+        # many channels: run the tiled channels-first path on transposed
+        # copies (the transposes cost a small fraction of the arithmetic).
+        perm_in = (0, rank + 1) + tuple(range(1, rank + 1))
+        xt = np.ascontiguousarray(x.transpose(perm_in))
+        wt = np.ascontiguousarray(w.transpose((rank + 1, rank) + tuple(range(rank))))
+        ot = np.empty((out.shape[0], out.shape[-1]) + out.shape[1:-1], dtype=dtype)
+        if _fast_channels_first(kern, xt, wt, ot, b, stride, dilation, pads, groups, relu,
+                                nthreads, kern.simd_level()):
+            out[...] = ot.transpose((0,) + tuple(range(2, rank + 2)) + (1,))
+            return out
     if rank <= 3:
         _run3(kern, x, w, out, b, stride, dilation, pad_lo, groups, accumulate, relu,
               layout, nthreads)

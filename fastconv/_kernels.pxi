@@ -251,3 +251,280 @@ cdef extern from "_omp_shim.h":
     const char *FASTCONV_SIMD_LEVEL
 
 FASTCONV_SIMD_LEVEL_STR = FASTCONV_SIMD_LEVEL.decode("ascii")
+
+
+# ---------------------------------------------------------------------------
+# Register-tiled paths (float32/float64, channels_first, rank <= 3).
+#
+# The engine prepares, in Python, a source buffer `xp` and per-tap offsets
+# `toff` (taps in channel, depth, row, column order, the same order as the
+# generic kernel) so that the input of tap t for the output tile that starts
+# at column ow0 of row (od, oh) is xp[base(n, channel, od, oh) + ow0 + toff[t]].
+# For strided columns the buffer is split into column phases, so every load
+# is a contiguous vector.  The micro-kernels (_microkernels.h) hold the tile
+# in registers across all taps.
+
+cdef extern from "_microkernels.h" nogil:
+    int FC_LANES_float
+    int FC_LANES_double
+    void fc_filt_float_8x2(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_float_4x2(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_float_2x2(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_float_1x2(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_double_8x2(const double *x, const Py_ssize_t *toff, const double *wp,
+                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                            const double *init)
+    void fc_filt_double_4x2(const double *x, const Py_ssize_t *toff, const double *wp,
+                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                            const double *init)
+    void fc_filt_double_2x2(const double *x, const Py_ssize_t *toff, const double *wp,
+                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                            const double *init)
+    void fc_filt_double_1x2(const double *x, const Py_ssize_t *toff, const double *wp,
+                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                            const double *init)
+    void fc_rows_float_4x3(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                           const float *w, Py_ssize_t ntaps, float *out, Py_ssize_t ors,
+                           int ncols, float init)
+    void fc_rows_float_1x3(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                           const float *w, Py_ssize_t ntaps, float *out, Py_ssize_t ors,
+                           int ncols, float init)
+    void fc_rows_float_1x8(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                           const float *w, Py_ssize_t ntaps, float *out, Py_ssize_t ors,
+                           int ncols, float init)
+    void fc_rows_double_4x3(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                            const double *w, Py_ssize_t ntaps, double *out, Py_ssize_t ors,
+                            int ncols, double init)
+    void fc_rows_double_1x3(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                            const double *w, Py_ssize_t ntaps, double *out, Py_ssize_t ors,
+                            int ncols, double init)
+    void fc_rows_double_1x8(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                            const double *w, Py_ssize_t ntaps, double *out, Py_ssize_t ors,
+                            int ncols, double init)
+
+
+cdef inline void _filt_tile(const floating *x, const Py_ssize_t *toff, const floating *wp,
+                            Py_ssize_t ntaps, floating *out, Py_ssize_t ostride, int ncols,
+                            const floating *init, Py_ssize_t P) noexcept nogil:
+    if floating is float:
+        if P == 8:
+            fc_filt_float_8x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        elif P == 4:
+            fc_filt_float_4x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        elif P == 2:
+            fc_filt_float_2x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        else:
+            fc_filt_float_1x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+    else:
+        if P == 8:
+            fc_filt_double_8x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        elif P == 4:
+            fc_filt_double_4x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        elif P == 2:
+            fc_filt_double_2x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        else:
+            fc_filt_double_1x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+
+
+cdef inline void _rows_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                            const floating *w, Py_ssize_t ntaps, floating *out,
+                            Py_ssize_t ors, int ncols, floating init, Py_ssize_t R,
+                            bint wide) noexcept nogil:
+    if floating is float:
+        if R == 4:
+            fc_rows_float_4x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
+        elif wide:
+            fc_rows_float_1x8(x, xrs, toff, w, ntaps, out, ors, ncols, init)
+        else:
+            fc_rows_float_1x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
+    else:
+        if R == 4:
+            fc_rows_double_4x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
+        elif wide:
+            fc_rows_double_1x8(x, xrs, toff, w, ntaps, out, ors, ncols, init)
+        else:
+            fc_rows_double_1x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
+
+
+def lanes(dtype_char):
+    """SIMD lanes of the micro-kernels' vectors for 'f' (float32) or 'd'."""
+    return FC_LANES_float if dtype_char == 'f' else FC_LANES_double
+
+
+def filt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
+                   const Py_ssize_t[::1] toff, const floating[::1] wpack,
+                   const Py_ssize_t[:, ::1] blocks,
+                   floating[:, :, :, :, ::1] out, const floating[::1] bias,
+                   Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t sh, bint slack, bint relu,
+                   int nthreads):
+    """Many-channel register-tiled correlation (FILT tiles).  Internal.
+
+    xp: flat source buffer; xstr = element strides (n, c, d, h) of its
+    logical (N, C, Dp, Hp, ...) layout.  blocks[b] = (f0, P, woff, group):
+    filters f0..f0+P-1 of one group, their packed weights wpack[woff:]
+    laid out (ntaps, P).  slack: memory past each row is readable, so partial
+    tiles may use vector loads.
+    """
+    cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
+    cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
+    cdef Py_ssize_t nblk = blocks.shape[0], ntaps = toff.shape[0]
+    cdef Py_ssize_t xn = xstr[0], xc = xstr[1], xd = xstr[2], xh = xstr[3]
+    cdef Py_ssize_t ostride = OD * OH * OW
+    cdef int V = FC_LANES_float if floating is float else FC_LANES_double
+    cdef int TW = 2 * V
+    cdef Py_ssize_t nunits = N * nblk * OD * OH
+    cdef bint has_bias = bias.shape[0] > 0
+    cdef Py_ssize_t u, r, n, b, od, oh, f0, P, woff, g, ow0, p, j, t
+    cdef int ncols
+    cdef const floating *xbase
+    cdef floating *obase
+    cdef const floating *wb
+    cdef floating acc
+    if nunits == 0:
+        return
+    with nogil:
+        for u in prange(nunits, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            oh = u % OH
+            r = u // OH
+            od = r % OD
+            r = r // OD
+            b = r % nblk
+            n = r // nblk
+            f0 = blocks[b, 0]
+            P = blocks[b, 1]
+            woff = blocks[b, 2]
+            g = blocks[b, 3]
+            xbase = &xp[0] + n * xn + g * Cg * xc + od * sd * xd + oh * sh * xh
+            obase = &out[n, f0, od, oh, 0]
+            wb = &wpack[woff]
+            ow0 = 0
+            while ow0 < OW:
+                ncols = <int>(OW - ow0) if OW - ow0 < TW else TW
+                if ncols == TW or slack:
+                    _filt_tile(xbase + ow0, &toff[0], wb, ntaps, obase + ow0, ostride, ncols,
+                               &bias[f0] if has_bias else NULL, P)
+                else:
+                    for p in range(P):
+                        for j in range(ncols):
+                            acc = bias[f0 + p] if has_bias else 0
+                            for t in range(ntaps):
+                                acc = acc + wb[t * P + p] * xbase[ow0 + j + toff[t]]
+                            obase[p * ostride + ow0 + j] = acc
+                if relu:
+                    for p in range(P):
+                        for j in range(ncols):
+                            if obase[p * ostride + ow0 + j] < 0:
+                                obase[p * ostride + ow0 + j] = 0
+                ow0 = ow0 + TW
+
+
+def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
+                   const Py_ssize_t[::1] toff, const floating[:, ::1] wtaps,
+                   floating[:, :, :, :, ::1] out, const floating[::1] bias,
+                   const Py_ssize_t[::1] geo, const Py_ssize_t[::1] src_shape,
+                   bint padded, bint slack, bint relu, int nthreads):
+    """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
+
+    Filter f reads channel f of xp (depthwise, or a single channel) with
+    weights wtaps[f] (ntaps,).  geo = strides (3), dilations (3), pad_lo (3)
+    of the *source* buffer (pads are 0 for a padded copy).  When not
+    `padded`, tiles whose window leaves the source run a generic border
+    loop that skips the outside taps (zero padding).  src_shape = (D, H, W).
+    """
+    cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
+    cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
+    cdef Py_ssize_t ntaps = toff.shape[0]
+    cdef Py_ssize_t xn = xstr[0], xc = xstr[1], xd = xstr[2], xh = xstr[3]
+    cdef Py_ssize_t sd = geo[0], sh = geo[1], sw = geo[2]
+    cdef Py_ssize_t dd = geo[3], dh = geo[4], dw = geo[5]
+    cdef Py_ssize_t pd = geo[6], ph = geo[7], pw = geo[8]
+    cdef Py_ssize_t D = src_shape[0], H = src_shape[1], W = src_shape[2]
+    cdef Py_ssize_t KD = src_shape[3], KH = src_shape[4], KW = src_shape[5]
+    cdef int V = FC_LANES_float if floating is float else FC_LANES_double
+    cdef bint wide = OH == 1 and OD == 1
+    cdef Py_ssize_t R = 1 if wide else 4
+    cdef int TW = (8 if wide else 3) * V
+    cdef Py_ssize_t nrb = (OH + R - 1) // R
+    cdef Py_ssize_t nunits = N * F * OD * nrb
+    cdef bint has_bias = bias.shape[0] > 0
+    cdef Py_ssize_t u, r, n, f, od, rb, oh0, nr, ow0, rr, j, t, id0, ih0, kd, kh, kw, a, bb
+    cdef Py_ssize_t kd0, kd1, kh0, kh1, off
+    cdef int ncols
+    cdef bint inside
+    cdef const floating *xplane
+    cdef const floating *xrow
+    cdef floating *orow
+    cdef const floating *wf
+    cdef floating init, wv
+    if nunits == 0:
+        return
+    with nogil:
+        for u in prange(nunits, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            rb = u % nrb
+            r = u // nrb
+            od = r % OD
+            r = r // OD
+            f = r % F
+            n = r // F
+            oh0 = rb * R
+            nr = OH - oh0 if OH - oh0 < R else R
+            xplane = &xp[0] + n * xn + f * xc
+            wf = &wtaps[f, 0]
+            init = bias[f] if has_bias else 0
+            id0 = od * sd - pd
+            inside = padded or (id0 >= 0 and id0 + (KD - 1) * dd < D and
+                                oh0 * sh - ph >= 0 and
+                                (oh0 + nr - 1) * sh - ph + (KH - 1) * dh < H)
+            ow0 = 0
+            while ow0 < OW:
+                ncols = <int>(OW - ow0) if OW - ow0 < TW else TW
+                if inside and (padded or (ow0 * sw - pw >= 0 and
+                               (ow0 + ncols - 1) * sw - pw + (KW - 1) * dw < W)) and \
+                        (ncols == TW or slack):
+                    if nr == R:
+                        _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + ow0 - pw,
+                                   sh * xh, &toff[0], wf, ntaps,
+                                   &out[n, f, od, oh0, ow0], OW, ncols, init, R, wide)
+                    else:
+                        for rr in range(nr):
+                            _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + ow0 - pw,
+                                       sh * xh, &toff[0], wf, ntaps,
+                                       &out[n, f, od, oh0 + rr, ow0], OW, ncols, init, 1, False)
+                else:
+                    # border tile: generic loop, outside taps skipped (zero padding)
+                    for rr in range(nr):
+                        orow = &out[n, f, od, oh0 + rr, 0]
+                        for j in range(ow0, ow0 + ncols):
+                            orow[j] = init
+                        kd0 = _tap_lo(od, sd, dd, pd)
+                        kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
+                        kh0 = _tap_lo(oh0 + rr, sh, dh, ph)
+                        kh1 = _tap_hi(oh0 + rr, sh, dh, ph, H, KH, kh0)
+                        for kd in range(kd0, kd1):
+                            for kh in range(kh0, kh1):
+                                xrow = xplane + (od * sd + kd * dd - pd) * xd + \
+                                    ((oh0 + rr) * sh + kh * dh - ph) * xh
+                                for kw in range(KW):
+                                    wv = wf[(kd * KH + kh) * KW + kw]
+                                    off = kw * dw - pw
+                                    a = _col_lo(off, sw, ow0)
+                                    bb = _col_hi(off, sw, W, ow0 + ncols, a)
+                                    for j in range(a, bb):
+                                        orow[j] = orow[j] + wv * xrow[j * sw + off]
+                if relu:
+                    for rr in range(nr):
+                        orow = &out[n, f, od, oh0 + rr, 0]
+                        for j in range(ow0, ow0 + ncols):
+                            if orow[j] < 0:
+                                orow[j] = 0
+                ow0 = ow0 + TW

@@ -1,0 +1,154 @@
+/* fastconv register-tile micro-kernels.
+ *
+ * Cython cannot name SIMD vector types, so the innermost register tiles live
+ * here; every loop around them (blocking, prange, borders) stays in Cython
+ * (fastconv/_kernels.pxi).  This header is compiled once per SIMD level
+ * (baseline / AVX2+FMA / AVX-512, see setup.py): the same source becomes
+ * SSE2, AVX2 or AVX-512VL code by the flags alone.  32-byte vectors are used
+ * at every level (8 floats / 4 doubles); on this project's measurements
+ * 256-bit vectors did as well as 512-bit ones, and AVX-512VL gives 32
+ * registers for larger tiles.
+ *
+ * Two tile shapes, both computing out = init + sum_t w_t * x[off_t + col]
+ * with taps t in a fixed order (so every output element is accumulated in
+ * the same order whatever the tiling or thread count):
+ *
+ *   FILT (many channels): P filters x U vectors of one output row.  Per tap,
+ *        U input vectors are loaded once and used by all P filters.
+ *   ROWS (one channel per filter): R output rows x U vectors.  Per tap, one
+ *        weight is broadcast and used by all R*U accumulators.
+ *
+ * `ncols` <= V*U is the number of valid output columns; lanes past it are
+ * computed from whatever memory follows and discarded, so callers must only
+ * pass ncols < V*U when that memory is readable (padded copies carry slack).
+ *
+ * Without GCC/clang vector extensions (MSVC), plain loops are used; they
+ * give the same results up to FMA contraction.
+ */
+#ifndef FASTCONV_MICROKERNELS_H
+#define FASTCONV_MICROKERNELS_H
+
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_VEC 1
+typedef float fc_vf __attribute__((vector_size(32)));
+typedef double fc_vd __attribute__((vector_size(32)));
+#define FC_LANES_float 8
+#define FC_LANES_double 4
+#else
+#define FC_VEC 0
+#define FC_LANES_float 8
+#define FC_LANES_double 4
+#endif
+
+#if FC_VEC
+#define FC_LOADU(VT, p) ({ VT v_; memcpy(&v_, (p), sizeof(VT)); v_; })
+#define FC_STOREU(VT, p, v) do { VT t_ = (v); memcpy((p), &t_, sizeof(VT)); } while (0)
+
+#define FC_DEFINE_FILT(T, VT, V, P, U)                                              \
+static inline void fc_filt_##T##_##P##x##U(                                         \
+        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
+        T *out, ptrdiff_t ostride, int ncols, const T *init)                        \
+{                                                                                   \
+    VT acc[P][U];                                                                   \
+    for (int p = 0; p < P; p++) {                                                   \
+        T s = init ? init[p] : (T)0;                                                \
+        for (int u = 0; u < U; u++) acc[p][u] = (VT){0} + s;                        \
+    }                                                                               \
+    for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
+        const T *xt = x + toff[t];                                                  \
+        const T *wt = wp + t * P;                                                   \
+        VT xv[U];                                                                   \
+        for (int u = 0; u < U; u++) xv[u] = FC_LOADU(VT, xt + u * V);              \
+        for (int p = 0; p < P; p++) {                                               \
+            VT wv = (VT){0} + wt[p];                                                \
+            for (int u = 0; u < U; u++) acc[p][u] += wv * xv[u];                    \
+        }                                                                           \
+    }                                                                               \
+    if (ncols == V * U) {                                                           \
+        for (int p = 0; p < P; p++)                                                 \
+            for (int u = 0; u < U; u++) FC_STOREU(VT, out + p * ostride + u * V, acc[p][u]); \
+    } else {                                                                        \
+        T buf[V * U];                                                               \
+        for (int p = 0; p < P; p++) {                                               \
+            for (int u = 0; u < U; u++) FC_STOREU(VT, buf + u * V, acc[p][u]);      \
+            memcpy(out + p * ostride, buf, sizeof(T) * (size_t)ncols);              \
+        }                                                                           \
+    }                                                                               \
+}
+
+#define FC_DEFINE_ROWS(T, VT, V, R, U)                                              \
+static inline void fc_rows_##T##_##R##x##U(                                         \
+        const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, const T *w,               \
+        ptrdiff_t ntaps, T *out, ptrdiff_t ors, int ncols, T init)                  \
+{                                                                                   \
+    VT acc[R][U];                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int u = 0; u < U; u++) acc[r][u] = (VT){0} + init;                     \
+    for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
+        const T *xt = x + toff[t];                                                  \
+        VT wv = (VT){0} + w[t];                                                     \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++)                                             \
+                acc[r][u] += wv * FC_LOADU(VT, xt + r * xrs + u * V);              \
+    }                                                                               \
+    if (ncols == V * U) {                                                           \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++) FC_STOREU(VT, out + r * ors + u * V, acc[r][u]); \
+    } else {                                                                        \
+        T buf[V * U];                                                               \
+        for (int r = 0; r < R; r++) {                                               \
+            for (int u = 0; u < U; u++) FC_STOREU(VT, buf + u * V, acc[r][u]);      \
+            memcpy(out + r * ors, buf, sizeof(T) * (size_t)ncols);                  \
+        }                                                                           \
+    }                                                                               \
+}
+#else  /* portable fallback: same arithmetic order, scalar code */
+#define FC_DEFINE_FILT(T, VT, V, P, U)                                              \
+static void fc_filt_##T##_##P##x##U(                                                \
+        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
+        T *out, ptrdiff_t ostride, int ncols, const T *init)                        \
+{                                                                                   \
+    T acc[P][V * U];                                                                \
+    for (int p = 0; p < P; p++)                                                     \
+        for (int j = 0; j < V * U; j++) acc[p][j] = init ? init[p] : (T)0;          \
+    for (ptrdiff_t t = 0; t < ntaps; t++)                                           \
+        for (int p = 0; p < P; p++)                                                 \
+            for (int j = 0; j < ncols; j++) acc[p][j] += wp[t * P + p] * x[toff[t] + j]; \
+    for (int p = 0; p < P; p++) memcpy(out + p * ostride, acc[p], sizeof(T) * (size_t)ncols); \
+}
+#define FC_DEFINE_ROWS(T, VT, V, R, U)                                              \
+static void fc_rows_##T##_##R##x##U(                                                \
+        const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, const T *w,               \
+        ptrdiff_t ntaps, T *out, ptrdiff_t ors, int ncols, T init)                  \
+{                                                                                   \
+    T acc[R][V * U];                                                                \
+    for (int r = 0; r < R; r++) for (int j = 0; j < V * U; j++) acc[r][j] = init;   \
+    for (ptrdiff_t t = 0; t < ntaps; t++)                                           \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int j = 0; j < ncols; j++) acc[r][j] += w[t] * x[toff[t] + r * xrs + j]; \
+    for (int r = 0; r < R; r++) memcpy(out + r * ors, acc[r], sizeof(T) * (size_t)ncols); \
+}
+#endif
+
+/* Tile shapes.  FILT: P in {8, 4, 2, 1} filters x 2 vectors (16 floats /
+ * 8 doubles per row).  ROWS: 4 rows x 3 vectors for images, 1 row x 8
+ * vectors for 1-D signals. */
+FC_DEFINE_FILT(float, fc_vf, 8, 8, 2)
+FC_DEFINE_FILT(float, fc_vf, 8, 4, 2)
+FC_DEFINE_FILT(float, fc_vf, 8, 2, 2)
+FC_DEFINE_FILT(float, fc_vf, 8, 1, 2)
+FC_DEFINE_FILT(double, fc_vd, 4, 8, 2)
+FC_DEFINE_FILT(double, fc_vd, 4, 4, 2)
+FC_DEFINE_FILT(double, fc_vd, 4, 2, 2)
+FC_DEFINE_FILT(double, fc_vd, 4, 1, 2)
+FC_DEFINE_ROWS(float, fc_vf, 8, 4, 3)
+FC_DEFINE_ROWS(float, fc_vf, 8, 1, 8)
+FC_DEFINE_ROWS(float, fc_vf, 8, 1, 3)
+FC_DEFINE_ROWS(double, fc_vd, 4, 4, 3)
+FC_DEFINE_ROWS(double, fc_vd, 4, 1, 8)
+FC_DEFINE_ROWS(double, fc_vd, 4, 1, 3)
+
+#endif
