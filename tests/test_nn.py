@@ -836,3 +836,80 @@ def test_public_names():
         assert name in fastconv.__all__
         assert getattr(fastconv, name).__doc__
     assert conv2d.__name__ == "conv2d"
+
+
+# ---------------------------------------------------------------------------
+# The reference and the tolerance rule are themselves tested
+# ---------------------------------------------------------------------------
+
+def _scalar_loop_reference(x, w, b, stride, pads, dilation, groups, padding_mode):
+    """Textbook scalar loops for rank 2 (used only to check reference_conv)."""
+    N, C, H, W = x.shape
+    F, Cg, KH, KW = w.shape
+    (plh, phh), (plw, phw) = pads
+    OH = (H + plh + phh - dilation[0] * (KH - 1) - 1) // stride[0] + 1
+    OW = (W + plw + phw - dilation[1] * (KW - 1) - 1) // stride[1] + 1
+
+    def src(i, n):
+        if 0 <= i < n:
+            return i
+        if padding_mode == "zeros":
+            return None
+        if padding_mode == "replicate":
+            return min(max(i, 0), n - 1)
+        if padding_mode == "circular":
+            return i % n
+        return -i if i < 0 else 2 * (n - 1) - i  # reflect, pad < n
+
+    out = np.zeros((N, F, OH, OW), dtype=np.result_type(x, w, np.float64))
+    for n in range(N):
+        for f in range(F):
+            g = f // (F // groups)
+            for oh in range(OH):
+                for ow in range(OW):
+                    acc = b[f] if b is not None else 0
+                    for c in range(Cg):
+                        for kh in range(KH):
+                            for kw in range(KW):
+                                ih = src(oh * stride[0] + kh * dilation[0] - plh, H)
+                                iw = src(ow * stride[1] + kw * dilation[1] - plw, W)
+                                if ih is not None and iw is not None:
+                                    acc += w[f, c, kh, kw] * x[n, g * Cg + c, ih, iw]
+                    out[n, f, oh, ow] = acc
+    return out
+
+
+@pytest.mark.parametrize("padding_mode", MODES)
+def test_reference_matches_scalar_loops_and_np_pad(rng, padding_mode):
+    x = rng.standard_normal((1, 4, 5, 6))
+    w = rng.standard_normal((4, 2, 3, 2))
+    b = rng.standard_normal(4)
+    pads = ((2, 1), (0, 3))
+    ref, scale = reference_conv(x, w, b, (2, 1), pads, (1, 2), 2, padding_mode)
+    loops = _scalar_loop_reference(x, w, b, (2, 1), pads, (1, 2), 2, padding_mode)
+    np.testing.assert_allclose(ref, loops, rtol=1e-13, atol=1e-13)
+    assert (scale >= np.abs(ref) * (1 - 1e-12)).all()
+    # the explicit padding agrees with np.pad's equivalent modes
+    from conftest import pad_reference
+    np_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
+               "circular": "wrap"}[padding_mode]
+    np.testing.assert_array_equal(pad_reference(x, pads, padding_mode),
+                                  np.pad(x, ((0, 0), (0, 0)) + pads, mode=np_mode))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tolerance_rule_catches_one_wrong_term(rng, dtype):
+    """The bound is tight enough to see an output that misses or shifts one
+    tap: compare a correct call with a reference padded one sample off."""
+    cfg = GEOMS[2][0]
+    x, w, b = make_case(rng, cfg, dtype)
+    got = conv2d(x, w, b, 1, ((1, 1), (1, 1)), workers=1)
+    ref, scale = reference_conv(x, w, b, 1, ((1, 1), (1, 1)), 1, 1)
+    assert_conv_close(got, ref, scale, dtype, 2 * 9)
+    wrong, wscale = reference_conv(x, w, b, 1, ((1, 1), (0, 2)), 1, 1)
+    with pytest.raises(AssertionError, match="differ beyond the bound"):
+        assert_conv_close(got, wrong, wscale, dtype, 2 * 9)
+    bumped = got.copy()
+    bumped[0, 1, 3, 4] += 1e-3 * scale[0, 1, 3, 4]  # far above the bound
+    with pytest.raises(AssertionError, match="1 of"):
+        assert_conv_close(bumped, ref, scale, dtype, 2 * 9)

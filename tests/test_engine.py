@@ -1,0 +1,251 @@
+"""fastconv._engine.correlate: the canonical correlation behind every front-end.
+
+Run at every SIMD level this build and CPU support, against the NumPy
+reference of conftest.py; exact uint64 wrap-around sums; ``out=`` and
+``accumulate=``; bitwise-identical results for any thread count (including
+the column blocks long rows are split into); the FASTCONV_SIMD override in a
+subprocess.  Tolerances are those of ``conftest.assert_conv_close`` (float64:
+1e-12 * sum|terms|; float32: the derived worst-case bound).
+"""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fastconv import _dispatch, _engine
+from conftest import assert_conv_close, random_array, reference_conv
+
+LEVELS = _dispatch.supported_levels()
+
+# (N, G, Cg, Fg, S, K, stride, dilation, pads)
+ENGINE_CASES = [
+    (2, 1, 3, 2, (13,), (3,), (1,), (1,), ((1, 1),)),
+    (1, 2, 2, 3, (16,), (4,), (3,), (2,), ((0, 5),)),
+    (2, 3, 1, 1, (9,), (2,), (1,), (3,), ((3, 0),)),
+    (1, 1, 2, 2, (7, 9), (3, 2), (2, 1), (1, 2), ((1, 2), (0, 0))),
+    (2, 2, 1, 2, (8, 6), (1, 3), (1, 3), (1, 1), ((0, 0), (4, 4))),
+    (1, 4, 1, 1, (6, 7), (3, 3), (1, 1), (2, 1), ((2, 2), (1, 1))),
+    (1, 1, 2, 3, (5, 6, 7), (2, 3, 2), (1, 2, 1), (2, 1, 1), ((1, 0), (0, 2), (1, 1))),
+    (2, 2, 2, 1, (4, 5, 6), (3, 1, 4), (2, 1, 3), (1, 1, 1), ((0, 0), (0, 0), (2, 3))),
+    # rank 4 (decomposed into accumulated rank-3 calls)
+    (1, 2, 1, 2, (3, 4, 5, 6), (2, 2, 3, 2), (1, 2, 1, 2), (1, 1, 2, 1),
+     ((1, 0), (0, 1), (1, 1), (0, 0))),
+]
+
+
+def _layout(x, w, layout):
+    if layout == "channels_first":
+        return x, w
+    r = x.ndim - 2
+    return np.moveaxis(x, 1, -1), np.transpose(w, tuple(range(2, 2 + r)) + (1, 0))
+
+
+def _back(a, layout):
+    return a if layout == "channels_first" else np.moveaxis(a, 1, -1)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("level", LEVELS)
+def test_correctness_grid_at_every_level(rng, level, dtype, layout, bias, relu):
+    for N, G, Cg, Fg, S, K, s, d, pads in ENGINE_CASES:
+        x = random_array(rng, (N, G * Cg) + S, dtype)
+        w = random_array(rng, (G * Fg, Cg) + K, dtype)
+        b = random_array(rng, (G * Fg,), dtype) if bias else None
+        xx, ww = _layout(x, w, layout)
+        out = _engine.correlate(np.ascontiguousarray(xx), np.ascontiguousarray(ww), stride=s,
+                                dilation=d, pads=pads, groups=G, bias=b, relu=relu,
+                                layout=layout, nthreads=2, level=level)
+        assert out.dtype == np.dtype(dtype)
+        ref, scale = reference_conv(x, w, b, s, pads, d, G)
+        if relu:
+            ref = np.maximum(ref, 0)
+        assert_conv_close(out, _back(ref, layout), _back(scale, layout), dtype,
+                          Cg * math.prod(K))
+        assert out.shape == _engine.output_shape(xx.shape, ww.shape, s, d, pads, G, layout)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_kernel_modules_report_their_level(level):
+    assert _dispatch.get_kernels(level).simd_level() == level
+
+
+def test_default_level_is_the_best_supported():
+    if os.environ.get("FASTCONV_SIMD"):
+        pytest.skip("level forced by FASTCONV_SIMD")
+    assert _dispatch.LEVEL == LEVELS[-1]
+    assert _dispatch.get_kernels() is _dispatch.get_kernels(LEVELS[-1])
+
+
+def test_unsupported_level_raises():
+    with pytest.raises(ValueError, match=r"SIMD level 'sse9' is not runnable here"):
+        _dispatch.get_kernels("sse9")
+
+
+@pytest.mark.parametrize("case", range(len(ENGINE_CASES)))
+def test_uint64_sums_are_exact_and_wrap(rng, case):
+    """uint64 (channels_first): the exact sum modulo 2**64 at every level,
+    checked with Python integers."""
+    N, G, Cg, Fg, S, K, s, d, pads = ENGINE_CASES[case]
+    x = rng.integers(0, 2 ** 64, (N, G * Cg) + S, dtype=np.uint64)
+    w = rng.integers(0, 2 ** 64, (G * Fg, Cg) + K, dtype=np.uint64)
+    b = rng.integers(0, 2 ** 64, (G * Fg,), dtype=np.uint64)
+    ref = _exact_reference(x, w, b, s, d, pads, G)
+    for level in LEVELS:
+        for bias in (b, None):
+            out = _engine.correlate(x, w, stride=s, dilation=d, pads=pads, groups=G,
+                                    bias=bias, nthreads=2, level=level)
+            assert out.dtype == np.uint64
+            expected = ref if bias is not None else ref - b.reshape((1, -1) + (1,) * len(S))
+            assert np.array_equal(out, expected), (level, bias is None)
+
+
+def _exact_reference(x, w, b, stride, dilation, pads, groups):
+    """Python-int correlation mod 2**64 (object arrays, explicit loops)."""
+    import itertools
+    N, C = x.shape[:2]
+    F, Cg = w.shape[:2]
+    K = w.shape[2:]
+    xo = x.astype(object)
+    wo = w.astype(object)
+    S = x.shape[2:]
+    osp = tuple((n + lo + hi - d * (k - 1) - 1) // s + 1
+                for n, k, s, d, (lo, hi) in zip(S, K, stride, dilation, pads))
+    out = np.zeros((N, F) + osp, dtype=object)
+    Fg = F // groups
+    for n, f in itertools.product(range(N), range(F)):
+        g = f // Fg
+        for o in itertools.product(*(range(m) for m in osp)):
+            acc = int(b[f])
+            for c in range(Cg):
+                for t in itertools.product(*(range(k) for k in K)):
+                    idx = tuple(oi * s + ti * d - lo for oi, ti, s, d, (lo, _)
+                                in zip(o, t, stride, dilation, pads))
+                    if all(0 <= i < m for i, m in zip(idx, S)):
+                        acc += xo[(n, g * Cg + c) + idx] * wo[(f, c) + t]
+            out[(n, f) + o] = acc % 2 ** 64
+    return out.astype(np.uint64)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("rank", [1, 2, 3, 4])
+def test_out_and_accumulate(rng, rank, layout):
+    """out= is filled and returned; accumulate=True adds a second correlation
+    without adding the bias again."""
+    case = [c for c in ENGINE_CASES if len(c[4]) == rank][0]
+    N, G, Cg, Fg, S, K, s, d, pads = case
+    x1, x2 = (random_array(rng, (N, G * Cg) + S, np.float64) for _ in range(2))
+    w1, w2 = (random_array(rng, (G * Fg, Cg) + K, np.float64) for _ in range(2))
+    b = random_array(rng, (G * Fg,), np.float64)
+    kw = dict(stride=s, dilation=d, pads=pads, groups=G, layout=layout, nthreads=2)
+    xx1, ww1 = (np.ascontiguousarray(a) for a in _layout(x1, w1, layout))
+    xx2, ww2 = (np.ascontiguousarray(a) for a in _layout(x2, w2, layout))
+    shape = _engine.output_shape(xx1.shape, ww1.shape, s, d, pads, G, layout)
+    out = np.full(shape, np.nan)
+    res = _engine.correlate(xx1, ww1, bias=b, out=out, **kw)
+    assert res is out
+    assert not np.isnan(out).any()
+    _engine.correlate(xx2, ww2, bias=b, out=out, accumulate=True, **kw)
+    r1, s1 = reference_conv(x1, w1, b, s, pads, d, G)
+    r2, s2 = reference_conv(x2, w2, None, s, pads, d, G)
+    assert_conv_close(out, _back(r1 + r2, layout), _back(s1 + s2, layout), np.float64,
+                      2 * Cg * math.prod(K))
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_empty_output_is_returned_untouched(layout):
+    x = np.ones((0, 2, 5)) if layout == "channels_first" else np.ones((0, 5, 2))
+    w = np.ones((3, 2, 2)) if layout == "channels_first" else np.ones((2, 2, 3))
+    out = _engine.correlate(x, w, stride=(1,), dilation=(1,), pads=((0, 0),), layout=layout)
+    assert out.shape == ((0, 3, 4) if layout == "channels_first" else (0, 4, 3))
+
+
+# (x shape channels_first, w shape, stride, dilation, pads): the engine's
+# work units are (row, column block); long rows are cut into blocks of >= 256
+# columns when there are few rows, and into 4096-column blocks beyond 8192.
+BLOCK_CASES = [
+    ((1, 1, 200), (1, 1, 5), (1,), (1,), ((2, 2),)),  # short row: one block
+    ((1, 1, 1500), (1, 1, 7), (1,), (1,), ((3, 3),)),  # split for the threads
+    ((1, 2, 3001), (3, 2, 4), (2,), (3,), ((4, 5),)),  # split, strided
+    ((1, 1, 20000), (1, 1, 9), (1,), (2,), ((0, 16),)),  # 4096-column blocks
+    ((2, 1, 9000), (1, 1, 3), (3,), (1,), ((1, 1),)),
+    ((1, 2, 3, 700), (2, 2, 2, 5), (1, 1), (1, 1), ((1, 0), (2, 2))),
+    ((3, 2, 5, 6, 7), (4, 1, 2, 2, 3), (1, 2, 1), (1, 1, 2), ((0, 1), (1, 1), (2, 2))),
+]
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(BLOCK_CASES)))
+def test_bitwise_identical_for_any_thread_count(rng, case, dtype, layout):
+    xs, ws, s, d, pads = BLOCK_CASES[case]
+    groups = xs[1] // ws[1]
+    x = random_array(rng, xs, dtype)
+    w = random_array(rng, ws, dtype)
+    b = random_array(rng, (ws[0],), dtype)
+    xx, ww = (np.ascontiguousarray(a) for a in _layout(x, w, layout))
+    results = [
+        _engine.correlate(xx, ww, stride=s, dilation=d, pads=pads, groups=groups, bias=b,
+                          layout=layout, nthreads=n)
+        for n in (1, 2, 3, 4)
+    ]
+    for r in results[1:]:
+        assert np.array_equal(r.view(np.uint8), results[0].view(np.uint8))
+    if case in (1, 3):  # and they are right (long rows: one reference check each)
+        ref, scale = reference_conv(x, w, b, s, pads, d, groups)
+        assert_conv_close(results[0], _back(ref, layout), _back(scale, layout), dtype,
+                          ws[1] * math.prod(ws[2:]))
+
+
+def test_col_block_never_zero_and_covers_the_row():
+    for ow in (1, 7, 256, 257, 1000, 8192, 8193, 100000):
+        for nrows in (1, 2, 3, 100):
+            for nthreads in (1, 2, 8):
+                blk = _engine._col_block(ow, nrows, nthreads)
+                assert 1 <= blk
+                assert blk <= max(ow, 1) or ow == 0
+
+
+def _run_python(code, **env):
+    full_env = dict(os.environ)
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=full_env, timeout=120)
+
+
+def test_forced_baseline_level_in_a_subprocess():
+    code = (
+        "import numpy as np, fastconv\n"
+        "cfg = fastconv.show_config(print_out=False)\n"
+        "print(cfg['simd']['level'], cfg['simd']['forced'])\n"
+        "from fastconv import _dispatch\n"
+        "print(_dispatch.kernels.simd_level())\n"
+        "x = np.arange(24.0).reshape(1, 2, 12)\n"
+        "w = np.arange(1.0, 13.0).reshape(2, 2, 3)\n"
+        "print(fastconv.conv1d(x, w, padding='same', stride=2, workers=2).tolist())\n"
+        "print(fastconv.conv1d(x.transpose(0, 2, 1), w.transpose(2, 1, 0), padding='same', "
+        "stride=2, data_format='channels_last', workers=2).tolist())\n"
+    )
+    r = _run_python(code, FASTCONV_SIMD="baseline")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "baseline True"
+    assert lines[1] == "baseline"
+    # small integers: every sum is exact, so the result is known exactly
+    x = np.arange(24.0).reshape(1, 2, 12)
+    w = np.arange(1.0, 13.0).reshape(2, 2, 3)
+    ref, _ = reference_conv(x, w, None, 2, ((0, 1),), 1, 1)
+    assert eval(lines[2]) == ref.tolist()
+    assert eval(lines[3]) == np.moveaxis(ref, 1, -1).tolist()
+
+
+def test_bad_simd_override_fails_at_import():
+    r = _run_python("import fastconv", FASTCONV_SIMD="sse9")
+    assert r.returncode != 0
+    assert "FASTCONV_SIMD must be one of baseline, avx2, avx512, got 'sse9'" in r.stderr
