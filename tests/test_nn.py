@@ -495,6 +495,41 @@ def test_complex_sigmoid_matches_pytorch(rng):
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
+def test_complex_tanh_matches_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    x, w, b = make_case(rng, GEOMS[1][0], np.complex128)
+    plain = conv1d(x, w, b, workers=1)
+    ref = torch.tanh(torch.from_numpy(plain)).numpy()
+    np.testing.assert_allclose(conv1d(x, w, b, activation="tanh", workers=1), ref,
+                               rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: relu/gelu/elu/leaky_relu on complex outputs return numbers built on NumPy's "
+    "lexicographic complex order (np.maximum, np.where(y >= 0)); PyTorch refuses these "
+    "activations for complex tensors: raise a TypeError/ValueError naming activation"))
+@pytest.mark.parametrize("activation", ["relu", "gelu", "elu", "leaky_relu"])
+def test_real_only_activations_refuse_complex(activation):
+    x = np.array([[[1 + 2j, -3 + 1j, 2 - 1j]]])
+    w = np.array([[[1.0 + 0j]]])
+    with pytest.raises((TypeError, ValueError), match="activation"):
+        conv1d(x, w, activation=activation)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "BUG: _check_dtype compares dtypes with ==, so non-native byte order ('>f8', '>f4', "
+    "'>c16') is refused as 'unsupported dtype >f8' although it is float64 (SciPy "
+    "accepts it since scipy/scipy#12119); convert with dtype.newbyteorder('=')"))
+@pytest.mark.parametrize("dtype", [">f8", ">f4", ">c16"])
+def test_non_native_byte_order_is_accepted(rng, dtype):
+    x = random_array(rng, (1, 2, 9), np.dtype(dtype).newbyteorder("="))
+    w = random_array(rng, (3, 2, 3), np.dtype(dtype).newbyteorder("="))
+    expected = conv1d(x, w, padding="same", workers=1)
+    got = conv1d(x.astype(dtype), w.astype(dtype), padding="same", workers=1)
+    assert got.dtype.kind == expected.dtype.kind and got.dtype.itemsize == expected.dtype.itemsize
+    np.testing.assert_array_equal(got, expected)
+
+
 # ---------------------------------------------------------------------------
 # Threads: bitwise identical results for workers=1 and workers=2
 # ---------------------------------------------------------------------------
