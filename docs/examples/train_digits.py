@@ -158,6 +158,7 @@ def main(argv=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -206,6 +207,8 @@ def main(argv=None):
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy")
     ax2.legend()
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.suptitle("fastconv Conv2D layers on the 8x8 digits")
     fig.tight_layout()
     plot_path = os.path.join(args.out, "train_digits.png")
