@@ -1,0 +1,916 @@
+"""``scipy.signal``-compatible convolution and correlation.
+
+Drop-in replacements for :func:`scipy.signal.convolve`,
+:func:`~scipy.signal.correlate`, :func:`~scipy.signal.convolve2d`,
+:func:`~scipy.signal.correlate2d`, :func:`~scipy.signal.fftconvolve`,
+:func:`~scipy.signal.oaconvolve` and :func:`~scipy.signal.choose_conv_method`
+with SciPy 1.17's signatures, defaults, results, dtypes and error messages.
+New options are keyword-only: ``workers`` everywhere (threads, SciPy's
+word) and ``axes`` for the direct method of :func:`convolve` and
+:func:`correlate`.
+
+The direct method runs fastconv's multithreaded engine; the FFT methods run
+``scipy.fft`` with ``workers`` threads.  See :mod:`fastconv._scipy_compat`
+for how every call is reduced to one engine call.
+"""
+
+import timeit
+import warnings
+
+import numpy as np
+import scipy.signal as _ss
+
+from fastconv import _fft
+from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
+from fastconv._scipy_compat import (TypeValueError, compute_route, conv_window,
+                                    direct_cost, has_nonfinite)
+from fastconv._threads import resolve_workers
+
+__all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
+           "oaconvolve", "choose_conv_method"]
+
+_METHODS = ("auto", "direct", "fft")
+_BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap",
+               "symm": "symm", "symmetric": "symm", "reflect": "reflect"}
+_NP_PAD = {"wrap": "wrap", "symm": "symmetric"}
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def _check_method(method):
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError("Acceptable method flags are 'auto', 'direct', or 'fft'.")
+
+
+def _conj(a):
+    return np.conj(a) if a.dtype.kind == "c" else a
+
+
+def _reverse_conj(a, axes):
+    """conj(a) reversed along `axes` (a view for real arrays)."""
+    idx = [slice(None)] * a.ndim
+    for ax in axes:
+        idx[ax] = slice(None, None, -1)
+    return _conj(a[tuple(idx)])
+
+
+def _windows(mode, s1, s2, conv_axes, same_start=None):
+    """(start, length) of the wanted part of the full result, per axis.
+
+    Conv axes: of the full convolution (length n1 + n2 - 1); 'same' starts
+    at ``same_start(n2)`` (default SciPy's centring ``(n2 - 1) // 2``).
+    Other axes broadcast: full length ``max(n1, n2)``; 'same' keeps in1's
+    length, centred as SciPy's ``_centered`` does.
+    """
+    out = []
+    for ax, (n1, n2) in enumerate(zip(s1, s2)):
+        if ax in conv_axes:
+            if mode == "full":
+                out.append((0, n1 + n2 - 1))
+            elif mode == "same":
+                start = (n2 - 1) // 2 if same_start is None else same_start(n2)
+                out.append((start, n1))
+            else:
+                lo, hi = min(n1, n2), max(n1, n2)
+                out.append((lo - 1, hi - lo + 1))
+        else:
+            m = max(n1, n2)
+            if mode == "same":
+                out.append(((m - n1) // 2, n1))
+            else:
+                out.append((0, m))
+    return out
+
+
+def _np_conv_ok(in1, in2, mode):
+    """SciPy's 1-D NumPy fast path applies (it skips, never multiplies, the
+    implicit zeros)."""
+    if in1.ndim == in2.ndim == 1:
+        return mode in ("full", "valid") or in1.size >= in2.size
+    return False
+
+
+def _int_fft_unsafe(in1, in2):
+    """SciPy's guard: integer results an FFT could round wrongly."""
+    if in1.dtype.kind in "ui" or in2.dtype.kind in "ui":
+        big = int(np.max(np.abs(in1))) * int(np.max(np.abs(in2)))
+        big *= int(min(in1.size, in2.size))
+        return big > 2 ** np.finfo(float).nmant - 1
+    return False
+
+
+def _fft_choice(a, b, mode, conv_axes, nthreads):
+    """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost."""
+    complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
+    rt = np.result_type(a.dtype, b.dtype)
+    itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
+    s1, s2 = a.shape, b.shape
+    t_fft = _fft.fft_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
+    t_oa = _fft.oa_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
+    if t_oa < t_fft:
+        return "oa", t_oa
+    return "fft", t_fft
+
+
+def _run_fft(a, b, mode, axes, nthreads):
+    """FFT convolution of conv-form operands (SciPy's fftconvolve semantics),
+    overlap-add when the cost model says it is cheaper."""
+    a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
+    if conv_axes and _fft_choice(a2, b2, mode, conv_axes, nthreads)[0] == "oa":
+        ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
+        if ret is not None:
+            return _fft.apply_mode(ret, a2.shape, b2.shape, mode, conv_axes)
+    return _fft.fftconvolve(a, b, mode, axes, nthreads)
+
+
+def _plan(in1, b, mode, axes, same_start=None):
+    """Conv axes and windows for conv-form operands (in1, b)."""
+    if axes is None:
+        conv_axes = list(range(in1.ndim))
+        swap_needed(mode, in1.shape, b.shape)
+    else:
+        conv_axes = freq_axes(in1, b, mode, axes)[2]
+    return conv_axes, _windows(mode, in1.shape, b.shape, conv_axes, same_start)
+
+
+def _empty_result(in1, in2, mode, rt):
+    """SciPy's direct method on empty inputs: 'same' with an empty in1 gives
+    an empty in1-shaped array; every other case raises ValueError."""
+    if mode == "same" and in1.size == 0 and in2.size != 0:
+        return np.zeros(in1.shape, dtype=rt)
+    name = "in1" if in1.size == 0 else "in2"
+    raise ValueError(f"{name} cannot be empty (mode {mode!r} needs at least one "
+                     "element in each input)")
+
+
+def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
+    """The direct method for conv-form operands (in1, b = in2 or its
+    reversed conjugate)."""
+    rt = np.result_type(in1, in2)
+    route, _ = compute_route(rt)
+    if route == "fallback" and axes is None and (
+            rt.kind != "O" or _np_conv_ok(in1, in2, mode)):
+        # long double and NumPy's 1-D object path: SciPy's own loops.
+        func = _ss.correlate if corr else _ss.convolve
+        return np.asarray(func(in1, in2, mode, method="direct"))
+    conv_axes, windows = _plan(in1, b, mode, axes)
+    if nonfinite is None:
+        nonfinite = (has_nonfinite(in1), has_nonfinite(in2))
+    if axes is None and any(nonfinite) and not _np_conv_ok(in1, in2, mode):
+        # SciPy's N-D direct method multiplies materialised zeros: 0 * inf
+        # is nan there.  It pads in1 unless it swapped the inputs.
+        swapped = (mode == "full" and in2.size > in1.size) or \
+            swap_needed(mode, in1.shape, in2.shape)
+        kernel_bad = nonfinite[0] if swapped else nonfinite[1]
+        if kernel_bad:
+            x, k = (b, in1) if swapped else (in1, b)
+            return conv_window(x, k, conv_axes, windows, rt, nthreads, materialize=True)
+    return conv_window(in1, b, conv_axes, windows, rt, nthreads, nonfinite=nonfinite)
+
+
+def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
+    nthreads = resolve_workers(workers)
+    in1 = np.asarray(in1)
+    in2 = np.asarray(in2)
+    if in1.ndim == in2.ndim == 0:
+        return in1 * _conj(in2) if corr else in1 * in2
+    if in1.ndim != in2.ndim:
+        if corr:
+            raise ValueError("in1 and in2 should have the same dimensionality")
+        raise ValueError("volume and kernel should have the same dimensionality")
+    check_mode(mode)
+    _check_method(method)
+    if axes is not None:
+        axes = normalize_axes(axes, in1.ndim)
+        if not axes:
+            raise ValueError("when provided, axes cannot be empty")
+    rev_axes = range(in1.ndim) if axes is None else axes
+    b = _reverse_conj(in2, rev_axes) if corr else in2
+    _plan(in1, b, mode, axes)   # shape checks (SciPy's errors) before anything runs
+    rt = np.result_type(in1, in2)
+    if in1.size == 0 or in2.size == 0:
+        return _empty_result(in1, in2, mode, rt)
+    nonfinite = None
+    if method == "auto":
+        nonfinite = (has_nonfinite(in1), has_nonfinite(in2))
+        method = _choose(in1, b, mode, axes, nthreads, nonfinite)
+    if method == "fft":
+        out = _run_fft(in1, b, mode, axes, nthreads)
+        if rt.kind in "ui":
+            out = np.round(out)
+        first = out.reshape(-1)[0] if out.size else 0
+        if np.isnan(first) or np.isinf(first):
+            warnings.warn("Use of fft convolution on input with NAN or inf results in "
+                          "NAN or inf output. Consider using method='direct' instead.",
+                          category=RuntimeWarning, stacklevel=3)
+        return out.astype(rt)
+    return _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite)
+
+
+def _choose(in1, b, mode, axes, nthreads, nonfinite):
+    """'direct' or 'fft' for fastconv's own methods (see choose_conv_method)."""
+    if nonfinite[0] or nonfinite[1]:
+        return "direct"
+    if not (_numeric(in1) and _numeric(b)):
+        return "direct"
+    if in1.dtype.kind == "b" and b.dtype.kind == "b":
+        return "direct"
+    if _int_fft_unsafe(in1, b):
+        return "direct"
+    rt = np.result_type(in1, b)
+    if compute_route(rt)[0] == "fallback":
+        # long double: SciPy's direct loops vs a long-double FFT
+        return "fft" if _ss.choose_conv_method(in1, b, mode) == "fft" and axes is None \
+            else "direct"
+    conv_axes, windows = _plan(in1, b, mode, axes)
+    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
+    conv_fft = freq_axes(in1, b, mode, axes)[2]
+    if not conv_fft:
+        return "direct"
+    t_fft = _fft_choice(in1, b, mode, conv_fft, nthreads)[1]
+    return "fft" if t_fft < t_direct else "direct"
+
+
+def _numeric(a):
+    return a.dtype.kind in "buifc"
+
+
+# --------------------------------------------------------------------------
+# public functions
+
+
+def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
+    """Convolve two N-dimensional arrays.
+
+    Same signature, results, dtypes and errors as :func:`scipy.signal.convolve`
+    (SciPy 1.17), plus the keyword-only `axes` and `workers`.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input, with as many dimensions as `in1`.
+    mode : {'full', 'valid', 'same'}, optional
+        ``'full'`` (default): the whole discrete linear convolution.
+        ``'valid'``: only elements that do not rely on zero padding; one
+        input must be at least as large as the other in every dimension
+        (they are swapped if `in2` is the larger).  ``'same'``: the shape
+        of `in1`, centred on the ``'full'`` output (start ``(n2 - 1) // 2``
+        on each axis).
+    method : {'auto', 'direct', 'fft'}, optional
+        ``'direct'``: fastconv's multithreaded direct engine (exact integer
+        arithmetic).  ``'fft'``: FFTs through ``scipy.fft`` (a single
+        transform or overlap-add, whichever fastconv's cost model finds
+        faster).  ``'auto'`` (default): :func:`choose_conv_method`; it never
+        picks an FFT when an input holds NaN or inf.
+    axes : int or sequence of int, optional
+        Convolve along these axes only; the other axes broadcast (their
+        lengths must be equal or 1), as in
+        :func:`scipy.signal.fftconvolve`.  Axes where either input has
+        length 1 broadcast too.  Default: all axes.
+    workers : int, optional
+        Threads (``None``: all usable cores; negative: count back from the
+        number of cores).
+
+    Returns
+    -------
+    convolve : ndarray
+        An N-D array holding a subset of the discrete linear convolution of
+        `in1` with `in2`, of dtype ``np.result_type(in1, in2)``.
+
+    Raises
+    ------
+    ValueError
+        For a bad `mode` or `method`, inputs of different dimensionality,
+        'valid' shapes where neither input is the larger in every
+        dimension, `axes` out of range, repeated or empty, non-broadcasting
+        shapes on the axes that are not convolved, and empty inputs (except
+        ``'same'`` with an empty `in1`), or bad `workers`.
+    TypeError
+        For non-integer `axes` or `workers`.
+
+    See Also
+    --------
+    scipy.signal.convolve : The SciPy function this mirrors.
+    correlate : Cross-correlation.
+    choose_conv_method : How ``method='auto'`` decides.
+    fastconv.nn.conv : CNN-style (PyTorch/Keras) convolution.
+
+    Notes
+    -----
+    The direct method computes one window of the full convolution with one
+    call of fastconv's engine: ``'same'`` and ``'full'`` are zero pads that
+    are never materialised, axes where an input has length 1 and the
+    broadcast axes become the engine's batch and filter axes, and the
+    cheaper of the two operand orders is run.  Its cost is about
+    ``prod(out_shape) * min(size)`` multiply-adds, spread over `workers`
+    threads; results do not depend on the thread count.
+
+    dtypes: float32 stays float32 and float64 float64; float16 is computed
+    in float32 and returned as float16; every integer and bool dtype is
+    summed in 64-bit integers and cast back, reproducing SciPy's (C's)
+    wrap-around bit for bit; complex inputs run as real engine channels.
+    Long double and object inputs are delegated to SciPy's direct method
+    where SciPy has it (``axes=None``; object arrays only on SciPy's 1-D
+    NumPy path) and run by a NumPy shift-and-add loop otherwise.  Where
+    SciPy refuses a dtype in N-D (float16, bool, object: "Unsupported
+    type"), fastconv computes the result.
+
+    Empty inputs raise ``ValueError``, as SciPy's direct method does in
+    1-D, except ``'same'`` with an empty `in1` (an empty array).  SciPy's
+    N-D direct method returns zeros for an empty kernel in ``'valid'``
+    mode and its FFT method raises ``IndexError``; fastconv raises
+    ``ValueError`` in both cases.
+
+    NaN and inf: the direct result is NaN/inf exactly where SciPy's direct
+    method's is (SciPy's N-D path multiplies its zero padding, so an inf in
+    the kernel next to an edge gives ``0 * inf = nan`` there, which is
+    reproduced; its 1-D path skips the padding, which is reproduced too).
+    With `axes` given, padding is never multiplied.  ``method='fft'``
+    behaves as SciPy's FFT path (a NaN spreads through the whole output
+    and a ``RuntimeWarning`` is issued).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> fastconv.convolve([1, 2, 3], [0, 1, 0.5])
+    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> fastconv.convolve(np.ones(3), np.arange(5.), mode='valid')
+    array([3., 6., 9.])
+
+    Integers wrap around exactly like SciPy's direct method:
+
+    >>> fastconv.convolve(np.array([100, 100], np.int8), np.array([2, 2], np.int8))
+    array([ -56,  -112,  -56], dtype=int8)
+
+    Batched 1-D convolution, one kernel per row, with the direct method:
+
+    >>> x = np.arange(12.).reshape(3, 4)
+    >>> k = np.array([[1., -1.], [0., 1.], [1., 1.]])
+    >>> fastconv.convolve(x, k, axes=1, method='direct')
+    array([[ 0.,  1.,  1.,  1., -3.],
+           [ 0.,  4.,  5.,  6.,  7.],
+           [ 8., 17., 19., 21., 11.]])
+    """
+    return _conv_or_corr(in1, in2, mode, method, axes, workers, corr=False)
+
+
+def correlate(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
+    """Cross-correlate two N-dimensional arrays.
+
+    Same signature, results, dtypes and errors as
+    :func:`scipy.signal.correlate` (SciPy 1.17), plus the keyword-only
+    `axes` and `workers`.  The result is::
+
+        z[k] = sum_l in1[l] * conj(in2[l - k + N2 - 1])
+
+    per axis, i.e. the convolution of `in1` with the reversed conjugate of
+    `in2`.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input, with as many dimensions as `in1`; conjugated when
+        complex.
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`convolve`.  For ``'same'`` and an even-length `in2`
+        axis the output starts ``N2 // 2`` samples into the padded input
+        (SciPy's ``correlate`` rule; :func:`correlate2d` uses
+        ``(N2 - 1) // 2``).
+    method : {'auto', 'direct', 'fft'}, optional
+        As in :func:`convolve`.
+    axes : int or sequence of int, optional
+        Correlate along these axes only (`in2` is reversed along them
+        only); the other axes broadcast as in :func:`convolve`.
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    correlate : ndarray
+        A subset of the discrete linear cross-correlation, of dtype
+        ``np.result_type(in1, in2)``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`convolve` (the dimensionality message reads "in1 and in2
+        should have the same dimensionality").
+    TypeError
+        For non-integer `axes` or `workers`.
+
+    See Also
+    --------
+    scipy.signal.correlate : The SciPy function this mirrors.
+    convolve : Convolution.
+    correlate2d : 2-D correlation with boundary conditions.
+    fastconv.ndimage.correlate : ndimage semantics (output = input shape).
+
+    Notes
+    -----
+    Computed as ``convolve(in1, conj(in2[::-1, ...]))`` with the same
+    engine, dtype rules, NaN rules and delegations as :func:`convolve`.
+    SciPy's direct method swaps the inputs in ``'valid'`` mode when `in2`
+    is larger and undoes the swap by reversing and conjugating; the result
+    is the same.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> fastconv.correlate([1, 2, 3], [0, 1, 0.5])
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    >>> fastconv.correlate([1 + 1j, 2], [1j])
+    array([1.-1.j, 0.-2.j])
+    >>> fastconv.correlate(np.arange(4.), [1., 1.], mode='same')
+    array([1., 3., 5., 3.])
+    """
+    return _conv_or_corr(in1, in2, mode, method, axes, workers, corr=True)
+
+
+def _fillvalue(fillvalue, rt):
+    """SciPy's conversion of `fillvalue` to the output dtype."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fv = None
+        if isinstance(fillvalue, np.ndarray):
+            if np.can_cast(fillvalue.dtype, rt, "safe"):
+                fv = fillvalue.astype(rt)
+        else:
+            try:
+                fv = np.array(fillvalue, dtype=rt)
+            except (TypeError, ValueError, OverflowError):
+                fv = None
+        if fv is None:
+            np.array(fillvalue, dtype=np.complex128)  # SciPy's own error if this fails
+            raise ValueError("could not cast `fillvalue` directly to the output type "
+                             "(it was first converted to complex).")
+    if fv.size != 1:
+        raise ValueError("`fillvalue` must be scalar or an array with one element.")
+    return fv.reshape(())[()]
+
+
+def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
+    nthreads = resolve_workers(workers)
+    in1 = np.asarray(in1)
+    in2 = np.asarray(in2)
+    name = "correlate2d" if corr else "convolve2d"
+    if not in1.ndim == in2.ndim == 2:
+        raise ValueError(f"{name} inputs must both be 2-D arrays")
+    swapped = swap_needed(mode, in1.shape, in2.shape)
+    check_mode(mode)
+    if not isinstance(boundary, str) or boundary not in _BOUNDARIES:
+        raise ValueError("Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), "
+                         "and 'symmetric' (or 'symm').")
+    boundary = _BOUNDARIES[boundary]
+    if boundary == "reflect":
+        raise ValueError("Incorrect boundary value.")
+    rt = np.result_type(in1, in2)
+    fv = _fillvalue(fillvalue, rt)
+    if compute_route(rt)[0] == "fallback" and rt.kind != "O":
+        func = _ss.correlate2d if corr else _ss.convolve2d
+        return np.asarray(func(in1, in2, mode, boundary, fillvalue))
+    if in1.size == 0 or in2.size == 0:
+        return _empty_2d(in1, in2, mode, boundary, rt, swapped)
+    if swapped and corr:
+        # SciPy correlates the swapped inputs (conjugating the new second
+        # one) and only reverses the result: no boundary is involved.
+        a, b = in2, in1[::-1, ::-1]
+        res = conv_window(a, b, (0, 1), _windows("valid", a.shape, b.shape, (0, 1)), rt,
+                          nthreads)
+        return np.ascontiguousarray(res[::-1, ::-1])
+    b = in2[::-1, ::-1].conj() if corr and in2.dtype.kind == "c" else (
+        in2[::-1, ::-1] if corr else in2)
+    a = in1
+    if swapped:
+        a, b = b, a
+    same_start = (lambda n2: n2 // 2) if corr else None
+    windows = _windows(mode, a.shape, b.shape, (0, 1), same_start)
+    pad_mode = None
+    cval = 0
+    if boundary == "fill":
+        if fv != 0:
+            pad_mode = "constant"
+            cval = fv
+        elif mode != "valid" and has_nonfinite(b):
+            pad_mode = "constant"
+    else:
+        pad_mode = _NP_PAD[boundary]
+    if mode == "valid":
+        pad_mode = None
+    return conv_window(a, b, (0, 1), windows, rt, nthreads, pad_mode=pad_mode, cval=cval)
+
+
+def _empty_2d(in1, in2, mode, boundary, rt, swapped):
+    """SciPy's 2-D loops on empty inputs: zeros of the mode's shape (the
+    empty sum), except that extending an empty in1 periodically or
+    symmetrically is undefined (SciPy crashes): ValueError."""
+    a, b = (in2, in1) if swapped else (in1, in2)
+    if mode == "full":
+        shape = tuple(n1 + n2 - 1 for n1, n2 in zip(a.shape, b.shape))
+    elif mode == "same":
+        shape = a.shape
+    else:
+        shape = tuple(n1 - n2 + 1 for n1, n2 in zip(a.shape, b.shape))
+    shape = tuple(max(n, 0) for n in shape)
+    if a.size == 0 and boundary != "fill" and 0 not in shape:
+        raise ValueError(f"boundary {boundary!r} cannot extend an empty in1")
+    return np.zeros(shape, dtype=rt)
+
+
+def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=None):
+    """Convolve two 2-dimensional arrays, with a boundary condition.
+
+    Same signature, results, dtypes and errors as
+    :func:`scipy.signal.convolve2d` (SciPy 1.17), plus the keyword-only
+    `workers`.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input (2-D).
+    in2 : array_like
+        Second input (2-D).
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`convolve` (``'same'`` starts at ``(N2 - 1) // 2``).
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        How `in1` extends beyond its edges: ``'fill'`` (alias ``'pad'``,
+        default) with `fillvalue`; ``'wrap'`` (alias ``'circular'``)
+        periodically; ``'symm'`` (alias ``'symmetric'``) mirrored with the
+        edge sample repeated (``d c b a | a b c d | d c b a``).
+    fillvalue : scalar, optional
+        Value for ``boundary='fill'`` (default 0), converted to the output
+        dtype as SciPy does.
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    out : ndarray
+        2-D array of dtype ``np.result_type(in1, in2)``.
+
+    Raises
+    ------
+    ValueError
+        For inputs that are not 2-D, a bad `mode` or `boundary` (SciPy's
+        texts; ``'reflect'`` gives "Incorrect boundary value."), a
+        `fillvalue` that does not convert to the output dtype or has more
+        than one element, 'valid' shapes where neither input is the larger,
+        or bad `workers`.
+
+    See Also
+    --------
+    scipy.signal.convolve2d : The SciPy function this mirrors.
+    convolve : N-D convolution (zero boundary).
+    fastconv.ndimage.convolve : More boundary modes, N-D.
+
+    Notes
+    -----
+    A non-zero `fillvalue` and the ``'wrap'``/``'symm'`` boundaries pad a
+    copy of `in1` (``np.pad``) and run the engine in ``'valid'`` mode;
+    zero fill is never materialised.  dtypes as in :func:`convolve`:
+    fastconv also accepts float16, bool and object inputs, which SciPy's
+    2-D loops refuse; long double is delegated to SciPy.  Empty inputs
+    give SciPy's result (zeros of the mode's shape, the empty sum), but
+    ``'wrap'``/``'symm'`` with an empty `in1` raise ``ValueError`` where
+    SciPy crashes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> img = np.arange(9.).reshape(3, 3)
+    >>> fastconv.convolve2d(img, [[0, 1], [1, 0]], mode='same', boundary='wrap')
+    array([[ 4.,  2.,  3.],
+           [ 4.,  4.,  6.],
+           [10.,  7.,  9.]])
+    >>> fastconv.convolve2d(img, np.ones((2, 2)), mode='valid')
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    return _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr=False)
+
+
+def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=None):
+    """Cross-correlate two 2-dimensional arrays, with a boundary condition.
+
+    Same signature, results, dtypes and errors as
+    :func:`scipy.signal.correlate2d` (SciPy 1.17), plus the keyword-only
+    `workers`.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input (2-D).
+    in2 : array_like
+        Second input (2-D), conjugated when complex.
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`correlate`, except that ``'same'`` with an even-length
+        `in2` axis starts ``(N2 - 1) // 2`` samples into the padded input,
+        one sample earlier than :func:`correlate` (SciPy's own difference,
+        reproduced).
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        As in :func:`convolve2d`.
+    fillvalue : scalar, optional
+        As in :func:`convolve2d`.
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    out : ndarray
+        2-D array of dtype ``np.result_type(in1, in2)``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`convolve2d` ("correlate2d inputs must both be 2-D
+        arrays").
+
+    See Also
+    --------
+    scipy.signal.correlate2d : The SciPy function this mirrors.
+    correlate : N-D correlation.
+
+    Notes
+    -----
+    When 'valid' mode swaps the inputs (`in2` larger), SciPy correlates
+    `in2` with the conjugate of `in1` and reverses the result without
+    conjugating it back; for complex inputs that is the conjugate of
+    :func:`correlate`'s answer.  fastconv reproduces it.  Everything else
+    as :func:`convolve2d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> img = np.arange(16.).reshape(4, 4)
+    >>> fastconv.correlate2d(img, [[1, 0], [0, -1]], mode='valid')
+    array([[-5., -5., -5.],
+           [-5., -5., -5.],
+           [-5., -5., -5.]])
+    >>> fastconv.correlate2d(img, [[1, 1], [1, 1]], mode='same', boundary='symm')
+    array([[10., 14., 18., 20.],
+           [26., 30., 34., 36.],
+           [42., 46., 50., 52.],
+           [50., 54., 58., 60.]])
+    """
+    return _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr=True)
+
+
+def fftconvolve(in1, in2, mode="full", axes=None, *, workers=None):
+    """Convolve two N-dimensional arrays using FFT.
+
+    Same signature, results and dtypes as :func:`scipy.signal.fftconvolve`
+    (SciPy 1.17): the same ``scipy.fft`` transforms, so the numbers agree
+    with SciPy's to the last bit.  Keyword-only `workers` is passed to every
+    transform.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input, with as many dimensions as `in1`.
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`convolve`.
+    axes : int or sequence of int, optional
+        Axes to convolve (default all); the others broadcast (lengths equal
+        or 1).
+    workers : int, optional
+        ``scipy.fft`` threads (``None``: all usable cores).
+
+    Returns
+    -------
+    out : ndarray
+        Floating or complex: integer and bool inputs give float64, float16
+        gives float32, long double is preserved.
+
+    Raises
+    ------
+    ValueError
+        For inputs of different dimensionality, bad `axes` ("when provided,
+        axes cannot be empty", "axes exceeds dimensionality of input",
+        "all axes must be unique"), incompatible broadcast shapes, 'valid'
+        shapes where neither input is the larger, or a bad `mode`.
+    TypeError
+        For non-integer `axes` (also a ``ValueError``, SciPy's type).
+
+    See Also
+    --------
+    scipy.signal.fftconvolve : The SciPy function this mirrors.
+    oaconvolve : Overlap-add, faster when one input is much smaller.
+    convolve : Chooses between direct and FFT.
+
+    Notes
+    -----
+    Cost: three transforms of the padded shape ``next_fast_len(n1 + n2 -
+    1)`` per convolved axis, ``O(N log N)``.  ``scipy.fft`` threads split
+    batches of 1-D transforms, so a single long 1-D transform runs on one
+    thread.  Empty inputs return ``np.asarray([])`` like SciPy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> np.round(fastconv.fftconvolve([1., 2., 3.], [0., 1., 0.5]), 12)
+    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> fastconv.fftconvolve(np.ones((3, 10)), np.ones((3, 4)), axes=1).shape
+    (3, 13)
+    """
+    nthreads = resolve_workers(workers)
+    in1 = np.asarray(in1)
+    in2 = np.asarray(in2)
+    if in1.ndim == in2.ndim == 0:
+        return in1 * in2
+    if in1.ndim == in2.ndim and in1.size and in2.size:
+        check_mode(mode)
+    return _fft.fftconvolve(in1, in2, mode, axes, nthreads)
+
+
+def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
+    """Convolve two N-dimensional arrays using the overlap-add method.
+
+    Same signature, results and dtypes as :func:`scipy.signal.oaconvolve`
+    (SciPy 1.17); keyword-only `workers` is passed to every transform.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input, with as many dimensions as `in1`.
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`convolve`.
+    axes : int or sequence of int, optional
+        Axes to convolve (default all); the others broadcast.
+    workers : int, optional
+        ``scipy.fft`` threads (``None``: all usable cores).
+
+    Returns
+    -------
+    out : ndarray
+        As :func:`fftconvolve`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`fftconvolve`.
+    TypeError
+        For non-integer `axes`.
+
+    See Also
+    --------
+    scipy.signal.oaconvolve : The SciPy function this mirrors.
+    fftconvolve : One transform of the whole problem.
+
+    Notes
+    -----
+    Along every convolved axis where one input is at most half as long as
+    the other, the longer input is cut into blocks of ``B - k + 1`` samples
+    (``k`` the shorter length, ``B`` the fast FFT length that minimises
+    ``B log B / (B - k + 1)``, i.e. transform work per output sample).  All
+    blocks are transformed in one batched ``scipy.fft`` call, multiplied by
+    the shorter input's spectrum, transformed back, and their overlapping
+    ``k - 1`` tails are added onto the next block.  When no axis benefits,
+    this is :func:`fftconvolve`.  The block lengths differ from SciPy's
+    (which solves for the optimum with the Lambert W function), so results
+    agree with SciPy's to rounding, not bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> x = np.zeros(1000); x[500] = 1.0
+    >>> y = fastconv.oaconvolve(x, [1., 2., 3.])
+    >>> np.round(y[499:504], 12)
+    array([0., 1., 2., 3., 0.])
+    """
+    nthreads = resolve_workers(workers)
+    in1 = np.asarray(in1)
+    in2 = np.asarray(in2)
+    if in1.ndim == in2.ndim == 0:
+        return in1 * in2
+    if in1.ndim == in2.ndim and in1.size and in2.size:
+        check_mode(mode)
+    return _fft.oaconvolve(in1, in2, mode, axes, nthreads)
+
+
+def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
+    """Find the fastest of fastconv's convolution methods for these inputs.
+
+    Same signature and return values as
+    :func:`scipy.signal.choose_conv_method`; the decision is made for
+    fastconv's own direct engine and FFT paths (with `workers` threads),
+    not SciPy's.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input, with as many dimensions as `in1`.
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`convolve`.
+    measure : bool, optional
+        If True, time both methods of :func:`convolve` on these inputs and
+        return the faster with the timings.
+    workers : int, optional
+        Threads the call will use (``None``: all usable cores).
+
+    Returns
+    -------
+    method : str
+        ``'direct'`` or ``'fft'``.
+    times : dict, optional
+        Only with ``measure=True``: seconds per call of each method.
+
+    Raises
+    ------
+    ValueError
+        For a bad `mode` or inputs of different dimensionality.
+
+    See Also
+    --------
+    scipy.signal.choose_conv_method : The SciPy function this mirrors.
+    convolve : Uses this for ``method='auto'``.
+
+    Notes
+    -----
+    Rules, in order: inputs holding NaN or inf -> ``'direct'`` (so that a
+    NaN stays where the direct method puts it; SciPy's ``'auto'`` may let
+    an FFT spread it over the whole output); bool or non-numeric (object)
+    inputs -> ``'direct'``; integer inputs whose products could exceed
+    ``2**52`` (SciPy's guard; an FFT could round them wrongly) ->
+    ``'direct'``; otherwise the cheaper estimate.
+
+    The direct estimate counts the engine's work exactly: per spatial axis
+    the number of (output, tap) pairs that touch the input
+    (``_scipy_compat.overlap_pairs``, clipped padding is free), giving the
+    multiply-adds and the inner-loop count; seconds = call overhead +
+    per-loop cost x loops + per-multiply-add cost (by dtype) x
+    multiply-adds + per-output cost, divided by the threads.  The FFT
+    estimate is ``3 c N log2 N`` for the padded shape (x2 for complex)
+    plus per-point copies, and the same for overlap-add with its block
+    lengths; the cheaper of the two FFT variants is the FFT estimate.
+
+    The constants were fitted by a few timings (median of 5 after a
+    warm-up, 1 and 2 threads) of float32/float64 1-D signals (2**10 to
+    2**20 samples, 3 to 1023 taps) and 2-D images (64**2 to 1024**2,
+    kernels 3**2 to 65**2) on the 2-core AVX-512 development machine while
+    other jobs shared it, so they are rough; ``measure=True`` times the
+    real calls instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> fastconv.choose_conv_method(rng.random((64, 64)), rng.random((3, 3)))
+    'direct'
+    >>> fastconv.choose_conv_method(rng.random(100000), rng.random(5000))
+    'fft'
+    >>> fastconv.choose_conv_method([1., np.nan, 3.], np.ones(3))
+    'direct'
+    """
+    nthreads = resolve_workers(workers)
+    volume = np.asarray(in1)
+    kernel = np.asarray(in2)
+    if measure:
+        times = {}
+        for method in ("fft", "direct"):
+            times[method] = _time_call(lambda m=method: convolve(
+                volume, kernel, mode=mode, method=m, workers=nthreads))
+        return ("fft" if times["fft"] < times["direct"] else "direct"), times
+    if volume.ndim == kernel.ndim == 0:
+        return "direct"
+    if volume.ndim != kernel.ndim:
+        raise ValueError("volume and kernel should have the same dimensionality")
+    check_mode(mode)
+    if swap_needed(mode, volume.shape, kernel.shape):
+        volume, kernel = kernel, volume
+    if volume.size == 0 or kernel.size == 0:
+        return "direct"
+    nonfinite = (has_nonfinite(volume), has_nonfinite(kernel))
+    return _choose(volume, kernel, mode, None, nthreads, nonfinite)
+
+
+def _time_call(func):
+    """Seconds per call: enough calls for >= 5 ms per repeat, best of 3."""
+    timer = timeit.Timer(func)
+    number = 1
+    for p in range(10):
+        number = 10 ** p
+        t = timer.timeit(number)
+        if t >= 5e-4:
+            break
+    if t > 1:
+        return t / number
+    number *= 10
+    return min(timer.repeat(3, number)) / number
