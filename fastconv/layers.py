@@ -76,7 +76,7 @@ def _initialize(spec, shape, dtype, rng):
     if spec == "random_uniform":
         return rng.uniform(-0.05, 0.05, shape).astype(dtype)
     family, dist = spec.split("_")
-    scale, n = {"glorot": (2.0, (fan_in + fan_out) / 2.0), "he": (2.0, fan_in),
+    scale, n = {"glorot": (1.0, (fan_in + fan_out) / 2.0), "he": (2.0, fan_in),
                 "lecun": (1.0, fan_in)}[family]
     n = max(n, 1.0)
     if dist == "uniform":
