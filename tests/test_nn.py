@@ -241,6 +241,33 @@ def test_vs_pytorch_conv_modules(rng, rank, k, padding, padding_mode):
     assert_conv_close(got, ref, scale, np.float64, 3 * k ** rank)
 
 
+@pytest.mark.parametrize("padding_mode, pad, ok", [
+    ("circular", 4, True), ("circular", 5, False),  # wraps at most once
+    ("reflect", 3, True), ("reflect", 4, False),  # pad < size
+    ("replicate", 9, True),  # any amount
+])
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_padding_mode_limits_match_pytorch(rng, padding_mode, pad, ok, data_format):
+    """Spatial axis 0 has size 4: the largest pad each mode accepts is PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((1, 2, 4, 5))
+    w = rng.standard_normal((3, 2, 2, 3))
+    padding = ((pad, pad), (1, 0))
+    xx, ww = (x, w) if data_format == "channels_first" else to_channels_last(x, w)
+    if not ok:
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.pad(torch.from_numpy(x), (1, 0, pad, pad), mode=padding_mode)
+        with pytest.raises(ValueError, match=rf"padding_mode='{padding_mode}' needs padding"
+                                             rf".*spatial axis 0 has size 4"):
+            conv2d(xx, ww, padding=padding, padding_mode=padding_mode,
+                   data_format=data_format)
+        return
+    got = conv2d(xx, ww, padding=padding, padding_mode=padding_mode, data_format=data_format)
+    ref, scale = torch_reference(x, w, None, (1, 1), padding, (1, 1), 1, padding_mode)
+    assert_conv_close(got, to_layout(ref, data_format), to_layout(scale, data_format),
+                      np.float64, 12)
+
+
 # ---------------------------------------------------------------------------
 # Batch, unbatched, empty batch, rank 4
 # ---------------------------------------------------------------------------
@@ -948,3 +975,22 @@ def test_tolerance_rule_catches_one_wrong_term(rng, dtype):
     bumped[0, 1, 3, 4] += 1e-3 * scale[0, 1, 3, 4]  # far above the bound
     with pytest.raises(AssertionError, match="1 of"):
         assert_conv_close(bumped, ref, scale, dtype, 2 * 9)
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_fused_relu_is_max_of_the_linear_result_and_conv_is_convNd(rng, rank, dtype,
+                                                                   data_format):
+    """relu is fused into the kernel: bit for bit max(linear output, 0); and
+    the N-D conv is the same function as conv1d/2d/3d."""
+    cfg = GEOMS[rank][1]
+    x, w, b = make_case(rng, cfg, dtype)
+    xx, ww = (x, w) if data_format == "channels_first" else to_channels_last(x, w)
+    kw = dict(stride=cfg["s"], padding="same", dilation=cfg["d"], groups=cfg["G"],
+              padding_mode="circular", data_format=data_format, workers=1)
+    linear = FUNCS[rank](xx, ww, b, **kw)
+    relu = FUNCS[rank](xx, ww, b, activation="relu", **kw)
+    assert np.array_equal(relu, np.maximum(linear, 0))
+    assert (linear < 0).any() and (linear > 0).any()
+    assert np.array_equal(conv(xx, ww, b, **kw).view(np.uint8), linear.view(np.uint8))
