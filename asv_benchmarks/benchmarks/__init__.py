@@ -1,0 +1,1 @@
+"""fastconv's asv benchmarks; see common.py for how to run them."""
