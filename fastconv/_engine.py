@@ -283,6 +283,8 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     b = (np.zeros(0, dtype=dtype) if bias is None
          else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
     pad_lo = tuple(p[0] for p in pads)
+    if out.size * (w.size // max(1, out.shape[1 if layout == "channels_first" else -1])) < 32768:
+        nthreads = 1      # tiny problems: a parallel region costs more than it saves
     if layout == "channels_last" and w.shape[-2] == 1 and w.shape[-1] == 1 and groups == 1:
         # one input and one output channel: both layouts are the same memory,
         # and the channels-first kernel vectorises along the spatial rows.
@@ -320,7 +322,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     else:
         sp_axis0, k_axis0 = 1, 0
     if not accumulate:
-        if bias is None:
+        if b.size == 0:
             out[...] = 0
         elif layout == "channels_first":
             out[...] = b.reshape((1, -1) + (1,) * rank)

@@ -139,6 +139,9 @@ def resolve_padding(padding, input_shape, kernel_size, stride=1, dilation=1):
         if _is_int(item):
             lo = hi = int(item)
         else:
+            if not isinstance(item, (tuple, list)):
+                raise TypeError("padding entries must be ints or (lo, hi) pairs, "
+                                f"got {type(item).__name__} {item!r} in {padding!r}")
             try:
                 lo, hi = item
             except (TypeError, ValueError):

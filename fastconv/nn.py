@@ -36,6 +36,8 @@ def apply_activation(y, activation):
         return np.asarray(activation(y))
     if activation == "relu":
         return np.maximum(y, 0, out=y)
+    if activation == "sigmoid" and y.dtype.kind == "c":
+        return (1 / (1 + np.exp(-y))).astype(y.dtype, copy=False)
     if activation == "sigmoid":
         # 1 / (1 + exp(-y)), written to stay finite for large |y|
         e = np.exp(-np.abs(y))
@@ -54,14 +56,17 @@ def apply_activation(y, activation):
 def _check_activation(activation):
     if activation is None or callable(activation):
         return activation
-    if isinstance(activation, str) and activation.lower() in _ACTIVATIONS:
+    if not isinstance(activation, str):
+        raise TypeError("activation must be None, a str or a callable, "
+                        f"got {type(activation).__name__} {activation!r}")
+    if activation.lower() in _ACTIVATIONS:
         return activation.lower()
     raise ValueError(f"activation must be None, a callable or one of {', '.join(_ACTIVATIONS)}, "
                      f"got {activation!r}")
 
 
 def _check_dtype(name, dtype):
-    if dtype in _FLOAT_DTYPES or dtype in _COMPLEX_DTYPES:
+    if dtype.newbyteorder("=") in _FLOAT_DTYPES or dtype.newbyteorder("=") in _COMPLEX_DTYPES:
         return
     raise TypeError(f"{name}: unsupported dtype {dtype}; fastconv's CNN functions compute in "
                     "float32, float64, complex64 or complex128")
@@ -72,6 +77,9 @@ def _pad_input(x, pads, mode, rank, layout):
     np_mode = _PADDING_MODES[mode]
     spatial = x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
     for axis, ((lo, hi), n) in enumerate(zip(pads, spatial)):
+        if n == 0 and (lo or hi):
+            raise ValueError(f"padding_mode={mode!r} cannot pad spatial axis {axis}: it is "
+                             "empty (size 0)")
         if mode == "reflect" and (lo >= n or hi >= n):
             raise ValueError(f"padding_mode='reflect' needs padding < input size on every "
                              f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
@@ -202,6 +210,12 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
                padding_mode, data_format, activation, workers):
     x = np.asarray(x)
     weight = np.asarray(weight)
+    if not isinstance(data_format, str):
+        raise TypeError("data_format must be 'channels_first' or 'channels_last', "
+                        f"got {type(data_format).__name__} {data_format!r}")
+    if not isinstance(padding_mode, str):
+        raise TypeError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                        f"got {type(padding_mode).__name__} {padding_mode!r}")
     if data_format not in _DATA_FORMATS:
         raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
                          f"got {data_format!r}")
@@ -229,7 +243,13 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
         raise ValueError(f"groups must be a positive int, got {groups}")
     _check_dtype(fname, x.dtype)
     _check_dtype(fname, weight.dtype)
-    dtype = np.result_type(x.dtype, weight.dtype)
+    dtype = np.result_type(x.dtype, weight.dtype).newbyteorder("=")
+    if bias is not None and np.asarray(bias).dtype.kind == "c" and dtype.kind != "c":
+        dtype = np.result_type(dtype, np.complex64)   # a complex bias makes the output complex
+    if dtype.kind == "c" and isinstance(activation, str) and activation in (
+            "relu", "gelu", "elu", "leaky_relu"):
+        raise ValueError(f"activation={activation!r} is not defined for complex outputs; "
+                         "use None, 'linear', 'sigmoid', 'tanh' or a callable")
     if data_format == "channels_first":
         C, spatial = x.shape[1], x.shape[2:]
         F, Cg, ksize = weight.shape[0], weight.shape[1], weight.shape[2:]

@@ -339,19 +339,12 @@ def test_rank4_vs_numpy(rng, dtype, data_format):
             np.testing.assert_array_equal(relu, np.maximum(got, 0))
 
 
-RANK4_CL_BUG = pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "BUG: _engine.correlate's channels_last 1-in/1-out-channel shortcut passes the empty "
-    "bias array `b` (not None) to the rank>3 path, which then runs "
-    "out[...] = b.reshape(...) -> ValueError 'could not broadcast' (complex inputs always "
-    "hit it: nn passes no bias to the engine for complex)"))
-
-
 @pytest.mark.parametrize("rank, dtype, bias", [
-    pytest.param(4, np.float64, False, marks=RANK4_CL_BUG),
-    pytest.param(5, np.float64, False, marks=RANK4_CL_BUG),
+    (4, np.float64, False),
+    (5, np.float64, False),
     (4, np.float64, True),
     (5, np.float32, True),
-    pytest.param(4, np.complex128, True, marks=RANK4_CL_BUG),
+    (4, np.complex128, True),
 ])
 def test_rank_above3_channels_last_single_channel(rng, rank, dtype, bias):
     """One input channel, one filter, groups=1, channels_last, rank > 3."""
@@ -364,7 +357,6 @@ def test_rank_above3_channels_last_single_channel(rng, rank, dtype, bias):
     assert_conv_close(got, ref, scale, dtype, math.prod(K))
 
 
-@RANK4_CL_BUG
 def test_rank4_channels_last_single_channel_minimal_reproducer():
     """Minimal reproducer of the bug above."""
     x = np.ones((1, 3, 3, 3, 3, 1))
@@ -401,9 +393,6 @@ def test_complex_is_not_conjugated():
     np.testing.assert_array_equal(got, np.array([[[-1 + 1j], [3j]]], np.complex64))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: nn._conv_impl casts the bias to the result dtype of x and weight only: a complex "
-    "bias with float inputs loses its imaginary part (NumPy ComplexWarning)"))
 def test_complex_bias_with_real_inputs_is_not_silently_truncated():
     """A complex bias with real x/w must either promote the result to complex
     or raise a TypeError naming `bias`; dropping the imaginary part (with a
@@ -508,10 +497,6 @@ def test_callable_activation(rng, dtype):
     np.testing.assert_array_equal(got, plain * 2 + 1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: apply_activation('sigmoid') on a complex output uses exp(-|y|) and y >= 0 "
-    "(NumPy's lexicographic complex order): wrong values; expected 1/(1+exp(-z)) as "
-    "torch.sigmoid (or a TypeError refusing complex)"))
 def test_complex_sigmoid_matches_pytorch(rng):
     """torch.sigmoid is defined for complex (1 / (1 + exp(-z)))."""
     torch = pytest.importorskip("torch")
@@ -534,10 +519,6 @@ def test_complex_tanh_matches_pytorch(rng):
                                rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: relu/gelu/elu/leaky_relu on complex outputs return numbers built on NumPy's "
-    "lexicographic complex order (np.maximum, np.where(y >= 0)); PyTorch refuses these "
-    "activations for complex tensors: raise a TypeError/ValueError naming activation"))
 @pytest.mark.parametrize("activation", ["relu", "gelu", "elu", "leaky_relu"])
 def test_real_only_activations_refuse_complex(activation):
     x = np.array([[[1 + 2j, -3 + 1j, 2 - 1j]]])
@@ -546,10 +527,6 @@ def test_real_only_activations_refuse_complex(activation):
         conv1d(x, w, activation=activation)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG: _check_dtype compares dtypes with ==, so non-native byte order ('>f8', '>f4', "
-    "'>c16') is refused as 'unsupported dtype >f8' although it is float64 (SciPy "
-    "accepts it since scipy/scipy#12119); convert with dtype.newbyteorder('=')"))
 @pytest.mark.parametrize("dtype", [">f8", ">f4", ">c16"])
 def test_non_native_byte_order_is_accepted(rng, dtype):
     x = random_array(rng, (1, 2, 9), np.dtype(dtype).newbyteorder("="))
@@ -863,16 +840,11 @@ def test_error_messages(i):
         func()
 
 
-TYPE_RULE_BUG = pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "BUG (house rule 'TypeError for bad types'): a non-str activation / padding_mode / "
-    "data_format, or a float inside a padding tuple, raises ValueError"))
-
-
 @pytest.mark.parametrize("kwargs, match", [
-    pytest.param(dict(activation=3), "activation", marks=TYPE_RULE_BUG),
-    pytest.param(dict(padding_mode=3), "padding_mode", marks=TYPE_RULE_BUG),
-    pytest.param(dict(data_format=0), "data_format", marks=TYPE_RULE_BUG),
-    pytest.param(dict(padding=((1, 1), 1.5)), "padding", marks=TYPE_RULE_BUG),
+    (dict(activation=3), "activation"),
+    (dict(padding_mode=3), "padding_mode"),
+    (dict(data_format=0), "data_format"),
+    (dict(padding=((1, 1), 1.5)), "padding"),
     (dict(padding=1.5), "padding"),
     (dict(padding=((1.0, 1), (0, 0))), "padding"),
     (dict(stride="2"), "stride"),
@@ -884,10 +856,6 @@ def test_wrong_types_raise_typeerror(kwargs, match):
         conv2d(X2, W2, groups=kwargs.pop("groups", 2), **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: np.pad's own message ('can't extend empty axis 2 using modes other than "
-    "'constant' or 'empty'') leaks out for padding_mode='replicate' on an empty spatial "
-    "axis; the reflect/circular checks name padding_mode, replicate has none"))
 def test_replicate_padding_of_an_empty_axis_names_padding_mode():
     """An empty spatial axis cannot be replicate-padded; the error should be
     fastconv's (naming padding_mode), not np.pad's internal one."""
