@@ -5,7 +5,7 @@ backward passes run on fastconv's compiled kernels) plus a few lines of
 NumPy for max pooling, a dense softmax classifier, the cross-entropy loss
 and SGD with momentum::
 
-    input 8x8x1 -> Conv2D(16, 3, same, relu) -> max-pool 2 -> 4x4x16
+    input 8x8x1 -> Conv2D(32, 3, same, relu) -> max-pool 2 -> 4x4x32
                 -> Conv2D(32, 3, same, relu) -> max-pool 2 -> 2x2x32
                 -> dense 128 -> 10 -> softmax
 
@@ -77,7 +77,7 @@ def random_shift(x, rng):
 class Model:
     def __init__(self, seed=0, workers=None):
         rng = np.random.default_rng(seed)
-        self.conv1 = Conv2D(16, 3, padding="same", activation="relu", seed=seed + 1,
+        self.conv1 = Conv2D(32, 3, padding="same", activation="relu", seed=seed + 1,
                             workers=workers)
         self.conv2 = Conv2D(32, 3, padding="same", activation="relu", seed=seed + 2,
                             workers=workers)
@@ -86,8 +86,8 @@ class Model:
         self.dense_b = np.zeros(10, np.float32)
 
     def forward(self, x):
-        h1 = self.conv1(x)                      # (N, 8, 8, 16)
-        p1, self.arg1 = maxpool2(h1)            # (N, 4, 4, 16)
+        h1 = self.conv1(x)                      # (N, 8, 8, 32)
+        p1, self.arg1 = maxpool2(h1)            # (N, 4, 4, 32)
         h2 = self.conv2(p1)                     # (N, 4, 4, 32)
         p2, self.arg2 = maxpool2(h2)            # (N, 2, 2, 32)
         self.shapes = (h1.shape, h2.shape, p2.shape)
@@ -219,7 +219,8 @@ def main(argv=None):
     with open(os.path.join(args.out, "train_digits.json"), "w") as fh:
         json.dump(result, fh, indent=1)
     final = result["test_accuracy_final"]
-    print(f"test accuracy {final:.4f} after {args.epochs} epochs in {elapsed:.1f} s; "
+    print(f"test accuracy {final:.4f} after {args.epochs} epoch"
+          f"{'' if args.epochs == 1 else 's'} in {elapsed:.1f} s; "
           f"plot saved to {plot_path}")
     return result
 
