@@ -356,6 +356,8 @@ def _weight_grad(x, gy, geo, nthreads):
     """dw as one grouped engine correlation (see the module docstring)."""
     rank, G, Cg, Fg, N = geo.rank, geo.G, geo.Cg, geo.Fg, geo.N
     cf = geo.layout == "channels_first"
+    if x.size == 0 or gy.size == 0:  # an empty batch: nothing to sum
+        return np.zeros(geo.w_shape(), dtype=gy.dtype)
     x, pads = _pad_materialized(x, geo)
     axes = _spatial_axes(geo.layout, rank)
     spatial = tuple(x.shape[a] for a in axes)

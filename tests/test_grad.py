@@ -381,6 +381,34 @@ def test_unbatched_and_separate_functions_agree(rng, data_format):
     assert gw2 is None and np.array_equal(gx2, gx)
 
 
+@pytest.mark.parametrize("data_format", FORMATS)
+def test_empty_batch_gives_zero_gradients(data_format):
+    cfg = GEOMS[2][2]
+    x, w, b = make(np.random.default_rng(0), dict(cfg, N=0), np.float32, data_format)
+    y = conv(x, w, b, stride=cfg["s"], dilation=cfg["d"], groups=cfg["G"],
+             data_format=data_format)
+    gx, gw, gb = conv_backward(y, x, w, b, stride=cfg["s"], dilation=cfg["d"],
+                               groups=cfg["G"], data_format=data_format)
+    assert gx.shape == x.shape and gw.shape == w.shape
+    assert np.all(gw == 0) and np.all(gb == 0)
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+def test_non_contiguous_and_reversed_views(rng, data_format):
+    x = rng.standard_normal((2, 4, 9, 12))[:, :, ::-1, ::2]
+    w = rng.standard_normal((6, 2, 3, 3))[..., ::-1, :]
+    if data_format == "channels_last":
+        x, w = to_channels_last(x, w)  # views, not copies
+    kw = dict(padding="same", groups=2, data_format=data_format, workers=1)
+    y = conv(x, w, **kw)
+    gy = rng.standard_normal(y.shape)[..., ::-1]
+    got = conv_backward(gy, x, w, **kw)
+    ref = conv_backward(np.ascontiguousarray(gy), np.ascontiguousarray(x),
+                        np.ascontiguousarray(w), **kw)
+    for a, c in zip(got[:2], ref[:2]):
+        assert np.array_equal(a, c)
+
+
 def test_float32_stays_float32_and_inputs_are_not_modified(rng):
     cfg = GEOMS[1][2]
     x, w, b = make(rng, cfg, np.float32)
