@@ -1,0 +1,186 @@
+"""Turn ``python -m fastconv bench --json FILE`` output into the benchmarks page.
+
+Called by ``docs/conf.py`` while the docs build::
+
+    write_results_fragment("docs/_static/bench/results.json",
+                           "docs/_generated/bench_results.inc",
+                           "docs/_generated/bench")
+
+If the JSON file exists, one bar chart per BENCHMARKS.md section (A-D) of the
+speed-up over each peer (peer time / fastconv time, measured in the same run)
+is drawn with matplotlib, and the scaling section (E) becomes a table.  If it
+does not exist, the fragment says that no results are recorded; nothing is
+ever made up.
+
+Run by hand to check a file: ``python docs/bench_plot.py results.json outdir``.
+"""
+
+import json
+import os
+import sys
+
+SECTION_TITLES = {
+    "A": "A. Single-channel 2-D filtering",
+    "B": "B. 1-D signals",
+    "C": "C. 3-D volumes",
+    "D": "D. CNN layers (float32)",
+}
+
+
+def load(path):
+    """The parsed JSON, checked for the keys the page uses."""
+    with open(path) as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise ValueError(f"{path}: expected an object with a 'results' list "
+                         "(the output of `python -m fastconv bench --json FILE`)")
+    for row in data["results"]:
+        for key in ("section", "workload", "fastconv_s", "peers"):
+            if key not in row:
+                raise ValueError(f"{path}: a result lacks {key!r}: {row!r}")
+    return data
+
+
+def section_figure(rows, title):
+    """Horizontal bars: speed-up of fastconv over every peer, per workload."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    peers = sorted({p for row in rows for p in row["peers"]})
+    n_rows = len(rows)
+    height = 0.8 / max(len(peers), 1)
+    fig, ax = plt.subplots(figsize=(9.0, 0.25 * n_rows * max(len(peers), 1) + 1.4))
+    cmap = plt.get_cmap("tab10")
+    for ip, peer in enumerate(peers):
+        ys, vals = [], []
+        for ir, row in enumerate(rows):
+            t = row["peers"].get(peer)
+            if t:
+                ys.append(ir + (ip - (len(peers) - 1) / 2) * height)
+                vals.append(t / row["fastconv_s"])
+        ax.barh(ys, vals, height=height * 0.92, color=cmap(ip % 10), label=peer)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xscale("log")
+    ratios = [t / row["fastconv_s"] for row in rows for t in row["peers"].values() if t]
+    lo, hi = min(ratios + [1.0]), max(ratios + [1.0])
+    steps = (1,) if hi / lo > 300 else (1, 2, 5)  # fewer labels over a wide range
+    ticks = [v * 10.0 ** e for e in range(-4, 5) for v in steps]
+    ticks = [t for t in ticks if lo / 2.5 <= t <= hi * 2.5]
+    ax.set_xlim(min(ticks[0], lo / 1.3), max(ticks[-1], hi * 1.3))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}x" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks(range(n_rows))
+    ax.set_yticklabels([row["workload"] for row in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("speed-up = peer time / fastconv time (log scale; > 1: fastconv faster)")
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _rst_table(header, rows):
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in [header] + rows:
+        lines.append(f"   * - {cells[0]}")
+        lines += [f"     - {c}" for c in cells[1:]]
+    return lines + [""]
+
+
+def fragment_lines(data, image_paths):
+    """The reST of the results part of the page."""
+    cfg = data.get("config") or {}
+    simd = (cfg.get("simd") or {}).get("level", "?")
+    omp = "on" if (cfg.get("openmp") or {}).get("enabled") else "off"
+    lines = [
+        "Results of ``python -m fastconv bench``, recorded in "
+        "``docs/_static/bench/results.json``: fastconv "
+        f"{cfg.get('version', '?')}, OpenMP {omp}, {cfg.get('threads', '?')} threads, "
+        f"SIMD level {simd}; "
+        + ("*quick* (reduced) sizes" if data.get("quick") else "the BENCHMARKS.md sizes")
+        + f", median of {data.get('repeats', '?')} repeats after a warm-up.",
+        "",
+    ]
+    for section, path in image_paths:
+        lines += [SECTION_TITLES.get(section, section), "~" * len(SECTION_TITLES.get(section, section)), "",
+                  f".. image:: {path}", f"   :alt: speed-ups, section {section}", ""]
+        rows = [r for r in data["results"] if r["section"] == section]
+        table = []
+        for r in rows:
+            peers = ", ".join(f"{p} {t / r['fastconv_s']:.2f}x" for p, t in r["peers"].items())
+            gflops = r.get("gflops")
+            table.append([r["workload"], f"{r['fastconv_s'] * 1e3:.2f} ms",
+                          f"{gflops:.1f}" if isinstance(gflops, (int, float)) else "",
+                          peers or "(no peer installed)"])
+        lines += _rst_table(["workload", "fastconv", "GFLOP/s", "speed-up over"], table)
+    scaling = data.get("scaling") or []
+    if scaling:
+        title = "E. Scaling, determinism and memory"
+        lines += [title, "~" * len(title), ""]
+        table = [[s.get("workload", "?"), f"{s.get('t1', 0) * 1e3:.2f} ms",
+                  f"{s.get('t2', 0) * 1e3:.2f} ms", f"{s.get('scaling', 0):.2f}x",
+                  str(s.get("bitwise_identical", "?")),
+                  f"{s.get('extra_peak_over_input', 0):.2f}x"] for s in scaling]
+        lines += _rst_table(["workload", "1 thread", "2 threads", "1 -> 2", "bitwise identical",
+                             "extra peak memory / input"], table)
+    return lines
+
+
+NO_RESULTS = [
+    ".. note::",
+    "",
+    "   No benchmark results are recorded in this build of the documentation.",
+    "   To add them, run the benchmark on the machine you care about and rebuild::",
+    "",
+    "       python -m fastconv bench --json docs/_static/bench/results.json",
+    "       sphinx-build -W -b html docs docs/_build/html",
+    "",
+]
+
+
+def write_results_fragment(json_path, fragment_path, image_dir, image_ref_prefix):
+    """Write the reST fragment (and the figures) for the benchmarks page.
+
+    `image_ref_prefix` is how the page refers to `image_dir` (a path from the
+    documentation's source root, starting with ``/``).  Returns True when
+    results were found.
+    """
+    os.makedirs(os.path.dirname(fragment_path), exist_ok=True)
+    if not os.path.exists(json_path):
+        lines = NO_RESULTS
+        found = False
+    else:
+        data = load(json_path)
+        os.makedirs(image_dir, exist_ok=True)
+        images = []
+        for section in sorted({r["section"] for r in data["results"]}):
+            rows = [r for r in data["results"] if r["section"] == section]
+            fig = section_figure(rows, SECTION_TITLES.get(section, section))
+            name = f"speedup_{section}.png"
+            fig.savefig(os.path.join(image_dir, name), dpi=100)
+            import matplotlib.pyplot as plt
+            plt.close(fig)
+            images.append((section, f"{image_ref_prefix}/{name}"))
+        lines = fragment_lines(data, images)
+        found = True
+    text = "\n".join([".. Generated by docs/bench_plot.py; do not edit.", ""] + lines) + "\n"
+    old = None
+    if os.path.exists(fragment_path):
+        with open(fragment_path) as fh:
+            old = fh.read()
+    if old != text:
+        with open(fragment_path, "w") as fh:
+            fh.write(text)
+    return found
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python docs/bench_plot.py RESULTS.json OUTDIR")
+    out = sys.argv[2]
+    write_results_fragment(sys.argv[1], os.path.join(out, "bench_results.inc"), out, out)
+    print(f"wrote {out}/bench_results.inc and its figures")
