@@ -19,8 +19,9 @@
 #   FASTCONV_WHEEL_WORKDIR  work folder (default: a new /tmp/fastconv-wheel.XXXXXX)
 #   FASTCONV_WHEEL_TORCH=0  do not install torch==2.13.0 in the test venv (the
 #                           PyTorch import-order tests then skip; default 1)
-#   FASTCONV_WHEEL_KEEP=1   keep the work folder after a successful run (it is
-#                           always kept after a failure; the wheel is printed)
+#   FASTCONV_WHEEL_KEEP=1   keep the whole work folder after a successful run
+#                           (by default only the sdist, the wheels and the logs
+#                           stay; everything is kept after a failure)
 #   FASTCONV_WHEEL_PLAT     auditwheel --plat (default: auto, i.e. the most
 #                           compatible tag this build allows: manylinux_2_34
 #                           on Debian 12)
@@ -58,7 +59,11 @@ on_exit() {
         echo "build_and_test.sh: FAILED (exit $rc) after $(( $(date +%s) - START ))s;" \
              "work folder kept: $WORK" >&2
     elif [ "${FASTCONV_WHEEL_KEEP:-0}" != "1" ]; then
-        rm -rf "$WORK/src" "$WORK/venv" "$WORK/tools" "$WORK/testrun" "$WORK/sdist_unpacked"
+        # The venv holds torch (~1 GB, ~15k files): deleting it takes a minute
+        # or more on a busy disk, so it is done in the background; the sdist,
+        # the wheels and the logs stay.
+        ( rm -rf "$WORK/src" "$WORK/venv" "$WORK/tools" "$WORK/testrun" \
+                 "$WORK/sdist_unpacked" >/dev/null 2>&1 & )
     fi
 }
 trap on_exit EXIT
