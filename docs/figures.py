@@ -69,12 +69,12 @@ def draw_axis(ax, n, k, stride=1, dilation=1, padding="valid", title=None, windo
 def padding_figure(n=8, k=4):
     """valid / same / full / causal padding of one axis, stride 1."""
     names = ("valid", "same", "full", "causal")
-    fig, axes = plt.subplots(len(names), 1, figsize=(8.0, 6.4))
+    fig, axes = plt.subplots(len(names), 1, figsize=(7.0, 8.4))
     xlim = (-(k - 1) - 0.8, n + (k - 1) - 0.2)  # room for 'full' padding
     for ax, name in zip(axes, names):
         draw_axis(ax, n, k, padding=name, xlim=xlim)
-    fig.suptitle(f"n = {n} inputs, k = {k} taps (stride 1, dilation 1); grey cells are "
-                 "zero padding, coloured boxes the windows of the first and last output",
+    fig.suptitle(f"n = {n} inputs, k = {k} taps (stride 1, dilation 1)\ngrey cells: zero "
+                 "padding; coloured boxes: the windows of the first and the last output",
                  fontsize=8.5)
     fig.tight_layout()
     return fig
@@ -83,20 +83,20 @@ def padding_figure(n=8, k=4):
 def stride_dilation_figure(n=9, k=3):
     """Stride 2, dilation 2 and both, 'valid' padding."""
     cases = ((2, 1, "stride 2"), (1, 2, "dilation 2"), (2, 2, "stride 2 and dilation 2"))
-    fig, axes = plt.subplots(len(cases), 1, figsize=(8.0, 4.8))
+    fig, axes = plt.subplots(len(cases), 1, figsize=(7.0, 5.6))
     for ax, (s, d, label) in zip(axes, cases):
         out, = fastconv.conv_output_shape((n,), k, s, "valid", d)
         draw_axis(ax, n, k, stride=s, dilation=d, padding="valid", title=label,
                   windows=list(range(min(out, 2))), xlim=(-0.8, n - 0.2))
-    fig.suptitle(f"n = {n} inputs, k = {k} taps, padding 'valid'; the windows of the "
-                 "first two outputs", fontsize=8.5)
+    fig.suptitle(f"n = {n} inputs, k = {k} taps, padding 'valid'\ncoloured boxes: the "
+                 "windows of the first two outputs", fontsize=8.5)
     fig.tight_layout()
     return fig
 
 
 def same_stride_figure(n=10, k=3):
     """CNN 'same' with stride 2: output ceil(n/s), the odd pad at the end."""
-    fig, ax = plt.subplots(1, 1, figsize=(8.0, 1.9))
+    fig, ax = plt.subplots(1, 1, figsize=(7.0, 2.0))
     draw_axis(ax, n, k, stride=2, padding="same", title="same, stride 2")
     fig.tight_layout()
     return fig
