@@ -34,11 +34,10 @@ import numpy as np
 from fastconv import _engine
 from fastconv._geometry import normalize_tuple, output_length, resolve_padding
 from fastconv._threads import resolve_workers
+from fastconv.nn import _DATA_FORMATS, _PADDING_MODES, _check_activation, apply_activation, conv
 
 __all__ = ["conv_backward", "conv_grad_input", "conv_grad_weight"]
 
-_PADDING_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-_DATA_FORMATS = ("channels_first", "channels_last")
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -240,14 +239,13 @@ def _axis_phases(n_out, off, O, k, s, d):
 
 
 def _transpose_core(gy, wt, out_spatial, offsets, stride, dilation, groups, layout,
-                    nthreads, out=None):
+                    nthreads):
     """Transposed convolution on the engine.
 
     `gy` is ``(N, F, *O)`` (or ``(N, *O, F)``), `wt` the swapped filter bank
     of :func:`_swap_weight` ``(C, F/groups, *K)`` (or ``(*K, F/groups, C)``).
     Returns the ``(N, C, *out_spatial)`` (or channels-last) array whose
     position ``j`` on each axis is padded-coordinate position ``offsets + j``.
-    `out`, if given, must be a zeroed C-contiguous array of that shape.
     """
     rank = len(stride)
     cf = layout == "channels_first"
@@ -257,46 +255,47 @@ def _transpose_core(gy, wt, out_spatial, offsets, stride, dilation, groups, layo
     C = wt.shape[0] if cf else wt.shape[-1]
     N = gy.shape[0]
     oshape = (N, C) + tuple(out_spatial) if cf else (N,) + tuple(out_spatial) + (C,)
-    if out is None:
-        out = np.zeros(oshape, dtype=gy.dtype)
     plans = [_axis_phases(n, off, o, k, s, d)
              for n, off, o, k, s, d in zip(out_spatial, offsets, O, K, stride, dilation)]
-    if out.size == 0 or gy.size == 0:
-        return out
+    # stride 1 everywhere: one phase covering the whole output, written in place
     direct = all(len(p) == 1 and p[0][0] == 0 and p[0][1] == n and s == 1
                  for p, n, s in zip(plans, out_spatial, stride))
+    out = np.empty(oshape, dtype=gy.dtype) if direct else np.zeros(oshape, dtype=gy.dtype)
+    if out.size == 0:
+        return out
+    if gy.size == 0:
+        out[...] = 0
+        return out
     for combo in _product(plans):
         g_index = [slice(None)] * gy.ndim
         w_index = [slice(None)] * wt.ndim
-        pads, dils, out_index, counts = [], [], [slice(None)] * out.ndim, []
+        pads, dils, out_index = [], [], [slice(None)] * out.ndim
         empty = False
         for axis, (first, count, taps, dil, lo, hi) in enumerate(combo):
             length = O[axis]
             start = -lo if lo < 0 else 0
             stop = length + hi if hi < 0 else length
-            if stop - start <= 0:
+            if stop - start <= 0:  # no grad_out element reaches these outputs
                 empty = True
                 break
             g_index[axes[axis]] = slice(start, stop)
             w_index[(2 if cf else 0) + axis] = taps
             pads.append((max(lo, 0), max(hi, 0)))
             dils.append(dil)
-            counts.append(count)
             out_index[axes[axis]] = slice(first, first + (count - 1) * stride[axis] + 1,
                                           stride[axis])
         if empty:
+            if direct:
+                out[...] = 0
             continue
         g_sub = gy[tuple(g_index)]
         w_sub = wt[tuple(w_index)]
+        kw = dict(stride=(1,) * rank, dilation=tuple(dils), pads=tuple(pads), groups=groups,
+                  layout=layout, nthreads=nthreads)
         if direct:
-            _engine.correlate(g_sub, w_sub, stride=(1,) * rank, dilation=tuple(dils),
-                              pads=tuple(pads), groups=groups, layout=layout,
-                              nthreads=nthreads, out=out)
-            return out
-        part = _engine.correlate(g_sub, w_sub, stride=(1,) * rank, dilation=tuple(dils),
-                                 pads=tuple(pads), groups=groups, layout=layout,
-                                 nthreads=nthreads)
-        out[tuple(out_index)] = part
+            _engine.correlate(g_sub, w_sub, out=out, **kw)
+        else:
+            out[tuple(out_index)] = _engine.correlate(g_sub, w_sub, **kw)
     return out
 
 
@@ -440,7 +439,6 @@ def _activation_grad(grad, activation, pre=None, out=None):
                 2 * np.pi)
             return (grad * d).astype(grad.dtype, copy=False)
         # sigmoid and tanh from their output
-        from fastconv.nn import apply_activation
         out = apply_activation(z.copy(), activation)
     y = out
     if activation == "relu":
@@ -699,7 +697,6 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
     grad_out = _as_float(fname, "grad_out", grad_out)
     if bias is not None:
         bias = _as_float(fname, "bias", bias)
-    from fastconv.nn import _check_activation, conv
     activation = _check_activation(activation)
     if callable(activation):
         raise TypeError("activation: a callable activation has no known derivative; "
