@@ -283,7 +283,11 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         return np.zeros(out_shape, dtype=result_dtype)
 
     route, cdtype = compute_route(result_dtype)
-    # 2. Orientation: which operand is the engine's input x.
+    if not spatial:
+        # Nothing is summed: the result is the broadcast product.
+        return _product(a, b, result_dtype, route)
+    # 2. Layout: which operand is the engine's input x, and which spatial
+    #    axis is the engine's contiguous inner axis.
     if fixed:
         orientation = "a"
     elif orientation is None:
@@ -296,9 +300,12 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
             orientation = "a"
         elif nonfinite[1]:
             orientation = "b"
-        else:
-            orientation = _cheaper_orientation(a, b, spatial, windows, route, cdtype,
-                                               nthreads)
+    if route == "fallback" or shift_add:
+        orientation = orientation or "a"
+    else:
+        _, orientation, inner = _best_layout(a.shape, b.shape, spatial, windows, route,
+                                             cdtype, nthreads, orientation)
+        spatial = [ax for ax in spatial if ax != inner] + [inner]
     if orientation == "a":
         x, k = a, b
     else:
@@ -371,40 +378,61 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     return np.ascontiguousarray(res)
 
 
+def _product(a, b, result_dtype, route):
+    """Broadcast product in the result dtype (wraps like the engine)."""
+    if route == "int" and result_dtype.kind == "b":
+        return np.logical_and(a, b)
+    with np.errstate(all="ignore"):
+        return np.multiply(a.astype(result_dtype, copy=False),
+                           b.astype(result_dtype, copy=False))
+
+
 def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads):
-    """Estimated seconds of :func:`conv_window` (zero edges, best orientation)."""
+    """Estimated seconds of :func:`conv_window` (zero edges, best layout)."""
     route, cdtype = compute_route(result_dtype)
-    spatial = [ax for ax in conv_axes if s1[ax] > 1 and s2[ax] > 1]
-    a = np.broadcast_to(np.empty((), dtype=np.int8), s1)
-    b = np.broadcast_to(np.empty((), dtype=np.int8), s2)
     if route == "fallback":
         return math.inf
-    return _orientation_costs(a, b, spatial, windows, route, cdtype, nthreads)[0]
+    spatial = [ax for ax in conv_axes if s1[ax] > 1 and s2[ax] > 1]
+    if not spatial:
+        n = 1
+        for n1, n2 in zip(s1, s2):
+            n *= max(n1, n2)
+        return ENGINE_OUT * n
+    return _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, None)[0]
 
 
-def _cheaper_orientation(a, b, spatial, windows, route, cdtype, nthreads):
-    cost, which = _orientation_costs(a, b, spatial, windows, route, cdtype, nthreads)
-    return which
+def _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation):
+    """(cost, orientation, inner axis) minimising :func:`engine_cost`.
 
-
-def _orientation_costs(a, b, spatial, windows, route, cdtype, nthreads):
-    kcode = _kernel_code(route, cdtype) if route != "fallback" else "f8"
+    Every operand order (unless fixed) and every choice of the spatial axis
+    the engine runs along contiguously is priced; putting another axis
+    innermost costs a transposed copy of the input and the output.
+    """
+    kcode = _kernel_code(route, cdtype)
     scale = 4 if route == "complex" else 1
-    costs = []
-    for x, k in ((a, b), (b, a)):
-        sp = []
-        for ax in spatial:
-            start, length = windows[ax]
-            nx, nk = x.shape[ax], k.shape[ax]
-            sp.append((length, nk, nx, nk - 1 - start))
-        other = 1
-        for ax in range(a.ndim):
-            if ax not in spatial:
-                other *= max(a.shape[ax], b.shape[ax])
-        costs.append(engine_cost(sp, other, kcode, scale, nthreads))
-    if costs[0] <= costs[1]:
-        return costs[0], "a"
-    return costs[1], "b"
+    other = 1
+    for ax in range(len(s1)):
+        if ax not in spatial:
+            other *= max(s1[ax], s2[ax])
+    best = (math.inf, "a", spatial[-1])
+    for which in ("a", "b") if orientation is None else (orientation,):
+        xs, ks = (s1, s2) if which == "a" else (s2, s1)
+        for inner in spatial if len(spatial) > 1 else spatial[-1:]:
+            sp = []
+            order = [ax for ax in spatial if ax != inner] + [inner]
+            n_x = other
+            n_out = other
+            for ax in order:
+                start, length = windows[ax]
+                sp.append((length, ks[ax], xs[ax], ks[ax] - 1 - start))
+                n_x *= xs[ax]
+                n_out *= length
+            cost = engine_cost(sp, other, kcode, scale, nthreads)
+            if inner != spatial[-1]:
+                cost += ENGINE_OUT * (n_x + n_out)
+            if cost < best[0]:
+                best = (cost, which, inner)
+    return best
 
 
 def _pad_input(xt, pads, route, cdtype, pad_mode, cval):

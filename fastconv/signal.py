@@ -137,9 +137,14 @@ def _plan(in1, b, mode, axes, same_start=None):
 
 def _empty_result(in1, in2, mode, rt):
     """SciPy's direct method on empty inputs: 'same' with an empty in1 gives
-    an empty in1-shaped array; every other case raises ValueError."""
+    an empty in1-shaped array; N-D 'valid' gives the empty sum (zeros);
+    every other case raises ValueError (SciPy: NumPy's 1-D "cannot be
+    empty" or a broadcasting error)."""
     if mode == "same" and in1.size == 0 and in2.size != 0:
         return np.zeros(in1.shape, dtype=rt)
+    if mode == "valid" and in1.ndim > 1:
+        return np.zeros(tuple(abs(n1 - n2) + 1 for n1, n2 in zip(in1.shape, in2.shape)),
+                        dtype=rt)
     name = "in1" if in1.size == 0 else "in2"
     raise ValueError(f"{name} cannot be empty (mode {mode!r} needs at least one "
                      "element in each input)")
@@ -319,11 +324,10 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
     SciPy refuses a dtype in N-D (float16, bool, object: "Unsupported
     type"), fastconv computes the result.
 
-    Empty inputs raise ``ValueError``, as SciPy's direct method does in
-    1-D, except ``'same'`` with an empty `in1` (an empty array).  SciPy's
-    N-D direct method returns zeros for an empty kernel in ``'valid'``
-    mode and its FFT method raises ``IndexError``; fastconv raises
-    ``ValueError`` in both cases.
+    Empty inputs follow SciPy's direct method whatever `method` is:
+    ``'same'`` with an empty `in1` gives an empty array, N-D ``'valid'``
+    gives zeros (the empty sum), every other case raises ``ValueError``.
+    (SciPy's FFT method raises ``IndexError`` on empty inputs.)
 
     NaN and inf: the direct result is NaN/inf exactly where SciPy's direct
     method's is (SciPy's N-D path multiplies its zero padding, so an inf in
@@ -481,7 +485,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     if swapped and corr:
         # SciPy correlates the swapped inputs (conjugating the new second
         # one) and only reverses the result: no boundary is involved.
-        a, b = in2, in1[::-1, ::-1]
+        a, b = in2, _conj(in1[::-1, ::-1])
         res = conv_window(a, b, (0, 1), _windows("valid", a.shape, b.shape, (0, 1)), rt,
                           nthreads)
         return np.ascontiguousarray(res[::-1, ::-1])
