@@ -492,11 +492,20 @@ def conv_grad_input(input_shape, weight, grad_out, stride=1, padding="valid", di
     grad_out : array_like
         Gradient of the loss with respect to the forward output: the
         output's shape.
-    stride, padding, dilation, groups, padding_mode, data_format
-        As given to the forward call (see :func:`fastconv.conv`); every
-        option is supported.  For ``padding_mode`` other than ``'zeros'``
-        the gradient of each padded cell flows back to the input cell
+    stride : int or tuple of int, optional
+        As given to the forward call (see :func:`fastconv.conv`).
+    padding : str, int or tuple, optional
+        As given to the forward call; every padding spec is supported.
+    dilation : int or tuple of int, optional
+        As given to the forward call.
+    groups : int, optional
+        As given to the forward call.
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, optional
+        As given to the forward call.  For modes other than ``'zeros'`` the
+        gradient of each padded cell flows back to the input cell
         ``np.pad`` copied it from.
+    data_format : {'channels_first', 'channels_last'}, optional
+        As given to the forward call.
     workers : int, optional
         Threads (``None``: all usable cores; negative counts back).
 
@@ -567,8 +576,18 @@ def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilat
         ``(*K, C/groups, F)`` (``channels_last``).
     grad_out : array_like
         Gradient of the loss with respect to the forward output.
-    stride, padding, dilation, groups, padding_mode, data_format
+    stride : int or tuple of int, optional
         As given to the forward call (see :func:`fastconv.conv`).
+    padding : str, int or tuple, optional
+        As given to the forward call.
+    dilation : int or tuple of int, optional
+        As given to the forward call.
+    groups : int, optional
+        As given to the forward call.
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, optional
+        As given to the forward call (padding a copy of `x`, as the forward).
+    data_format : {'channels_first', 'channels_last'}, optional
+        As given to the forward call.
     workers : int, optional
         Threads (``None``: all usable cores; negative counts back).
 
@@ -632,11 +651,22 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
     x, weight, bias : array_like
         The forward call's operands (float32 or float64).  `bias` may be
         None (then no bias gradient is returned).
-    stride, padding, dilation, groups, padding_mode, data_format, activation
-        As given to the forward call (see :func:`fastconv.conv`).  With an
-        activation, `grad_out` is the gradient with respect to the
-        *activated* output and the activation's derivative is applied first;
-        callables cannot be differentiated.
+    stride : int or tuple of int, optional
+        As given to the forward call (see :func:`fastconv.conv`).
+    padding : str, int or tuple, optional
+        As given to the forward call.
+    dilation : int or tuple of int, optional
+        As given to the forward call.
+    groups : int, optional
+        As given to the forward call.
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, optional
+        As given to the forward call.
+    data_format : {'channels_first', 'channels_last'}, optional
+        As given to the forward call.
+    activation : str, optional
+        As given to the forward call: `grad_out` is then the gradient with
+        respect to the *activated* output and the activation's derivative is
+        applied first.  Callables cannot be differentiated.
     output : array_like, optional
         The forward output ``y`` (activated).  Saves recomputing the
         forward pass for ``'relu'``, ``'sigmoid'``, ``'tanh'``, ``'elu'`` and
@@ -668,7 +698,7 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
     See Also
     --------
     conv_grad_input, conv_grad_weight
-    torch.autograd.grad : what PyTorch users call for the same numbers.
+    torch.autograd.grad : What PyTorch users call for the same numbers.
 
     Notes
     -----

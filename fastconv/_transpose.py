@@ -76,9 +76,9 @@ def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, 
 
     See Also
     --------
-    torch.nn.functional.conv_transpose2d : the PyTorch equivalent.
-    keras.layers.Conv2DTranspose : the Keras layer (channels-last kernel).
-    conv_grad_input : the same operation seen as a gradient.
+    torch.nn.functional.conv_transpose2d : The PyTorch equivalent.
+    keras.layers.Conv2DTranspose : The Keras layer (channels-last kernel).
+    conv_grad_input : The same operation seen as a gradient.
 
     Notes
     -----
@@ -192,8 +192,20 @@ def _make(rank, name):
 _SHARED = """
 Parameters
 ----------
-x, weight, bias, stride, padding, output_padding, groups, dilation, data_format, workers
+x, weight : array_like
+    Input and weight (layouts above).
+bias : array_like, optional
+    ``(C_out,)``.
+stride, padding, output_padding : int or tuple, optional
     See :func:`conv_transpose`.
+groups : int, optional
+    Channel groups (default 1).
+dilation : int or tuple, optional
+    See :func:`conv_transpose`.
+data_format : {{'channels_first', 'channels_last'}}, optional
+    Layout (default ``'channels_first'``).
+workers : int, optional
+    Threads (``None``: all usable cores).
 
 Returns
 -------

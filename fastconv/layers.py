@@ -529,10 +529,10 @@ TypeError
 
 See Also
 --------
-keras.layers.Conv{rank}D : the Keras layer (same arguments and kernel layout).
-torch.nn.Conv{rank}d : the PyTorch module (kernel layout ``(filters,
+keras.layers.Conv{rank}D : The Keras layer (same arguments and kernel layout).
+torch.nn.Conv{rank}d : The PyTorch module (kernel layout ``(filters,
     in_channels/groups, *kernel_size)``).
-fastconv.conv{rank}d, fastconv.conv_backward : the functions it calls.
+fastconv.conv{rank}d, fastconv.conv_backward : The functions it calls.
 
 Notes
 -----
