@@ -503,3 +503,47 @@ def test_public_names():
     for name in ("conv_backward", "conv_grad_input", "conv_grad_weight"):
         assert name in fastconv.__all__
         assert getattr(fastconv, name).__module__ == "fastconv._autograd"
+
+
+# ---------------------------------------------------------------- property
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def geometries(draw):
+    rank = draw(st.integers(1, 2))
+    G = draw(st.integers(1, 2))
+    cfg = dict(N=draw(st.integers(1, 2)), G=G, Cg=draw(st.integers(1, 2)),
+               Fg=draw(st.integers(1, 2)))
+    K = tuple(draw(st.integers(1, 4)) for _ in range(rank))
+    s = tuple(draw(st.integers(1, 4)) for _ in range(rank))
+    d = tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    pads = tuple((draw(st.integers(0, 5)), draw(st.integers(0, 5))) for _ in range(rank))
+    # an input long enough for at least one output
+    S = tuple(max(1, dd * (k - 1) + 1 - lo - hi) + draw(st.integers(0, 6))
+              for k, dd, (lo, hi) in zip(K, d, pads))
+    cfg.update(S=S, K=K, s=s, d=d)
+    mode = draw(st.sampled_from(MODES))
+    fmt = draw(st.sampled_from(FORMATS))
+    return cfg, pads, mode, fmt
+
+
+@settings(max_examples=60, deadline=None)
+@given(geometries(), st.integers(0, 2 ** 32 - 1))
+def test_property_adjoint_identities(geo, seed):
+    cfg, pads, mode, fmt = geo
+    if not valid_geometry(cfg, pads, mode):
+        return
+    rng = np.random.default_rng(seed)
+    x, w, _ = make(rng, cfg, np.float64, fmt)
+    kw = dict(stride=cfg["s"], padding=pads, dilation=cfg["d"], groups=cfg["G"],
+              padding_mode=mode, data_format=fmt, workers=1)
+    y = conv(x, w, **kw)
+    gy = rng.standard_normal(y.shape)
+    vx, vw = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    gx, gw, _ = conv_backward(gy, x, w, **kw)
+    assert gx.shape == x.shape and gw.shape == w.shape
+    scale = 1 + np.sum(np.abs(gy)) * (np.abs(w).sum() + np.abs(x).sum())
+    assert abs(np.sum(gy * conv(vx, w, **kw)) - np.sum(gx * vx)) <= 1e-11 * scale
+    assert abs(np.sum(gy * conv(x, vw, **kw)) - np.sum(gw * vw)) <= 1e-11 * scale

@@ -308,3 +308,35 @@ def test_public_names():
                  "conv_transpose3d"):
         assert name in fastconv.__all__
         assert getattr(fastconv, name).__module__ == "fastconv._transpose"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_property_shape_formula_and_adjoint(data):
+    rank = data.draw(st.integers(1, 3))
+    G = data.draw(st.integers(1, 2))
+    L = tuple(data.draw(st.integers(1, 5)) for _ in range(rank))
+    K = tuple(data.draw(st.integers(1, 4)) for _ in range(rank))
+    s = tuple(data.draw(st.integers(1, 3)) for _ in range(rank))
+    d = tuple(data.draw(st.integers(1, 3)) for _ in range(rank))
+    op = tuple(data.draw(st.integers(0, max(ss, dd) - 1)) for ss, dd in zip(s, d))
+    p = tuple(data.draw(st.integers(0, 3)) for _ in range(rank))
+    cfg = dict(N=1, G=G, Cig=data.draw(st.integers(1, 2)), Cog=data.draw(st.integers(1, 2)),
+               L=L, K=K, s=s, d=d, p=p, op=op)
+    want = out_shape(cfg)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    x, w, _ = make(rng, cfg)
+    if min(want) < 1:
+        with pytest.raises(ValueError, match=r"output size would be"):
+            call(cfg, x, w, None)
+        return
+    y = call(cfg, x, w, None, workers=1)
+    assert y.shape == (1, G * cfg["Cog"]) + want
+    v = rng.standard_normal(y.shape)
+    pads = tuple((pp, pp + ss) for pp, ss in zip(p, s))
+    fwd = conv(v, w, stride=s, padding=pads, dilation=d, groups=G, workers=1)
+    fwd = fwd[(slice(None), slice(None)) + tuple(slice(0, n) for n in L)]
+    assert abs(np.sum(y * v) - np.sum(x * fwd)) <= 1e-11 * (1 + np.sum(np.abs(y) * np.abs(v)))
