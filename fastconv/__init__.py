@@ -4,6 +4,12 @@ Typed Cython loops run in parallel with OpenMP behind thin Python APIs:
 
 * CNN functions (PyTorch/Keras semantics): :func:`conv`, :func:`conv1d`,
   :func:`conv2d`, :func:`conv3d`;
+* transposed convolution: :func:`conv_transpose`, :func:`conv_transpose1d`,
+  :func:`conv_transpose2d`, :func:`conv_transpose3d`;
+* gradients of the CNN functions: :func:`conv_backward`,
+  :func:`conv_grad_input`, :func:`conv_grad_weight`;
+* layers with trainable weights (Keras arguments): ``fastconv.layers``
+  (``Conv1D``, ``Conv2D``, ``Conv3D``);
 * the output-size formula: :func:`conv_output_shape`, :func:`resolve_padding`;
 * build and runtime facts: :func:`show_config`.
 """
