@@ -62,7 +62,8 @@ def test_openmp_present_when_required():
     if not REQUIRE_OPENMP:
         pytest.skip("FASTCONV_REQUIRE_OPENMP is not set")
     assert OPENMP, f"this fastconv was built without OpenMP: {CFG}"
-    assert CFG["openmp"]["version"] >= 200805, CFG["openmp"]  # OpenMP >= 3.0
+    # _OPENMP of the build: MSVC's /openmp says 200203 (OpenMP 2.0), gcc/clang more
+    assert CFG["openmp"]["version"] >= 200203, CFG["openmp"]
 
 
 RUNTIME_SCRIPT = """
