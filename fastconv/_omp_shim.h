@@ -22,6 +22,10 @@ static inline int omp_get_num_procs(void) { return 1; }
 static inline void omp_set_num_threads(int n) { (void)n; }
 #endif
 
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#endif
+
 #ifndef FASTCONV_SIMD_LEVEL
 #define FASTCONV_SIMD_LEVEL "none"
 #endif
@@ -57,6 +61,24 @@ static int fc_cpu_simd_level(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return 1;
     return 0;
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+    int r[4];
+    unsigned long long xcr0;
+    int avx2, avx512;
+    __cpuid(r, 0);
+    if (r[0] < 7) return 0;
+    __cpuid(r, 1);
+    /* FMA (bit 12), OSXSAVE (27), AVX (28) */
+    if (!((r[2] >> 12) & 1) || !((r[2] >> 27) & 1) || !((r[2] >> 28) & 1)) return 0;
+    xcr0 = _xgetbv(0);
+    if ((xcr0 & 6) != 6) return 0;           /* OS saves XMM and YMM state */
+    __cpuidex(r, 7, 0);
+    avx2 = (r[1] >> 5) & 1;
+    /* AVX-512 F (16), DQ (17), CD (28), BW (30), VL (31); OS saves opmask/ZMM */
+    avx512 = ((r[1] >> 16) & 1) && ((r[1] >> 17) & 1) && ((r[1] >> 28) & 1) &&
+             ((r[1] >> 30) & 1) && ((r[1] >> 31) & 1) && ((xcr0 & 0xe6) == 0xe6);
+    if (avx2 && avx512) return 2;
+    return avx2 ? 1 : 0;
 #else
     return 0;
 #endif
