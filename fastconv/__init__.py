@@ -10,6 +10,11 @@ Typed Cython loops run in parallel with OpenMP behind thin Python APIs:
   :func:`conv_grad_input`, :func:`conv_grad_weight`;
 * layers with trainable weights (Keras arguments): ``fastconv.layers``
   (``Conv1D``, ``Conv2D``, ``Conv3D``);
+* SciPy drop-ins: :func:`convolve`, :func:`correlate`, :func:`convolve2d`,
+  :func:`correlate2d`, :func:`fftconvolve`, :func:`oaconvolve`,
+  :func:`choose_conv_method` (``scipy.signal``) and ``fastconv.ndimage``
+  (``scipy.ndimage``'s ``convolve``, ``correlate``, ``convolve1d``,
+  ``correlate1d``);
 * the output-size formula: :func:`conv_output_shape`, :func:`resolve_padding`;
 * build and runtime facts: :func:`show_config`.
 """
@@ -23,6 +28,9 @@ from fastconv._autograd import conv_backward, conv_grad_input, conv_grad_weight
 from fastconv._transpose import (conv_transpose, conv_transpose1d, conv_transpose2d,
                                  conv_transpose3d)
 from fastconv import layers
+from fastconv.signal import (choose_conv_method, convolve, convolve2d, correlate, correlate2d,
+                             fftconvolve, oaconvolve)
+from fastconv import ndimage
 
 __all__ = [
     "__version__",
@@ -40,4 +48,12 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "convolve",
+    "correlate",
+    "convolve2d",
+    "correlate2d",
+    "fftconvolve",
+    "oaconvolve",
+    "choose_conv_method",
+    "ndimage",
 ]
