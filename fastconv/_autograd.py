@@ -376,6 +376,8 @@ def _weight_grad(x, gy, geo, nthreads):
         new_pads.append((lo, hi))
     x = x[tuple(index)]
     spatial = tuple(x.shape[a] for a in axes)
+    if x.dtype.char in "fd":
+        return _weight_grad_gemm(x, gy, tuple(new_pads), geo)
     # The engine's channels-last kernel runs its inner loop over the filters,
     # which suits this call (a huge "kernel" gy, a tiny output dw); its
     # channels-first kernel would run it over a k-long output row.  So both
@@ -398,6 +400,50 @@ def _weight_grad(x, gy, geo, nthreads):
     if cf:
         return np.ascontiguousarray(res.transpose((rank + 1, 0) + tuple(a + 1 for a in r_ax)))
     return np.ascontiguousarray(res.transpose(tuple(a + 1 for a in r_ax) + (0, rank + 1)))
+
+
+def _weight_grad_gemm(x, gy, pads, geo):
+    """dw by im2col + BLAS, one image at a time (no batch-sized temporaries).
+
+    Per image n and group g: ``dw_g (Fg, Cg*K) += gy_g (Fg, P) @ cols.T`` with ``cols (Cg*K, P)``
+    where ``cols`` holds, for each of the P output positions, the Cg*K input
+    values its window reads.  Images are summed in order, so the result does
+    not depend on fastconv's thread count (BLAS uses its own threads; no
+    OpenMP region is open around it).
+    """
+    rank, G, Cg, Fg = geo.rank, geo.G, geo.Cg, geo.Fg
+    cf = geo.layout == "channels_first"
+    r_ax = tuple(range(rank))
+    if not cf:   # channels-first views (no copies)
+        x = x.transpose((0, rank + 1) + tuple(a + 1 for a in r_ax))
+        gy = gy.transpose((0, rank + 1) + tuple(a + 1 for a in r_ax))
+    N, C = x.shape[:2]
+    F = gy.shape[1]
+    O = gy.shape[2:]
+    P = int(np.prod(O))
+    K = int(np.prod(geo.ksize))
+    eff = tuple(d * (k - 1) + 1 for k, d in zip(geo.ksize, geo.dilation))
+    dw = np.zeros((G, Fg, Cg * K), dtype=gy.dtype)
+    sliding = np.lib.stride_tricks.sliding_window_view
+    pos_sl = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(geo.stride, O))
+    win_sl = tuple(slice(None, None, d) for d in geo.dilation)
+    for n in range(N):
+        xn = x[n]
+        if any(lo or hi for lo, hi in pads):
+            xn = np.pad(xn, ((0, 0),) + tuple(pads))
+        win = sliding(xn, eff, axis=tuple(a + 1 for a in r_ax))     # (C, *pos, *eff)
+        win = win[(slice(None),) + pos_sl + win_sl]                  # (C, *O, *K)
+        gyn = gy[n].reshape(F, P)
+        for g in range(G):
+            # (Cg, *K, *O): the copy runs along output rows (contiguous for stride 1)
+            cols = win[g * Cg:(g + 1) * Cg].transpose(
+                (0,) + tuple(a + 1 + rank for a in r_ax) + tuple(a + 1 for a in r_ax))
+            cols = np.ascontiguousarray(cols).reshape(Cg * K, P)
+            dw[g] += gyn[g * Fg:(g + 1) * Fg] @ cols.T
+    dw = dw.reshape((F, Cg) + tuple(geo.ksize))
+    if cf:
+        return dw
+    return np.ascontiguousarray(dw.transpose(tuple(a + 2 for a in r_ax) + (1, 0)))
 
 
 def _bias_grad(gy, layout):

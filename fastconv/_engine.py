@@ -283,8 +283,22 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     b = (np.zeros(0, dtype=dtype) if bias is None
          else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
     pad_lo = tuple(p[0] for p in pads)
-    if out.size * (w.size // max(1, out.shape[1 if layout == "channels_first" else -1])) < 32768:
-        nthreads = 1      # tiny problems: a parallel region costs more than it saves
+    macs_per_out = w.size // max(1, out.shape[1 if layout == "channels_first" else -1])
+    if macs_per_out == 0:
+        # no input channels (or an empty kernel): the sums are empty
+        if accumulate:
+            return out
+        if b.size == 0:
+            out[...] = 0
+        elif layout == "channels_first":
+            out[...] = b.reshape((1, -1) + (1,) * rank)
+        else:
+            out[...] = b
+        if relu:
+            np.maximum(out, 0, out=out)
+        return out
+    if out.size * macs_per_out < (1 << 18):
+        nthreads = 1      # small problems: a parallel region costs more than it saves
     if layout == "channels_last" and w.shape[-2] == 1 and w.shape[-1] == 1 and groups == 1:
         # one input and one output channel: both layouts are the same memory,
         # and the channels-first kernel vectorises along the spatial rows.
