@@ -72,7 +72,10 @@ html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
 
 # -- autodoc / autosummary / numpydoc -------------------------------------------
 
-autosummary_generate = True
+# the generated API pages are the only sources with autosummary lists; naming
+# them (rather than True, which scans the *previous* build's list of sources
+# on an incremental build) picks up a module that appeared since then
+autosummary_generate = []  # filled in below, once the pages are written
 autosummary_imported_members = True
 autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False  # the class template lists members itself
@@ -198,6 +201,7 @@ def write_api_pages():
 
 
 API_WRITTEN = write_api_pages()
+autosummary_generate = [f"_generated/api/{m}.rst" for m in API_WRITTEN]
 
 # -- the benchmarks page's results ---------------------------------------------------
 
