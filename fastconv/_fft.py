@@ -26,6 +26,9 @@ import scipy.fft as sp_fft
 from fastconv._scipy_compat import TypeValueError
 
 _MODES = ("full", "same", "valid")
+# Below this many points scipy.fft's thread pool costs more than it saves
+# (64 x 64 images: 92 us on one thread, 171 us on two, dev machine).
+SMALL_FFT_POINTS = 1 << 16
 
 
 def check_mode(mode):
@@ -120,6 +123,13 @@ def spectral_product(in1, in2, axes, fshape, nthreads):
     """Inverse transform of the product of the two spectra (length `fshape`)."""
     complex_result = in1.dtype.kind == "c" or in2.dtype.kind == "c"
     fwd, inv = _transforms(complex_result)
+    if nthreads > 1:
+        points = math.prod(fshape)
+        for ax in range(in1.ndim):
+            if ax not in axes:
+                points *= max(in1.shape[ax], in2.shape[ax])
+        if points < SMALL_FFT_POINTS:
+            nthreads = 1
     in1 = _prepare(in1)
     in2 = _prepare(in2)
     sp1 = fwd(in1, fshape, axes=axes, workers=nthreads)
@@ -286,21 +296,27 @@ def overlap_add(in1, in2, axes, nthreads, plan=None):
 
 
 # --------------------------------------------------------------------------
-# Cost estimates (seconds)
+# Cost estimates (seconds), fitted like the engine's (see
+# fastconv._scipy_compat): single-thread scipy.fft timings of fftconvolve
+# (1-D to 3-D, float32/float64) and of overlap_add (1-D), within a factor
+# 0.35..1.4 of the measurements.
 
-FFT_CALL = 6.0e-5      # three transforms' fixed cost + Python
-FFT_NLOGN = {4: 0.9e-9, 8: 1.3e-9, 16: 1.3e-9}   # per point*log2(points), real data
-FFT_POINT = 2.0e-9     # per point: padding copies, product, crop
+FFT_CALL = 7.0e-5       # includes the front-end's planning
+FFT_NLOGN = {4: 5.1e-10, 8: 8.8e-10}    # per N log2 N of the padded shape (real)
+FFT_POINT = {4: 6.5e-10, 8: 3.0e-10}    # per point of the padded shape
+OA_CALL = 8.0e-5
+OA_POINT = {4: 3.9e-9, 8: 6.5e-9}       # per point of all the blocks (1-D blocking)
+FFT_THREAD_GAIN = 1.3                   # scipy.fft over batches, 2 threads
 
 
-def _fft_parallel(fshape_axes, batch, nthreads):
+def _fft_parallel(n_axes, batch, nthreads, points):
     """scipy.fft threads split batches of 1-D transforms; a single 1-D
     transform runs on one thread."""
-    if nthreads <= 1:
+    if nthreads <= 1 or (n_axes <= 1 and batch <= 1):
         return 1.0
-    if len(fshape_axes) > 1 or batch > 1:
-        return min(nthreads, 1.7)
-    return 1.0
+    if points < SMALL_FFT_POINTS:
+        return 1.0
+    return FFT_THREAD_GAIN
 
 
 def fft_cost(s1, s2, axes, itemsize, complex_result, nthreads):
@@ -312,39 +328,34 @@ def fft_cost(s1, s2, axes, itemsize, complex_result, nthreads):
             shape.append(sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result))
         else:
             batch *= max(s1[i], s2[i])
-    npts = float(np.prod(shape)) * batch if shape else float(batch)
-    if npts <= 1:
-        return FFT_CALL
-    c = FFT_NLOGN.get(itemsize, 1.3e-9) * (2.0 if complex_result else 1.0)
-    work = 3 * c * npts * math.log2(max(npts / batch, 2)) + FFT_POINT * npts * 3
-    return FFT_CALL + work / _fft_parallel(shape, batch, nthreads)
+    n = float(np.prod(shape)) if shape else 1.0
+    size = 8 if itemsize > 4 else 4
+    work = batch * (FFT_NLOGN[size] * n * math.log2(max(n, 2)) + FFT_POINT[size] * n)
+    if complex_result:
+        work *= 2
+    return FFT_CALL + work / _fft_parallel(len(shape), batch, nthreads, n * batch)
 
 
 def oa_cost(s1, s2, axes, itemsize, complex_result, nthreads):
-    """Estimated seconds of :func:`overlap_add` (inf if it does not apply)."""
+    """Estimated seconds of :func:`overlap_add`; inf unless exactly one axis
+    is cut into blocks (blocking several axes makes many tiny transforms,
+    slower than one big transform in every case measured)."""
     plan = oa_plan(s1, s2, axes, not complex_result)
-    if all(plan[a] is None for a in axes):
+    blocked = [a for a in axes if plan[a] is not None]
+    if len(blocked) != 1:
         return math.inf
-    npts_long = 1.0
-    npts_short = 1.0
+    a = blocked[0]
+    B, P, _ = plan[a]
+    nb = -(-max(s1[a], s2[a]) // P)
+    points = nb * B
     batch = 1
-    logn = 0.0
     for i in range(len(s1)):
-        if i not in axes:
-            batch *= max(s1[i], s2[i])
+        if i == a:
             continue
-        p = plan[i]
-        if p is None:
-            B = sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result)
-            npts_long *= B
-            npts_short *= B
+        if i in axes:
+            points *= sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result)
         else:
-            B, P, _ = p
-            nb = -(-max(s1[i], s2[i]) // P)
-            npts_long *= nb * B
-            npts_short *= B
-        logn += math.log2(B)
-    c = FFT_NLOGN.get(itemsize, 1.3e-9) * (2.0 if complex_result else 1.0)
-    npts = batch * (2 * npts_long + npts_short)
-    work = c * npts * max(logn, 1.0) + FFT_POINT * npts * 2
-    return 2 * FFT_CALL + work / min(nthreads, 1.7)
+            batch *= max(s1[i], s2[i])
+    size = 8 if itemsize > 4 else 4
+    work = batch * OA_POINT[size] * points * (2 if complex_result else 1)
+    return OA_CALL + work / _fft_parallel(2, batch * nb, nthreads, points * batch)

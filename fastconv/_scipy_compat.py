@@ -146,16 +146,29 @@ def overlap_pairs(L, k, n, lo):
     return _pairs_below(lo + n, L, k) - _pairs_below(lo, L, k)
 
 
-# Cost constants (seconds) of the engine, fitted on this project's CI/dev
-# machine; see fastconv/signal.py (choose_conv_method Notes) for how.
-ENGINE_CALL = 1.5e-5          # fixed cost of one engine call (Python + setup)
-ENGINE_ROW_TAP = 4.0e-9       # one inner (row, tap) loop: bounds + loop entry
-ENGINE_MAC = {"f4": 0.06e-9, "f8": 0.12e-9, "u8": 0.35e-9}  # per multiply-add
-ENGINE_OUT = 0.6e-9           # per output element (init + final reshapes)
+# Cost constants (seconds) of the engine, fitted by non-negative least
+# squares (relative error) on single-thread timings of fastconv.convolve
+# (direct) for float32/float64 1-D (2**10..2**19 samples, 3..511 taps), 2-D
+# (64**2..1024**2, kernels 3**2..63**2) and 3-D (16**3..64**3, 3**3..7**3)
+# in 'same' and 'full' modes, min of 5 runs, on the 2-core AVX-512 dev VM
+# while other jobs shared it (fit within a factor 0.3..1.3 of the
+# measurements; see fastconv.signal.choose_conv_method).  uint64 and
+# complex from a few spot timings.
+ENGINE_CALL = 7.5e-5          # fixed cost of one call (front-end + engine set-up)
+ENGINE_ROW_TAP = 5.0e-10      # one (output row, tap row, tap) inner loop
+ENGINE_MAC = {"f4": 3.9e-11, "f8": 7.3e-11, "u8": 1.5e-10}   # per multiply-add
+ENGINE_OUT = {"f4": 2.9e-10, "f8": 5.6e-10, "u8": 5.6e-10}   # per output element
+ENGINE_PAR_EFFICIENCY = 0.9   # speed-up per extra thread (not measurable now)
 
 
 def engine_cost(spatial, n_out_other, kdtype, macs_scale=1, nthreads=1):
     """Estimated seconds for one engine call.
+
+    The multiply-adds are counted densely (output length x kernel length
+    per axis: the tiled kernels also multiply the zero padding they
+    materialise); the inner-loop count uses only the taps that meet the
+    input (what distinguishes the two operand orders of a degenerate
+    problem).
 
     Parameters
     ----------
@@ -167,7 +180,7 @@ def engine_cost(spatial, n_out_other, kdtype, macs_scale=1, nthreads=1):
     kdtype : str
         ``'f4'``, ``'f8'`` or ``'u8'``.
     macs_scale : int
-        Multiply-adds per real product (2 or 4 for complex).
+        Real multiply-adds per product (4 for complex).
     nthreads : int
     """
     if not spatial:
@@ -175,16 +188,20 @@ def engine_cost(spatial, n_out_other, kdtype, macs_scale=1, nthreads=1):
     macs = n_out_other * macs_scale
     loops = n_out_other * macs_scale
     out = n_out_other
+    rows = n_out_other
     for i, (L, k, n, lo) in enumerate(spatial):
-        v = overlap_pairs(L, k, n, lo)
-        macs *= v
+        macs *= L * k
         out *= L
         if i < len(spatial) - 1:
-            loops *= v
+            loops *= overlap_pairs(L, k, n, lo)
+            rows *= L
         else:
             loops *= k
-    par = max(1, min(nthreads, out // 4096 + 1))
-    work = ENGINE_ROW_TAP * loops + ENGINE_MAC[kdtype] * macs + ENGINE_OUT * out
+    # the engine's parallel unit is a block of output rows (a long single
+    # row runs on one thread)
+    units = max(1, rows // 4)
+    par = 1 + (min(nthreads, units) - 1) * ENGINE_PAR_EFFICIENCY
+    work = ENGINE_ROW_TAP * loops + ENGINE_MAC[kdtype] * macs + ENGINE_OUT[kdtype] * out
     return ENGINE_CALL + work / par
 
 
@@ -339,9 +356,9 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     n_sizes = [x.shape[ax] for ax in n_axes]
     g_sizes = [x.shape[ax] for ax in g_axes]
     f_sizes = [k.shape[ax] for ax in f_axes]
-    N = int(np.prod(n_sizes, dtype=np.int64))
-    G = int(np.prod(g_sizes, dtype=np.int64))
-    F = int(np.prod(f_sizes, dtype=np.int64))
+    N = math.prod(n_sizes)
+    G = math.prod(g_sizes)
+    F = math.prod(f_sizes)
     xs = tuple(x.shape[ax] for ax in spatial)
     ks = tuple(k.shape[ax] for ax in spatial)
     x_perm = n_axes + g_axes + f_axes + one_axes + spatial
@@ -397,7 +414,7 @@ def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads):
         n = 1
         for n1, n2 in zip(s1, s2):
             n *= max(n1, n2)
-        return ENGINE_OUT * n
+        return ENGINE_OUT["f8"] * n
     return _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, None)[0]
 
 
@@ -415,9 +432,19 @@ def _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation)
         if ax not in spatial:
             other *= max(s1[ax], s2[ax])
     best = (math.inf, "a", spatial[-1])
-    for which in ("a", "b") if orientation is None else (orientation,):
+    whiches = ("a", "b") if orientation is None else (orientation,)
+    inners = spatial if len(spatial) > 1 else spatial[-1:]
+    # The usual case needs no search: one operand is the smaller on every
+    # axis and the output rows are long.
+    last = spatial[-1]
+    if windows[last][1] >= 64:
+        if all(s2[ax] <= s1[ax] for ax in spatial) and "a" in whiches:
+            whiches, inners = ("a",), (last,)
+        elif all(s1[ax] <= s2[ax] for ax in spatial) and "b" in whiches:
+            whiches, inners = ("b",), (last,)
+    for which in whiches:
         xs, ks = (s1, s2) if which == "a" else (s2, s1)
-        for inner in spatial if len(spatial) > 1 else spatial[-1:]:
+        for inner in inners:
             sp = []
             order = [ax for ax in spatial if ax != inner] + [inner]
             n_x = other
@@ -429,7 +456,7 @@ def _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation)
                 n_out *= length
             cost = engine_cost(sp, other, kcode, scale, nthreads)
             if inner != spatial[-1]:
-                cost += ENGINE_OUT * (n_x + n_out)
+                cost += ENGINE_OUT[kcode] * (n_x + n_out)
             if cost < best[0]:
                 best = (cost, which, inner)
     return best

@@ -22,14 +22,15 @@ import scipy.signal as _ss
 
 from fastconv import _fft
 from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
-from fastconv._scipy_compat import (TypeValueError, compute_route, conv_window,
-                                    direct_cost, has_nonfinite)
+from fastconv._scipy_compat import (ENGINE_CALL, compute_route, conv_window, direct_cost,
+                                    has_nonfinite)
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
            "oaconvolve", "choose_conv_method"]
 
 _METHODS = ("auto", "direct", "fft")
+_ENGINE_FLOOR = ENGINE_CALL
 _BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap",
                "symm": "symm", "symmetric": "symm", "reflect": "reflect"}
 _NP_PAD = {"wrap": "wrap", "symm": "symmetric"}
@@ -92,11 +93,40 @@ def _np_conv_ok(in1, in2, mode):
     return False
 
 
+# NumPy's 1-D loop (SciPy's own direct path in 1-D): about 2 us + 0.7 ns
+# per multiply-add on the dev machine (single thread, float32/float64/int16
+# timings of np.convolve, 100..65536 samples, 3..511 taps).
+NUMPY_CALL = 2e-6
+NUMPY_MAC = 0.7e-9
+
+
+def _numpy_cost(in1, in2, mode):
+    n1, n2 = in1.size, in2.size
+    out = {"full": n1 + n2 - 1, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
+    return NUMPY_CALL + NUMPY_MAC * out * min(n1, n2)
+
+
+def _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
+    """Tiny 1-D problems: NumPy's loop beats the engine's call overhead."""
+    if axes is not None or not _np_conv_ok(in1, in2, mode) or rt.kind == "O":
+        return False
+    if _numpy_cost(in1, in2, mode) > _ENGINE_FLOOR:
+        return False
+    conv_axes, windows = _plan(in1, b, mode, None)
+    return _numpy_cost(in1, in2, mode) < direct_cost(in1.shape, b.shape, conv_axes, windows,
+                                                     rt, nthreads)
+
+
 def _int_fft_unsafe(in1, in2):
     """SciPy's guard: integer results an FFT could round wrongly."""
     if in1.dtype.kind in "ui" or in2.dtype.kind in "ui":
-        big = int(np.max(np.abs(in1))) * int(np.max(np.abs(in2)))
-        big *= int(min(in1.size, in2.size))
+        # max |value| in Python ints (np.abs(int8(-128)) overflows, which
+        # defeats SciPy's own version of this guard)
+        def maxabs(a):
+            if a.dtype.kind == "b":
+                return int(a.any())
+            return max(abs(int(a.min())), abs(int(a.max())))
+        big = maxabs(in1) * maxabs(in2) * int(min(in1.size, in2.size))
         return big > 2 ** np.finfo(float).nmant - 1
     return False
 
@@ -160,6 +190,8 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
         # long double and NumPy's 1-D object path: SciPy's own loops.
         func = _ss.correlate if corr else _ss.convolve
         return np.asarray(func(in1, in2, mode, method="direct"))
+    if _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
+        return (np.correlate if corr else np.convolve)(in1, in2, mode)
     conv_axes, windows = _plan(in1, b, mode, axes)
     if nonfinite is None:
         nonfinite = (has_nonfinite(in1), has_nonfinite(in2))
@@ -203,15 +235,27 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
         method = _choose(in1, b, mode, axes, nthreads, nonfinite)
     if method == "fft":
         out = _run_fft(in1, b, mode, axes, nthreads)
-        if rt.kind in "ui":
-            out = np.round(out)
         first = out.reshape(-1)[0] if out.size else 0
         if np.isnan(first) or np.isinf(first):
             warnings.warn("Use of fft convolution on input with NAN or inf results in "
                           "NAN or inf output. Consider using method='direct' instead.",
                           category=RuntimeWarning, stacklevel=3)
+        if rt.kind in "ui":
+            return _round_to_int(out, rt)
         return out.astype(rt)
     return _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite)
+
+
+def _round_to_int(out, rt):
+    """Round an FFT result to integers and wrap it into `rt` modulo 2**bits
+    (the direct method's arithmetic; a plain float -> int cast is undefined
+    out of range)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.round(out.real if out.dtype.kind == "c" else out)
+        if rt == np.uint64:
+            return out.astype(np.uint64)
+        return out.astype(np.int64).astype(rt)
 
 
 def _choose(in1, b, mode, axes, nthreads, nonfinite):
@@ -231,6 +275,8 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
             else "direct"
     conv_axes, windows = _plan(in1, b, mode, axes)
     t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
+    if axes is None and _np_conv_ok(in1, b, mode):
+        t_direct = min(t_direct, _numpy_cost(in1, b, mode))
     conv_fft = freq_axes(in1, b, mode, axes)[2]
     if not conv_fft:
         return "direct"
@@ -876,7 +922,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     >>> import numpy as np
     >>> import fastconv
     >>> rng = np.random.default_rng(0)
-    >>> fastconv.choose_conv_method(rng.random((64, 64)), rng.random((3, 3)))
+    >>> fastconv.choose_conv_method(rng.random((256, 256)), rng.random((3, 3)))
     'direct'
     >>> fastconv.choose_conv_method(rng.random(100000), rng.random(5000))
     'fft'
