@@ -222,6 +222,16 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
     return True
 
 
+def _fill_bias(out, b, layout, rank):
+    """Set every output element to its filter's bias (0 without a bias)."""
+    if b.size == 0:
+        out[...] = 0
+    elif layout == "channels_first":
+        out[...] = b.reshape((1, -1) + (1,) * rank)
+    else:
+        out[...] = b
+
+
 def output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout):
     """Full output shape (batch and channels included) for validated inputs."""
     rank = len(stride)
@@ -288,12 +298,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         # no input channels (or an empty kernel): the sums are empty
         if accumulate:
             return out
-        if b.size == 0:
-            out[...] = 0
-        elif layout == "channels_first":
-            out[...] = b.reshape((1, -1) + (1,) * rank)
-        else:
-            out[...] = b
+        _fill_bias(out, b, layout, rank)
         if relu:
             np.maximum(out, 0, out=out)
         return out
@@ -336,12 +341,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     else:
         sp_axis0, k_axis0 = 1, 0
     if not accumulate:
-        if b.size == 0:
-            out[...] = 0
-        elif layout == "channels_first":
-            out[...] = b.reshape((1, -1) + (1,) * rank)
-        else:
-            out[...] = b
+        _fill_bias(out, b, layout, rank)
     in_lead = x.shape[sp_axis0:sp_axis0 + lead]
     out_lead = out.shape[sp_axis0:sp_axis0 + lead]
     k_lead = w.shape[k_axis0:k_axis0 + lead]
