@@ -763,7 +763,9 @@ def fftconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     Cost: three transforms of the padded shape ``next_fast_len(n1 + n2 -
     1)`` per convolved axis, ``O(N log N)``.  ``scipy.fft`` threads split
     batches of 1-D transforms, so a single long 1-D transform runs on one
-    thread.  Empty inputs return ``np.asarray([])`` like SciPy.
+    thread, and transforms of fewer than 2**16 points always run on one
+    thread (the pool costs more than it saves there).  Empty inputs return
+    ``np.asarray([])`` like SciPy.
 
     Examples
     --------
@@ -900,22 +902,33 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     ``2**52`` (SciPy's guard; an FFT could round them wrongly) ->
     ``'direct'``; otherwise the cheaper estimate.
 
-    The direct estimate counts the engine's work exactly: per spatial axis
-    the number of (output, tap) pairs that touch the input
-    (``_scipy_compat.overlap_pairs``, clipped padding is free), giving the
-    multiply-adds and the inner-loop count; seconds = call overhead +
-    per-loop cost x loops + per-multiply-add cost (by dtype) x
-    multiply-adds + per-output cost, divided by the threads.  The FFT
-    estimate is ``3 c N log2 N`` for the padded shape (x2 for complex)
-    plus per-point copies, and the same for overlap-add with its block
-    lengths; the cheaper of the two FFT variants is the FFT estimate.
+    The direct estimate models the engine: seconds = call overhead +
+    per-inner-loop cost x loops (counting only the taps that meet the
+    input, ``_scipy_compat.overlap_pairs``; this is what tells the two
+    operand orders of a degenerate problem apart) + per-multiply-add cost
+    (by dtype) x multiply-adds (output length x kernel length per axis) +
+    per-output cost, the work divided among the threads the engine can use
+    (it splits blocks of output rows).  For 1-D inputs SciPy's NumPy loop is
+    priced too (2 us + 0.7 ns per multiply-add) and used when cheaper.  The
+    FFT estimate is ``c1 N log2 N + c2 N`` for the padded shape ``N`` (x2
+    for complex), and for overlap-add (one blocked axis) a cost per point
+    of all the blocks; the cheaper FFT variant is the FFT estimate.
 
-    The constants were fitted by a few timings (median of 5 after a
-    warm-up, 1 and 2 threads) of float32/float64 1-D signals (2**10 to
-    2**20 samples, 3 to 1023 taps) and 2-D images (64**2 to 1024**2,
-    kernels 3**2 to 65**2) on the 2-core AVX-512 development machine while
-    other jobs shared it, so they are rough; ``measure=True`` times the
-    real calls instead.
+    How the constants were found: non-negative least squares on the
+    relative error of single-thread timings (min of 5 after a warm-up) of
+    fastconv's direct method, ``fftconvolve`` and overlap-add on
+    float32/float64 1-D signals (2**10..2**19 samples, 3..511 taps; plus
+    2**22 samples for overlap-add), 2-D images (64**2..1024**2, kernels
+    3**2..63**2) and 3-D volumes (16**3..64**3, 3**3..7**3), modes 'same'
+    and 'full', on the 2-core AVX-512 development VM while four other jobs
+    shared it.  The fits are within a factor 0.3..1.4 of the timings; on
+    those 232 cases the method chosen was never more than 1.7x slower than
+    the faster one (median: the faster one).  Two-thread timings could not
+    be used: on the oversubscribed machine every parallel region of the
+    engine paid a ~8 ms wake-up penalty, so the thread scaling in the model
+    (0.9 per extra thread for the engine, 1.1x for ``scipy.fft`` batches,
+    none for a single 1-D transform) is an assumption to re-check on a
+    quiet machine.  ``measure=True`` times the real calls instead.
 
     Examples
     --------
