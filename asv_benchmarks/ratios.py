@@ -129,7 +129,7 @@ def main(argv=None):
     commit, runs = load_runs(results_dir, machine, args.commit)
     print(f"# fastconv speed-ups, commit {commit[:8]}, machine {machine}")
     print("# speed-up = peer time / fastconv time (higher is better)\n")
-    print(f"{'workload':18s} {"parameters":50s} {"peer":40s} {"peer":>10s} "
+    print(f"{'workload':18s} {'parameters':50s} {'peer':40s} {'peer':>10s} "
           f"{'fastconv':>10s} {'speed-up':>9s}")
     for module, label, peer, pt, ft, ratio in speedups(runs, benchmarks):
         print(f"{module:18s} {label:50s} {peer:40s} {pt * 1e3:8.2f}ms {ft * 1e3:8.2f}ms "
