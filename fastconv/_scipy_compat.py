@@ -153,10 +153,12 @@ def overlap_pairs(L, k, n, lo):
 # in 'same' and 'full' modes, min of 5 runs, on the 2-core AVX-512 dev VM
 # while other jobs shared it (fit within a factor 0.3..1.3 of the
 # measurements; see fastconv.signal.choose_conv_method).  uint64 and
-# complex from a few spot timings.
+# complex from a few spot timings.  2-D/3-D rows cost 1.5x the 1-D rate
+# per multiply-add (separate fits: 4.5e-11 vs 3.0e-11 s for float32).
 ENGINE_CALL = 7.5e-5          # fixed cost of one call (front-end + engine set-up)
 ENGINE_ROW_TAP = 5.0e-10      # one (output row, tap row, tap) inner loop
-ENGINE_MAC = {"f4": 3.9e-11, "f8": 7.3e-11, "u8": 1.5e-10}   # per multiply-add
+ENGINE_MAC = {"f4": 3.0e-11, "f8": 5.8e-11, "u8": 1.2e-10}   # per multiply-add, 1-D
+ENGINE_MAC_ND = 1.5           # the same on 2-D/3-D rows (shorter, more tap rows)
 ENGINE_OUT = {"f4": 2.9e-10, "f8": 5.6e-10, "u8": 5.6e-10}   # per output element
 ENGINE_PAR_EFFICIENCY = 0.9   # speed-up per extra thread (not measurable now)
 
@@ -201,7 +203,8 @@ def engine_cost(spatial, n_out_other, kdtype, macs_scale=1, nthreads=1):
     # row runs on one thread)
     units = max(1, rows // 4)
     par = 1 + (min(nthreads, units) - 1) * ENGINE_PAR_EFFICIENCY
-    work = ENGINE_ROW_TAP * loops + ENGINE_MAC[kdtype] * macs + ENGINE_OUT[kdtype] * out
+    mac = ENGINE_MAC[kdtype] * (ENGINE_MAC_ND if len(spatial) > 1 else 1.0)
+    work = ENGINE_ROW_TAP * loops + mac * macs + ENGINE_OUT[kdtype] * out
     return ENGINE_CALL + work / par
 
 

@@ -922,8 +922,8 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     3**2..63**2) and 3-D volumes (16**3..64**3, 3**3..7**3), modes 'same'
     and 'full', on the 2-core AVX-512 development VM while four other jobs
     shared it.  The fits are within a factor 0.3..1.4 of the timings; on
-    those 232 cases the method chosen was never more than 1.7x slower than
-    the faster one (median: the faster one).  Two-thread timings could not
+    those 232 cases the method chosen was never more than 1.4x slower than
+    the faster one (median: the faster one; 4 cases above 1.2x).  Two-thread timings could not
     be used: on the oversubscribed machine every parallel region of the
     engine paid a ~8 ms wake-up penalty, so the thread scaling in the model
     (0.9 per extra thread for the engine, 1.1x for ``scipy.fft`` batches,
