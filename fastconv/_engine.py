@@ -126,6 +126,17 @@ def _source(x5, pl, ph, S):
     return flat, np.array([C * xc, xc, xd, xh], dtype=np.intp), Wq
 
 
+def _row_chunks(nrowblocks, ow, nthreads):
+    """Columns per work unit for the ROWS driver: whole rows when there are
+    enough row blocks, otherwise chunks (>= 2048 columns) so every thread
+    gets several units.  Returns (colchunk, number of units)."""
+    colchunk = ow
+    if nrowblocks < 8 * nthreads and ow > 4096:
+        want = -(-8 * nthreads // nrowblocks)
+        colchunk = max(2048, -(-ow // want))
+    return colchunk, nrowblocks * -(-ow // colchunk)
+
+
 def _tap_offsets(kshape, dil, xd, xh, Wq, S, channels=0, xc=0):
     """Offsets of every tap (channel, depth, row, column order) in a source
     buffer whose columns are split into S phases of length Wq."""
@@ -193,18 +204,18 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
             toff = _tap_offsets(kshape, d, H * W, W, W, 1)
             geo = np.array(s + d + pl, dtype=np.intp)
             shape = np.array((D, H, W) + tuple(kshape), dtype=np.intp)
-            units = N * F * OD * max(1, OH // 4)
+            colchunk, units = _row_chunks(N * F * OD * -(-OH // 4), OW, nthreads)
             kern.rows_correlate(xflat, xstr, toff, wt, o5, bias, geo, shape, False, False,
-                                relu, max(1, min(nthreads, units)))
+                                relu, colchunk, max(1, min(nthreads, units)))
             return True
         flat, xstr, Wq = _source(x5, pl, ph, s[2])
         toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2])
         geo = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
         shape = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + tuple(kshape),
                          dtype=np.intp)
-        units = N * F * OD * max(1, OH // 4)
+        colchunk, units = _row_chunks(N * F * OD * -(-OH // 4), OW, nthreads)
         kern.rows_correlate(flat, xstr, toff, wt, o5, bias, geo, shape, True, True, relu,
-                            max(1, min(nthreads, units)))
+                            colchunk, max(1, min(nthreads, units)))
         return True
     wpack, blocks = _pack_blocks(w5, groups, _PMAX.get(level_name, 4))
     if not any(pl) and not any(ph) and s[2] == 1:

@@ -431,8 +431,12 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[::1] toff, const floating[:, ::1] wtaps,
                    floating[:, :, :, :, ::1] out, const floating[::1] bias,
                    const Py_ssize_t[::1] geo, const Py_ssize_t[::1] src_shape,
-                   bint padded, bint slack, bint relu, int nthreads):
+                   bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads):
     """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
+
+    The unit of parallel work is (image, filter, depth, block of rows, chunk
+    of `colchunk` columns); colchunk is a multiple of the tile width chosen
+    by the engine so long 1-D rows still feed every thread.
 
     Filter f reads channel f of xp (depthwise, or a single channel) with
     weights wtaps[f] (ntaps,).  geo = strides (3), dilations (3), pad_lo (3)
@@ -454,12 +458,19 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef Py_ssize_t R = 1 if wide else 4
     cdef int TW = (8 if wide else 3) * V
     cdef Py_ssize_t nrb = (OH + R - 1) // R
-    cdef Py_ssize_t nunits = N * F * OD * nrb
+    cdef Py_ssize_t ncb
+    cdef Py_ssize_t nunits
+    cdef Py_ssize_t cb, owend
     cdef bint has_bias = bias.shape[0] > 0
     cdef Py_ssize_t u, r, n, f, od, rb, oh0, nr, ow0, rr, j, t, id0, ih0, kd, kh, kw, a, bb
     cdef Py_ssize_t kd0, kd1, kh0, kh1, off
     cdef int ncols
     cdef bint inside
+    if colchunk < TW:
+        colchunk = TW
+    colchunk = (colchunk + TW - 1) // TW * TW
+    ncb = (OW + colchunk - 1) // colchunk
+    nunits = N * F * OD * nrb * ncb
     cdef const floating *xplane
     cdef const floating *xrow
     cdef floating *orow
@@ -470,8 +481,10 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     with nogil:
         for u in prange(nunits, schedule='static', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
-            rb = u % nrb
-            r = u // nrb
+            cb = u % ncb
+            r = u // ncb
+            rb = r % nrb
+            r = r // nrb
             od = r % OD
             r = r // OD
             f = r % F
@@ -485,9 +498,12 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             inside = padded or (id0 >= 0 and id0 + (KD - 1) * dd < D and
                                 oh0 * sh - ph >= 0 and
                                 (oh0 + nr - 1) * sh - ph + (KH - 1) * dh < H)
-            ow0 = 0
-            while ow0 < OW:
-                ncols = <int>(OW - ow0) if OW - ow0 < TW else TW
+            ow0 = cb * colchunk
+            owend = ow0 + colchunk
+            if owend > OW:
+                owend = OW
+            while ow0 < owend:
+                ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
                 if inside and (padded or (ow0 * sw - pw >= 0 and
                                (ow0 + ncols - 1) * sw - pw + (KW - 1) * dw < W)) and \
                         (ncols == TW or slack):
