@@ -94,7 +94,7 @@ def _scratch(nelem, dtype):
     return buf[:nelem]
 
 
-def _source(x5, pl, ph, S):
+def _source(x5, pl, ph, S, kern=None, nthreads=1):
     """Zero-padded, column-phase-split copy of x5 (N, C, D, H, W) in scratch.
 
     Layout (N, C, Dp, Hp, S, Wq): element [..., phase, q] holds padded column
@@ -106,6 +106,12 @@ def _source(x5, pl, ph, S):
     total = N * C * Dp * Hp * S * Wq
     flat = _scratch(total + _SLACK, x5.dtype)
     flat[total:] = 0
+    if S == 1 and kern is not None:
+        # one parallel pass: every padded row written once (zeros or a copy)
+        kern.pad_source(x5, flat, pl[0], pl[1], pl[2], Dp, Hp, Wq,
+                        max(1, min(nthreads, N * C * Dp * Hp // 64)) if total > 65536 else 1)
+        xh = Wq
+        return flat, np.array([C * Dp * Hp * xh, Dp * Hp * xh, Hp * xh, xh], dtype=np.intp), Wq
     v = flat[:total].reshape(N, C, Dp, Hp, S, Wq)
     v[:, :, :pl[0]] = 0
     v[:, :, pl[0] + D:] = 0
@@ -208,7 +214,7 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
             kern.rows_correlate(xflat, xstr, toff, wt, o5, bias, geo, shape, False, False,
                                 relu, colchunk, max(1, min(nthreads, units)))
             return True
-        flat, xstr, Wq = _source(x5, pl, ph, s[2])
+        flat, xstr, Wq = _source(x5, pl, ph, s[2], kern, nthreads)
         toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2])
         geo = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
         shape = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + tuple(kshape),
@@ -224,7 +230,7 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
         toff = _tap_offsets(kshape, d, H * W, W, W, 1, Cg, D * H * W)
         slack = False
     else:
-        xflat, xstr, Wq = _source(x5, pl, ph, s[2])
+        xflat, xstr, Wq = _source(x5, pl, ph, s[2], kern, nthreads)
         toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2], Cg, xstr[1])
         slack = True
     units = N * blocks.shape[0] * OD * OH

@@ -544,3 +544,41 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                             if orow[j] < 0:
                                 orow[j] = 0
                 ow0 = ow0 + TW
+
+
+def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
+               Py_ssize_t pd, Py_ssize_t ph, Py_ssize_t pw,
+               Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq, int nthreads):
+    """Zero-padded copy of x (N, C, D, H, W) into flat, laid out (N, C, Dp, Hp, Wq),
+    one padded row per unit of parallel work.  Internal."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], D = x.shape[2]
+    cdef Py_ssize_t H = x.shape[3], W = x.shape[4]
+    cdef Py_ssize_t nunits = N * C * Dp * Hp
+    cdef Py_ssize_t u, r, hp, dp, c, n, d, h, j
+    cdef floating *row
+    cdef const floating *src
+    if nunits == 0:
+        return
+    with nogil:
+        for u in prange(nunits, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            hp = u % Hp
+            r = u // Hp
+            dp = r % Dp
+            r = r // Dp
+            c = r % C
+            n = r // C
+            row = &flat[0] + u * Wq
+            d = dp - pd
+            h = hp - ph
+            if d < 0 or d >= D or h < 0 or h >= H:
+                for j in range(Wq):
+                    row[j] = 0
+            else:
+                src = &x[n, c, d, h, 0]
+                for j in range(pw):
+                    row[j] = 0
+                for j in range(W):
+                    row[pw + j] = src[j]
+                for j in range(pw + W, Wq):
+                    row[j] = 0
