@@ -267,6 +267,32 @@ FASTCONV_SIMD_LEVEL_STR = FASTCONV_SIMD_LEVEL.decode("ascii")
 cdef extern from "_microkernels.h" nogil:
     int FC_LANES_float
     int FC_LANES_double
+    int FC_LANES_float_n
+    int FC_LANES_double_n
+    void fc_filt_float_8x2n(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_float_4x2n(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_float_2x2n(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_float_1x2n(const float *x, const Py_ssize_t *toff, const float *wp,
+                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
+                           const float *init)
+    void fc_filt_double_8x2n(const double *x, const Py_ssize_t *toff, const double *wp,
+                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                           const double *init)
+    void fc_filt_double_4x2n(const double *x, const Py_ssize_t *toff, const double *wp,
+                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                           const double *init)
+    void fc_filt_double_2x2n(const double *x, const Py_ssize_t *toff, const double *wp,
+                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                           const double *init)
+    void fc_filt_double_1x2n(const double *x, const Py_ssize_t *toff, const double *wp,
+                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
+                           const double *init)
     void fc_filt_float_8x2(const float *x, const Py_ssize_t *toff, const float *wp,
                            Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
                            const float *init)
@@ -313,9 +339,18 @@ cdef extern from "_microkernels.h" nogil:
 
 cdef inline void _filt_tile(const floating *x, const Py_ssize_t *toff, const floating *wp,
                             Py_ssize_t ntaps, floating *out, Py_ssize_t ostride, int ncols,
-                            const floating *init, Py_ssize_t P) noexcept nogil:
+                            const floating *init, Py_ssize_t P, bint narrow) noexcept nogil:
     if floating is float:
-        if P == 8:
+        if narrow:
+            if P == 8:
+                fc_filt_float_8x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+            elif P == 4:
+                fc_filt_float_4x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+            elif P == 2:
+                fc_filt_float_2x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+            else:
+                fc_filt_float_1x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+        elif P == 8:
             fc_filt_float_8x2(x, toff, wp, ntaps, out, ostride, ncols, init)
         elif P == 4:
             fc_filt_float_4x2(x, toff, wp, ntaps, out, ostride, ncols, init)
@@ -324,7 +359,16 @@ cdef inline void _filt_tile(const floating *x, const Py_ssize_t *toff, const flo
         else:
             fc_filt_float_1x2(x, toff, wp, ntaps, out, ostride, ncols, init)
     else:
-        if P == 8:
+        if narrow:
+            if P == 8:
+                fc_filt_double_8x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+            elif P == 4:
+                fc_filt_double_4x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+            elif P == 2:
+                fc_filt_double_2x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+            else:
+                fc_filt_double_1x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
+        elif P == 8:
             fc_filt_double_8x2(x, toff, wp, ntaps, out, ostride, ncols, init)
         elif P == 4:
             fc_filt_double_4x2(x, toff, wp, ntaps, out, ostride, ncols, init)
@@ -354,8 +398,11 @@ cdef inline void _rows_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t 
             fc_rows_double_1x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
 
 
-def lanes(dtype_char):
-    """SIMD lanes of the micro-kernels' vectors for 'f' (float32) or 'd'."""
+def lanes(dtype_char, bint narrow=False):
+    """SIMD lanes of the micro-kernels' vectors for 'f' (float32) or 'd'
+    (narrow: the 256-bit FILT tiles of AVX-512 builds)."""
+    if narrow:
+        return FC_LANES_float_n if dtype_char == 'f' else FC_LANES_double_n
     return FC_LANES_float if dtype_char == 'f' else FC_LANES_double
 
 
@@ -364,7 +411,7 @@ def filt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[:, ::1] blocks,
                    floating[:, :, :, :, ::1] out, const floating[::1] bias,
                    Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t sh, bint slack, bint relu,
-                   int nthreads):
+                   bint narrow, int nthreads):
     """Many-channel register-tiled correlation (FILT tiles).  Internal.
 
     xp: flat source buffer; xstr = element strides (n, c, d, h) of its
@@ -379,6 +426,8 @@ def filt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef Py_ssize_t xn = xstr[0], xc = xstr[1], xd = xstr[2], xh = xstr[3]
     cdef Py_ssize_t ostride = OD * OH * OW
     cdef int V = FC_LANES_float if floating is float else FC_LANES_double
+    if narrow:
+        V = FC_LANES_float_n if floating is float else FC_LANES_double_n
     cdef int TW = 2 * V
     cdef Py_ssize_t nunits = N * nblk * OD * OH
     cdef bint has_bias = bias.shape[0] > 0
@@ -411,7 +460,7 @@ def filt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                 ncols = <int>(OW - ow0) if OW - ow0 < TW else TW
                 if ncols == TW or slack:
                     _filt_tile(xbase + ow0, &toff[0], wb, ntaps, obase + ow0, ostride, ncols,
-                               &bias[f0] if has_bias else NULL, P)
+                               &bias[f0] if has_bias else NULL, P, narrow)
                 else:
                     for p in range(P):
                         for j in range(ncols):

@@ -27,11 +27,23 @@
  */
 #ifndef FASTCONV_MICROKERNELS_H
 #define FASTCONV_MICROKERNELS_H
+/* AVX-512 builds carry two FILT widths: 512-bit tiles for long rows and
+ * 256-bit ("narrow", suffix n) tiles for short rows, where a 32-column tile
+ * would leave most lanes idle.  Other builds alias the narrow names. */
 
 #include <stddef.h>
 #include <string.h>
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX512F__) && !defined(FC_FORCE_256)
+#define FC_VEC 1
+typedef float fc_vf __attribute__((vector_size(64)));
+typedef double fc_vd __attribute__((vector_size(64)));
+#define FC_LANES_float 16
+#define FC_LANES_double 8
+typedef float fc_vfn __attribute__((vector_size(32)));
+typedef double fc_vdn __attribute__((vector_size(32)));
+#define FC_NARROW 1
+#elif defined(__GNUC__) || defined(__clang__)
 #define FC_VEC 1
 typedef float fc_vf __attribute__((vector_size(32)));
 typedef double fc_vd __attribute__((vector_size(32)));
@@ -47,8 +59,8 @@ typedef double fc_vd __attribute__((vector_size(32)));
 #define FC_LOADU(VT, p) ({ VT v_; memcpy(&v_, (p), sizeof(VT)); v_; })
 #define FC_STOREU(VT, p, v) do { VT t_ = (v); memcpy((p), &t_, sizeof(VT)); } while (0)
 
-#define FC_DEFINE_FILT(T, VT, V, P, U)                                              \
-static inline void fc_filt_##T##_##P##x##U(                                         \
+#define FC_DEFINE_FILT(T, VT, V, P, U, SFX)                                         \
+static inline void fc_filt_##T##_##P##x##U##SFX(                                         \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
         T *out, ptrdiff_t ostride, int ncols, const T *init)                        \
 {                                                                                   \
@@ -106,8 +118,8 @@ static inline void fc_rows_##T##_##R##x##U(                                     
     }                                                                               \
 }
 #else  /* portable fallback: same arithmetic order, scalar code */
-#define FC_DEFINE_FILT(T, VT, V, P, U)                                              \
-static void fc_filt_##T##_##P##x##U(                                                \
+#define FC_DEFINE_FILT(T, VT, V, P, U, SFX)                                         \
+static void fc_filt_##T##_##P##x##U##SFX(                                                \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
         T *out, ptrdiff_t ostride, int ncols, const T *init)                        \
 {                                                                                   \
@@ -136,19 +148,43 @@ static void fc_rows_##T##_##R##x##U(                                            
 /* Tile shapes.  FILT: P in {8, 4, 2, 1} filters x 2 vectors (16 floats /
  * 8 doubles per row).  ROWS: 4 rows x 3 vectors for images, 1 row x 8
  * vectors for 1-D signals. */
-FC_DEFINE_FILT(float, fc_vf, 8, 8, 2)
-FC_DEFINE_FILT(float, fc_vf, 8, 4, 2)
-FC_DEFINE_FILT(float, fc_vf, 8, 2, 2)
-FC_DEFINE_FILT(float, fc_vf, 8, 1, 2)
-FC_DEFINE_FILT(double, fc_vd, 4, 8, 2)
-FC_DEFINE_FILT(double, fc_vd, 4, 4, 2)
-FC_DEFINE_FILT(double, fc_vd, 4, 2, 2)
-FC_DEFINE_FILT(double, fc_vd, 4, 1, 2)
-FC_DEFINE_ROWS(float, fc_vf, 8, 4, 3)
-FC_DEFINE_ROWS(float, fc_vf, 8, 1, 8)
-FC_DEFINE_ROWS(float, fc_vf, 8, 1, 3)
-FC_DEFINE_ROWS(double, fc_vd, 4, 4, 3)
-FC_DEFINE_ROWS(double, fc_vd, 4, 1, 8)
-FC_DEFINE_ROWS(double, fc_vd, 4, 1, 3)
+FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 8, 2, )
+FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 4, 2, )
+FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 2, 2, )
+FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 1, 2, )
+FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 8, 2, )
+FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 4, 2, )
+FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 2, 2, )
+FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 1, 2, )
+FC_DEFINE_ROWS(float, fc_vf, FC_LANES_float, 4, 3)
+FC_DEFINE_ROWS(float, fc_vf, FC_LANES_float, 1, 8)
+FC_DEFINE_ROWS(float, fc_vf, FC_LANES_float, 1, 3)
+FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 4, 3)
+FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 1, 8)
+FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 1, 3)
+
+#if defined(FC_NARROW)
+#define FC_LANES_float_n 8
+#define FC_LANES_double_n 4
+FC_DEFINE_FILT(float, fc_vfn, 8, 8, 2, n)
+FC_DEFINE_FILT(float, fc_vfn, 8, 4, 2, n)
+FC_DEFINE_FILT(float, fc_vfn, 8, 2, 2, n)
+FC_DEFINE_FILT(float, fc_vfn, 8, 1, 2, n)
+FC_DEFINE_FILT(double, fc_vdn, 4, 8, 2, n)
+FC_DEFINE_FILT(double, fc_vdn, 4, 4, 2, n)
+FC_DEFINE_FILT(double, fc_vdn, 4, 2, 2, n)
+FC_DEFINE_FILT(double, fc_vdn, 4, 1, 2, n)
+#else
+#define FC_LANES_float_n FC_LANES_float
+#define FC_LANES_double_n FC_LANES_double
+#define fc_filt_float_8x2n fc_filt_float_8x2
+#define fc_filt_float_4x2n fc_filt_float_4x2
+#define fc_filt_float_2x2n fc_filt_float_2x2
+#define fc_filt_float_1x2n fc_filt_float_1x2
+#define fc_filt_double_8x2n fc_filt_double_8x2
+#define fc_filt_double_4x2n fc_filt_double_4x2
+#define fc_filt_double_2x2n fc_filt_double_2x2
+#define fc_filt_double_1x2n fc_filt_double_1x2
+#endif
 
 #endif
