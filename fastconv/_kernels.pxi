@@ -631,3 +631,31 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
                     row[pw + j] = src[j]
                 for j in range(pw + W, Wq):
                     row[j] = 0
+
+
+def any_nonfinite(const floating[::1] a, int nthreads):
+    """True when `a` holds a NaN or an infinity (x - x is 0 exactly for finite
+    x).  Chunks are checked in parallel; each writes only its own flag.  Internal."""
+    cdef Py_ssize_t n = a.shape[0]
+    cdef Py_ssize_t chunk = 1 << 16
+    cdef Py_ssize_t nchunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t c, i, lo, hi
+    cdef unsigned char bad
+    cdef floating d
+    if n == 0:
+        return False
+    flags = bytearray(nchunks)
+    cdef unsigned char[::1] fl = flags
+    with nogil:
+        for c in prange(nchunks, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1 and nchunks > 1):
+            lo = c * chunk
+            hi = lo + chunk
+            if hi > n:
+                hi = n
+            bad = 0
+            for i in range(lo, hi):
+                d = a[i] - a[i]
+                bad = bad | (d != 0)
+            fl[c] = bad
+    return any(flags)

@@ -118,9 +118,20 @@ def compute_route(dtype):
 
 
 def has_nonfinite(a):
-    """True when a float or complex array holds a NaN or an infinity."""
+    """True when a float or complex array holds a NaN or an infinity.
+
+    Large contiguous float32/float64 (and complex64/128) arrays are checked by
+    a parallel compiled pass; others by NumPy."""
     if a.dtype.kind not in "fc" or a.size == 0:
         return False
+    if a.size >= (1 << 16) and a.flags.c_contiguous and a.dtype.isnative:
+        flat = a.reshape(-1)
+        if flat.dtype.kind == "c":
+            flat = flat.view(np.float32 if flat.dtype.itemsize == 8 else np.float64)
+        if flat.dtype.char in "fd":
+            from fastconv import _dispatch
+            from fastconv._threads import resolve_workers
+            return _dispatch.kernels.any_nonfinite(flat, resolve_workers(None))
     return not bool(np.isfinite(a).all())
 
 

@@ -76,3 +76,21 @@ def test_narrow_tiles_chosen_only_when_they_help():
     assert _engine._narrow_tiles(kern, "f", 14)        # 14/16 lanes vs 14/32
     assert not _engine._narrow_tiles(kern, "f", 64)    # both full
     assert not _engine._narrow_tiles(kern, "f", 56)    # 56/64 either way
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_parallel_nonfinite_check(dtype):
+    """The compiled NaN/Inf scan used by the SciPy front-end (large arrays)."""
+    from fastconv._scipy_compat import has_nonfinite
+    rng = np.random.default_rng(3)
+    n = (1 << 18) + 77                      # several chunks and a partial one
+    a = rng.standard_normal(n).astype(dtype)
+    assert not has_nonfinite(a)
+    big = np.full(n, np.finfo(np.float32).max, dtype=dtype)
+    assert not has_nonfinite(big)           # huge but finite
+    for value in (np.nan, np.inf, -np.inf):
+        for pos in (0, n // 2, n - 1):
+            b = a.copy()
+            b[pos] = value if np.dtype(dtype).kind == "f" else complex(0, value)
+            assert has_nonfinite(b)
+            assert has_nonfinite(b.reshape(1, n))
