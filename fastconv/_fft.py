@@ -142,14 +142,23 @@ def spectral_product(in1, in2, axes, fshape, nthreads):
     return inv(sp1, fshape, axes=axes, workers=nthreads)
 
 
-def fftconvolve(in1, in2, mode, axes, nthreads):
-    """``scipy.signal.fftconvolve`` (arrays already validated as ndarrays)."""
+def _trivial_cases(in1, in2):
+    """SciPy's results for scalars and empty inputs, its error for mismatched
+    ranks; None when the inputs need an FFT."""
     if in1.ndim == in2.ndim == 0:
         return in1 * in2
     if in1.ndim != in2.ndim:
         raise ValueError("in1 and in2 should have the same dimensionality")
     if in1.size == 0 or in2.size == 0:
         return np.asarray([])
+    return None
+
+
+def fftconvolve(in1, in2, mode, axes, nthreads):
+    """``scipy.signal.fftconvolve`` (arrays already validated as ndarrays)."""
+    trivial = _trivial_cases(in1, in2)
+    if trivial is not None:
+        return trivial
     in1, in2, axes, _ = freq_axes(in1, in2, mode, axes)
     s1, s2 = in1.shape, in2.shape
     shape = [s1[i] + s2[i] - 1 if i in axes else max(s1[i], s2[i])
@@ -195,12 +204,9 @@ def _block_len(n_long, k, real):
 
 def oaconvolve(in1, in2, mode, axes, nthreads):
     """``scipy.signal.oaconvolve`` (arrays already validated as ndarrays)."""
-    if in1.ndim == in2.ndim == 0:
-        return in1 * in2
-    if in1.ndim != in2.ndim:
-        raise ValueError("in1 and in2 should have the same dimensionality")
-    if in1.size == 0 or in2.size == 0:
-        return np.asarray([])
+    trivial = _trivial_cases(in1, in2)
+    if trivial is not None:
+        return trivial
     if in1.shape == in2.shape:
         return fftconvolve(in1, in2, mode, axes, nthreads)
     in1, in2, axes, _ = freq_axes(in1, in2, mode, axes)
