@@ -9,6 +9,7 @@ instead of crashing later with an illegal instruction.
 """
 
 import importlib
+import importlib.util
 import os
 
 from fastconv import _openmp
@@ -17,14 +18,11 @@ LEVELS = ("baseline", "avx2", "avx512")
 
 
 def _available_levels():
-    found = []
-    for name in LEVELS:
-        try:
-            importlib.import_module(f"fastconv._kernels_{name}")
-        except ImportError:
-            continue
-        found.append(name)
-    return found
+    # find_spec locates a built module without executing it: the AVX2 and
+    # AVX-512 modules may use their instructions anywhere, module init
+    # included, so they are only imported once the CPU is known to run them.
+    return [name for name in LEVELS
+            if importlib.util.find_spec(f"fastconv._kernels_{name}") is not None]
 
 
 AVAILABLE = tuple(_available_levels())
