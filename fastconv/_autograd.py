@@ -13,17 +13,18 @@ the three gradients are, given ``gy = dL/dy``:
   back through the padding (zero padding drops the border; the other
   padding modes add each padded cell back onto the input cell it copied);
 * weight: ``dw[f, c, t] = sum_{n, o} gy[n, f, o] * x_p[n, g*Cg + c,
-  t*d + o*s]`` -- a correlation of ``x`` with ``gy`` in which batch and
-  channel swap roles (channels become the batch, the batch becomes the
-  reduced channel axis, one group per convolution group) and stride and
-  dilation swap roles.
+  t*d + o*s]`` -- per image and group a matrix product
+  ``gy_g (Fg, P) @ cols.T`` where ``cols (Cg*K, P)`` holds what each of the
+  P output windows reads (im2col), summed over images in order.
 
-Both run on the compiled engine (:func:`fastconv._engine.correlate`).  The
-transposed convolution is done *polyphase*: output positions are split by
-their residue modulo the stride; each residue class is an ordinary
-stride-1 correlation of ``gy`` with a sub-sampled, flipped,
+The input gradient runs on the compiled engine
+(:func:`fastconv._engine.correlate`) and is done *polyphase*: output
+positions are split by their residue modulo the stride; each residue class
+is an ordinary stride-1 correlation of ``gy`` with a sub-sampled, flipped,
 channel-swapped kernel.  Nothing is zero-inserted, so the cost is exactly
-the forward pass's (``prod(stride)`` engine calls instead of one).
+the forward pass's (``prod(stride)`` engine calls instead of one).  The
+weight gradient uses BLAS (a role-swapped engine correlation has k-long
+output rows and ran at ~12 GFLOP/s).
 """
 
 import math
@@ -32,9 +33,9 @@ import numbers
 import numpy as np
 
 from fastconv import _engine
-from fastconv._geometry import normalize_tuple, output_length, resolve_padding
 from fastconv._threads import resolve_workers
-from fastconv.nn import _DATA_FORMATS, _PADDING_MODES, _check_activation, apply_activation, conv
+from fastconv.nn import (_PADDING_MODES, _check_activation, _check_data_format, _check_groups,
+                         _check_padding_limits, _conv_geometry, apply_activation, conv)
 
 __all__ = ["conv_backward", "conv_grad_input", "conv_grad_weight"]
 
@@ -45,48 +46,10 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # validation
 
 
-class _Geometry:
-    """Everything the gradient kernels need, resolved and validated."""
-
-    __slots__ = ("rank", "layout", "N", "C", "F", "G", "Cg", "Fg", "spatial", "ksize",
-                 "stride", "dilation", "pads", "out_spatial", "padding_mode", "dtype")
-
-    def x_shape(self):
-        if self.layout == "channels_first":
-            return (self.N, self.C) + self.spatial
-        return (self.N,) + self.spatial + (self.C,)
-
-    def w_shape(self):
-        if self.layout == "channels_first":
-            return (self.F, self.Cg) + self.ksize
-        return self.ksize + (self.Cg, self.F)
-
-    def y_shape(self):
-        if self.layout == "channels_first":
-            return (self.N, self.F) + self.out_spatial
-        return (self.N,) + self.out_spatial + (self.F,)
-
-
 def _check_float_dtype(fname, name, dtype):
     if dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{fname}: {name} has unsupported dtype {dtype}; gradients and "
                         "transposed convolutions are computed in float32 or float64")
-
-
-def _check_groups(groups):
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
-        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
-    groups = int(groups)
-    if groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups}")
-    return groups
-
-
-def _check_data_format(data_format):
-    if data_format not in _DATA_FORMATS:
-        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
-                         f"got {data_format!r}")
-    return data_format
 
 
 def _check_shape_arg(name, shape):
@@ -105,12 +68,10 @@ def _check_shape_arg(name, shape):
 def _geometry(fname, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
               data_format, dtype):
     """Validate a forward call's geometry (batched `x_shape`) as ``fastconv.conv`` does."""
-    g = _Geometry()
-    g.layout = _check_data_format(data_format)
+    layout = _check_data_format(data_format)
     if not isinstance(padding_mode, str) or padding_mode not in _PADDING_MODES:
         raise ValueError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                          f"got {padding_mode!r}")
-    g.padding_mode = padding_mode
     rank = len(w_shape) - 2
     if rank < 1:
         raise ValueError(f"{fname}: weight must have at least 3 dimensions "
@@ -118,43 +79,10 @@ def _geometry(fname, x_shape, w_shape, stride, padding, dilation, groups, paddin
     if len(x_shape) != rank + 2:
         raise ValueError(f"{fname}: input must have {rank + 2} dimensions (batched) or "
                          f"{rank + 1} (unbatched), got shape {tuple(x_shape)}")
-    g.rank = rank
-    g.G = _check_groups(groups)
-    if g.layout == "channels_first":
-        g.N, g.C, g.spatial = x_shape[0], x_shape[1], tuple(x_shape[2:])
-        g.F, g.Cg, g.ksize = w_shape[0], w_shape[1], tuple(w_shape[2:])
-    else:
-        g.N, g.C, g.spatial = x_shape[0], x_shape[-1], tuple(x_shape[1:-1])
-        g.F, g.Cg, g.ksize = w_shape[-1], w_shape[-2], tuple(w_shape[:-2])
-    if g.C % g.G:
-        raise ValueError(f"groups={g.G} must divide the input channels ({g.C})")
-    if g.F % g.G:
-        raise ValueError(f"groups={g.G} must divide the output channels / filters ({g.F})")
-    if g.Cg * g.G != g.C:
-        raise ValueError(f"{fname}: input has {g.C} channels but weight expects "
-                         f"{g.Cg} * groups({g.G}) = {g.Cg * g.G}")
-    if any(k < 1 for k in g.ksize):
-        raise ValueError(f"{fname}: kernel sizes must be >= 1, got {g.ksize}")
-    g.Fg = g.F // g.G
-    g.stride = normalize_tuple(stride, rank, "stride")
-    g.dilation = normalize_tuple(dilation, rank, "dilation")
-    g.pads = resolve_padding(padding, g.spatial, g.ksize, g.stride, g.dilation)
-    g.out_spatial = tuple(
-        output_length(n, k, s, d, lo, hi, axis)
-        for axis, (n, k, s, d, (lo, hi)) in enumerate(
-            zip(g.spatial, g.ksize, g.stride, g.dilation, g.pads)))
-    if padding_mode == "reflect":
-        for axis, ((lo, hi), n) in enumerate(zip(g.pads, g.spatial)):
-            if lo >= n or hi >= n:
-                raise ValueError(f"padding_mode='reflect' needs padding < input size on "
-                                 f"every axis; spatial axis {axis} has size {n} and padding "
-                                 f"({lo}, {hi})")
-    if padding_mode == "circular":
-        for axis, ((lo, hi), n) in enumerate(zip(g.pads, g.spatial)):
-            if lo > n or hi > n:
-                raise ValueError(f"padding_mode='circular' needs padding <= input size on "
-                                 f"every axis; spatial axis {axis} has size {n} and padding "
-                                 f"({lo}, {hi})")
+    g = _conv_geometry(fname, x_shape, w_shape, stride, padding, dilation,
+                       _check_groups(groups), layout)
+    _check_padding_limits(g.pads, g.spatial, padding_mode)
+    g.padding_mode = padding_mode
     g.dtype = dtype
     return g
 
@@ -352,16 +280,16 @@ def _pad_materialized(x, geo):
 
 
 def _weight_grad(x, gy, geo, nthreads):
-    """dw as one grouped engine correlation (see the module docstring)."""
-    rank, G, Cg, Fg, N = geo.rank, geo.G, geo.Cg, geo.Fg, geo.N
-    cf = geo.layout == "channels_first"
+    """dw: trim the input to exactly the cells the forward's windows read, then
+    im2col + BLAS (see :func:`_weight_grad_gemm`).  `nthreads` is unused: BLAS
+    runs with its own threads (no OpenMP region is open around it)."""
     if x.size == 0 or gy.size == 0:  # an empty batch: nothing to sum
         return np.zeros(geo.w_shape(), dtype=gy.dtype)
     x, pads = _pad_materialized(x, geo)
-    axes = _spatial_axes(geo.layout, rank)
+    axes = _spatial_axes(geo.layout, geo.rank)
     spatial = tuple(x.shape[a] for a in axes)
-    # Per axis: stride and dilation swap roles; trim the high pad so that
-    # exactly k outputs come out (the forward's floor may have dropped a tail).
+    # Trim the high pad (or the input) so that exactly the windows of the
+    # forward's outputs remain (its floor may have dropped a tail).
     index = [slice(None)] * x.ndim
     new_pads = []
     for axis, (n, k, s, d, (lo, hi), o) in enumerate(
@@ -374,32 +302,7 @@ def _weight_grad(x, gy, geo, nthreads):
             index[axes[axis]] = slice(0, n + hi)
             hi = 0
         new_pads.append((lo, hi))
-    x = x[tuple(index)]
-    spatial = tuple(x.shape[a] for a in axes)
-    if x.dtype.char in "fd":
-        return _weight_grad_gemm(x, gy, tuple(new_pads), geo)
-    # The engine's channels-last kernel runs its inner loop over the filters,
-    # which suits this call (a huge "kernel" gy, a tiny output dw); its
-    # channels-first kernel would run it over a k-long output row.  So both
-    # data formats use the channels-last formulation:
-    #   batch <- Cg, spatial <- S, channels <- (group, sample); filters <- F.
-    r_ax = tuple(range(rank))
-    if cf:
-        xs = x.reshape((N, G, Cg) + spatial).transpose(
-            (2,) + tuple(a + 3 for a in r_ax) + (1, 0))
-        ws = gy.transpose(tuple(a + 2 for a in r_ax) + (0, 1))  # (*O, N, F)
-    else:
-        xs = x.reshape((N,) + spatial + (G, Cg)).transpose(
-            (rank + 2,) + tuple(a + 1 for a in r_ax) + (rank + 1, 0))
-        ws = gy.transpose(tuple(a + 1 for a in r_ax) + (0, rank + 1))  # (*O, N, F)
-    xs = xs.reshape((Cg,) + spatial + (G * N,))
-    res = _engine.correlate(xs, ws, stride=geo.dilation, dilation=geo.stride,
-                            pads=tuple(new_pads), groups=G, layout="channels_last",
-                            nthreads=nthreads)
-    # res (Cg, *K, F) -> (F, Cg, *K) or (*K, Cg, F)
-    if cf:
-        return np.ascontiguousarray(res.transpose((rank + 1, 0) + tuple(a + 1 for a in r_ax)))
-    return np.ascontiguousarray(res.transpose(tuple(a + 1 for a in r_ax) + (0, rank + 1)))
+    return _weight_grad_gemm(x[tuple(index)], gy, tuple(new_pads), geo)
 
 
 def _weight_grad_gemm(x, gy, pads, geo):

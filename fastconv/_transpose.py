@@ -9,10 +9,10 @@ engine path as :func:`fastconv.conv_grad_input`.
 
 import numpy as np
 
-from fastconv._autograd import (_as_float, _check_data_format, _check_groups, _swap_weight,
-                                _transpose_core)
+from fastconv._autograd import _as_float, _swap_weight, _transpose_core
 from fastconv._geometry import normalize_tuple, resolve_padding
 from fastconv._threads import resolve_workers
+from fastconv.nn import _check_data_format, _check_groups
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 

@@ -72,6 +72,92 @@ def _check_dtype(name, dtype):
                     "float32, float64, complex64 or complex128")
 
 
+class _ConvGeometry:
+    """A validated convolution geometry: sizes, per-axis stride/dilation/pads and
+    output lengths (the forward, the gradients and the transposed convolution
+    all validate through :func:`_conv_geometry`)."""
+
+    __slots__ = ("rank", "layout", "N", "C", "F", "G", "Cg", "Fg", "spatial", "ksize",
+                 "stride", "dilation", "pads", "out_spatial", "padding_mode", "dtype")
+
+    def x_shape(self):
+        if self.layout == "channels_first":
+            return (self.N, self.C) + self.spatial
+        return (self.N,) + self.spatial + (self.C,)
+
+    def w_shape(self):
+        if self.layout == "channels_first":
+            return (self.F, self.Cg) + self.ksize
+        return self.ksize + (self.Cg, self.F)
+
+    def y_shape(self):
+        if self.layout == "channels_first":
+            return (self.N, self.F) + self.out_spatial
+        return (self.N,) + self.out_spatial + (self.F,)
+
+
+def _check_groups(groups):
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups}")
+    return groups
+
+
+def _check_data_format(data_format):
+    if data_format not in _DATA_FORMATS:
+        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
+                         f"got {data_format!r}")
+    return data_format
+
+
+def _check_padding_limits(pads, spatial, mode):
+    """PyTorch's limits on how much 'reflect' and 'circular' may pad."""
+    for axis, ((lo, hi), n) in enumerate(zip(pads, spatial)):
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"padding_mode='reflect' needs padding < input size on every "
+                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"padding_mode='circular' needs padding <= input size on every "
+                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
+
+
+def _conv_geometry(fname, x_shape, w_shape, stride, padding, dilation, groups, layout):
+    """Channels, kernel, stride, dilation, padding and output lengths of a batched
+    call, checked; `groups` (an int) and `layout` are validated by the caller."""
+    g = _ConvGeometry()
+    g.layout = layout
+    g.rank = rank = len(w_shape) - 2
+    g.G = groups
+    if layout == "channels_first":
+        g.N, g.C, g.spatial = x_shape[0], x_shape[1], tuple(x_shape[2:])
+        g.F, g.Cg, g.ksize = w_shape[0], w_shape[1], tuple(w_shape[2:])
+    else:
+        g.N, g.C, g.spatial = x_shape[0], x_shape[-1], tuple(x_shape[1:-1])
+        g.F, g.Cg, g.ksize = w_shape[-1], w_shape[-2], tuple(w_shape[:-2])
+    if g.C % g.G:
+        raise ValueError(f"groups={g.G} must divide the input channels ({g.C})")
+    if g.F % g.G:
+        raise ValueError(f"groups={g.G} must divide the output channels / filters ({g.F})")
+    if g.Cg * g.G != g.C:
+        raise ValueError(f"{fname}: input has {g.C} channels but weight expects "
+                         f"{g.Cg} * groups({g.G}) = {g.Cg * g.G}")
+    if any(k < 1 for k in g.ksize):
+        raise ValueError(f"{fname}: kernel sizes must be >= 1, got {g.ksize}")
+    g.Fg = g.F // g.G
+    g.stride = normalize_tuple(stride, rank, "stride")
+    g.dilation = normalize_tuple(dilation, rank, "dilation")
+    g.pads = resolve_padding(padding, g.spatial, g.ksize, g.stride, g.dilation)
+    g.out_spatial = tuple(
+        output_length(n, k, s, d, lo, hi, axis)
+        for axis, (n, k, s, d, (lo, hi)) in enumerate(
+            zip(g.spatial, g.ksize, g.stride, g.dilation, g.pads)))
+    g.padding_mode = "zeros"
+    g.dtype = None
+    return g
+
+
 def _pad_input(x, pads, mode, rank, layout):
     """Apply non-zero padding modes with PyTorch's semantics."""
     np_mode = _PADDING_MODES[mode]
@@ -80,12 +166,7 @@ def _pad_input(x, pads, mode, rank, layout):
         if n == 0 and (lo or hi):
             raise ValueError(f"padding_mode={mode!r} cannot pad spatial axis {axis}: it is "
                              "empty (size 0)")
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(f"padding_mode='reflect' needs padding < input size on every "
-                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
-        if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(f"padding_mode='circular' needs padding <= input size on every "
-                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
+    _check_padding_limits(pads, spatial, mode)
     if layout == "channels_first":
         width = ((0, 0), (0, 0)) + tuple(pads)
     else:
@@ -216,10 +297,8 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
     if not isinstance(padding_mode, str):
         raise TypeError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                         f"got {type(padding_mode).__name__} {padding_mode!r}")
-    if data_format not in _DATA_FORMATS:
-        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
-                         f"got {data_format!r}")
-    if not isinstance(padding_mode, str) or padding_mode not in _PADDING_MODES:
+    _check_data_format(data_format)
+    if padding_mode not in _PADDING_MODES:
         raise ValueError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                          f"got {padding_mode!r}")
     activation = _check_activation(activation)
@@ -236,11 +315,7 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
                          f"{rank + 1} (unbatched), got shape {x.shape}")
     if unbatched:
         x = x[np.newaxis]
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
-        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
-    groups = int(groups)
-    if groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups}")
+    groups = _check_groups(groups)
     _check_dtype(fname, x.dtype)
     _check_dtype(fname, weight.dtype)
     dtype = np.result_type(x.dtype, weight.dtype).newbyteorder("=")
@@ -250,26 +325,9 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
             "relu", "gelu", "elu", "leaky_relu"):
         raise ValueError(f"activation={activation!r} is not defined for complex outputs; "
                          "use None, 'linear', 'sigmoid', 'tanh' or a callable")
-    if data_format == "channels_first":
-        C, spatial = x.shape[1], x.shape[2:]
-        F, Cg, ksize = weight.shape[0], weight.shape[1], weight.shape[2:]
-    else:
-        C, spatial = x.shape[-1], x.shape[1:-1]
-        F, Cg, ksize = weight.shape[-1], weight.shape[-2], weight.shape[:-2]
-    if C % groups:
-        raise ValueError(f"groups={groups} must divide the input channels ({C})")
-    if F % groups:
-        raise ValueError(f"groups={groups} must divide the output channels / filters ({F})")
-    if Cg * groups != C:
-        raise ValueError(f"{fname}: input has {C} channels but weight expects "
-                         f"{Cg} * groups({groups}) = {Cg * groups}")
-    if any(k < 1 for k in ksize):
-        raise ValueError(f"{fname}: kernel sizes must be >= 1, got {tuple(ksize)}")
-    stride = normalize_tuple(stride, rank, "stride")
-    dilation = normalize_tuple(dilation, rank, "dilation")
-    pads = resolve_padding(padding, spatial, ksize, stride, dilation)
-    for axis, (n, k, s, d, (lo, hi)) in enumerate(zip(spatial, ksize, stride, dilation, pads)):
-        output_length(n, k, s, d, lo, hi, axis)
+    geo = _conv_geometry(fname, x.shape, weight.shape, stride, padding, dilation, groups,
+                         data_format)
+    F, stride, dilation, pads = geo.F, geo.stride, geo.dilation, geo.pads
     if bias is not None:
         bias = np.asarray(bias)
         if bias.shape != (F,):
