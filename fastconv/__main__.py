@@ -24,7 +24,7 @@ def cmd_check(args=None):
     from scipy import signal
 
     import fastconv
-    from fastconv import _dispatch
+    from fastconv import _dispatch, _engine
 
     rng = np.random.default_rng(1234)
     failures = 0
@@ -37,7 +37,6 @@ def cmd_check(args=None):
                 ref = signal.correlate(x, k, mode="valid", method="direct")
                 rank = x.ndim
                 got = fastconv.conv(x[None, None], k[None, None], workers=None)[0, 0]
-                from fastconv import _engine  # the same call through a forced level
                 got_lvl = _engine.correlate(
                     x[None, None], k[None, None], stride=(1,) * rank, dilation=(1,) * rank,
                     pads=((0, 0),) * rank, nthreads=2, level=level)[0, 0]

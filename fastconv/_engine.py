@@ -25,11 +25,6 @@ import numpy as np
 from fastconv import _dispatch
 
 _GENERIC_ONLY = [False]   # tests flip this to compare the tiled and generic paths
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint64))
-
-
-def _as_kernel_array(a, dtype):
-    return np.ascontiguousarray(a, dtype=dtype)
 
 
 def _col_block(ow, nrows, nthreads):
@@ -308,8 +303,8 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     """
     kern = _dispatch.get_kernels(level)
     dtype = np.result_type(x.dtype, w.dtype)
-    x = _as_kernel_array(x, dtype)
-    w = _as_kernel_array(w, dtype)
+    x = np.ascontiguousarray(x, dtype=dtype)
+    w = np.ascontiguousarray(w, dtype=dtype)
     rank = len(stride)
     oshape = output_shape(x.shape, w.shape, stride, dilation, pads, groups, layout)
     if out is None:
@@ -373,22 +368,26 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     out_lead = out.shape[sp_axis0:sp_axis0 + lead]
     k_lead = w.shape[k_axis0:k_axis0 + lead]
     empty = np.zeros(0, dtype=dtype)
+    # The kernels take C-contiguous operands: copy each weight slice and each
+    # input slice once (at most one copy of the input in all), and each
+    # output slab once per output position, not once per tap.
+    wsubs = {tpos: np.ascontiguousarray(w[(slice(None),) * k_axis0 + tpos])
+             for tpos in itertools.product(*(range(k) for k in k_lead))}
+    xsubs = {}
     for opos in itertools.product(*(range(m) for m in out_lead)):
         oidx = (slice(None),) * sp_axis0 + opos
-        osub = out[oidx]
-        for tpos in itertools.product(*(range(k) for k in k_lead)):
+        osub = np.ascontiguousarray(out[oidx])
+        for tpos, wsub in wsubs.items():
             ipos = tuple(o * s + t * d - p for o, t, s, d, p
                          in zip(opos, tpos, stride[:lead], dilation[:lead], pad_lo[:lead]))
             if any(i < 0 or i >= n for i, n in zip(ipos, in_lead)):
                 continue
-            xsub = x[(slice(None),) * sp_axis0 + ipos]
-            wsub = w[(slice(None),) * k_axis0 + tpos]
-            wsub = np.ascontiguousarray(wsub)
-            xsub_c = np.ascontiguousarray(xsub)
-            tmp_out = np.ascontiguousarray(osub)
-            _run3(kern, xsub_c, wsub, tmp_out, empty, stride[lead:], dilation[lead:],
+            xsub = xsubs.get(ipos)
+            if xsub is None:
+                xsub = xsubs[ipos] = np.ascontiguousarray(x[(slice(None),) * sp_axis0 + ipos])
+            _run3(kern, xsub, wsub, osub, empty, stride[lead:], dilation[lead:],
                   pad_lo[lead:], groups, True, False, layout, nthreads)
-            osub[...] = tmp_out
+        out[oidx] = osub
     if relu:
         np.maximum(out, 0, out=out)
     return out

@@ -65,7 +65,8 @@ import math
 
 import numpy as np
 
-from fastconv import _engine
+from fastconv import _dispatch, _engine
+from fastconv._threads import resolve_workers
 
 _UINT64 = np.dtype(np.uint64)
 _F32 = np.dtype(np.float32)
@@ -129,8 +130,6 @@ def has_nonfinite(a):
         if flat.dtype.kind == "c":
             flat = flat.view(np.float32 if flat.dtype.itemsize == 8 else np.float64)
         if flat.dtype.char in "fd":
-            from fastconv import _dispatch
-            from fastconv._threads import resolve_workers
             return _dispatch.kernels.any_nonfinite(flat, resolve_workers(None))
     return not bool(np.isfinite(a).all())
 
