@@ -134,6 +134,27 @@ def has_nonfinite(a):
     return not bool(np.isfinite(a).all())
 
 
+class NonFinite:
+    """Lazily evaluated ``(has_nonfinite(a), has_nonfinite(b))``.
+
+    Indexing scans an operand on first use only, so a caller that needs to
+    know about the small kernel operand never pays for a scan of the large
+    input (a full pass over memory: ~0.3 ms for a 2048x2048 float32 image).
+    """
+
+    __slots__ = ("_arrays", "_values")
+
+    def __init__(self, a, b):
+        self._arrays = (a, b)
+        self._values = [None, None]
+
+    def __getitem__(self, i):
+        value = self._values[i]
+        if value is None:
+            value = self._values[i] = has_nonfinite(self._arrays[i])
+        return value
+
+
 # --------------------------------------------------------------------------
 # The engine cost model (also used by choose_conv_method)
 
@@ -320,16 +341,23 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     #    axis is the engine's contiguous inner axis.
     if fixed:
         orientation = "a"
-    elif orientation is None:
+    elif orientation is None and route != "fallback":
+        # The operand in the kernel role must be finite (the engine's own
+        # zero padding may meet every kernel tap).  Only the kernel chosen by
+        # cost is scanned first; the other operand only if that one is not
+        # finite.
         if nonfinite is None:
-            nonfinite = (has_nonfinite(a), has_nonfinite(b))
-        if nonfinite[0] and nonfinite[1]:
-            shift_add = True
-            orientation = "a"
-        elif nonfinite[0]:
-            orientation = "a"
-        elif nonfinite[1]:
-            orientation = "b"
+            nonfinite = NonFinite(a, b)
+        best = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
+                            None)[1]
+        kernel_of = {"a": 1, "b": 0}
+        if nonfinite[kernel_of[best]]:
+            other = "b" if best == "a" else "a"
+            if nonfinite[kernel_of[other]]:
+                shift_add = True
+                orientation = "a"
+            else:
+                orientation = other
     if route == "fallback" or shift_add:
         orientation = orientation or "a"
     else:

@@ -22,8 +22,8 @@ import scipy.signal as _ss
 
 from fastconv import _fft
 from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
-from fastconv._scipy_compat import (ENGINE_CALL, compute_route, conv_window, direct_cost,
-                                    has_nonfinite)
+from fastconv._scipy_compat import (ENGINE_CALL, NonFinite, compute_route, conv_window,
+                                    direct_cost, has_nonfinite)
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
@@ -194,14 +194,14 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     conv_axes, windows = _plan(in1, b, mode, axes)
     if nonfinite is None:
-        nonfinite = (has_nonfinite(in1), has_nonfinite(in2))
-    if axes is None and any(nonfinite) and not _np_conv_ok(in1, in2, mode):
+        nonfinite = NonFinite(in1, in2)
+    if axes is None and not _np_conv_ok(in1, in2, mode):
         # SciPy's N-D direct method multiplies materialised zeros: 0 * inf
-        # is nan there.  It pads in1 unless it swapped the inputs.
+        # is nan there.  It pads in1 unless it swapped the inputs; only its
+        # kernel's values matter.
         swapped = (mode == "full" and in2.size > in1.size) or \
             swap_needed(mode, in1.shape, in2.shape)
-        kernel_bad = nonfinite[0] if swapped else nonfinite[1]
-        if kernel_bad:
+        if nonfinite[0 if swapped else 1]:
             x, k = (b, in1) if swapped else (in1, b)
             return conv_window(x, k, conv_axes, windows, rt, nthreads, materialize=True)
     return conv_window(in1, b, conv_axes, windows, rt, nthreads, nonfinite=nonfinite)
@@ -231,7 +231,7 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
         return _empty_result(in1, in2, mode, rt)
     nonfinite = None
     if method == "auto":
-        nonfinite = (has_nonfinite(in1), has_nonfinite(in2))
+        nonfinite = NonFinite(in1, in2)
         method = _choose(in1, b, mode, axes, nthreads, nonfinite)
     if method == "fft":
         out = _run_fft(in1, b, mode, axes, nthreads)
@@ -259,9 +259,11 @@ def _round_to_int(out, rt):
 
 
 def _choose(in1, b, mode, axes, nthreads, nonfinite):
-    """'direct' or 'fft' for fastconv's own methods (see choose_conv_method)."""
-    if nonfinite[0] or nonfinite[1]:
-        return "direct"
+    """'direct' or 'fft' for fastconv's own methods (see choose_conv_method).
+
+    `nonfinite` is indexed only when the FFT would be chosen (NaN and inf
+    always take the direct method), so the usual direct choice never scans
+    the input."""
     if not (_numeric(in1) and _numeric(b)):
         return "direct"
     if in1.dtype.kind == "b" and b.dtype.kind == "b":
@@ -272,7 +274,7 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
     if compute_route(rt)[0] == "fallback":
         # long double: SciPy's direct loops vs a long-double FFT
         return "fft" if _ss.choose_conv_method(in1, b, mode) == "fft" and axes is None \
-            else "direct"
+            and not (nonfinite[1] or nonfinite[0]) else "direct"
     conv_axes, windows = _plan(in1, b, mode, axes)
     t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
     if axes is None and _np_conv_ok(in1, b, mode):
@@ -281,7 +283,9 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
     if not conv_fft:
         return "direct"
     t_fft = _fft_choice(in1, b, mode, conv_fft, nthreads)[1]
-    return "fft" if t_fft < t_direct else "direct"
+    if t_fft >= t_direct or nonfinite[1] or nonfinite[0]:
+        return "direct"
+    return "fft"
 
 
 def _numeric(a):
@@ -960,8 +964,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
         volume, kernel = kernel, volume
     if volume.size == 0 or kernel.size == 0:
         return "direct"
-    nonfinite = (has_nonfinite(volume), has_nonfinite(kernel))
-    return _choose(volume, kernel, mode, None, nthreads, nonfinite)
+    return _choose(volume, kernel, mode, None, nthreads, NonFinite(volume, kernel))
 
 
 def _time_call(func):
