@@ -4,8 +4,8 @@
 * ``check`` - a self-check against SciPy on small built-in examples;
 * ``bench`` - the benchmark table of BENCHMARKS.md on this machine.
 
-With no argument: ``info`` then ``check`` (and the quick benchmark once it
-exists).
+With no argument: ``info``, ``check``, then ``bench --quick`` (small sizes,
+against whichever peers are installed) when the check passed.
 """
 
 import argparse
@@ -81,6 +81,13 @@ def main(argv=None):
     rc = cmd_info()
     print()
     rc |= cmd_check()
+    if rc == 0:
+        # a child process: the benchmark re-executes itself with malloc
+        # settings, which must not replace this process
+        import subprocess
+        print()
+        sys.stdout.flush()
+        rc |= subprocess.call([sys.executable, "-m", "fastconv", "bench", "--quick"])
     return rc
 
 

@@ -31,6 +31,9 @@ def _maybe_reexec(argv):
     os.execve(sys.executable, [sys.executable, "-m", "fastconv", "bench"] + list(argv), env)
 
 
+PLANNER_TOLERANCE = 1.25   # auto must be within this factor of its best method
+
+
 def _import(name):
     try:
         return __import__(name)
@@ -75,7 +78,9 @@ def _rng():
 
 
 def workloads(quick):
-    """(section, name, flops, {label: callable}) for every workload."""
+    """(section, name, flops, {label: callable}, {method: callable}) for every
+    workload: the peers, and (sections A-C) fastconv's individual methods
+    that ``method='auto'`` chooses between."""
     import scipy.ndimage as ndi
     import scipy.signal as ss
 
@@ -95,6 +100,14 @@ def workloads(quick):
         x, w = img[None, None], flipped[None, None]
         return lambda: fastconv.conv(x, w, padding="same")[0, 0]
 
+    def methods(img, ker):
+        """fastconv's own methods, to check the planner ('auto') against."""
+        if convolve is None:
+            return {}
+        return {"direct": lambda: convolve(img, ker, mode="same", method="direct"),
+                "fft": lambda: fastconv.fftconvolve(img, ker, mode="same"),
+                "oa": lambda: fastconv.oaconvolve(img, ker, mode="same")}
+
     # A: single-channel 2-D filtering
     size = 512 if quick else 2048
     for dt in (np.float32, np.float64):
@@ -113,7 +126,8 @@ def workloads(quick):
                 kf = np.ascontiguousarray(ker[::-1, ::-1])
                 f["cv2.filter2D"] = (lambda img=img, kf=kf: cv2.filter2D(
                     img, -1, kf, borderType=cv2.BORDER_CONSTANT))
-            out.append(("A", f"2-D {size}^2 {np.dtype(dt).name} {k}x{k}", 2.0 * img.size * k * k, f))
+            out.append(("A", f"2-D {size}^2 {np.dtype(dt).name} {k}x{k}", 2.0 * img.size * k * k, f,
+                        methods(img, ker)))
     # B: 1-D signals
     n = 1 << (16 if quick else 22)
     sig = rng.standard_normal(n).astype(np.float32)
@@ -123,7 +137,8 @@ def workloads(quick):
              "numpy.convolve": lambda h=h: np.convolve(sig, h, "same"),
              "scipy.signal.convolve(auto)": lambda h=h: ss.convolve(sig, h, "same"),
              "scipy.signal.oaconvolve": lambda h=h: ss.oaconvolve(sig, h, "same")}
-        out.append(("B", f"1-D 2^{int(np.log2(n))} float32 {taps} taps", 2.0 * n * taps, f))
+        out.append(("B", f"1-D 2^{int(np.log2(n))} float32 {taps} taps", 2.0 * n * taps, f,
+                    methods(sig, h)))
     # C: 3-D volumes
     m = 48 if quick else 128
     vol = rng.standard_normal((m, m, m)).astype(np.float32)
@@ -137,7 +152,8 @@ def workloads(quick):
             kt = torch.from_numpy(np.ascontiguousarray(ker[::-1, ::-1, ::-1])[None, None])
             f["torch.conv3d"] = lambda vt=vt, kt=kt, k=k: torch.nn.functional.conv3d(
                 vt, kt, padding=k // 2)
-        out.append(("C", f"3-D {m}^3 float32 {k}^3", 2.0 * vol.size * k ** 3, f))
+        out.append(("C", f"3-D {m}^3 float32 {k}^3", 2.0 * vol.size * k ** 3, f,
+                    methods(vol, ker)))
     # D: CNN layers (float32, channels_first, PyTorch peer)
     div = 4 if quick else 1
     layers = [
@@ -162,7 +178,7 @@ def workloads(quick):
             xt, wt = torch.from_numpy(x), torch.from_numpy(w)
             f["torch"] = lambda fn=fn, xt=xt, wt=wt, s=s, p=p, g=g: fn(xt, wt, stride=s,
                                                                        padding=p, groups=g)
-        out.append(("D", name, flops, f))
+        out.append(("D", name, flops, f, {}))
     # D: backward of the first conv2d layer (input and weight gradients)
     if hasattr(fastconv, "conv_backward"):
         name, xs, ws, s, p, g = layers[0]
@@ -180,7 +196,8 @@ def workloads(quick):
                 gw = torch.nn.grad.conv2d_weight(xt, wt.shape, gyt, padding=p)
                 return gx, gw
             f["torch"] = torch_backward
-        out.append(("D", "backward (input+weight) " + name, 4.0 * np.prod(gy.shape) * np.prod(ws[1:]), f))
+        out.append(("D", "backward (input+weight) " + name,
+                    4.0 * np.prod(gy.shape) * np.prod(ws[1:]), f, {}))
     return out
 
 
@@ -229,12 +246,20 @@ def main(args):
     work = [w for w in workloads(quick) if w[0] in sections]
     prog = Progress(len(work) + (1 if "E" in sections else 0), sys.stderr.isatty())
     results = []
-    for section, name, flops, funcs in work:
-        t = time_interleaved(funcs, repeats)
+    for section, name, flops, funcs, meths in work:
+        calls = dict(funcs)
+        calls.update({"method:" + k: f for k, f in meths.items()})
+        t = time_interleaved(calls, repeats)
         prog.step(name)
         row = {"section": section, "workload": name, "fastconv_s": t["fastconv"],
                "gflops": flops / t["fastconv"] / 1e9,
-               "peers": {k: v for k, v in t.items() if k != "fastconv"}}
+               "peers": {k: v for k, v in t.items()
+                         if k != "fastconv" and not k.startswith("method:")}}
+        if meths:
+            row["methods"] = {k: t["method:" + k] for k in meths}
+            best = min(row["methods"], key=row["methods"].get)
+            row["planner"] = {"best": best,
+                              "auto_over_best": t["fastconv"] / row["methods"][best]}
         results.append(row)
     scal = scaling(quick, repeats) if "E" in sections else []
     if scal:
@@ -248,6 +273,12 @@ def main(args):
                   "(peer time / fastconv time)")
         ratios = "  ".join(f"{k} {v / row['fastconv_s']:.2f}x" for k, v in row["peers"].items())
         print(f"{row['workload']:40s} {row['fastconv_s'] * 1e3:8.2f}ms {row['gflops']:8.1f}  {ratios}")
+        if "planner" in row:
+            pl = row["planner"]
+            ms = "  ".join(f"{k} {v * 1e3:.2f}ms" for k, v in row["methods"].items())
+            flag = "ok" if pl["auto_over_best"] <= PLANNER_TOLERANCE else "SLOW"
+            print(f"{'':40s} planner: auto / best method {pl['auto_over_best']:.2f}x "
+                  f"({flag}; best {pl['best']}; {ms})")
     if scal:
         print("\n== E: scaling 1 -> 2 threads, determinism, memory ==")
         for r in scal:

@@ -16,6 +16,7 @@ Axis handling, input swapping for ``'valid'`` and the dtype of the result
 follow SciPy 1.17 exactly; the caller has already resolved `workers`.
 """
 
+import functools
 import math
 import numbers
 import operator
@@ -177,6 +178,7 @@ def fftconvolve(in1, in2, mode, axes, nthreads):
 # Overlap-add
 
 
+@functools.lru_cache(maxsize=256)
 def _block_len(n_long, k, real):
     """FFT block length minimising transform work per output sample.
 

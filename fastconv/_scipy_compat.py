@@ -339,6 +339,7 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         return _product(a, b, result_dtype, route)
     # 2. Layout: which operand is the engine's input x, and which spatial
     #    axis is the engine's contiguous inner axis.
+    layout = None
     if fixed:
         orientation = "a"
     elif orientation is None and route != "fallback":
@@ -348,8 +349,9 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         # finite.
         if nonfinite is None:
             nonfinite = NonFinite(a, b)
-        best = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
-                            None)[1]
+        layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
+                              None)
+        best = orientation = layout[1]
         kernel_of = {"a": 1, "b": 0}
         if nonfinite[kernel_of[best]]:
             other = "b" if best == "a" else "a"
@@ -361,8 +363,10 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     if route == "fallback" or shift_add:
         orientation = orientation or "a"
     else:
-        _, orientation, inner = _best_layout(a.shape, b.shape, spatial, windows, route,
-                                             cdtype, nthreads, orientation)
+        if layout is None or layout[1] != orientation:
+            layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype,
+                                  nthreads, orientation)
+        _, orientation, inner = layout
         spatial = [ax for ax in spatial if ax != inner] + [inner]
     if orientation == "a":
         x, k = a, b
@@ -445,8 +449,15 @@ def _product(a, b, result_dtype, route):
                            b.astype(result_dtype, copy=False))
 
 
-def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads):
-    """Estimated seconds of :func:`conv_window` (zero edges, best layout)."""
+def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=None):
+    """Estimated seconds of :func:`conv_window` (zero edges, best layout).
+
+    A real single-channel problem of rank >= 2 whose kernel is rank one is
+    priced as the separable route when :mod:`fastconv._separable` would take
+    it; that needs the values: `operands` ``(a, b)`` (the arrays of shapes
+    `s1`, `s2`), or, when None, the caller's arrays of those shapes
+    (``_separable.caller_operands``).
+    """
     route, cdtype = compute_route(result_dtype)
     if route == "fallback":
         return math.inf
@@ -456,7 +467,15 @@ def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads):
         for n1, n2 in zip(s1, s2):
             n *= max(n1, n2)
         return ENGINE_OUT["f8"] * n
-    return _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, None)[0]
+    layout = _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, None)
+    if route == "real" and len(spatial) >= 2:
+        from fastconv import _separable
+        sep = _separable.planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout,
+                                      operands)
+        if sep is not None:
+            # the layout's transposed copies (if any) are paid either way
+            return layout[0] - sep[1] + sep[0]
+    return layout[0]
 
 
 def _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation):
@@ -520,6 +539,12 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
 
 def _run_engine(xt, kt, pads, route, cdtype, nthreads):
     """Engine call for x (N, G, *S), flipped kernel (G, F, *K) -> (N, G, F, *O)."""
+    if route == "real" and xt.shape[1] == 1 and kt.shape[1] == 1 and xt.ndim >= 4:
+        # rank-one kernels as 1-D passes when cheaper (None: not taken)
+        from fastconv import _separable
+        res = _separable.maybe_run(xt, kt, pads, cdtype, nthreads)
+        if res is not None:
+            return res
     N, G = xt.shape[:2]
     F = kt.shape[1]
     rank = xt.ndim - 2

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import scipy.signal as _ss
 
-from fastconv import _fft
+from fastconv import _engine, _fft
 from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
 from fastconv._scipy_compat import (ENGINE_CALL, NonFinite, compute_route, conv_window,
                                     direct_cost, has_nonfinite)
@@ -192,6 +192,10 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
         return np.asarray(func(in1, in2, mode, method="direct"))
     if _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
+    if axes is None:
+        out = _plain_direct(in1, b, mode, nthreads)
+        if out is not None:
+            return out
     conv_axes, windows = _plan(in1, b, mode, axes)
     if nonfinite is None:
         nonfinite = NonFinite(in1, in2)
@@ -205,6 +209,35 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
             x, k = (b, in1) if swapped else (in1, b)
             return conv_window(x, k, conv_axes, windows, rt, nthreads, materialize=True)
     return conv_window(in1, b, conv_axes, windows, rt, nthreads, nonfinite=nonfinite)
+
+
+def _plain_direct(in1, b, mode, nthreads):
+    """The usual case straight to the engine, or None.
+
+    Real float32/float64 operands of one dtype, the kernel `b` no larger
+    than `in1` on any axis, a finite kernel, output rows of >= 64 samples:
+    :func:`conv_window` would choose exactly this engine call (in1 as the
+    input, the last axis contiguous, zero pads), so the result is the same
+    to the bit; skipping its general planning saves ~25 us a call, which
+    matters on small inputs.
+    """
+    if in1.dtype != b.dtype or in1.dtype.char not in "fd" or not in1.ndim:
+        return None
+    s1, s2 = in1.shape, b.shape
+    if any(k > n for n, k in zip(s1, s2)):
+        return None
+    windows = _windows(mode, s1, s2, range(in1.ndim))
+    if windows[-1][1] < 64 or has_nonfinite(b):
+        return None
+    pads = []
+    for (start, length), n, k in zip(windows, s1, s2):
+        lo = k - 1 - start
+        pads.append((lo, length + k - 1 - n - lo))
+    rank = in1.ndim
+    x = np.ascontiguousarray(in1)[None, None]
+    w = np.ascontiguousarray(b[(slice(None, None, -1),) * rank])[None, None]
+    return _engine.correlate(x, w, stride=(1,) * rank, dilation=(1,) * rank,
+                             pads=tuple(pads), groups=1, nthreads=nthreads)[0, 0]
 
 
 def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
@@ -279,6 +312,8 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
     t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
     if axes is None and _np_conv_ok(in1, b, mode):
         t_direct = min(t_direct, _numpy_cost(in1, b, mode))
+    if t_direct <= _fft.FFT_CALL:
+        return "direct"     # no transform is that cheap: skip pricing them
     conv_fft = freq_axes(in1, b, mode, axes)[2]
     if not conv_fft:
         return "direct"

@@ -518,6 +518,47 @@ def test_direct_choice_scans_only_the_kernel(monkeypatch):
     assert np.isnan(got).all() and np.isnan(ss.convolve(x, k, "same", method="direct")).all()
 
 
+def test_plain_direct_path_is_bitwise_the_general_path(monkeypatch):
+    # The short path straight to the engine must give exactly what the
+    # general planner (conv_window) gives, and must be taken where it applies.
+    rng = np.random.default_rng(RNG_SEED + 13)
+    cases = [((200_000,), (7,)), ((70, 90), (5, 3)), ((6, 20, 80), (3, 2, 5)), ((64, 64), (64, 1))]
+    taken = []
+    plain = fs._plain_direct
+
+    def spy(*args):
+        out = plain(*args)
+        taken.append(out is not None)
+        return out
+
+    for dtype in (np.float32, np.float64):
+        for s1, s2 in cases:
+            x = rng.standard_normal(s1).astype(dtype)
+            k = rng.standard_normal(s2).astype(dtype)
+            for mode in ("full", "same", "valid"):
+                for fname in ("convolve", "correlate"):
+                    func = getattr(fs, fname)
+                    monkeypatch.setattr(fs, "_plain_direct", spy)
+                    taken.clear()
+                    got = func(x, k, mode, method="direct")
+                    assert taken == [True], (s1, s2, mode, fname)
+                    monkeypatch.setattr(fs, "_plain_direct", lambda *a: None)
+                    ref = func(x, k, mode, method="direct")
+                    assert got.dtype == ref.dtype == dtype
+                    np.testing.assert_array_equal(got, ref)
+                    np.testing.assert_allclose(
+                        got, getattr(ss, fname)(x, k, mode, method="direct"),
+                        rtol=0, atol=(2e-4 if dtype == np.float32 else 1e-11) * np.abs(k).sum())
+    # not taken: mixed dtypes, a kernel longer than the input, short rows, NaN kernels
+    monkeypatch.setattr(fs, "_plain_direct", spy)
+    taken.clear()
+    fs.convolve(np.ones((100, 200), np.float32), np.ones((3, 3)), method="direct")
+    fs.convolve(np.ones((3, 200)), np.ones((5, 3)), method="direct")
+    fs.convolve(np.ones((100, 20)), np.ones((3, 3)), "same", method="direct")
+    fs.convolve(np.ones((100, 200)), np.full((3, 3), np.nan), "same", method="direct")
+    assert taken == [False] * 4
+
+
 def test_fft_method_warns_on_nan_like_scipy():
     x = np.array([np.nan, 1.0, 2.0])
     with pytest.warns(RuntimeWarning, match="Use of fft convolution on input with NAN or inf"):
