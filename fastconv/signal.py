@@ -20,10 +20,10 @@ import warnings
 import numpy as np
 import scipy.signal as _ss
 
-from fastconv import _engine, _fft
+from fastconv import _fft
 from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
-from fastconv._scipy_compat import (ENGINE_CALL, NonFinite, compute_route, conv_window,
-                                    direct_cost, has_nonfinite)
+from fastconv._scipy_compat import (ENGINE_CALL, NonFinite, _run_engine, compute_route,
+                                    conv_window, direct_cost, has_nonfinite)
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
@@ -233,11 +233,9 @@ def _plain_direct(in1, b, mode, nthreads):
     for (start, length), n, k in zip(windows, s1, s2):
         lo = k - 1 - start
         pads.append((lo, length + k - 1 - n - lo))
-    rank = in1.ndim
-    x = np.ascontiguousarray(in1)[None, None]
-    w = np.ascontiguousarray(b[(slice(None, None, -1),) * rank])[None, None]
-    return _engine.correlate(x, w, stride=(1,) * rank, dilation=(1,) * rank,
-                             pads=tuple(pads), groups=1, nthreads=nthreads)[0, 0]
+    x = in1[None, None]
+    w = b[(slice(None, None, -1),) * in1.ndim][None, None]
+    return _run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
 
 
 def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
