@@ -117,6 +117,17 @@ def fragment_lines(data, image_paths):
                           f"{gflops:.1f}" if isinstance(gflops, (int, float)) else "",
                           peers or "(no peer installed)"])
         lines += _rst_table(["workload", "fastconv", "GFLOP/s", "speed-up over"], table)
+        planned = [r for r in rows if isinstance(r.get("planner"), dict)
+                   and isinstance(r.get("methods"), dict)]
+        if planned:
+            lines += ["The planner (``method='auto'``, the *fastconv* column above) against "
+                      "fastconv's own methods in the same run: auto's time over the "
+                      "fastest method's (target <= 1.25).", ""]
+            table = [[r["workload"], f"{r['planner']['auto_over_best']:.2f}x",
+                      str(r["planner"].get("best", "?")),
+                      ", ".join(f"{m} {t * 1e3:.2f} ms" for m, t in r["methods"].items())]
+                     for r in planned]
+            lines += _rst_table(["workload", "auto / fastest", "fastest", "methods"], table)
     scaling = data.get("scaling") or []
     if scaling:
         title = "E. Scaling, determinism and memory"

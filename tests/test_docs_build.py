@@ -109,7 +109,9 @@ def test_bench_page_plots_only_the_recorded_ratios(bench_plot, tmp_path):
                        "openmp": {"enabled": True}},
             "quick": True, "repeats": 5,
             "results": [{"section": "A", "workload": "w1", "fastconv_s": 0.5, "gflops": 1.0,
-                         "peers": {"peerX": 1.0}},
+                         "peers": {"peerX": 1.0},
+                         "methods": {"direct": 0.4, "fft": 0.9},
+                         "planner": {"best": "direct", "auto_over_best": 1.25}},
                         {"section": "B", "workload": "w2", "fastconv_s": 0.25, "gflops": 2.0,
                          "peers": {"peerY": 0.125}}],
             "scaling": [{"workload": "w3", "t1": 0.2, "t2": 0.1, "scaling": 2.0,
@@ -124,6 +126,9 @@ def test_bench_page_plots_only_the_recorded_ratios(bench_plot, tmp_path):
     assert "peerX 2.00x" in text and "peerY 0.50x" in text
     assert "fastconv 9.9" in text and "3 threads" in text and "median of 5" in text
     assert "w3" in text and "2.00x" in text
+    # the planner table: only for the row that recorded its methods
+    assert text.count("auto / fastest") == 1
+    assert "1.25x" in text and "direct 400.00 ms, fft 900.00 ms" in text
 
 
 def test_bench_page_rejects_other_json(bench_plot, tmp_path):
