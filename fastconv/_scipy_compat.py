@@ -455,8 +455,7 @@ def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=Non
     A real single-channel problem of rank >= 2 whose kernel is rank one is
     priced as the separable route when :mod:`fastconv._separable` would take
     it; that needs the values: `operands` ``(a, b)`` (the arrays of shapes
-    `s1`, `s2`), or, when None, the caller's arrays of those shapes
-    (``_separable.caller_operands``).
+    `s1`, `s2`; without them the full-kernel route is priced).
     """
     route, cdtype = compute_route(result_dtype)
     if route == "fallback":

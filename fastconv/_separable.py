@@ -129,7 +129,6 @@ Switch
 
 import functools
 import math
-import sys
 
 import numpy as np
 
@@ -489,8 +488,7 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
     layout : (float, str, int)
         ``_best_layout``'s answer: (cost, orientation, inner axis).
     operands : (ndarray, ndarray) or None
-        The operands; None: looked up in the caller of ``direct_cost``
-        (see :func:`caller_operands`).
+        The operands (None: unknown, the route is not priced).
 
     Returns
     -------
@@ -501,9 +499,7 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
     if not ENABLED:
         return None
     if operands is None:
-        operands = caller_operands(s1, s2, depth=3)
-        if operands is None:
-            return None
+        return None
     a, b = operands
     _, which, inner = layout
     x, k = (a, b) if which == "a" else (b, a)
@@ -543,26 +539,3 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
     if factorize(kv, cdtype) is None:
         return None
     return cost, full
-
-
-def caller_operands(s1, s2, depth=2):
-    """The arrays of shapes `s1` and `s2` among the locals of a caller.
-
-    ``direct_cost`` receives shapes only, and its callers in
-    ``fastconv.signal`` (``_choose``) do not pass the operands yet; this
-    finds them (``in1`` and ``b`` there) in the frame `depth` levels up,
-    only if that frame is fastconv's own code.  Returns ``(a, b)`` or None.
-    """
-    try:
-        frame = sys._getframe(depth)
-    except ValueError:
-        return None
-    if not str(frame.f_globals.get("__name__", "")).startswith("fastconv"):
-        return None
-    s1, s2 = tuple(s1), tuple(s2)
-    arrays = [v for v in frame.f_locals.values() if isinstance(v, np.ndarray)]
-    a = next((v for v in arrays if v.shape == s1), None)
-    b = next((v for v in arrays if v.shape == s2 and v is not a), None)
-    if a is None or b is None:
-        return None
-    return a, b

@@ -114,7 +114,7 @@ def _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
         return False
     conv_axes, windows = _plan(in1, b, mode, None)
     return _numpy_cost(in1, in2, mode) < direct_cost(in1.shape, b.shape, conv_axes, windows,
-                                                     rt, nthreads)
+                                                     rt, nthreads, operands=(in1, b))
 
 
 def _int_fft_unsafe(in1, in2):
@@ -307,7 +307,8 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
         return "fft" if _ss.choose_conv_method(in1, b, mode) == "fft" and axes is None \
             and not (nonfinite[1] or nonfinite[0]) else "direct"
     conv_axes, windows = _plan(in1, b, mode, axes)
-    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
+    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads,
+                           operands=(in1, b))
     if axes is None and _np_conv_ok(in1, b, mode):
         t_direct = min(t_direct, _numpy_cost(in1, b, mode))
     if t_direct <= _fft.FFT_CALL:
