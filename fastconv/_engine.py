@@ -180,6 +180,95 @@ def _narrow_tiles(kern, dtype_char, ow):
     return narrow < wide and used(narrow) > used(wide) + 0.1
 
 
+_FLAT = [None]        # tests: True forces the flat FILT driver where it applies, False forbids it
+FLAT_CALLS = [0]      # flat-driver calls (tests check that they reach it)
+
+
+def _tile_lanes(kern, dtype_char, OH, OW, Wp):
+    """Lanes computed per output plane by the row driver and by the flat driver."""
+    narrow = _narrow_tiles(kern, dtype_char, OW)
+    trow = 2 * kern.lanes(dtype_char, narrow)
+    tflat = 2 * kern.lanes(dtype_char)
+    pend = (OH - 1) * Wp + OW
+    return OH * -(-OW // trow) * trow, -(-pend // tflat) * tflat
+
+
+def _use_flat(kern, dtype_char, OH, OW, Wp):
+    """Flat tiles (stride 1 along rows and columns) when they compute no more
+    lanes than row tiles (full-width vectors beat narrow ones at equal lanes;
+    on single rows they are the row tiles with a cache-friendlier order)."""
+    if _FLAT[0] is not None:
+        return _FLAT[0]
+    row, flat = _tile_lanes(kern, dtype_char, OH, OW, Wp)
+    return flat <= row
+
+
+_FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
+
+
+def _flat_chunks(kern, dtype_char, nplanes, nblocks, pend, planes_read, nthreads):
+    """Flat positions per unit of work: about _FLAT_BYTES of source (the
+    chunk of every input plane it reads, reused by all filter blocks while
+    it is in cache), at least 4 tiles, and at least 4 units per thread.
+    Returns (chunk, number of units)."""
+    tw = 2 * kern.lanes(dtype_char)
+    item = 4 if dtype_char == "f" else 8
+    chunk = max(4 * tw, _FLAT_BYTES // (item * max(1, planes_read)))
+    if _FLAT_CHUNK[0]:
+        chunk = _FLAT_CHUNK[0]
+    nunits = nplanes * nblocks * -(-pend // chunk)
+    if nunits < 4 * nthreads:
+        want = -(-4 * nthreads // (nplanes * nblocks))
+        chunk = min(chunk, max(tw, -(-pend // want)))
+    chunk = min(-(-chunk // tw) * tw, -(-pend // tw) * tw)
+    return chunk, nplanes * nblocks * -(-pend // chunk)
+
+
+_FLAT_CHUNK = [None]
+_FILTT = [None]       # tests: True forces the FILTT driver where it applies, False forbids it
+FILTT_CALLS = [0]
+
+
+def _use_filtt(kern, dtype_char, level_name, OH, OW, Wp, Fg, ntaps):
+    """FILTT tiles (vectors along filters) when they compute no more lanes
+    than the flat and row tiles (they never compute padding or row-end
+    columns) and each output sums at least 256 products: a tile's transposed
+    store costs about as much as 64 taps, so small sums (pointwise) keep the
+    flat tiles.  Only on AVX-512, whose 32 vector registers hold the 8x2
+    tile (AVX2 and SSE2 would spill)."""
+    if _FILTT[0] is not None:
+        return _FILTT[0]
+    if level_name != "avx512" or ntaps < 256:
+        return False
+    pf, r = kern.filtt_width(dtype_char)
+    t_lanes = -(-OH * OW // r) * r * (-(-Fg // pf) * pf) / Fg
+    row, flat = _tile_lanes(kern, dtype_char, OH, OW, Wp)
+    return t_lanes <= min(row, flat)
+
+
+def _pack_filtt(w5, bias, groups, pf):
+    """Weights (F, Cg, ...) -> blocks of pf filters of one group laid out
+    (ntaps, pf), zero columns past the group's last filter; per-block
+    initial values (biases)."""
+    F = w5.shape[0]
+    Fg = F // groups
+    wf = w5.reshape(F, -1)
+    ntaps = wf.shape[1]
+    nb = -(-Fg // pf)
+    wp = np.zeros((groups, nb, ntaps, pf), dtype=w5.dtype)
+    bp = np.zeros((groups, nb, pf), dtype=w5.dtype)
+    blocks = []
+    for g in range(groups):
+        for j in range(nb):
+            f0 = g * Fg + j * pf
+            nf = min(pf, (g + 1) * Fg - f0)
+            wp[g, j, :, :nf] = wf[f0:f0 + nf].T
+            if bias.shape[0]:
+                bp[g, j, :nf] = bias[f0:f0 + nf]
+            blocks.append((f0, nf, (g * nb + j) * ntaps * pf, g))
+    return wp.reshape(-1), bp.reshape(-1), np.array(blocks, dtype=np.intp).reshape(-1, 4)
+
+
 def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, relu,
                          nthreads, level_name):
     """Run a register-tiled path if one applies; return False otherwise."""
@@ -228,6 +317,36 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
                             colchunk, max(1, min(nthreads, units)))
         return True
     wpack, blocks = _pack_blocks(w5, groups, _PMAX.get(level_name, 4))
+    if s[1] == 1 and s[2] == 1 and _use_filtt(kern, x.dtype.char, level_name, OH, OW,
+                                              W + pl[2] + ph[2], Fg, w5[0].size):
+        if any(pl) or any(ph):
+            xflat, xstr, Wq = _source(x5, pl, ph, 1, kern, nthreads)
+        else:
+            xflat, Wq = x5.reshape(-1), W
+            xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
+        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1])
+        pf, _ = kern.filtt_width(x.dtype.char)
+        wpt, bpt, blk = _pack_filtt(w5, bias, groups, pf)
+        nunits = N * OD * blk.shape[0]
+        chunk = OH * OW if nunits >= 4 * nthreads else max(8, -(-OH * OW * nunits // (4 * nthreads)))
+        chunk = _FLAT_CHUNK[0] or chunk
+        FILTT_CALLS[0] += 1
+        kern.filtt_correlate(xflat, xstr, toff, wpt, blk, bpt, o5, Cg, s[0], chunk, relu,
+                             max(1, min(nthreads, nunits * -(-OH * OW // chunk))))
+        return True
+    if s[1] == 1 and s[2] == 1 and _use_flat(kern, x.dtype.char, OH, OW, W + pl[2] + ph[2]):
+        if any(pl) or any(ph):
+            xflat, xstr, Wq = _source(x5, pl, ph, 1, kern, nthreads)
+        else:
+            xflat, Wq = x5.reshape(-1), W
+            xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
+        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1])
+        chunk, units = _flat_chunks(kern, x.dtype.char, N * OD, blocks.shape[0],
+                                    (OH - 1) * Wq + OW, Cg * kshape[0], nthreads)
+        FLAT_CALLS[0] += 1
+        kern.filt_correlate_flat(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], chunk,
+                                 relu, max(1, min(nthreads, units)))
+        return True
     if not any(pl) and not any(ph) and s[2] == 1:
         xflat = x5.reshape(-1)
         xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)

@@ -317,6 +317,13 @@ cdef extern from "_microkernels.h" nogil:
     void fc_filt_double_1x2(const double *x, const Py_ssize_t *toff, const double *wp,
                             Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
                             const double *init)
+    int FC_FILTT_R
+    void fc_filtt_float(const float *x, const Py_ssize_t *toff, const float *wp,
+                            Py_ssize_t ntaps, const Py_ssize_t *pos, float *buf,
+                            const float *init)
+    void fc_filtt_double(const double *x, const Py_ssize_t *toff, const double *wp,
+                             Py_ssize_t ntaps, const Py_ssize_t *pos, double *buf,
+                             const double *init)
     void fc_rows_float_4x3(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
                            const float *w, Py_ssize_t ntaps, float *out, Py_ssize_t ors,
                            int ncols, float init)
@@ -398,6 +405,11 @@ cdef inline void _rows_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t 
             fc_rows_double_1x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
 
 
+def filtt_width(dtype_char):
+    """Filters per FILTT block (2 vectors) and positions per FILTT tile."""
+    return 2 * (FC_LANES_float if dtype_char == 'f' else FC_LANES_double), FC_FILTT_R
+
+
 def lanes(dtype_char, bint narrow=False):
     """SIMD lanes of the micro-kernels' vectors for 'f' (float32) or 'd'
     (narrow: the 256-bit FILT tiles of AVX-512 builds)."""
@@ -474,6 +486,242 @@ def filt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                             if obase[p * ostride + ow0 + j] < 0:
                                 obase[p * ostride + ow0 + j] = 0
                 ow0 = ow0 + TW
+
+
+cdef inline void _flat_store(const floating *tb, Py_ssize_t TW, Py_ssize_t P,
+                             floating *obase, Py_ssize_t ostride, Py_ssize_t p,
+                             Py_ssize_t pend, Py_ssize_t Wp, Py_ssize_t OW,
+                             bint relu) noexcept nogil:
+    # Copy the valid columns of a flat tile (positions p .. p+TW-1, row pitch
+    # Wp, TW columns per filter in tb) to the output rows (OW columns each).
+    cdef Py_ssize_t q = p, qend = p + TW, oh, ow, seg, k, pp
+    cdef floating v
+    cdef const floating *src
+    cdef floating *dst
+    if qend > pend:
+        qend = pend
+    while q < qend:
+        oh = q // Wp
+        ow = q - oh * Wp
+        if ow >= OW:                    # garbage columns up to the row end
+            q = q + Wp - ow
+            continue
+        seg = OW - ow
+        if seg > qend - q:
+            seg = qend - q
+        for pp in range(P):
+            src = tb + pp * TW + (q - p)
+            dst = obase + pp * ostride + oh * OW + ow
+            if relu:
+                for k in range(seg):
+                    v = src[k]
+                    dst[k] = 0 if v < 0 else v      # NaN stays NaN
+            else:
+                for k in range(seg):
+                    dst[k] = src[k]
+        q = q + seg
+
+
+cdef inline void _flat_chunk(const floating *xbase, const Py_ssize_t *toff,
+                             const floating *wb, Py_ssize_t ntaps, floating *obase,
+                             Py_ssize_t ostride, const floating *init, Py_ssize_t P,
+                             Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t pend, Py_ssize_t Wp,
+                             Py_ssize_t OW, bint relu, Py_ssize_t TW,
+                             Py_ssize_t pvec) noexcept nogil:
+    # Full-width FILT tiles over flat positions p0 .. p1-1 of one output plane.
+    # A tile that lies inside the valid columns of one row is stored in place;
+    # any other goes through the tile buffer and only its valid columns are
+    # copied out.  Every output is one tile call: bias, then the taps in order.
+    # Tiles starting at p > pvec would read past the end of the source (no
+    # slack): they run a scalar loop over the valid positions only.
+    cdef floating tb[8 * 32]            # P <= 8 filters x TW <= 32 columns
+    cdef Py_ssize_t p = p0, oh, ow, pp, k, t, ncols
+    cdef floating *o
+    cdef floating acc
+    while p < p1:
+        oh = p // Wp
+        ow = p - oh * Wp
+        if p > pvec:
+            ncols = pend - p if pend - p < TW else TW
+            for pp in range(P):
+                for k in range(ncols):
+                    acc = init[pp] if init != NULL else 0
+                    for t in range(ntaps):
+                        acc = acc + wb[t * P + pp] * xbase[p + k + toff[t]]
+                    tb[pp * TW + k] = acc
+            _flat_store(tb, TW, P, obase, ostride, p, pend, Wp, OW, relu)
+        elif ow + TW <= OW:
+            o = obase + oh * OW + ow
+            _filt_tile(xbase + p, toff, wb, ntaps, o, ostride, <int>TW, init, P, False)
+            if relu:
+                for pp in range(P):
+                    for k in range(TW):
+                        if o[pp * ostride + k] < 0:
+                            o[pp * ostride + k] = 0
+        else:
+            _filt_tile(xbase + p, toff, wb, ntaps, tb, TW, <int>TW, init, P, False)
+            _flat_store(tb, TW, P, obase, ostride, p, pend, Wp, OW, relu)
+        p = p + TW
+
+
+def filt_correlate_flat(const floating[::1] xp, const Py_ssize_t[::1] xstr,
+                        const Py_ssize_t[::1] toff, const floating[::1] wpack,
+                        const Py_ssize_t[:, ::1] blocks,
+                        floating[:, :, :, :, ::1] out, const floating[::1] bias,
+                        Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t chunk, bint relu,
+                        int nthreads):
+    """Many-channel correlation with "flat" FILT tiles (stride 1 along rows
+    and columns).  Internal.
+
+    xp is the (zero-padded) source (see filt_correlate for xstr, toff,
+    blocks) whose row pitch xstr[3] = Wp.  Output (oh, ow) of a plane
+    reads the source at flat position oh*Wp + ow + toff[t], so the plane is
+    one 1-D correlation over positions [0, (OH-1)*Wp + OW), where columns
+    ow >= OW of each row are garbage and discarded.  Tiles of full vector
+    width run along the flat positions regardless of row boundaries, which
+    keeps every lane busy on short rows.  Tiles whose vector loads would
+    pass the end of xp (a source without slack) run a scalar loop instead.
+
+    Unit of parallel work: (n, od, chunk of `chunk` flat positions (a
+    multiple of the tile width), block of filters); the filter blocks are
+    innermost so a chunk of the source stays in cache while every block
+    reads it.  Every output element is computed by one tile call in the
+    same order as filt_correlate, so results do not depend on the thread
+    count.
+    """
+    cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
+    cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
+    cdef Py_ssize_t nblk = blocks.shape[0], ntaps = toff.shape[0]
+    cdef Py_ssize_t xn = xstr[0], xc = xstr[1], xd = xstr[2], Wp = xstr[3]
+    cdef Py_ssize_t ostride = OD * OH * OW
+    cdef Py_ssize_t TW = 2 * (FC_LANES_float if floating is float else FC_LANES_double)
+    cdef Py_ssize_t pend = (OH - 1) * Wp + OW
+    cdef Py_ssize_t nch, nunits
+    cdef bint has_bias = bias.shape[0] > 0
+    cdef Py_ssize_t u, r, n, b, od, ch, f0, P, woff, g, p0, p1, boff
+    cdef Py_ssize_t xlen = xp.shape[0], tmax = 0, i
+    for i in range(ntaps):
+        if toff[i] > tmax:
+            tmax = toff[i]
+    if chunk < TW:
+        chunk = TW
+    chunk = (chunk + TW - 1) // TW * TW
+    nch = (pend + chunk - 1) // chunk
+    nunits = N * OD * nch * nblk
+    if nunits == 0 or OW == 0:
+        return
+    with nogil:
+        for u in prange(nunits, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            b = u % nblk
+            r = u // nblk
+            ch = r % nch
+            r = r // nch
+            od = r % OD
+            n = r // OD
+            f0 = blocks[b, 0]
+            P = blocks[b, 1]
+            woff = blocks[b, 2]
+            g = blocks[b, 3]
+            p0 = ch * chunk
+            p1 = p0 + chunk
+            if p1 > pend:
+                p1 = pend
+            boff = n * xn + g * Cg * xc + od * sd * xd
+            # last tile start whose vector loads stay inside xp
+            _flat_chunk(&xp[0] + boff, &toff[0],
+                        &wpack[woff], ntaps, &out[n, f0, od, 0, 0], ostride,
+                        &bias[f0] if has_bias else NULL, P, p0, p1, pend, Wp, OW,
+                        relu, TW, xlen - boff - tmax - TW)
+
+
+cdef inline void _filtt_chunk(const floating *xbase, const Py_ssize_t *toff,
+                              const floating *wb, Py_ssize_t ntaps, floating *obase,
+                              Py_ssize_t ostride, const floating *init, Py_ssize_t nf,
+                              Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t Wp, Py_ssize_t OW,
+                              bint relu) noexcept nogil:
+    # FILTT tiles over valid output positions k0 .. k1-1 of one plane (k =
+    # oh*OW + ow reads source position oh*Wp + ow); the last tile repeats its
+    # last position and stores only the valid ones.  nf <= PF valid filters.
+    cdef floating tb[16 * 32]           # R <= 16 positions x PF <= 32 filters
+    cdef Py_ssize_t pos[16]
+    cdef Py_ssize_t R = FC_FILTT_R
+    cdef Py_ssize_t PF = 2 * (FC_LANES_float if floating is float else FC_LANES_double)
+    cdef Py_ssize_t k = k0, r, kk, nk, j
+    cdef floating v
+    cdef floating *o
+    while k < k1:
+        nk = k1 - k if k1 - k < R else R
+        for r in range(R):
+            kk = k + r if r < nk else k + nk - 1
+            pos[r] = (kk // OW) * Wp + kk % OW
+        if floating is float:
+            fc_filtt_float(xbase, toff, wb, ntaps, pos, tb, init)
+        else:
+            fc_filtt_double(xbase, toff, wb, ntaps, pos, tb, init)
+        for j in range(nf):
+            o = obase + j * ostride + k
+            for r in range(nk):
+                v = tb[r * PF + j]
+                if relu and v < 0:
+                    v = 0
+                o[r] = v
+        k = k + R
+
+
+def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
+                    const Py_ssize_t[::1] toff, const floating[::1] wpack,
+                    const Py_ssize_t[:, ::1] blocks, const floating[::1] bpack,
+                    floating[:, :, :, :, ::1] out,
+                    Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t chunk, bint relu,
+                    int nthreads):
+    """Many-channel correlation with FILTT tiles (vectors along filters;
+    stride 1 along rows and columns).  Internal.
+
+    xp, xstr, toff as for filt_correlate_flat (row pitch Wp = xstr[3]; every
+    tap of every valid output is inside xp).  blocks[b] = (f0, nf, woff, g):
+    nf <= PF = 2 * lanes filters of group g, weights wpack[woff:] laid out
+    (ntaps, PF) with zero columns past nf, initial values bpack[b*PF:] (the
+    biases, zeros without bias).  Unit of parallel work: (n, od, block, chunk
+    of `chunk` output positions, a multiple of 8).  Every output element is
+    one tile call (init, then the taps in order), as in the FILT drivers, so
+    results do not depend on the thread count.
+    """
+    cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
+    cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
+    cdef Py_ssize_t nblk = blocks.shape[0], ntaps = toff.shape[0]
+    cdef Py_ssize_t xn = xstr[0], xc = xstr[1], xd = xstr[2], Wp = xstr[3]
+    cdef Py_ssize_t ostride = OD * OH * OW
+    cdef Py_ssize_t PF = 2 * (FC_LANES_float if floating is float else FC_LANES_double)
+    cdef Py_ssize_t kend = OH * OW
+    cdef Py_ssize_t nch, nunits
+    cdef Py_ssize_t u, r, n, b, od, ch, f0, woff, g, k0, k1
+    if chunk < FC_FILTT_R:
+        chunk = FC_FILTT_R
+    chunk = (chunk + FC_FILTT_R - 1) // FC_FILTT_R * FC_FILTT_R
+    nch = (kend + chunk - 1) // chunk
+    nunits = N * OD * nblk * nch
+    if nunits == 0:
+        return
+    with nogil:
+        for u in prange(nunits, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            ch = u % nch
+            r = u // nch
+            b = r % nblk
+            r = r // nblk
+            od = r % OD
+            n = r // OD
+            f0 = blocks[b, 0]
+            woff = blocks[b, 2]
+            g = blocks[b, 3]
+            k0 = ch * chunk
+            k1 = k0 + chunk
+            if k1 > kend:
+                k1 = kend
+            _filtt_chunk(&xp[0] + n * xn + g * Cg * xc + od * sd * xd, &toff[0],
+                         &wpack[woff], ntaps, &out[n, f0, od, 0, 0], ostride,
+                         &bpack[b * PF], blocks[b, 1], k0, k1, Wp, OW, relu)
 
 
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,

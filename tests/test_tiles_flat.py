@@ -1,0 +1,215 @@
+"""The flat FILT driver (``filt_correlate_flat``) and the FILTT driver
+(``filtt_correlate``, vectors along filters) at every SIMD level.
+
+Stride 1 along rows and columns makes an output plane one 1-D correlation
+over flat positions ``oh * Wp + ow`` of the padded source; the driver runs
+full-width tiles across row ends, stores tiles that lie inside one row in
+place and copies the valid columns of the others from a tile buffer, and
+falls back to a scalar loop for tiles whose vector loads would pass the end
+of a source without slack (no padding, no copy).
+
+FILTT tiles hold 8 output positions x 2 vectors of filters; positions are
+arbitrary (only valid outputs are computed), the last tile of a chunk
+repeats its last position, and blocks of a group's last filters are padded
+with zero weights.
+
+Every test forces one driver (``_engine._FLAT`` / ``_engine._FILTT``) and
+checks through ``_engine.FLAT_CALLS`` / ``FILTT_CALLS`` that it really ran, then compares with the float64
+NumPy reference of conftest.py using the derived float32/float64 bounds,
+and checks that 1 and 2 threads give bitwise identical results.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import assert_conv_close, n_terms, reference_conv
+from fastconv import _dispatch, _engine
+
+LEVELS = _dispatch.supported_levels()
+
+
+def _cases():
+    """(N, Cg, Fg, G, spatial, kernel, dilation, pads, depth stride) covering
+    OW 1..40, OH 1..9, kernels 1..5 with and without padding, Cg 1..9,
+    filters per group not a multiple of the block size, groups, rank 1-3."""
+    rng = np.random.default_rng(2024)
+    cases = [
+        (2, 3, 13, 1, (9, 40), (3, 3), (1, 1), ((1, 1), (1, 1)), 1),    # OW 40, OH 9
+        (1, 9, 5, 1, (1, 1), (1, 1), (1, 1), ((0, 0), (0, 0)), 1),      # OW 1, OH 1
+        (1, 4, 7, 1, (5, 1), (3, 1), (1, 1), ((1, 1), (0, 0)), 1),      # OW 1, OH 5
+        (2, 2, 6, 3, (7, 14), (3, 3), (1, 1), ((1, 1), (1, 1)), 1),     # groups, 14-col rows
+        (1, 5, 9, 1, (8, 17), (5, 5), (1, 1), ((2, 2), (2, 2)), 1),     # 5x5
+        (1, 3, 11, 1, (6, 23), (4, 2), (1, 2), ((2, 1), (0, 1)), 1),    # even kernel, dilation
+        (1, 6, 10, 1, (7, 19), (3, 3), (1, 1), ((0, 0), (0, 0)), 1),    # no copy: scalar tail
+        (2, 7, 3, 2, (4, 33), (2, 5), (1, 1), ((0, 0), (0, 0)), 1),     # no copy, groups
+        (1, 1, 12, 1, (6, 9), (3, 3), (1, 1), ((1, 1), (1, 1)), 1),     # Cg = 1, many filters
+        (2, 4, 5, 1, (37,), (5,), (2,), ((4, 3),), 1),                  # rank 1, dilation
+        (1, 8, 9, 1, (101,), (1,), (1,), ((0, 0),), 1),                 # pointwise row, no slack
+        (1, 3, 6, 1, (5, 4, 13), (2, 3, 3), (1, 1, 1), ((1, 0), (1, 1), (1, 1)), 1),  # rank 3
+        (1, 2, 5, 1, (7, 5, 11), (3, 2, 2), (2, 1, 1), ((1, 1), (0, 1), (1, 0)), 2),  # depth stride
+    ]
+    for _ in range(10):
+        OW, OH = int(rng.integers(1, 41)), int(rng.integers(1, 10))
+        kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        ph = int(rng.integers(0, kh)) if rng.random() < 0.8 else 0
+        pw = int(rng.integers(0, kw)) if rng.random() < 0.8 else 0
+        H, W = OH + kh - 1 - 2 * ph, OW + kw - 1 - 2 * pw
+        if H < 1 or W < 1:
+            H, W, ph, pw = OH + kh - 1, OW + kw - 1, 0, 0
+        G = int(rng.choice([1, 1, 2, 3]))
+        Cg, Fg = int(rng.integers(1, 10)), int(rng.integers(2, 20))
+        cases.append((int(rng.integers(1, 3)), Cg, Fg, G, (H, W), (kh, kw), (1, 1),
+                      ((ph, ph), (pw, pw)), 1))
+    return cases
+
+
+CASES = _cases()
+# Large enough that the engine really runs two threads (it runs small
+# problems on one) and chunked units split rows.
+BIG = [
+    (2, 8, 13, 1, (30, 37), (3, 3), (1, 1), ((1, 1), (1, 1)), 1),
+    (2, 16, 24, 2, (14, 14), (3, 3), (1, 1), ((1, 1), (1, 1)), 1),
+    (2, 12, 20, 1, (1, 2000), (1, 7), (1, 1), ((0, 0), (3, 3)), 1),
+    (2, 16, 16, 1, (1, 3001), (1, 1), (1, 1), ((0, 0), (0, 0)), 1),   # pointwise, no slack
+]
+
+
+def _run(case, dtype, level, nthreads, relu, bias=True, chunk=None, driver="flat"):
+    N, Cg, Fg, G, S, K, d, pads, sd = case
+    rank = len(S)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((N, Cg * G) + S).astype(dtype)
+    w = rng.standard_normal((Fg * G, Cg) + K).astype(dtype)
+    b = rng.standard_normal(Fg * G).astype(dtype) if bias else None
+    stride = (sd,) + (1,) * (rank - 1)
+    calls = _engine.FLAT_CALLS if driver == "flat" else _engine.FILTT_CALLS
+    before = calls[0]
+    _engine._FLAT[0] = driver == "flat"
+    _engine._FILTT[0] = driver == "filtt"
+    _engine._FLAT_CHUNK[0] = chunk
+    try:
+        y = _engine.correlate(x, w, stride=stride, dilation=d, pads=pads, groups=G, bias=b,
+                              relu=relu, nthreads=nthreads, level=level)
+    finally:
+        _engine._FLAT[0] = None
+        _engine._FILTT[0] = None
+        _engine._FLAT_CHUNK[0] = None
+    assert calls[0] == before + 1, f"the {driver} driver did not run"
+    ref, scale = reference_conv(x, w, b, stride=stride, pads=pads, dilation=d, groups=G)
+    if relu:
+        ref = np.maximum(ref, 0)
+    return y, ref, scale, n_terms(w.shape, G)
+
+
+@pytest.mark.parametrize("driver", ["flat", "filtt"])
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_flat_against_reference(driver, level, dtype, relu, case):
+    y, ref, scale, m = _run(CASES[case], dtype, level, 1, relu, bias=case % 3 != 2,
+                            driver=driver)
+    assert y.dtype == dtype
+    assert_conv_close(y, ref, scale, dtype, m)
+    if relu:
+        assert np.all(y >= 0)
+
+
+@pytest.mark.parametrize("driver", ["flat", "filtt"])
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(BIG)))
+@pytest.mark.parametrize("chunk", [None, 40])
+def test_flat_big_two_threads_bitwise(driver, level, dtype, case, chunk):
+    one, ref, scale, m = _run(BIG[case], dtype, level, 1, True, chunk=chunk, driver=driver)
+    two, _, _, _ = _run(BIG[case], dtype, level, 2, True, chunk=chunk, driver=driver)
+    assert_conv_close(one, ref, scale, dtype, m)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    assert np.array_equal(one.view(bits), two.view(bits))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_flat_equals_row_driver_bitwise(level):
+    """Same tap order and initial value: the row, flat and FILTT drivers give
+    the same bits (vector FMA code in all three)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 9, 64)).astype(np.float32)
+    w = rng.standard_normal((10, 6, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(10).astype(np.float32)
+    out = {}
+    for flat, filtt in ((False, False), (True, False), (False, True)):
+        _engine._FLAT[0] = flat
+        _engine._FILTT[0] = filtt
+        try:
+            out[flat, filtt] = _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1),
+                                                 pads=((1, 1), (1, 1)), bias=b, relu=True,
+                                                 nthreads=2, level=level)
+        finally:
+            _engine._FLAT[0] = None
+            _engine._FILTT[0] = None
+    ref = out[False, False].view(np.uint32)
+    assert np.array_equal(ref, out[True, False].view(np.uint32))
+    assert np.array_equal(ref, out[False, True].view(np.uint32))
+
+
+def test_flat_chosen_where_it_uses_more_lanes():
+    kern = _dispatch.kernels
+    flat = _engine._use_flat
+    assert flat(kern, "f", 14, 14, 16)      # 7 tiles of 32 vs 14 narrow rows
+    assert flat(kern, "f", 56, 56, 58)      # 3264 lanes vs 3584
+    assert flat(kern, "f", 1, 3136, 3136)   # one row: the same tiles, chunked
+    assert not flat(kern, "f", 4, 64, 96)   # wide padding: flat computes more lanes
+
+
+def test_flat_engine_reaches_driver_by_default():
+    """Without forcing, a CNN layer with short rows goes through the flat driver."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 16, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    before = _engine.FLAT_CALLS[0]
+    y = _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)),
+                          nthreads=1)
+    assert _engine.FLAT_CALLS[0] == before + 1
+    ref, scale = reference_conv(x, w, pads=1)
+    assert_conv_close(y, ref, scale, np.float32, n_terms(w.shape, 1))
+
+
+def test_filtt_chosen_only_on_avx512_for_long_sums():
+    kern = _dispatch.get_kernels(LEVELS[-1])
+    use = _engine._use_filtt
+    if LEVELS[-1] != "avx512":
+        assert not use(kern, "f", LEVELS[-1], 14, 14, 16, 256, 2304)
+        return
+    assert use(kern, "f", "avx512", 14, 14, 16, 256, 2304)      # deep: 200 lanes vs 224
+    assert use(kern, "f", "avx512", 1, 4096, 4102, 64, 448)     # conv1d k7
+    assert not use(kern, "f", "avx512", 1, 3136, 3136, 64, 64)  # pointwise: short sums
+    assert not use(kern, "f", "avx512", 14, 14, 16, 20, 2304)   # 20 of 32 filters per block
+    assert not use(kern, "f", "avx2", 14, 14, 16, 256, 2304)    # 16 registers would spill
+
+
+@pytest.mark.parametrize("driver", ["flat", "filtt"])
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("relu", [False, True])
+def test_nan_reaches_exactly_the_outputs_that_see_it(driver, level, relu):
+    """NaN propagates through the tile buffers and the fused ReLU (max(NaN, 0)
+    stays NaN), and garbage columns never leak into valid outputs."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 9, 13)).astype(np.float32)
+    w = (rng.uniform(0.5, 1.5, (7, 5, 3, 3)) * rng.choice([-1, 1], (7, 5, 3, 3))).astype(np.float32)
+    marker = np.zeros(x.shape, np.float64)
+    for p in [(0, 1, 0, 0), (1, 4, 8, 12), (1, 2, 4, 6)]:
+        x[p] = np.nan
+        marker[p] = 1
+    calls = _engine.FLAT_CALLS if driver == "flat" else _engine.FILTT_CALLS
+    before = calls[0]
+    _engine._FLAT[0] = driver == "flat"
+    _engine._FILTT[0] = driver == "filtt"
+    try:
+        y = _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)),
+                              relu=relu, nthreads=2, level=level)
+    finally:
+        _engine._FLAT[0] = None
+        _engine._FILTT[0] = None
+    assert calls[0] == before + 1
+    seen, _ = reference_conv(marker, np.ones(w.shape), pads=1)
+    assert np.array_equal(np.isnan(y), seen > 0)
