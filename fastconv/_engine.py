@@ -17,6 +17,7 @@ rank > 3 is decomposed over the leading spatial axes into accumulated rank-3
 calls.
 """
 
+import functools
 import itertools
 import threading
 
@@ -140,7 +141,14 @@ def _row_chunks(nrowblocks, ow, nthreads):
 
 def _tap_offsets(kshape, dil, xd, xh, Wq, S, channels=0, xc=0):
     """Offsets of every tap (channel, depth, row, column order) in a source
-    buffer whose columns are split into S phases of length Wq."""
+    buffer whose columns are split into S phases of length Wq (a read-only
+    array, cached: the same geometry recurs call after call)."""
+    return _tap_offsets_cached(tuple(int(v) for v in kshape), tuple(int(v) for v in dil),
+                               int(xd), int(xh), int(Wq), int(S), int(channels), int(xc))
+
+
+@functools.lru_cache(maxsize=128)
+def _tap_offsets_cached(kshape, dil, xd, xh, Wq, S, channels, xc):
     KD, KH, KW = kshape
     kw = np.arange(KW) * dil[2]
     col = (kw % S) * Wq + kw // S
@@ -148,7 +156,9 @@ def _tap_offsets(kshape, dil, xd, xh, Wq, S, channels=0, xc=0):
            + np.arange(KH)[None, :, None] * dil[1] * xh + col[None, None, :]).reshape(-1)
     if channels:
         off = (np.arange(channels)[:, None] * xc + off[None, :]).reshape(-1)
-    return np.ascontiguousarray(off, dtype=np.intp)
+    off = np.ascontiguousarray(off, dtype=np.intp)
+    off.setflags(write=False)
+    return off
 
 
 def _pack_blocks(w5, groups, pmax):

@@ -186,7 +186,7 @@ def overlap_pairs(L, k, n, lo):
 # measurements; see fastconv.signal.choose_conv_method).  uint64 and
 # complex from a few spot timings.  2-D/3-D rows cost 1.5x the 1-D rate
 # per multiply-add (separate fits: 4.5e-11 vs 3.0e-11 s for float32).
-ENGINE_CALL = 7.5e-5          # fixed cost of one call (front-end + engine set-up)
+ENGINE_CALL = 3.5e-5          # fixed cost of one call (front-end + engine set-up; 64x64 3x3: 38 us)
 ENGINE_ROW_TAP = 5.0e-10      # one (output row, tap row, tap) inner loop
 ENGINE_MAC = {"f4": 3.0e-11, "f8": 5.8e-11, "u8": 1.2e-10}   # per multiply-add, 1-D
 ENGINE_MAC_ND = 1.5           # the same on 2-D/3-D rows (shorter, more tap rows)

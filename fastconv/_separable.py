@@ -420,6 +420,21 @@ def _execute(x, factors, plan, nthreads):
     return res.reshape((plan.n,) + tuple(plan.out))
 
 
+_FASTEST_MAC = 1.5e-11    # seconds per multiply-add of the fastest engine case (2 threads)
+
+
+def _worth_pricing(n, spatial, klens, pads):
+    """False when the multiply-adds the route would save cannot pay for the
+    extra engine call it makes (then neither the cost model nor the rank-one
+    test is worth its ~20-40 us, e.g. any 3x3 kernel on a small image)."""
+    out = n
+    for s, k, (lo, hi) in zip(spatial, klens, pads):
+        out *= max(0, s + lo + hi - k + 1)
+    long_ = [k for k in klens if k > 1]
+    saved = out * (math.prod(long_) - sum(long_))
+    return len(long_) >= 2 and saved * _FASTEST_MAC > PASS_CALL
+
+
 def maybe_run(xt, kt, pads, cdtype, nthreads):
     """The separable route for an engine problem, or None when not taken.
 
@@ -453,6 +468,8 @@ def maybe_run(xt, kt, pads, cdtype, nthreads):
     N = xt.shape[0]
     spatial = xt.shape[2:]
     klens = kt.shape[2:]
+    if not _worth_pricing(N, spatial, klens, pads):
+        return None
     plan = _Plan(N, spatial, klens, pads)
     if not plan.ok:
         return None
@@ -525,6 +542,8 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
         sp.append(nx)
         kl.append(ks[ax])
         pads.append((max(lo, 0), max(hi, 0)))
+    if not _worth_pricing(n, sp, kl, pads):
+        return None
     plan = _Plan(n, sp, kl, pads)
     if not plan.ok:
         return None

@@ -14,6 +14,7 @@ The direct method runs fastconv's multithreaded engine; the FFT methods run
 for how every call is reduced to one engine call.
 """
 
+import math
 import timeit
 import warnings
 
@@ -93,11 +94,12 @@ def _np_conv_ok(in1, in2, mode):
     return False
 
 
-# NumPy's 1-D loop (SciPy's own direct path in 1-D): about 2 us + 0.7 ns
-# per multiply-add on the dev machine (single thread, float32/float64/int16
-# timings of np.convolve, 100..65536 samples, 3..511 taps).
+# NumPy's 1-D loop (SciPy's own direct path in 1-D): about 2 us + 0.16-0.7 ns
+# per multiply-add on the dev machine (single thread, NumPy 2 float32/float64
+# timings of np.convolve, 2**10..2**18 samples, 3..127 taps; 0.25 ns is the
+# typical rate).
 NUMPY_CALL = 2e-6
-NUMPY_MAC = 0.7e-9
+NUMPY_MAC = 0.25e-9
 
 
 def _numpy_cost(in1, in2, mode):
@@ -110,8 +112,8 @@ def _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
     """Tiny 1-D problems: NumPy's loop beats the engine's call overhead."""
     if axes is not None or not _np_conv_ok(in1, in2, mode) or rt.kind == "O":
         return False
-    if _numpy_cost(in1, in2, mode) > _ENGINE_FLOOR:
-        return False
+    if _numpy_cost(in1, in2, mode) > 4 * _ENGINE_FLOOR:
+        return False    # the engine's multiply-adds are several times cheaper
     conv_axes, windows = _plan(in1, b, mode, None)
     return _numpy_cost(in1, in2, mode) < direct_cost(in1.shape, b.shape, conv_axes, windows,
                                                      rt, nthreads, operands=(in1, b))
@@ -211,6 +213,11 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
     return conv_window(in1, b, conv_axes, windows, rt, nthreads, nonfinite=nonfinite)
 
 
+# Below this many multiply-adds a call costs its overheads only (~40 us);
+# layout choices cannot matter.
+_TINY_MACS = 1 << 16
+
+
 def _plain_direct(in1, b, mode, nthreads):
     """The usual case straight to the engine, or None.
 
@@ -219,7 +226,9 @@ def _plain_direct(in1, b, mode, nthreads):
     :func:`conv_window` would choose exactly this engine call (in1 as the
     input, the last axis contiguous, zero pads), so the result is the same
     to the bit; skipping its general planning saves ~25 us a call, which
-    matters on small inputs.
+    matters on small inputs.  Tiny problems (< ``_TINY_MACS``) take it
+    whatever their row length (the layout search costs more than any
+    layout could save).
     """
     if in1.dtype != b.dtype or in1.dtype.char not in "fd" or not in1.ndim:
         return None
@@ -227,8 +236,10 @@ def _plain_direct(in1, b, mode, nthreads):
     if any(k > n for n, k in zip(s1, s2)):
         return None
     windows = _windows(mode, s1, s2, range(in1.ndim))
-    if windows[-1][1] < 64 or has_nonfinite(b):
+    if has_nonfinite(b):
         return None
+    if windows[-1][1] < 64 and math.prod(w[1] for w in windows) * b.size >= _TINY_MACS:
+        return None     # short rows: another inner axis may be cheaper (conv_window)
     pads = []
     for (start, length), n, k in zip(windows, s1, s2):
         lo = k - 1 - start
@@ -306,6 +317,8 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
         # long double: SciPy's direct loops vs a long-double FFT
         return "fft" if _ss.choose_conv_method(in1, b, mode) == "fft" and axes is None \
             and not (nonfinite[1] or nonfinite[0]) else "direct"
+    if in1.size * b.size < _TINY_MACS:
+        return "direct"     # overheads only; no transform is that cheap
     conv_axes, windows = _plan(in1, b, mode, axes)
     t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads,
                            operands=(in1, b))
