@@ -63,16 +63,17 @@ class Progress:
 def time_interleaved(funcs, repeats):
     """Median seconds of each function, called in turn, after one warm-up each.
 
-    The order rotates from one repeat to the next, so no function always
-    runs right after the same other one (a long FFT leaves the caches cold
-    and the OpenMP threads asleep for whatever comes next)."""
+    The order is shuffled (seeded) for every repeat, so no function always
+    runs right after the same other one: a long FFT leaves the caches cold
+    and a peer's spinning thread pool takes a core from whatever comes next."""
     for f in funcs.values():
         f()
     items = list(funcs.items())
     times = {k: [] for k in funcs}
-    for r in range(repeats):
-        for i in range(len(items)):
-            k, f = items[(i + r) % len(items)]
+    order = np.random.default_rng(len(items))
+    for _ in range(repeats):
+        for i in order.permutation(len(items)):
+            k, f = items[i]
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
