@@ -128,6 +128,18 @@ def _source(x5, pl, ph, S, kern=None, nthreads=1):
     return flat, np.array([C * xc, xc, xd, xh], dtype=np.intp), Wq
 
 
+def _input_source(x5, pl, ph, S, kern, nthreads):
+    """The source buffer of the many-channel drivers: `x5` itself when it
+    needs neither padding nor a phase split, else :func:`_source`'s padded
+    copy.  Returns (flat buffer, strides n, c, d, h, Wq, copied)."""
+    if S == 1 and not any(pl) and not any(ph):
+        N, C, D, H, W = x5.shape
+        xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
+        return x5.reshape(-1), xstr, W, False
+    flat, xstr, Wq = _source(x5, pl, ph, S, kern, nthreads)
+    return flat, xstr, Wq, True
+
+
 def _row_chunks(nrowblocks, ow, nthreads):
     """Columns per work unit for the ROWS driver: whole rows when there are
     enough row blocks, otherwise chunks (>= 2048 columns) so every thread
@@ -326,14 +338,9 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
         kern.rows_correlate(flat, xstr, toff, wt, o5, bias, geo, shape, True, True, relu,
                             colchunk, max(1, min(nthreads, units)))
         return True
-    wpack, blocks = _pack_blocks(w5, groups, _PMAX.get(level_name, 4))
     if s[1] == 1 and s[2] == 1 and _use_filtt(kern, x.dtype.char, level_name, OH, OW,
                                               W + pl[2] + ph[2], Fg, w5[0].size):
-        if any(pl) or any(ph):
-            xflat, xstr, Wq = _source(x5, pl, ph, 1, kern, nthreads)
-        else:
-            xflat, Wq = x5.reshape(-1), W
-            xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
+        xflat, xstr, Wq, _ = _input_source(x5, pl, ph, 1, kern, nthreads)
         toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1])
         pf, _ = kern.filtt_width(x.dtype.char)
         wpt, bpt, blk = _pack_filtt(w5, bias, groups, pf)
@@ -344,12 +351,9 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
         kern.filtt_correlate(xflat, xstr, toff, wpt, blk, bpt, o5, Cg, s[0], chunk, relu,
                              max(1, min(nthreads, nunits * -(-OH * OW // chunk))))
         return True
+    wpack, blocks = _pack_blocks(w5, groups, _PMAX.get(level_name, 4))
     if s[1] == 1 and s[2] == 1 and _use_flat(kern, x.dtype.char, OH, OW, W + pl[2] + ph[2]):
-        if any(pl) or any(ph):
-            xflat, xstr, Wq = _source(x5, pl, ph, 1, kern, nthreads)
-        else:
-            xflat, Wq = x5.reshape(-1), W
-            xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
+        xflat, xstr, Wq, _ = _input_source(x5, pl, ph, 1, kern, nthreads)
         toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1])
         chunk, units = _flat_chunks(kern, x.dtype.char, N * OD, blocks.shape[0],
                                     (OH - 1) * Wq + OW, Cg * kshape[0], nthreads)
@@ -357,15 +361,9 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
         kern.filt_correlate_flat(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], chunk,
                                  relu, max(1, min(nthreads, units)))
         return True
-    if not any(pl) and not any(ph) and s[2] == 1:
-        xflat = x5.reshape(-1)
-        xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
-        toff = _tap_offsets(kshape, d, H * W, W, W, 1, Cg, D * H * W)
-        slack = False
-    else:
-        xflat, xstr, Wq = _source(x5, pl, ph, s[2], kern, nthreads)
-        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2], Cg, xstr[1])
-        slack = True
+    # a padded copy has readable slack after every row
+    xflat, xstr, Wq, slack = _input_source(x5, pl, ph, s[2], kern, nthreads)
+    toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2], Cg, xstr[1])
     units = N * blocks.shape[0] * OD * OH
     kern.filt_correlate(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], s[1], slack,
                         relu, _narrow_tiles(kern, x.dtype.char, OW),

@@ -435,6 +435,23 @@ def _worth_pricing(n, spatial, klens, pads):
     return len(long_) >= 2 and saved * _FASTEST_MAC > PASS_CALL
 
 
+def _priced_plan(n, spatial, klens, pads, cdtype, nthreads):
+    """(plan, separable cost, full-kernel cost) when the route is cheaper by
+    the cost model, else None (the one decision of both :func:`maybe_run`
+    and :func:`planned_cost`)."""
+    if not _worth_pricing(n, spatial, klens, pads):
+        return None
+    plan = _Plan(n, spatial, klens, pads)
+    if not plan.ok:
+        return None
+    kcode = _sc._kernel_code("real", cdtype)
+    cost = separable_cost(plan, kcode, nthreads)
+    full = full_cost(n, spatial, klens, pads, kcode, nthreads)
+    if cost >= full:
+        return None
+    return plan, cost, full
+
+
 def maybe_run(xt, kt, pads, cdtype, nthreads):
     """The separable route for an engine problem, or None when not taken.
 
@@ -468,15 +485,10 @@ def maybe_run(xt, kt, pads, cdtype, nthreads):
     N = xt.shape[0]
     spatial = xt.shape[2:]
     klens = kt.shape[2:]
-    if not _worth_pricing(N, spatial, klens, pads):
+    plan = _priced_plan(N, spatial, klens, pads, cdtype, nthreads)
+    if plan is None:
         return None
-    plan = _Plan(N, spatial, klens, pads)
-    if not plan.ok:
-        return None
-    kcode = _sc._kernel_code("real", cdtype)
-    if separable_cost(plan, kcode, nthreads) >= full_cost(N, spatial, klens, pads, kcode,
-                                                           nthreads):
-        return None
+    plan = plan[0]
     factors = factorize(kt[0, 0], cdtype)
     if factors is None:
         return None
@@ -542,16 +554,10 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
         sp.append(nx)
         kl.append(ks[ax])
         pads.append((max(lo, 0), max(hi, 0)))
-    if not _worth_pricing(n, sp, kl, pads):
+    priced = _priced_plan(n, sp, kl, pads, cdtype, nthreads)
+    if priced is None:
         return None
-    plan = _Plan(n, sp, kl, pads)
-    if not plan.ok:
-        return None
-    kcode = _sc._kernel_code("real", cdtype)
-    cost = separable_cost(plan, kcode, nthreads)
-    full = full_cost(n, sp, kl, pads, kcode, nthreads)
-    if cost >= full:
-        return None
+    _, cost, full = priced
     # the kernel exactly as conv_window hands it to the engine
     kv = k.transpose([ax for ax in range(nd) if ax not in spatial] + order)
     kv = kv.reshape(tuple(ks[ax] for ax in order))[(slice(None, None, -1),) * len(order)]
