@@ -507,7 +507,7 @@ def test_public_names():
 
 # ---------------------------------------------------------------- property
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 
 @st.composite
@@ -529,7 +529,7 @@ def geometries(draw):
     return cfg, pads, mode, fmt
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(geometries(), st.integers(0, 2 ** 32 - 1))
 def test_property_adjoint_identities(geo, seed):
     cfg, pads, mode, fmt = geo

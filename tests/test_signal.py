@@ -25,7 +25,6 @@ for the FFT paths).  Tolerances, written where they are used:
 """
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -356,22 +355,19 @@ def test_layouts_and_inputs_never_modified(tmp_path):
         np.testing.assert_array_equal(kk, kb)
 
 
-def test_degenerate_outer_product_is_fast():
-    # SciPy's direct method takes ~47 s here (scipy/scipy#5967).
+def test_degenerate_outer_product():
+    # SciPy's direct method takes ~47 s here (scipy/scipy#5967); fastconv
+    # broadcasts the length-1 axes (an outer product, no summation).  The
+    # speed is the benchmark's business; the result is checked here.
     rng = np.random.default_rng(RNG_SEED + 7)
     a = rng.standard_normal((1000, 1))
     b = rng.standard_normal((1, 1000))
-    fs.convolve(a, b, method="direct")   # warm-up
-    t0 = time.perf_counter()
     got = fs.convolve(a, b, method="direct")
-    elapsed = time.perf_counter() - t0
     np.testing.assert_array_equal(got, a * b)
-    # milliseconds on a quiet machine; generous for a shared CI runner
-    assert elapsed < 0.5, elapsed
-    t0 = time.perf_counter()
     got = fs.correlate(np.ones((2000, 3)), np.ones((3, 2000)), "same", method="direct")
-    assert time.perf_counter() - t0 < 1.0
     assert got.shape == (2000, 3)
+    np.testing.assert_array_equal(got, ss.correlate(np.ones((2000, 3)), np.ones((3, 2000)),
+                                                    "same", method="fft").round())
 
 
 def test_results_identical_for_any_thread_count():
@@ -853,31 +849,17 @@ def test_choose_conv_method_rules():
     assert fs.choose_conv_method(2.0, 3.0) == "direct"
 
 
-def test_auto_is_not_slower_than_the_worse_method_by_much():
-    # 'auto' picks one of the two methods; on shapes where they differ a lot
-    # it must pick the fast one (timings here are coarse on a shared runner,
-    # so only big gaps are asserted).
+def test_auto_chooses_by_the_cost_model_on_clear_cases():
+    # Where direct and FFT differ by far more than any cost-model error,
+    # 'auto' picks the cheap one (measured with `python -m fastconv bench`,
+    # whose planner table times every method; no clock is read here).
     rng = np.random.default_rng(RNG_SEED + 18)
-    cases = [((512, 512), (3, 3)), ((200_000,), (7,)), ((200_000,), (2048,)),
-             ((256, 256), (64, 64))]
-    for s1, s2 in cases:
+    cases = {((512, 512), (3, 3)): "direct", ((200_000,), (7,)): "direct",
+             ((200_000,), (2048,)): "fft", ((256, 256), (64, 64)): "fft"}
+    for (s1, s2), want in cases.items():
         x = rng.standard_normal(s1).astype(np.float32)
         y = rng.standard_normal(s2).astype(np.float32)
-        times = {}
-        for method in ("direct", "fft"):
-            # one thread: on an oversubscribed runner, waking a second
-            # OpenMP thread can cost a scheduler tick (~8 ms here)
-            fs.convolve(x, y, "same", method=method, workers=1)
-            best = math.inf
-            for _ in range(3):
-                t0 = time.perf_counter()
-                fs.convolve(x, y, "same", method=method, workers=1)
-                best = min(best, time.perf_counter() - t0)
-            times[method] = best
-        chosen = fs.choose_conv_method(x, y, "same", workers=1)
-        fastest = min(times, key=times.get)
-        if times[chosen] > 4 * times[fastest]:
-            pytest.fail(f"auto chose {chosen} for {s1} x {s2}: {times}")
+        assert fs.choose_conv_method(x, y, "same", workers=1) == want, (s1, s2)
 
 
 def test_public_names_exported():

@@ -149,8 +149,7 @@ if pid == 0:
     y = fastconv.conv2d(x, w, padding=1)
     os._exit(0 if np.array_equal(y, ref) else 3)
 import time
-deadline = time.time() + {timeout}
-while time.time() < deadline:
+for _ in range(int({timeout} / 0.05)):
     done, status = os.waitpid(pid, os.WNOHANG)
     if done:
         code = os.waitstatus_to_exitcode(status)
