@@ -21,6 +21,8 @@ Typed Cython loops run in parallel with OpenMP behind thin Python APIs:
 
 __version__ = "0.1.0"
 
+# first: sets the wait policy of fastconv's OpenMP runtime before it loads
+from fastconv import _threads  # noqa: F401
 from fastconv._config import show_config
 from fastconv._geometry import conv_output_shape, resolve_padding
 from fastconv.nn import conv, conv1d, conv2d, conv3d

@@ -33,7 +33,7 @@ import numbers
 import numpy as np
 
 from fastconv import _engine
-from fastconv._threads import resolve_workers
+from fastconv._threads import blas_limit, resolve_workers
 from fastconv.nn import (_PADDING_MODES, _check_activation, _check_data_format, _check_groups,
                          _check_padding_limits, _conv_geometry, apply_activation, conv)
 
@@ -281,8 +281,8 @@ def _pad_materialized(x, geo):
 
 def _weight_grad(x, gy, geo, nthreads):
     """dw: trim the input to exactly the cells the forward's windows read, then
-    im2col + BLAS (see :func:`_weight_grad_gemm`).  `nthreads` is unused: BLAS
-    runs with its own threads (no OpenMP region is open around it)."""
+    im2col + BLAS (see :func:`_weight_grad_gemm`), BLAS limited to `nthreads`
+    threads (no OpenMP region is open around it)."""
     if x.size == 0 or gy.size == 0:  # an empty batch: nothing to sum
         return np.zeros(geo.w_shape(), dtype=gy.dtype)
     x, pads = _pad_materialized(x, geo)
@@ -302,7 +302,8 @@ def _weight_grad(x, gy, geo, nthreads):
             index[axes[axis]] = slice(0, n + hi)
             hi = 0
         new_pads.append((lo, hi))
-    return _weight_grad_gemm(x[tuple(index)], gy, tuple(new_pads), geo)
+    with blas_limit(nthreads):
+        return _weight_grad_gemm(x[tuple(index)], gy, tuple(new_pads), geo)
 
 
 def _weight_grad_gemm(x, gy, pads, geo):
@@ -311,8 +312,9 @@ def _weight_grad_gemm(x, gy, pads, geo):
     Per image n and group g: ``dw_g (Fg, Cg*K) += gy_g (Fg, P) @ cols.T`` with ``cols (Cg*K, P)``
     where ``cols`` holds, for each of the P output positions, the Cg*K input
     values its window reads.  Images are summed in order, so the result does
-    not depend on fastconv's thread count (BLAS uses its own threads; no
-    OpenMP region is open around it).
+    not depend on fastconv's thread count (BLAS runs its own threads, at most
+    the call's budget: the caller holds :func:`fastconv._threads.blas_limit`;
+    no OpenMP region is open around it).
     """
     rank, G, Cg, Fg = geo.rank, geo.G, geo.Cg, geo.Fg
     cf = geo.layout == "channels_first"

@@ -56,7 +56,9 @@ def config_dict():
             "runtime": runtime,
             "version": _openmp.openmp_version(),
         },
-        "threads": _threads.default_threads(),
+        "threads": _threads.max_threads(),
+        "threads_now": _threads.default_threads(),
+        "busy_cores": round(_threads.busy_cores(), 2),
         "usable_cpus": _threads.usable_cpus(),
         "simd": {
             "level": _dispatch.LEVEL,
@@ -83,7 +85,9 @@ def format_lines(cfg):
         f"fastconv: {cfg['version']}",
         f"Python: {cfg['python']}",
         f"OpenMP: {omp_line}",
-        f"Threads: {cfg['threads']} (workers=None; usable CPUs: {cfg['usable_cpus']})",
+        f"Threads: {cfg['threads']} (workers=None on an idle machine; usable CPUs: "
+        f"{cfg['usable_cpus']}; now {cfg['threads_now']}: other processes keep "
+        f"{cfg['busy_cores']} cores busy)",
         f"SIMD: {simd_line}",
         f"Compiler: {cfg['compiler']}",
         f"Build flags: {cfg['build_flags'] or '(default)'}",
@@ -103,7 +107,9 @@ def show_config(print_out=True):
     dict
         ``version``, ``python``, ``openmp`` (``enabled``, ``runtime``: path of
         the OpenMP library in use, ``version``), ``threads`` (what
-        ``workers=None`` resolves to now), ``usable_cpus``, ``simd`` (the
+        ``workers=None`` resolves to on an idle machine), ``threads_now`` (what
+        it resolves to now, leaving out the cores other processes keep busy),
+        ``busy_cores`` (that load), ``usable_cpus``, ``simd`` (the
         dispatched kernel level and what the CPU supports), ``compiler`` and
         ``build_flags``.
 

@@ -24,6 +24,7 @@ import threading
 import numpy as np
 
 from fastconv import _dispatch
+from fastconv._threads import running, team_size
 
 _GENERIC_ONLY = [False]   # tests flip this to compare the tiled and generic paths
 
@@ -62,7 +63,7 @@ def _run3(kern, x, w, out, bias, stride, dilation, pad_lo, groups, accumulate, r
         colblk = _col_block(ow, nrows, nthreads)
         nunits = nrows * -(-ow // colblk)
         kern.correlate_channels_first(x5, w5, o5, bias, geo, groups, accumulate, relu,
-                                      colblk, max(1, min(nthreads, nunits)))
+                                      colblk, team_size(nthreads, nunits))
     else:
         x5, w5, o5 = _to5(x, 1, rank), _to5(w, 0, rank), _to5(out, 1, rank)
         nrows = o5.shape[0] * o5.shape[1] * o5.shape[2]
@@ -70,7 +71,7 @@ def _run3(kern, x, w, out, bias, stride, dilation, pad_lo, groups, accumulate, r
         colblk = _col_block(ow, nrows, nthreads)
         nunits = nrows * -(-ow // colblk)
         kern.correlate_channels_last(x5, w5, o5, bias, geo, groups, accumulate, relu,
-                                     colblk, max(1, min(nthreads, nunits)))
+                                     colblk, team_size(nthreads, nunits))
 
 
 # --- register-tiled paths ---------------------------------------------------
@@ -105,7 +106,7 @@ def _source(x5, pl, ph, S, kern=None, nthreads=1):
     if S == 1 and kern is not None:
         # one parallel pass: every padded row written once (zeros or a copy)
         kern.pad_source(x5, flat, pl[0], pl[1], pl[2], Dp, Hp, Wq,
-                        max(1, min(nthreads, N * C * Dp * Hp // 64)) if total > 65536 else 1)
+                        team_size(nthreads, N * C * Dp * Hp // 64, work=4 * total))
         xh = Wq
         return flat, np.array([C * Dp * Hp * xh, Dp * Hp * xh, Hp * xh, xh], dtype=np.intp), Wq
     v = flat[:total].reshape(N, C, Dp, Hp, S, Wq)
@@ -327,7 +328,7 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
             shape = np.array((D, H, W) + tuple(kshape), dtype=np.intp)
             colchunk, units = _row_chunks(N * F * OD * -(-OH // 4), OW, nthreads)
             kern.rows_correlate(xflat, xstr, toff, wt, o5, bias, geo, shape, False, False,
-                                relu, colchunk, max(1, min(nthreads, units)))
+                                relu, colchunk, team_size(nthreads, units))
             return True
         flat, xstr, Wq = _source(x5, pl, ph, s[2], kern, nthreads)
         toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2])
@@ -336,7 +337,7 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
                          dtype=np.intp)
         colchunk, units = _row_chunks(N * F * OD * -(-OH // 4), OW, nthreads)
         kern.rows_correlate(flat, xstr, toff, wt, o5, bias, geo, shape, True, True, relu,
-                            colchunk, max(1, min(nthreads, units)))
+                            colchunk, team_size(nthreads, units))
         return True
     if s[1] == 1 and s[2] == 1 and _use_filtt(kern, x.dtype.char, level_name, OH, OW,
                                               W + pl[2] + ph[2], Fg, w5[0].size):
@@ -349,7 +350,7 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
         chunk = _FLAT_CHUNK[0] or chunk
         FILTT_CALLS[0] += 1
         kern.filtt_correlate(xflat, xstr, toff, wpt, blk, bpt, o5, Cg, s[0], chunk, relu,
-                             max(1, min(nthreads, nunits * -(-OH * OW // chunk))))
+                             team_size(nthreads, nunits * -(-OH * OW // chunk)))
         return True
     wpack, blocks = _pack_blocks(w5, groups, _PMAX.get(level_name, 4))
     if s[1] == 1 and s[2] == 1 and _use_flat(kern, x.dtype.char, OH, OW, W + pl[2] + ph[2]):
@@ -359,7 +360,7 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
                                     (OH - 1) * Wq + OW, Cg * kshape[0], nthreads)
         FLAT_CALLS[0] += 1
         kern.filt_correlate_flat(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], chunk,
-                                 relu, max(1, min(nthreads, units)))
+                                 relu, team_size(nthreads, units))
         return True
     # a padded copy has readable slack after every row
     xflat, xstr, Wq, slack = _input_source(x5, pl, ph, s[2], kern, nthreads)
@@ -367,7 +368,7 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
     units = N * blocks.shape[0] * OD * OH
     kern.filt_correlate(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], s[1], slack,
                         relu, _narrow_tiles(kern, x.dtype.char, OW),
-                        max(1, min(nthreads, units)))
+                        team_size(nthreads, units))
     return True
 
 
@@ -397,6 +398,16 @@ def output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout):
 
 def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
               layout="channels_first", nthreads=1, out=None, accumulate=False, level=None):
+    """Run the canonical correlation (see the module docstring and
+    :func:`_correlate`), counted as running engine work for the thread policy."""
+    with running():
+        return _correlate(x, w, stride=stride, dilation=dilation, pads=pads, groups=groups,
+                          bias=bias, relu=relu, layout=layout, nthreads=nthreads, out=out,
+                          accumulate=accumulate, level=level)
+
+
+def _correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
+               layout="channels_first", nthreads=1, out=None, accumulate=False, level=None):
     """Run the canonical correlation (see the module docstring).
 
     Parameters
@@ -451,8 +462,8 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         if relu:
             np.maximum(out, 0, out=out)
         return out
-    if out.size * macs_per_out < (1 << 18):
-        nthreads = 1      # small problems: a parallel region costs more than it saves
+    # small problems: a parallel region costs more than it saves
+    nthreads = team_size(nthreads, out.size, work=out.size * macs_per_out)
     if layout == "channels_last" and w.shape[-2] == 1 and w.shape[-1] == 1 and groups == 1:
         # one input and one output channel: both layouts are the same memory,
         # and the channels-first kernel vectorises along the spatial rows.

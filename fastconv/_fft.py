@@ -25,6 +25,7 @@ import numpy as np
 import scipy.fft as sp_fft
 
 from fastconv._scipy_compat import TypeValueError
+from fastconv._threads import team_size
 
 _MODES = ("full", "same", "valid")
 # Below this many points scipy.fft's thread pool costs more than it saves
@@ -129,8 +130,8 @@ def spectral_product(in1, in2, axes, fshape, nthreads):
         for ax in range(in1.ndim):
             if ax not in axes:
                 points *= max(in1.shape[ax], in2.shape[ax])
-        if points < SMALL_FFT_POINTS:
-            nthreads = 1
+        # one unit of parallel work per SMALL_FFT_POINTS points
+        nthreads = team_size(nthreads, points // SMALL_FFT_POINTS)
     in1 = _prepare(in1)
     in2 = _prepare(in2)
     sp1 = fwd(in1, fshape, axes=axes, workers=nthreads)

@@ -92,7 +92,7 @@ cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
 
     if nunits == 0:
         return
-    for u in prange(nunits, schedule='static', num_threads=nthreads,
+    for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                     use_threads_if=nthreads > 1):
         blk = u % nblk
         r = u // nblk
@@ -169,7 +169,7 @@ cdef void _corr_cl(const floating[:, :, :, :, ::1] x,
 
     if nunits == 0:
         return
-    for u in prange(nunits, schedule='static', num_threads=nthreads,
+    for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                     use_threads_if=nthreads > 1):
         blk = u % nblk
         r = u // nblk
@@ -452,7 +452,7 @@ def filt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     if nunits == 0:
         return
     with nogil:
-        for u in prange(nunits, schedule='static', num_threads=nthreads,
+        for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
             oh = u % OH
             r = u // OH
@@ -611,7 +611,7 @@ def filt_correlate_flat(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     if nunits == 0 or OW == 0:
         return
     with nogil:
-        for u in prange(nunits, schedule='static', num_threads=nthreads,
+        for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
             b = u % nblk
             r = u // nblk
@@ -704,7 +704,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     if nunits == 0:
         return
     with nogil:
-        for u in prange(nunits, schedule='static', num_threads=nthreads,
+        for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
             ch = u % nch
             r = u // nch
@@ -776,7 +776,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     if nunits == 0:
         return
     with nogil:
-        for u in prange(nunits, schedule='static', num_threads=nthreads,
+        for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
             cb = u % ncb
             r = u // ncb
@@ -857,7 +857,7 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
     if nunits == 0:
         return
     with nogil:
-        for u in prange(nunits, schedule='static', num_threads=nthreads,
+        for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
             hp = u % Hp
             r = u // Hp
@@ -895,7 +895,7 @@ def any_nonfinite(const floating[::1] a, int nthreads):
     flags = bytearray(nchunks)
     cdef unsigned char[::1] fl = flags
     with nogil:
-        for c in prange(nchunks, schedule='static', num_threads=nthreads,
+        for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1 and nchunks > 1):
             lo = c * chunk
             hi = lo + chunk

@@ -66,7 +66,7 @@ import math
 import numpy as np
 
 from fastconv import _dispatch, _engine
-from fastconv._threads import resolve_workers
+from fastconv._threads import team_size
 
 _UINT64 = np.dtype(np.uint64)
 _F32 = np.dtype(np.float32)
@@ -118,11 +118,11 @@ def compute_route(dtype):
     return "fallback", dtype
 
 
-def has_nonfinite(a):
+def has_nonfinite(a, nthreads=1):
     """True when a float or complex array holds a NaN or an infinity.
 
     Large contiguous float32/float64 (and complex64/128) arrays are checked by
-    a parallel compiled pass; others by NumPy."""
+    a compiled pass on up to `nthreads` threads; others by NumPy."""
     if a.dtype.kind not in "fc" or a.size == 0:
         return False
     if a.size >= (1 << 16) and a.flags.c_contiguous and a.dtype.isnative:
@@ -130,7 +130,8 @@ def has_nonfinite(a):
         if flat.dtype.kind == "c":
             flat = flat.view(np.float32 if flat.dtype.itemsize == 8 else np.float64)
         if flat.dtype.char in "fd":
-            return _dispatch.kernels.any_nonfinite(flat, resolve_workers(None))
+            return _dispatch.kernels.any_nonfinite(
+                flat, team_size(nthreads, flat.size >> 16))
     return not bool(np.isfinite(a).all())
 
 
@@ -142,16 +143,17 @@ class NonFinite:
     input (a full pass over memory: ~0.3 ms for a 2048x2048 float32 image).
     """
 
-    __slots__ = ("_arrays", "_values")
+    __slots__ = ("_arrays", "_values", "_nthreads")
 
-    def __init__(self, a, b):
+    def __init__(self, a, b, nthreads=1):
         self._arrays = (a, b)
         self._values = [None, None]
+        self._nthreads = nthreads
 
     def __getitem__(self, i):
         value = self._values[i]
         if value is None:
-            value = self._values[i] = has_nonfinite(self._arrays[i])
+            value = self._values[i] = has_nonfinite(self._arrays[i], self._nthreads)
         return value
 
 
@@ -348,7 +350,7 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         # cost is scanned first; the other operand only if that one is not
         # finite.
         if nonfinite is None:
-            nonfinite = NonFinite(a, b)
+            nonfinite = NonFinite(a, b, nthreads)
         layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
                               None)
         best = orientation = layout[1]

@@ -200,7 +200,7 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
             return out
     conv_axes, windows = _plan(in1, b, mode, axes)
     if nonfinite is None:
-        nonfinite = NonFinite(in1, in2)
+        nonfinite = NonFinite(in1, in2, nthreads)
     if axes is None and not _np_conv_ok(in1, in2, mode):
         # SciPy's N-D direct method multiplies materialised zeros: 0 * inf
         # is nan there.  It pads in1 unless it swapped the inputs; only its
@@ -273,7 +273,7 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
         return _empty_result(in1, in2, mode, rt)
     nonfinite = None
     if method == "auto":
-        nonfinite = NonFinite(in1, in2)
+        nonfinite = NonFinite(in1, in2, nthreads)
         method = _choose(in1, b, mode, axes, nthreads, nonfinite)
     if method == "fft":
         out = _run_fft(in1, b, mode, axes, nthreads)
@@ -1011,7 +1011,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
         volume, kernel = kernel, volume
     if volume.size == 0 or kernel.size == 0:
         return "direct"
-    return _choose(volume, kernel, mode, None, nthreads, NonFinite(volume, kernel))
+    return _choose(volume, kernel, mode, None, nthreads, NonFinite(volume, kernel, nthreads))
 
 
 def _time_call(func):

@@ -494,9 +494,9 @@ def test_direct_choice_scans_only_the_kernel(monkeypatch):
     scanned = []
     real = _scipy_compat.has_nonfinite
 
-    def spy(a):
+    def spy(a, nthreads=1):
         scanned.append(a.size)
-        return real(a)
+        return real(a, nthreads)
 
     monkeypatch.setattr(_scipy_compat, "has_nonfinite", spy)
     rng = np.random.default_rng(RNG_SEED + 12)

@@ -1,0 +1,193 @@
+"""The thread policy (fastconv._threads): one place decides thread counts.
+
+Nothing here reads a clock: the machine's load is simulated by replacing the
+load monitor's samples.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import _dispatch, _threads
+from fastconv._threads import resolve_workers, team_size
+
+MULTI = _threads.usable_cpus() > 1 and fastconv.show_config(print_out=False)["openmp"]["enabled"]
+
+
+class FakeLoad:
+    """Feeds the monitor /proc/stat samples: `others` cores busy per second."""
+
+    def __init__(self, monkeypatch, others, first_running=1):
+        self.t = 100.0
+        self.busy = 0.0
+        self.own = 0.0
+        self.others = others
+        load = _threads._MachineLoad()
+        monkeypatch.setattr(load, "_sample", self.sample)
+        monkeypatch.setattr(load, "_first_guess", staticmethod(lambda: float(first_running - 1)))
+        monkeypatch.setattr(_threads, "_load", load)
+        monkeypatch.setattr(load, "clock", lambda: self.t)
+        self.load = load
+
+    def sample(self):
+        return self.t, self.busy, self.own
+
+    def advance(self, seconds, own_cores=1.0):
+        self.t += seconds
+        self.own += own_cores * seconds
+        self.busy += (self.others + own_cores) * seconds
+
+
+@pytest.mark.skipif(not MULTI, reason="needs OpenMP and at least 2 usable CPUs")
+def test_default_leaves_out_cores_other_processes_keep_busy(monkeypatch):
+    cpus = _threads.usable_cpus()
+    monkeypatch.setattr(_threads._openmp, "max_threads", lambda: cpus)
+    fake = FakeLoad(monkeypatch, others=float(cpus), first_running=1)
+    assert resolve_workers(None) == cpus          # first guess: nobody else runs
+    fake.advance(0.2)
+    assert resolve_workers(None) == 1             # every core busy elsewhere
+    fake.others = cpus - 1.0
+    fake.advance(0.01)                            # within MIN_INTERVAL: estimate kept
+    assert resolve_workers(None) == 1
+    fake.advance(0.2)
+    assert resolve_workers(None) == 1             # one core left: serial
+    fake.others = 0.2                             # a little background noise
+    fake.advance(0.2)
+    assert resolve_workers(None) == cpus
+    # explicit counts are the user's: not reduced by the load (only capped)
+    fake.others = float(cpus)
+    fake.advance(0.2)
+    assert resolve_workers(2) == 2
+    assert resolve_workers(1) == 1
+
+
+@pytest.mark.skipif(not MULTI, reason="needs OpenMP and at least 2 usable CPUs")
+def test_first_guess_counts_runnable_tasks(monkeypatch):
+    cpus = _threads.usable_cpus()
+    monkeypatch.setattr(_threads._openmp, "max_threads", lambda: cpus)
+    FakeLoad(monkeypatch, others=0.0, first_running=1 + cpus)
+    assert resolve_workers(None) == 1
+
+
+def test_monitor_without_proc_counts_the_machine_idle(monkeypatch):
+    load = _threads._MachineLoad()
+
+    def fail():
+        raise OSError("no /proc")
+    monkeypatch.setattr(load, "_sample", fail)
+    assert load.busy_cores() == 0.0
+
+
+def test_real_monitor_reads_this_machine():
+    load = _threads._MachineLoad()
+    first = load.busy_cores()
+    assert first >= 0.0
+    assert load.busy_cores() == first or load.busy_cores() >= 0.0
+
+
+def test_explicit_workers_are_capped_at_the_usable_cpus():
+    cpus = _threads.usable_cpus()
+    assert resolve_workers(10 ** 9) <= cpus
+    assert resolve_workers(cpus + 5) <= cpus
+    assert resolve_workers(-1) == (cpus if MULTI else 1)
+
+
+def test_team_size():
+    assert team_size(4, 2) == 2
+    assert team_size(4, 0) == 1
+    assert team_size(4, 100, work=10) == 1
+    assert team_size(4, 100, work=_threads.SERIAL_WORK) == 4
+    assert team_size(1, 100) == 1
+
+
+def test_concurrent_python_threads_share_the_budget():
+    with _threads.running():
+        assert team_size(4, 100) == 4
+        with _threads.running():          # re-entrant: the same thread counts once
+            assert team_size(4, 100) == 4
+        seen = []
+        ready, release = threading.Event(), threading.Event()
+
+        def other():
+            with _threads.running():
+                ready.set()
+                release.wait(30)
+        th = threading.Thread(target=other)
+        th.start()
+        ready.wait(30)
+        seen.append(team_size(4, 100))
+        release.set()
+        th.join()
+        assert seen == [2]
+        assert team_size(4, 100) == 4
+
+
+def test_workers_one_scans_for_nonfinite_values_on_one_thread(monkeypatch):
+    calls = []
+    real = _dispatch.kernels.any_nonfinite
+
+    def spy(flat, nthreads):
+        calls.append(nthreads)
+        return real(flat, nthreads)
+    monkeypatch.setattr(_dispatch.kernels, "any_nonfinite", spy)
+    x = np.random.default_rng(0).standard_normal((512, 512))
+    k = np.random.default_rng(1).standard_normal((512, 512))
+    x[3, 3] = np.inf        # the kernel scan then needs the input's too
+    k[5, 5] = np.nan
+    fastconv.convolve(x, k, "same", method="auto", workers=1)
+    assert calls and set(calls) == {1}
+
+
+def test_weight_gradient_blas_obeys_workers(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from fastconv import _autograd
+    seen = []
+    real = _autograd._weight_grad_gemm
+
+    def spy(*args):
+        seen.extend(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas")
+        return real(*args)
+    monkeypatch.setattr(_autograd, "_weight_grad_gemm", spy)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 12, 12))
+    gy = rng.standard_normal((2, 4, 10, 10))
+    fastconv.conv_grad_weight(x, (4, 3, 3, 3), gy, workers=1)
+    if not seen:
+        pytest.skip("no BLAS library visible to threadpoolctl")
+    assert set(seen) == {1}
+
+
+def _run(code, env_extra):
+    env = dict(os.environ)
+    env.pop("GOMP_SPINCOUNT", None)
+    env.pop("OMP_WAIT_POLICY", None)
+    env.update(env_extra)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip()
+
+
+def test_wait_policy_is_set_only_while_the_runtime_loads():
+    code = "import os, fastconv; print(os.environ.get('GOMP_SPINCOUNT'))"
+    assert _run(code, {}) == "None"            # not left behind for other runtimes
+    assert _run(code, {"GOMP_SPINCOUNT": "7"}) == "7"    # the user's choice stays
+    code = ("import os, fastconv; print(os.environ.get('GOMP_SPINCOUNT'), "
+            "os.environ.get('OMP_WAIT_POLICY'))")
+    assert _run(code, {"OMP_WAIT_POLICY": "active"}) == "None active"
+
+
+@pytest.mark.parametrize("workers", [None, 1, 2])
+def test_results_do_not_depend_on_the_load_decision(workers):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((300, 300)).astype(np.float32)
+    k = rng.standard_normal((7, 7)).astype(np.float32)
+    ref = fastconv.convolve(x, k, "same", method="direct", workers=1)
+    got = fastconv.convolve(x, k, "same", method="direct", workers=workers)
+    np.testing.assert_array_equal(got, ref)
