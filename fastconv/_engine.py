@@ -19,14 +19,15 @@ calls.
 
 import functools
 import itertools
+import math
 import threading
 
 import numpy as np
 
 from fastconv import _dispatch
-from fastconv._threads import running, team_size
+from fastconv import _threads
+from fastconv._threads import running, team_size, worth_threads
 
-_GENERIC_ONLY = [False]   # tests flip this to compare the tiled and generic paths
 
 
 def _col_block(ow, nrows, nthreads):
@@ -129,18 +130,6 @@ def _source(x5, pl, ph, S, kern=None, nthreads=1):
     return flat, np.array([C * xc, xc, xd, xh], dtype=np.intp), Wq
 
 
-def _input_source(x5, pl, ph, S, kern, nthreads):
-    """The source buffer of the many-channel drivers: `x5` itself when it
-    needs neither padding nor a phase split, else :func:`_source`'s padded
-    copy.  Returns (flat buffer, strides n, c, d, h, Wq, copied)."""
-    if S == 1 and not any(pl) and not any(ph):
-        N, C, D, H, W = x5.shape
-        xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
-        return x5.reshape(-1), xstr, W, False
-    flat, xstr, Wq = _source(x5, pl, ph, S, kern, nthreads)
-    return flat, xstr, Wq, True
-
-
 def _row_chunks(nrowblocks, ow, nthreads):
     """Columns per work unit for the ROWS driver: whole rows when there are
     enough row blocks, otherwise chunks (>= 2048 columns) so every thread
@@ -203,8 +192,6 @@ def _narrow_tiles(kern, dtype_char, ow):
     return narrow < wide and used(narrow) > used(wide) + 0.1
 
 
-_FLAT = [None]        # tests: True forces the flat FILT driver where it applies, False forbids it
-FLAT_CALLS = [0]      # flat-driver calls (tests check that they reach it)
 
 
 def _tile_lanes(kern, dtype_char, OH, OW, Wp):
@@ -220,8 +207,6 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
     """Flat tiles (stride 1 along rows and columns) when they compute no more
     lanes than row tiles (full-width vectors beat narrow ones at equal lanes;
     on single rows they are the row tiles with a cache-friendlier order)."""
-    if _FLAT[0] is not None:
-        return _FLAT[0]
     row, flat = _tile_lanes(kern, dtype_char, OH, OW, Wp)
     return flat <= row
 
@@ -229,7 +214,8 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
 
 
-def _flat_chunks(kern, dtype_char, nplanes, nblocks, pend, planes_read, nthreads):
+def _flat_chunks(kern, dtype_char, nplanes, nblocks, pend, planes_read, nthreads,
+                 forced=None):
     """Flat positions per unit of work: about _FLAT_BYTES of source (the
     chunk of every input plane it reads, reused by all filter blocks while
     it is in cache), at least 4 tiles, and at least 4 units per thread.
@@ -237,8 +223,8 @@ def _flat_chunks(kern, dtype_char, nplanes, nblocks, pend, planes_read, nthreads
     tw = 2 * kern.lanes(dtype_char)
     item = 4 if dtype_char == "f" else 8
     chunk = max(4 * tw, _FLAT_BYTES // (item * max(1, planes_read)))
-    if _FLAT_CHUNK[0]:
-        chunk = _FLAT_CHUNK[0]
+    if forced:
+        chunk = forced
     nunits = nplanes * nblocks * -(-pend // chunk)
     if nunits < 4 * nthreads:
         want = -(-4 * nthreads // (nplanes * nblocks))
@@ -247,9 +233,6 @@ def _flat_chunks(kern, dtype_char, nplanes, nblocks, pend, planes_read, nthreads
     return chunk, nplanes * nblocks * -(-pend // chunk)
 
 
-_FLAT_CHUNK = [None]
-_FILTT = [None]       # tests: True forces the FILTT driver where it applies, False forbids it
-FILTT_CALLS = [0]
 
 
 def _use_filtt(kern, dtype_char, level_name, OH, OW, Wp, Fg, ntaps):
@@ -259,8 +242,6 @@ def _use_filtt(kern, dtype_char, level_name, OH, OW, Wp, Fg, ntaps):
     store costs about as much as 64 taps, so small sums (pointwise) keep the
     flat tiles.  Only on AVX-512, whose 32 vector registers hold the 8x2
     tile (AVX2 and SSE2 would spill)."""
-    if _FILTT[0] is not None:
-        return _FILTT[0]
     if level_name != "avx512" or ntaps < 256:
         return False
     pf, r = kern.filtt_width(dtype_char)
@@ -292,86 +273,6 @@ def _pack_filtt(w5, bias, groups, pf):
     return wp.reshape(-1), bp.reshape(-1), np.array(blocks, dtype=np.intp).reshape(-1, 4)
 
 
-def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, relu,
-                         nthreads, level_name):
-    """Run a register-tiled path if one applies; return False otherwise."""
-    rank = len(stride)
-    if x.dtype.char not in "fd" or rank > 3:
-        return False
-    N, C = x.shape[:2]
-    F, Cg = w.shape[:2]
-    Fg = F // groups
-    pl = _pad3([p[0] for p in pads], rank, 0)
-    ph = _pad3([p[1] for p in pads], rank, 0)
-    s = _pad3(stride, rank, 1)
-    d = _pad3(dilation, rank, 1)
-    if (all(k == 1 for k in w.shape[2:]) and all(v == 1 for v in stride)
-            and not any(pl) and not any(ph) and rank > 1):
-        # pointwise: the spatial axes are one long row
-        L = int(np.prod(x.shape[2:]))
-        return _fast_channels_first(kern, x.reshape(N, C, L), w.reshape(F, Cg, 1),
-                                    out.reshape(N, F, L), bias, (1,), (1,), ((0, 0),),
-                                    groups, relu, nthreads, level_name)
-    x5, w5, o5 = _to5(x, 2, rank), _to5(w, 2, rank), _to5(out, 2, rank)
-    D, H, W = x5.shape[2:]
-    kshape = w5.shape[2:]
-    OD, OH, OW = o5.shape[2:]
-    if Cg == 1 and Fg == 1:
-        # one input channel per filter: depthwise or plain single-channel
-        wt = np.ascontiguousarray(w5.reshape(F, -1))
-        big = OW >= 256 or not (any(pl) or any(ph))
-        if s[2] == 1 and big:
-            xflat = x5.reshape(-1)
-            xstr = np.array([C * D * H * W, D * H * W, H * W, W], dtype=np.intp)
-            toff = _tap_offsets(kshape, d, H * W, W, W, 1)
-            geo = np.array(s + d + pl, dtype=np.intp)
-            shape = np.array((D, H, W) + tuple(kshape), dtype=np.intp)
-            colchunk, units = _row_chunks(N * F * OD * -(-OH // 4), OW, nthreads)
-            kern.rows_correlate(xflat, xstr, toff, wt, o5, bias, geo, shape, False, False,
-                                relu, colchunk, team_size(nthreads, units))
-            return True
-        flat, xstr, Wq = _source(x5, pl, ph, s[2], kern, nthreads)
-        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2])
-        geo = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
-        shape = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + tuple(kshape),
-                         dtype=np.intp)
-        colchunk, units = _row_chunks(N * F * OD * -(-OH // 4), OW, nthreads)
-        kern.rows_correlate(flat, xstr, toff, wt, o5, bias, geo, shape, True, True, relu,
-                            colchunk, team_size(nthreads, units))
-        return True
-    if s[1] == 1 and s[2] == 1 and _use_filtt(kern, x.dtype.char, level_name, OH, OW,
-                                              W + pl[2] + ph[2], Fg, w5[0].size):
-        xflat, xstr, Wq, _ = _input_source(x5, pl, ph, 1, kern, nthreads)
-        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1])
-        pf, _ = kern.filtt_width(x.dtype.char)
-        wpt, bpt, blk = _pack_filtt(w5, bias, groups, pf)
-        nunits = N * OD * blk.shape[0]
-        chunk = OH * OW if nunits >= 4 * nthreads else max(8, -(-OH * OW * nunits // (4 * nthreads)))
-        chunk = _FLAT_CHUNK[0] or chunk
-        FILTT_CALLS[0] += 1
-        kern.filtt_correlate(xflat, xstr, toff, wpt, blk, bpt, o5, Cg, s[0], chunk, relu,
-                             team_size(nthreads, nunits * -(-OH * OW // chunk)))
-        return True
-    wpack, blocks = _pack_blocks(w5, groups, _PMAX.get(level_name, 4))
-    if s[1] == 1 and s[2] == 1 and _use_flat(kern, x.dtype.char, OH, OW, W + pl[2] + ph[2]):
-        xflat, xstr, Wq, _ = _input_source(x5, pl, ph, 1, kern, nthreads)
-        toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1])
-        chunk, units = _flat_chunks(kern, x.dtype.char, N * OD, blocks.shape[0],
-                                    (OH - 1) * Wq + OW, Cg * kshape[0], nthreads)
-        FLAT_CALLS[0] += 1
-        kern.filt_correlate_flat(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], chunk,
-                                 relu, team_size(nthreads, units))
-        return True
-    # a padded copy has readable slack after every row
-    xflat, xstr, Wq, slack = _input_source(x5, pl, ph, s[2], kern, nthreads)
-    toff = _tap_offsets(kshape, d, xstr[2], xstr[3], Wq, s[2], Cg, xstr[1])
-    units = N * blocks.shape[0] * OD * OH
-    kern.filt_correlate(xflat, xstr, toff, wpack, blocks, o5, bias, Cg, s[0], s[1], slack,
-                        relu, _narrow_tiles(kern, x.dtype.char, OW),
-                        team_size(nthreads, units))
-    return True
-
-
 def _fill_bias(out, b, layout, rank):
     """Set every output element to its filter's bias (0 without a bias)."""
     if b.size == 0:
@@ -396,116 +297,255 @@ def output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout):
     return (x_shape[0],) + osp + (F,)
 
 
-def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
-              layout="channels_first", nthreads=1, out=None, accumulate=False, level=None):
-    """Run the canonical correlation (see the module docstring and
-    :func:`_correlate`), counted as running engine work for the thread policy."""
-    with running():
-        return _correlate(x, w, stride=stride, dilation=dilation, pads=pads, groups=groups,
-                          bias=bias, relu=relu, layout=layout, nthreads=nthreads, out=out,
-                          accumulate=accumulate, level=level)
+# --- the engine plan ----------------------------------------------------------
+#
+# Everything the engine decides for a geometry (the path, tile choices, chunk
+# sizes, tap offsets, source-buffer layout) depends on shapes only, so it is
+# decided once by plan_correlate() (cached) and carried by an EnginePlan; a
+# runner per path then only touches the arrays.  Tests force a path by passing
+# ``force`` to plan_correlate (or a plan to correlate), not by module globals.
 
 
-def _correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
-               layout="channels_first", nthreads=1, out=None, accumulate=False, level=None):
-    """Run the canonical correlation (see the module docstring).
+class EnginePlan:
+    """The engine's decisions for one geometry (see :func:`plan_correlate`).
 
-    Parameters
+    Attributes
     ----------
-    x, w : ndarray
-        Input and filter bank, same dtype: float32, float64 or uint64 (the
-        last for exact, wrapping integer sums; channels_first only).
-    stride, dilation : tuple of int
-        Per spatial axis.
-    pads : tuple of (int, int)
-        Zero padding ``(lo, hi)`` per spatial axis.
-    groups : int
-    bias : ndarray or None
-        ``(F,)``, same dtype.
-    relu : bool
-        Fuse ``max(., 0)`` into the kernel.
-    layout : {'channels_first', 'channels_last'}
-    nthreads : int
-        Already resolved thread count (``fastconv._threads.resolve_workers``).
-    out : ndarray or None
-        C-contiguous output of the right shape and dtype, or None to allocate.
-    accumulate : bool
-        Add into `out` instead of overwriting it (bias is not added again).
-    level : str or None
-        Force a SIMD level (tests); default is the dispatched one.
-
-    Returns
-    -------
-    ndarray
-        `out`.
+    path : str
+        ``'empty'``, ``'nosum'``, ``'rows'``, ``'rows_padded'``, ``'filtt'``,
+        ``'flat'``, ``'filt'``, ``'pointwise'``, ``'cl_single'``,
+        ``'cl_tiled'``, ``'generic'`` or ``'rank_n'``.
+    oshape : tuple of int
+        Output shape.
+    level : str
+        SIMD level whose kernels run.
+    consts : dict
+        Path constants (tap offsets, strides of the source buffer, chunk
+        sizes, units of parallel work, ...).
+    sub : EnginePlan or None
+        The plan of the reshaped/transposed problem for the paths that run
+        another one (``pointwise``, ``cl_single``, ``cl_tiled``).
     """
-    kern = _dispatch.get_kernels(level)
-    dtype = np.result_type(x.dtype, w.dtype)
-    x = np.ascontiguousarray(x, dtype=dtype)
-    w = np.ascontiguousarray(w, dtype=dtype)
+
+    __slots__ = ("path", "oshape", "level", "relu", "accumulate", "consts", "sub")
+
+    def __init__(self, path, oshape, level, relu, accumulate, consts=None, sub=None):
+        self.path = path
+        self.oshape = oshape
+        self.level = level
+        self.relu = relu
+        self.accumulate = accumulate
+        self.consts = consts or {}
+        self.sub = sub
+
+    def __repr__(self):
+        inner = f", sub={self.sub!r}" if self.sub is not None else ""
+        return f"EnginePlan(path={self.path!r}, oshape={self.oshape}, level={self.level!r}{inner})"
+
+
+def _source_geometry(shape5, pl, ph, S, copy):
+    """Strides (n, c, d, h), row length Wq and total size of the source buffer:
+    `x5` itself (``copy`` False) or :func:`_source`'s padded, phase-split copy."""
+    N, C, D, H, W = shape5
+    if not copy:
+        return (C * D * H * W, D * H * W, H * W, W), W, 0
+    Dp, Hp, Wp = D + pl[0] + ph[0], H + pl[1] + ph[1], W + pl[2] + ph[2]
+    Wq = -(-Wp // S)
+    xh = Wq if S == 1 else S * Wq
+    xd = Hp * xh
+    xc = Dp * xd
+    return (C * xc, xc, xd, xh), Wq, N * C * Dp * Hp * S * Wq
+
+
+def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, level_name,
+                force):
+    """(path, consts) of a register-tiled channels-first path, or None."""
     rank = len(stride)
-    oshape = output_shape(x.shape, w.shape, stride, dilation, pads, groups, layout)
-    if out is None:
-        out = np.empty(oshape, dtype=dtype)
-        accumulate = False
-    if out.size == 0:
-        return out
-    b = (np.zeros(0, dtype=dtype) if bias is None
-         else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
-    pad_lo = tuple(p[0] for p in pads)
-    macs_per_out = w.size // max(1, out.shape[1 if layout == "channels_first" else -1])
-    if macs_per_out == 0:
-        # no input channels (or an empty kernel): the sums are empty
-        if accumulate:
-            return out
-        _fill_bias(out, b, layout, rank)
-        if relu:
-            np.maximum(out, 0, out=out)
-        return out
-    # small problems: a parallel region costs more than it saves
-    nthreads = team_size(nthreads, out.size, work=out.size * macs_per_out)
-    if layout == "channels_last" and w.shape[-2] == 1 and w.shape[-1] == 1 and groups == 1:
-        # one input and one output channel: both layouts are the same memory,
-        # and the channels-first kernel vectorises along the spatial rows.
-        xs = x.reshape((x.shape[0], 1) + x.shape[1:-1])
-        ws = w.reshape((1, 1) + w.shape[:-2])
-        os_ = out.reshape((out.shape[0], 1) + out.shape[1:-1])
-        correlate(xs, ws, stride=stride, dilation=dilation, pads=pads, groups=1, bias=b,
-                  relu=relu, layout="channels_first", nthreads=nthreads, out=os_,
-                  accumulate=accumulate, level=level)
-        return out
-    if (layout == "channels_first" and not accumulate and rank <= 3 and not _GENERIC_ONLY[0]
-            and _fast_channels_first(kern, x, w, out, b, stride, dilation, pads, groups, relu,
-                                     nthreads, kern.simd_level())):
-        return out
-    if (layout == "channels_last" and not accumulate and rank <= 3 and not _GENERIC_ONLY[0]
-            and dtype.char in "fd" and not (w.shape[-2] == 1 and w.shape[-1] == groups)):
-        # many channels: run the tiled channels-first path on transposed
-        # copies (the transposes cost a small fraction of the arithmetic).
-        perm_in = (0, rank + 1) + tuple(range(1, rank + 1))
-        xt = np.ascontiguousarray(x.transpose(perm_in))
-        wt = np.ascontiguousarray(w.transpose((rank + 1, rank) + tuple(range(rank))))
-        ot = np.empty((out.shape[0], out.shape[-1]) + out.shape[1:-1], dtype=dtype)
-        if _fast_channels_first(kern, xt, wt, ot, b, stride, dilation, pads, groups, relu,
-                                nthreads, kern.simd_level()):
-            out[...] = ot.transpose((0,) + tuple(range(2, rank + 2)) + (1,))
-            return out
-    if rank <= 3:
-        _run3(kern, x, w, out, b, stride, dilation, pad_lo, groups, accumulate, relu,
-              layout, nthreads)
-        return out
-    # Rank > 3: decompose the leading (rank - 3) spatial axes.
+    if dchar not in "fd" or rank > 3:
+        return None
+    N, C = xshape[:2]
+    F, Cg = wshape[:2]
+    Fg = F // groups
+    pl = _pad3([p[0] for p in pads], rank, 0)
+    ph = _pad3([p[1] for p in pads], rank, 0)
+    s = _pad3(stride, rank, 1)
+    d = _pad3(dilation, rank, 1)
+    x5 = xshape[:2] + (1,) * (3 - rank) + tuple(xshape[2:])
+    k5 = (1,) * (3 - rank) + tuple(wshape[2:])
+    D, H, W = x5[2:]
+    OD, OH, OW = _pad3(output_shape(xshape, wshape, stride, dilation, pads, groups,
+                                    "channels_first")[2:], rank, 1)
+    ntaps = Cg * k5[0] * k5[1] * k5[2]
+    c = dict(pl=pl, ph=ph, s=s, d=d, k5=k5, x5=x5)
+    if Cg == 1 and Fg == 1:
+        # one input channel per filter: depthwise or plain single-channel
+        big = OW >= 256 or not (any(pl) or any(ph))
+        copy = not (s[2] == 1 and big)
+        xstr, Wq, total = _source_geometry(x5, pl, ph, s[2], copy)
+        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
+                 toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, s[2]))
+        if copy:
+            c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
+            c["shape"] = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + k5,
+                                  dtype=np.intp)
+        else:
+            c["geo"] = np.array(s + d + pl, dtype=np.intp)
+            c["shape"] = np.array((D, H, W) + k5, dtype=np.intp)
+        c["rowblocks"] = N * F * OD * -(-OH // 4)
+        c["ow"] = OW
+        return ("rows_padded" if copy else "rows"), c
+    flat_ok = s[1] == 1 and s[2] == 1
+    Wp = W + pl[2] + ph[2]
+    filtt = force.get("filtt")
+    if filtt is None:
+        filtt = flat_ok and _use_filtt(kern, dchar, level_name, OH, OW, Wp, Fg, ntaps)
+    if filtt and flat_ok:
+        copy = any(pl) or any(ph)
+        xstr, Wq, total = _source_geometry(x5, pl, ph, 1, copy)
+        pf, _ = kern.filtt_width(dchar)
+        nunits = N * OD * (groups * -(-Fg // pf))
+        chunk = (OH * OW if nunits >= 4 * _threads.max_threads()
+                 else max(8, -(-OH * OW * nunits // (4 * _threads.max_threads()))))
+        chunk = force.get("flat_chunk") or chunk
+        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
+                 toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
+                 chunk=chunk, units=nunits * -(-OH * OW // chunk), Cg=Cg)
+        return "filtt", c
+    pmax = _PMAX.get(level_name, 4)
+    nblocks = 0
+    for _ in range(groups):
+        f = 0
+        while f < Fg:
+            f += next(p for p in (8, 4, 2, 1) if p <= pmax and p <= Fg - f)
+            nblocks += 1
+    c.update(pmax=pmax, Cg=Cg)
+    flat = force.get("flat")
+    if flat is None:
+        flat = flat_ok and _use_flat(kern, dchar, OH, OW, Wp)
+    if flat and flat_ok:
+        copy = any(pl) or any(ph)
+        xstr, Wq, total = _source_geometry(x5, pl, ph, 1, copy)
+        chunk, units = _flat_chunks(kern, dchar, N * OD, nblocks, (OH - 1) * Wq + OW,
+                                    Cg * k5[0], _threads.max_threads(),
+                                    force.get("flat_chunk"))
+        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
+                 toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
+                 chunk=chunk, units=units)
+        return "flat", c
+    # a padded copy has readable slack after every row
+    copy = not (s[2] == 1 and not any(pl) and not any(ph))
+    xstr, Wq, total = _source_geometry(x5, pl, ph, s[2], copy)
+    c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
+             toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, s[2], Cg, xstr[1]),
+             narrow=_narrow_tiles(kern, dchar, OW), units=N * nblocks * OD * OH)
+    return "filt", c
+
+
+def _fill_source(x5, c, kern, nthreads):
+    """The source buffer of a tiled path: `x5` itself or its padded copy."""
+    if not c["copy"]:
+        return x5.reshape(-1)
+    return _source(x5, c["pl"], c["ph"], c["s"][2], kern, nthreads)[0]
+
+
+def _run_rows(plan, kern, x, w, b, out, nthreads):
+    c = plan.consts
+    x5 = x.reshape(c["x5"])
+    o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
+    wt = np.ascontiguousarray(w.reshape(w.shape[0], -1))
+    flat = _fill_source(x5, c, kern, nthreads)
+    colchunk, units = _row_chunks(c["rowblocks"], c["ow"], nthreads)
+    kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"], c["copy"],
+                        c["copy"], plan.relu, colchunk, team_size(nthreads, units))
+
+
+def _run_filtt(plan, kern, x, w, b, out, nthreads):
+    c = plan.consts
+    x5 = x.reshape(c["x5"])
+    o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
+    w5 = w.reshape(w.shape[:2] + c["k5"])
+    wpt, bpt, blk = _pack_filtt(w5, b, _groups_of(x, w), c["pf"])
+    flat = _fill_source(x5, c, kern, nthreads)
+    kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
+                         c["chunk"], plan.relu, team_size(nthreads, c["units"]))
+
+
+def _groups_of(x, w):
+    return x.shape[1] // w.shape[1]
+
+
+def _run_flat_or_filt(plan, kern, x, w, b, out, nthreads):
+    c = plan.consts
+    x5 = x.reshape(c["x5"])
+    o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
+    w5 = w.reshape(w.shape[:2] + c["k5"])
+    wpack, blocks = _pack_blocks(w5, _groups_of(x, w), c["pmax"])
+    flat = _fill_source(x5, c, kern, nthreads)
+    if plan.path == "flat":
+        kern.filt_correlate_flat(flat, c["xstr"], c["toff"], wpack, blocks, o5, b, c["Cg"],
+                                 c["s"][0], c["chunk"], plan.relu,
+                                 team_size(nthreads, c["units"]))
+        return
+    kern.filt_correlate(flat, c["xstr"], c["toff"], wpack, blocks, o5, b, c["Cg"], c["s"][0],
+                        c["s"][1], c["copy"], plan.relu, c["narrow"],
+                        team_size(nthreads, c["units"]))
+
+
+def _run_generic(plan, kern, x, w, b, out, nthreads):
+    c = plan.consts
+    _run3(kern, x, w, out, b, c["stride"], c["dilation"], c["pad_lo"], c["groups"],
+          plan.accumulate, plan.relu, c["layout"], nthreads)
+
+
+def _run_nosum(plan, kern, x, w, b, out, nthreads):
+    # no input channels (or an empty kernel): the sums are empty
+    if plan.accumulate:
+        return
+    _fill_bias(out, b, plan.consts["layout"], len(plan.oshape) - 2)
+    if plan.relu:
+        np.maximum(out, 0, out=out)
+
+
+def _run_pointwise(plan, kern, x, w, b, out, nthreads):
+    N, C = x.shape[:2]
+    L = x.size // max(1, N * C)
+    _run(plan.sub, kern, x.reshape(N, C, L), w.reshape(w.shape[0], w.shape[1], 1),
+         b, out.reshape(out.shape[0], out.shape[1], L), nthreads)
+
+
+def _run_cl_single(plan, kern, x, w, b, out, nthreads):
+    # one input and one output channel: both layouts are the same memory,
+    # and the channels-first kernel vectorises along the spatial rows.
+    xs = x.reshape((x.shape[0], 1) + x.shape[1:-1])
+    ws = w.reshape((1, 1) + w.shape[:-2])
+    os_ = out.reshape((out.shape[0], 1) + out.shape[1:-1])
+    _run(plan.sub, kern, xs, ws, b, os_, nthreads)
+
+
+def _run_cl_tiled(plan, kern, x, w, b, out, nthreads):
+    # many channels: run the tiled channels-first path on transposed copies
+    # (the transposes cost a small fraction of the arithmetic).
+    rank = x.ndim - 2
+    xt = np.ascontiguousarray(x.transpose((0, rank + 1) + tuple(range(1, rank + 1))))
+    wt = np.ascontiguousarray(w.transpose((rank + 1, rank) + tuple(range(rank))))
+    ot = np.empty((out.shape[0], out.shape[-1]) + out.shape[1:-1], dtype=out.dtype)
+    _run(plan.sub, kern, xt, wt, b, ot, nthreads)
+    out[...] = ot.transpose((0,) + tuple(range(2, rank + 2)) + (1,))
+
+
+def _run_rank_n(plan, kern, x, w, b, out, nthreads):
+    """Rank > 3: decompose the leading (rank - 3) spatial axes."""
+    c = plan.consts
+    stride, dilation, pad_lo, layout = c["stride"], c["dilation"], c["pad_lo"], c["layout"]
+    rank = len(stride)
     lead = rank - 3
-    if layout == "channels_first":
-        sp_axis0, k_axis0 = 2, 2
-    else:
-        sp_axis0, k_axis0 = 1, 0
-    if not accumulate:
+    sp_axis0, k_axis0 = (2, 2) if layout == "channels_first" else (1, 0)
+    if not plan.accumulate:
         _fill_bias(out, b, layout, rank)
     in_lead = x.shape[sp_axis0:sp_axis0 + lead]
     out_lead = out.shape[sp_axis0:sp_axis0 + lead]
     k_lead = w.shape[k_axis0:k_axis0 + lead]
-    empty = np.zeros(0, dtype=dtype)
+    empty = np.zeros(0, dtype=out.dtype)
     # The kernels take C-contiguous operands: copy each weight slice and each
     # input slice once (at most one copy of the input in all), and each
     # output slab once per output position, not once per tap.
@@ -524,8 +564,174 @@ def _correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
             if xsub is None:
                 xsub = xsubs[ipos] = np.ascontiguousarray(x[(slice(None),) * sp_axis0 + ipos])
             _run3(kern, xsub, wsub, osub, empty, stride[lead:], dilation[lead:],
-                  pad_lo[lead:], groups, True, False, layout, nthreads)
+                  pad_lo[lead:], c["groups"], True, False, layout, nthreads)
         out[oidx] = osub
-    if relu:
+    if plan.relu:
         np.maximum(out, 0, out=out)
+
+
+_RUNNERS = {
+    "empty": lambda *args: None,
+    "nosum": _run_nosum,
+    "rows": _run_rows,
+    "rows_padded": _run_rows,
+    "filtt": _run_filtt,
+    "flat": _run_flat_or_filt,
+    "filt": _run_flat_or_filt,
+    "pointwise": _run_pointwise,
+    "cl_single": _run_cl_single,
+    "cl_tiled": _run_cl_tiled,
+    "generic": _run_generic,
+    "rank_n": _run_rank_n,
+}
+
+
+def _run(plan, kern, x, w, b, out, nthreads):
+    _RUNNERS[plan.path](plan, kern, x, w, b, out, nthreads)
+
+
+def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1, relu=False,
+                   layout="channels_first", accumulate=False, level=None, force=None):
+    """Decide how the engine runs one geometry (pure; shapes only).
+
+    Parameters
+    ----------
+    x_shape, w_shape : tuple of int
+        Shapes of the (validated) input and filter bank.
+    dtype : dtype
+        ``float32``, ``float64`` or ``uint64``.
+    stride, dilation, pads, groups, relu, layout, accumulate
+        As for :func:`correlate`.
+    level : str or None
+        SIMD level (default: the dispatched one).
+    force : dict or None
+        Tests: ``{'generic': True}`` takes the generic kernel;
+        ``{'flat': bool}``, ``{'filtt': bool}`` force or forbid those tiled
+        drivers where they apply; ``{'flat_chunk': int}`` sets their chunk.
+
+    Returns
+    -------
+    EnginePlan
+    """
+    key = (tuple(x_shape), tuple(w_shape), np.dtype(dtype).char, tuple(stride),
+           tuple(dilation), tuple(tuple(p) for p in pads), int(groups), bool(relu), layout,
+           bool(accumulate), level or _dispatch.LEVEL,
+           tuple(sorted((force or {}).items())))
+    return _plan_cached(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_cached(key):
+    (x_shape, w_shape, dchar, stride, dilation, pads, groups, relu, layout, accumulate,
+     level, force) = key
+    force = dict(force)
+    kern = _dispatch.get_kernels(level)
+    rank = len(stride)
+    oshape = output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout)
+    base = dict(stride=stride, dilation=dilation, pad_lo=tuple(p[0] for p in pads),
+                groups=groups, layout=layout)
+
+    def plan(path, consts=base, sub=None):
+        return EnginePlan(path, oshape, level, relu, accumulate, consts, sub)
+
+    if math.prod(oshape) == 0:
+        return plan("empty")
+    nout = oshape[1 if layout == "channels_first" else -1]
+    if math.prod(w_shape) // max(1, nout) == 0:
+        return plan("nosum")
+    tiled_ok = not accumulate and rank <= 3 and not force.get("generic")
+    if layout == "channels_last" and w_shape[-2] == 1 and w_shape[-1] == 1 and groups == 1:
+        sub = _plan_cached(((x_shape[0], 1) + x_shape[1:-1], (1, 1) + w_shape[:-2], dchar,
+                            stride, dilation, pads, 1, relu, "channels_first", accumulate,
+                            level, key[-1]))
+        return plan("cl_single", sub=sub)
+    if tiled_ok and (layout == "channels_first" or dchar in "fd"):
+        if layout == "channels_first":
+            xs, ws = x_shape, w_shape
+        else:
+            xs = (x_shape[0], x_shape[-1]) + x_shape[1:-1]
+            ws = (w_shape[-1], w_shape[-2]) + w_shape[:rank]
+        if (all(k == 1 for k in ws[2:]) and all(v == 1 for v in stride)
+                and not any(p[0] or p[1] for p in pads) and rank > 1):
+            # pointwise: the spatial axes are one long row
+            L = math.prod(xs[2:])
+            sub = _plan_cached(((xs[0], xs[1], L), (ws[0], ws[1], 1), dchar, (1,), (1,),
+                                ((0, 0),), groups, relu, "channels_first", False, level,
+                                key[-1]))
+            path = "pointwise"
+        else:
+            tiled = _plan_tiled(kern, xs, ws, dchar, stride, dilation, pads, groups,
+                                kern.simd_level(), force)
+            sub = None if tiled is None else plan(*tiled)
+            path = None if tiled is None else "tiled"
+        if sub is not None and sub.path != "generic":
+            if layout == "channels_first":
+                return sub if path == "tiled" else plan("pointwise", sub=sub)
+            if not (w_shape[-2] == 1 and w_shape[-1] == groups):
+                inner = sub if path == "tiled" else plan("pointwise", sub=sub)
+                return plan("cl_tiled", sub=inner)
+    return plan("generic" if rank <= 3 else "rank_n")
+
+
+def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
+              layout="channels_first", nthreads=1, out=None, accumulate=False, level=None,
+              plan=None, force=None):
+    """Run the canonical correlation (see the module docstring).
+
+    Parameters
+    ----------
+    x, w : ndarray
+        Input and filter bank, same dtype: float32, float64 or uint64 (the
+        last for exact, wrapping integer sums; channels_first only).
+    stride, dilation : tuple of int
+        Per spatial axis.
+    pads : tuple of (int, int)
+        Zero padding ``(lo, hi)`` per spatial axis.
+    groups : int
+    bias : ndarray or None
+        ``(F,)``, same dtype.
+    relu : bool
+        Fuse ``max(., 0)`` into the kernel.
+    layout : {'channels_first', 'channels_last'}
+    nthreads : int
+        The call's thread budget (``fastconv._threads.resolve_workers``);
+        each parallel region takes ``fastconv._threads.team_size`` of it.
+    out : ndarray or None
+        C-contiguous output of the right shape and dtype, or None to allocate.
+    accumulate : bool
+        Add into `out` instead of overwriting it (bias is not added again).
+    level : str or None
+        Force a SIMD level (tests); default is the dispatched one.
+    plan : EnginePlan or None
+        A plan from :func:`plan_correlate` for these shapes (default: planned
+        here, cached by geometry).
+    force : dict or None
+        Passed to :func:`plan_correlate` (tests).
+
+    Returns
+    -------
+    ndarray
+        `out`.
+    """
+    dtype = np.result_type(x.dtype, w.dtype)
+    x = np.ascontiguousarray(x, dtype=dtype)
+    w = np.ascontiguousarray(w, dtype=dtype)
+    if out is None:
+        accumulate = False
+    if plan is None:
+        plan = plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
+                              pads=pads, groups=groups, relu=relu, layout=layout,
+                              accumulate=accumulate, level=level, force=force)
+    if out is None:
+        out = np.empty(plan.oshape, dtype=dtype)
+    if plan.path == "empty":
+        return out
+    b = (np.zeros(0, dtype=dtype) if bias is None
+         else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
+    # small problems: a parallel region costs more than it saves
+    nout = plan.oshape[1 if layout == "channels_first" else -1]
+    if not worth_threads(out.size * (w.size // max(1, nout))):
+        nthreads = 1
+    with running():
+        _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads)
     return out

@@ -274,6 +274,12 @@ class running:
         return False
 
 
+def worth_threads(work):
+    """Whether `work` multiply-adds (or comparable operations) can pay for a
+    parallel region at all."""
+    return work >= SERIAL_WORK
+
+
 def team_size(nthreads, units, work=None):
     """Threads for one parallel region.
 
@@ -300,7 +306,7 @@ def team_size(nthreads, units, work=None):
     >>> team_size(8, 1000, work=100)
     1
     """
-    if work is not None and work < SERIAL_WORK:
+    if work is not None and not worth_threads(work):
         return 1
     share = int(nthreads) // max(1, len(_running))
     return max(1, min(share, int(units)))

@@ -38,14 +38,11 @@ def _run(case, dtype, level, generic, nthreads):
     x = rng.standard_normal((N, C) + S).astype(dtype)
     w = rng.standard_normal((F, C // G) + K).astype(dtype)
     b = rng.standard_normal(F).astype(dtype)
-    _engine._GENERIC_ONLY[0] = generic
-    try:
-        y = _engine.correlate(x, w, stride=s, dilation=d, pads=pads, groups=G, bias=b,
-                              nthreads=nthreads, level=level)
-        ya = _engine.correlate(np.abs(x), np.abs(w), stride=s, dilation=d, pads=pads,
-                               groups=G, bias=np.abs(b), nthreads=1, level=level)
-    finally:
-        _engine._GENERIC_ONLY[0] = False
+    force = {"generic": True} if generic else None
+    y = _engine.correlate(x, w, stride=s, dilation=d, pads=pads, groups=G, bias=b,
+                          nthreads=nthreads, level=level, force=force)
+    ya = _engine.correlate(np.abs(x), np.abs(w), stride=s, dilation=d, pads=pads,
+                           groups=G, bias=np.abs(b), nthreads=1, level=level, force=force)
     return y, ya, (C // G) * int(np.prod(K))
 
 

@@ -13,8 +13,8 @@ arbitrary (only valid outputs are computed), the last tile of a chunk
 repeats its last position, and blocks of a group's last filters are padded
 with zero weights.
 
-Every test forces one driver (``_engine._FLAT`` / ``_engine._FILTT``) and
-checks through ``_engine.FLAT_CALLS`` / ``FILTT_CALLS`` that it really ran, then compares with the float64
+Every test forces one driver (``force=`` of ``_engine.plan_correlate``) and
+checks through the plan's ``path`` that it really runs, then compares with the float64
 NumPy reference of conftest.py using the derived float32/float64 bounds,
 and checks that 1 and 2 threads give bitwise identical results.
 """
@@ -74,6 +74,19 @@ BIG = [
 ]
 
 
+def _forced_plan(driver, x, w, chunk=None, **geometry):
+    """The engine plan with `driver` forced; asserts that it is the one run."""
+    force = {"flat": driver == "flat", "filtt": driver == "filtt"}
+    if chunk:
+        force["flat_chunk"] = chunk
+    plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force=force, **geometry)
+    inner = plan
+    while inner.sub is not None:       # pointwise problems run as one long row
+        inner = inner.sub
+    assert inner.path == driver, f"the {driver} driver would not run: {plan}"
+    return plan
+
+
 def _run(case, dtype, level, nthreads, relu, bias=True, chunk=None, driver="flat"):
     N, Cg, Fg, G, S, K, d, pads, sd = case
     rank = len(S)
@@ -82,19 +95,10 @@ def _run(case, dtype, level, nthreads, relu, bias=True, chunk=None, driver="flat
     w = rng.standard_normal((Fg * G, Cg) + K).astype(dtype)
     b = rng.standard_normal(Fg * G).astype(dtype) if bias else None
     stride = (sd,) + (1,) * (rank - 1)
-    calls = _engine.FLAT_CALLS if driver == "flat" else _engine.FILTT_CALLS
-    before = calls[0]
-    _engine._FLAT[0] = driver == "flat"
-    _engine._FILTT[0] = driver == "filtt"
-    _engine._FLAT_CHUNK[0] = chunk
-    try:
-        y = _engine.correlate(x, w, stride=stride, dilation=d, pads=pads, groups=G, bias=b,
-                              relu=relu, nthreads=nthreads, level=level)
-    finally:
-        _engine._FLAT[0] = None
-        _engine._FILTT[0] = None
-        _engine._FLAT_CHUNK[0] = None
-    assert calls[0] == before + 1, f"the {driver} driver did not run"
+    plan = _forced_plan(driver, x, w, stride=stride, dilation=d, pads=pads, groups=G,
+                        relu=relu, level=level, chunk=chunk)
+    y = _engine.correlate(x, w, stride=stride, dilation=d, pads=pads, groups=G, bias=b,
+                          relu=relu, nthreads=nthreads, level=level, plan=plan)
     ref, scale = reference_conv(x, w, b, stride=stride, pads=pads, dilation=d, groups=G)
     if relu:
         ref = np.maximum(ref, 0)
@@ -138,15 +142,10 @@ def test_flat_equals_row_driver_bitwise(level):
     b = rng.standard_normal(10).astype(np.float32)
     out = {}
     for flat, filtt in ((False, False), (True, False), (False, True)):
-        _engine._FLAT[0] = flat
-        _engine._FILTT[0] = filtt
-        try:
-            out[flat, filtt] = _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1),
-                                                 pads=((1, 1), (1, 1)), bias=b, relu=True,
-                                                 nthreads=2, level=level)
-        finally:
-            _engine._FLAT[0] = None
-            _engine._FILTT[0] = None
+        out[flat, filtt] = _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1),
+                                             pads=((1, 1), (1, 1)), bias=b, relu=True,
+                                             nthreads=2, level=level,
+                                             force={"flat": flat, "filtt": filtt})
     ref = out[False, False].view(np.uint32)
     assert np.array_equal(ref, out[True, False].view(np.uint32))
     assert np.array_equal(ref, out[False, True].view(np.uint32))
@@ -166,10 +165,9 @@ def test_flat_engine_reaches_driver_by_default():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1, 16, 14, 14)).astype(np.float32)
     w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
-    before = _engine.FLAT_CALLS[0]
-    y = _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)),
-                          nthreads=1)
-    assert _engine.FLAT_CALLS[0] == before + 1
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)))
+    assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **geometry).path == "flat"
+    y = _engine.correlate(x, w, nthreads=1, **geometry)
     ref, scale = reference_conv(x, w, pads=1)
     assert_conv_close(y, ref, scale, np.float32, n_terms(w.shape, 1))
 
@@ -200,16 +198,9 @@ def test_nan_reaches_exactly_the_outputs_that_see_it(driver, level, relu):
     for p in [(0, 1, 0, 0), (1, 4, 8, 12), (1, 2, 4, 6)]:
         x[p] = np.nan
         marker[p] = 1
-    calls = _engine.FLAT_CALLS if driver == "flat" else _engine.FILTT_CALLS
-    before = calls[0]
-    _engine._FLAT[0] = driver == "flat"
-    _engine._FILTT[0] = driver == "filtt"
-    try:
-        y = _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)),
-                              relu=relu, nthreads=2, level=level)
-    finally:
-        _engine._FLAT[0] = None
-        _engine._FILTT[0] = None
-    assert calls[0] == before + 1
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), relu=relu,
+                    level=level)
+    plan = _forced_plan(driver, x, w, **geometry)
+    y = _engine.correlate(x, w, nthreads=2, plan=plan, **geometry)
     seen, _ = reference_conv(marker, np.ones(w.shape), pads=1)
     assert np.array_equal(np.isnan(y), seen > 0)

@@ -1,0 +1,196 @@
+"""Small calls and a busy machine: fastconv against the SciPy call it replaces.
+
+Usage::
+
+    python build_tools/bench_calls.py small [--repeats 41]
+    python build_tools/bench_calls.py busy  [--repeats 21] [--load N]
+    python build_tools/bench_calls.py overhead [--repeats 201]
+
+``small``: the small-call workloads of the benchmarks page (section "Small
+calls"); ratio = SciPy (or PyTorch) time / fastconv time, interleaved medians
+in one process, call order shuffled every repeat.
+
+``busy``: starts ``--load`` CPU-bound processes (default: one per usable
+CPU), times fastconv's default (``workers=None``), ``workers=1`` and SciPy on
+the busy-machine workloads, and stops the processes by their process id.
+
+``overhead``: per-call time of tiny problems (where the arithmetic is
+negligible), i.e. the Python and set-up cost of a direct call, an ``auto``
+call, an ndimage call and a ``conv2d`` call.
+"""
+
+import argparse
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+
+import numpy as np
+import scipy.ndimage as ndi
+import scipy.signal as ss
+
+import fastconv
+import fastconv.ndimage as fnd
+
+
+def _spin():
+    while True:
+        pass
+
+
+def interleaved(funcs, repeats, seed=0):
+    """Median seconds per function, called in turn in a shuffled order."""
+    for f in funcs.values():
+        f()
+        f()
+    times = {k: [] for k in funcs}
+    rnd = random.Random(seed)
+    inner = {}
+    for k, f in funcs.items():   # calls per sample so each sample takes >= ~0.2 ms
+        t0 = time.perf_counter()
+        f()
+        inner[k] = max(1, int(2e-4 / max(time.perf_counter() - t0, 1e-7)))
+    for _ in range(repeats):
+        order = list(funcs.items())
+        rnd.shuffle(order)
+        for k, f in order:
+            n = inner[k]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            times[k].append((time.perf_counter() - t0) / n)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def small_cases(rng):
+    f64 = lambda *s: rng.standard_normal(s)                     # noqa: E731
+    f32 = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    cases = []
+
+    def sig(name, a, b, mode, fn="convolve", **kw):
+        cases.append((name, lambda: getattr(fastconv, fn)(a, b, mode, **kw),
+                      lambda: getattr(ss, fn)(a, b, mode, **kw), "SciPy"))
+    sig("1-D 1000 x 31 same", f64(1000), f64(31), "same")
+    sig("1-D 1000 x 511 full", f64(1000), f64(511), "full")
+    sig("1-D 64 x 7 full", f64(64), f64(7), "full")
+    sig("2-D 64^2 x 3^2 same", f64(64, 64), f64(3, 3), "same")
+    sig("2-D 64^2 x 31^2 same", f64(64, 64), f64(31, 31), "same")
+    sig("2-D 5^2 x 3^2 full", f64(5, 5), f64(3, 3), "full")
+    a, b = f64(128, 128), f64(5, 5)
+    cases.append(("convolve2d 128^2 x 5^2 symm",
+                  lambda: fastconv.convolve2d(a, b, "same", "symm"),
+                  lambda: ss.convolve2d(a, b, "same", "symm"), "SciPy"))
+    im, k3 = f32(256, 256), f32(3, 3)
+    cases.append(("ndimage.convolve 256^2 f32 3^2", lambda: fnd.convolve(im, k3),
+                  lambda: ndi.convolve(im, k3), "SciPy"))
+    s1, k9 = f64(2000), f64(9)
+    cases.append(("ndimage.convolve1d 2000 x 9", lambda: fnd.convolve1d(s1, k9),
+                  lambda: ndi.convolve1d(s1, k9), "SciPy"))
+    sig("fftconvolve 4096 x 1024", f64(4096), f64(1024), "full", fn="fftconvolve")
+    sig("3-D 16^3 x 3^3 same", f64(16, 16, 16), f64(3, 3, 3), "same")
+    try:
+        import torch
+        x, w = f32(1, 3, 32, 32), f32(8, 3, 3, 3)
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+
+        def peer():
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(tx, tw, padding=1).numpy()
+        cases.append(("conv2d N1 3->8 32^2 3x3", lambda: fastconv.conv2d(x, w, padding=1),
+                      peer, "PyTorch"))
+    except ImportError:
+        pass
+    return cases
+
+
+def run_small(repeats):
+    rng = np.random.default_rng(0)
+    print(f"{'workload':34s} {'fastconv':>10s} {'peer':>10s}  ratio (peer/fastconv)")
+    for name, ours, peer, peer_name in small_cases(rng):
+        t = interleaved({"ours": ours, "peer": peer}, repeats)
+        print(f"{name:34s} {t['ours'] * 1e6:8.1f}us {t['peer'] * 1e6:8.1f}us  "
+              f"{t['peer'] / t['ours']:5.2f}x {peer_name}")
+
+
+def busy_cases(rng):
+    f32 = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    c, d = f32(2048, 2048), f32(5, 5)
+    a, b = rng.standard_normal((512, 512)), rng.standard_normal((17, 17))
+    x, k = f32(100_000), f32(63)
+    v, e = f32(64, 64, 64), f32(3, 3, 3)
+    m, f3 = f32(1024, 1024), f32(3, 3)
+    return [
+        ("2-D 2048^2 f32 5x5", lambda w=None: fastconv.convolve(c, d, "same", workers=w),
+         lambda: ss.convolve(c, d, "same")),
+        ("2-D 512^2 f64 17x17", lambda w=None: fastconv.convolve(a, b, "same", workers=w),
+         lambda: ss.convolve(a, b, "same")),
+        ("1-D 1e5 f32 63 taps", lambda w=None: fastconv.convolve(x, k, "same", workers=w),
+         lambda: ss.convolve(x, k, "same")),
+        ("ndimage 64^3 f32 3^3", lambda w=None: fnd.convolve(v, e, workers=w),
+         lambda: ndi.convolve(v, e)),
+        ("ndimage 1024^2 f32 3x3", lambda w=None: fnd.convolve(m, f3, workers=w),
+         lambda: ndi.convolve(m, f3)),
+    ]
+
+
+def run_busy(repeats, load):
+    procs = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(load)]
+    for p in procs:
+        p.start()
+    try:
+        time.sleep(0.5)
+        print(f"{load} CPU-bound processes running (pids {[p.pid for p in procs]})")
+        print(f"{'workload':26s} {'default':>9s} {'workers=1':>10s} {'SciPy':>9s}  "
+              f"SciPy/default  default/workers=1")
+        for name, ours, peer in busy_cases(np.random.default_rng(0)):
+            t = interleaved({"default": ours, "one": lambda: ours(1), "scipy": peer},
+                            repeats)
+            print(f"{name:26s} {t['default'] * 1e3:7.2f}ms {t['one'] * 1e3:8.2f}ms "
+                  f"{t['scipy'] * 1e3:7.2f}ms  {t['scipy'] / t['default']:9.2f}x "
+                  f"{t['default'] / t['one']:12.2f}")
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join()
+
+
+def run_overhead(repeats):
+    rng = np.random.default_rng(0)
+    x1, k1 = rng.standard_normal(16), rng.standard_normal(3)
+    x2, k2 = rng.standard_normal((8, 8)), rng.standard_normal((3, 3))
+    xc, wc = rng.standard_normal((1, 1, 8, 8)), rng.standard_normal((1, 1, 3, 3))
+    calls = {
+        "direct call: convolve(16, 3, method='direct')":
+            lambda: fastconv.convolve(x1, k1, method="direct"),
+        "auto call: convolve(8x8, 3x3)": lambda: fastconv.convolve(x2, k2),
+        "ndimage call: ndimage.convolve(8x8, 3x3)": lambda: fnd.convolve(x2, k2),
+        "conv2d call: conv2d(1x1x8x8, 1x1x3x3)": lambda: fastconv.conv2d(xc, wc),
+    }
+    t = interleaved(calls, repeats)
+    for name, v in t.items():
+        print(f"{name:46s} {v * 1e6:7.1f} us")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("what", choices=["small", "busy", "overhead"])
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--load", type=int, default=len(os.sched_getaffinity(0))
+                    if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    args = ap.parse_args(argv)
+    print(f"fastconv {fastconv.__version__}; SIMD "
+          f"{fastconv.show_config(print_out=False)['simd']['level']}; "
+          f"CPUs {os.cpu_count()}; python {sys.version.split()[0]}")
+    if args.what == "small":
+        run_small(args.repeats or 41)
+    elif args.what == "busy":
+        run_busy(args.repeats or 21, args.load)
+    else:
+        run_overhead(args.repeats or 201)
+
+
+if __name__ == "__main__":
+    main()
