@@ -213,6 +213,10 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
     return conv_window(in1, b, conv_axes, windows, rt, nthreads, nonfinite=nonfinite)
 
 
+# 1-D problems up to this many multiply-adds take NumPy's loop straight away
+# (<= ~0.1 ms there; the engine's call and planning cost more).
+_SMALL_1D_MACS = 1 << 19
+
 # Below this many multiply-adds a call costs its overheads only (~40 us);
 # layout choices cannot matter.
 _TINY_MACS = 1 << 16
@@ -271,6 +275,11 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     rt = np.result_type(in1, in2)
     if in1.size == 0 or in2.size == 0:
         return _empty_result(in1, in2, mode, rt)
+    if (method != "fft" and axes is None and in1.size * in2.size <= _SMALL_1D_MACS
+            and rt.kind in "fc" and _np_conv_ok(in1, in2, mode)):
+        # small 1-D problems: SciPy's own direct path (NumPy's loop), with
+        # nothing to plan -- no engine call or FFT can be cheaper
+        return (np.correlate if corr else np.convolve)(in1, in2, mode)
     nonfinite = None
     if method == "auto":
         nonfinite = NonFinite(in1, in2, nthreads)
