@@ -451,13 +451,17 @@ def _product(a, b, result_dtype, route):
                            b.astype(result_dtype, copy=False))
 
 
-def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=None):
+def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=None,
+                ceiling=None):
     """Estimated seconds of :func:`conv_window` (zero edges, best layout).
 
     A real single-channel problem of rank >= 2 whose kernel is rank one is
     priced as the separable route when :mod:`fastconv._separable` would take
     it; that needs the values: `operands` ``(a, b)`` (the arrays of shapes
-    `s1`, `s2`; without them the full-kernel route is priced).
+    `s1`, `s2`; without them the full-kernel route is priced).  With a
+    `ceiling` (seconds), the kernel is not tested when even the separable
+    route would cost at least that much (the full-kernel price is returned:
+    the caller's choice is the same).
     """
     route, cdtype = compute_route(result_dtype)
     if route == "fallback":
@@ -472,7 +476,7 @@ def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=Non
     if route == "real" and len(spatial) >= 2:
         from fastconv import _separable
         sep = _separable.planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout,
-                                      operands)
+                                      operands, ceiling)
         if sep is not None:
             # the layout's transposed copies (if any) are paid either way
             return layout[0] - sep[1] + sep[0]

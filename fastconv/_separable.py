@@ -128,6 +128,7 @@ Switch
 """
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -216,6 +217,8 @@ def factorize(kernel, cdtype):
         return None
     p = np.unravel_index(flat, kd.shape)
     piv = kd[p]
+    if _fails_sampled_test(kd, p, piv, m, len(active), cdtype):
+        return None
     carrier = active[-1]
     integral = m < 2.0 ** 53 and bool(np.all(kd == np.round(kd)))
     fibres = [kd[p[:d] + (slice(None),) + p[d + 1:]] for d in range(kd.ndim)]
@@ -241,6 +244,28 @@ def factorize(kernel, cdtype):
     if not np.array_equal(signs, np.sign(kd)):
         return None
     return factors
+
+
+def _fails_sampled_test(kd, p, piv, m, rank, cdtype):
+    """Cheap rejection of most kernels that are not rank one.
+
+    A rank-one tensor equals, at every index, the product of its pivot
+    fibres there divided by ``piv**(ndim - 1)``.  Checked at a few sampled
+    indices with a margin of ``4 (rank + 1)`` times :func:`factorize`'s
+    tolerance (the prediction's own rounding stays below that for any
+    kernel the full test accepts), so no kernel the full test would take is
+    rejected here; a random kernel is rejected after ~10 products instead
+    of a pass over the whole kernel.
+    """
+    limit = 4 * (rank + 1) * tolerance(rank, cdtype) * m
+    picks = [sorted({0, (n - 1) // 2, n - 1}) for n in kd.shape]
+    for idx in itertools.islice(itertools.product(*picks), 12):
+        pred = float(piv)
+        for d, i in enumerate(idx):
+            pred *= float(kd[p[:d] + (i,) + p[d + 1:]]) / piv
+        if abs(float(kd[idx]) - pred) > limit:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------
@@ -423,7 +448,7 @@ def _execute(x, factors, plan, nthreads):
 _FASTEST_MAC = 1.5e-11    # seconds per multiply-add of the fastest engine case (2 threads)
 
 
-def _worth_pricing(n, spatial, klens, pads):
+def worth_pricing(n, spatial, klens, pads):
     """False when the multiply-adds the route would save cannot pay for the
     extra engine call it makes (then neither the cost model nor the rank-one
     test is worth its ~20-40 us, e.g. any 3x3 kernel on a small image)."""
@@ -439,7 +464,7 @@ def _priced_plan(n, spatial, klens, pads, cdtype, nthreads):
     """(plan, separable cost, full-kernel cost) when the route is cheaper by
     the cost model, else None (the one decision of both :func:`maybe_run`
     and :func:`planned_cost`)."""
-    if not _worth_pricing(n, spatial, klens, pads):
+    if not worth_pricing(n, spatial, klens, pads):
         return None
     plan = _Plan(n, spatial, klens, pads)
     if not plan.ok:
@@ -501,7 +526,8 @@ def maybe_run(xt, kt, pads, cdtype, nthreads):
 # The planner's view
 
 
-def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
+def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands,
+                 ceiling=None):
     """Cost of the separable route as conv_window would run it, or None.
 
     Parameters
@@ -518,6 +544,9 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
         ``_best_layout``'s answer: (cost, orientation, inner axis).
     operands : (ndarray, ndarray) or None
         The operands (None: unknown, the route is not priced).
+    ceiling : float or None
+        Seconds at or above which the route is of no interest: its kernel
+        is then not tested (None is returned).
 
     Returns
     -------
@@ -558,6 +587,8 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands):
     if priced is None:
         return None
     _, cost, full = priced
+    if ceiling is not None and layout[0] - full + cost >= ceiling:
+        return None
     # the kernel exactly as conv_window hands it to the engine
     kv = k.transpose([ax for ax in range(nd) if ax not in spatial] + order)
     kv = kv.reshape(tuple(ks[ax] for ax in order))[(slice(None, None, -1),) * len(order)]

@@ -32,7 +32,7 @@ measures keep the default safe on a busy machine:
 
 1. ``workers=None`` leaves out the cores that other processes keep busy,
    measured from ``/proc/stat`` (all CPU time but idle, minus this process's
-   own CPU time, over the last interval of at least 50 ms); on a busy
+   own CPU time, over the last interval of at least 0.25 s; reading it costs ~0.1 ms); on a busy
    2-core machine the default is then one thread, which never waits for
    anyone.
 2. The kernels hand out their fixed units of work dynamically, so a thread
@@ -101,7 +101,8 @@ class _MachineLoad:
     """Cores kept busy by other processes, from ``/proc/stat`` (Linux).
 
     Each estimate covers the interval since the previous one (at least
-    ``MIN_INTERVAL`` seconds; calls in between reuse it): all non-idle CPU
+    ``MIN_INTERVAL`` seconds; calls in between reuse it: the kernel writes
+    all of ``/proc/stat`` on every read, ~0.1 ms): all non-idle CPU
     time of the machine (steal included: a vCPU the hypervisor took away
     does not run our threads either) minus this process's own CPU time,
     divided by the wall time.  The very first estimate counts the runnable
@@ -109,7 +110,7 @@ class _MachineLoad:
     missing the machine counts as idle.
     """
 
-    MIN_INTERVAL = 0.05
+    MIN_INTERVAL = 0.25
     clock = staticmethod(time.monotonic)
 
     def __init__(self):

@@ -14,6 +14,7 @@ The direct method runs fastconv's multithreaded engine; the FFT methods run
 for how every call is reduced to one engine call.
 """
 
+import functools
 import math
 import timeit
 import warnings
@@ -21,7 +22,8 @@ import warnings
 import numpy as np
 import scipy.signal as _ss
 
-from fastconv import _fft
+from fastconv import _engine, _fft
+from fastconv._separable import worth_pricing
 from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
 from fastconv._scipy_compat import (ENGINE_CALL, NonFinite, _run_engine, compute_route,
                                     conv_window, direct_cost, has_nonfinite)
@@ -232,25 +234,43 @@ def _plain_direct(in1, b, mode, nthreads):
     to the bit; skipping its general planning saves ~25 us a call, which
     matters on small inputs.  Tiny problems (< ``_TINY_MACS``) take it
     whatever their row length (the layout search costs more than any
-    layout could save).
+    layout could save).  Everything that depends on the shapes only is
+    planned once per geometry (:func:`_plain_plan`).
     """
     if in1.dtype != b.dtype or in1.dtype.char not in "fd" or not in1.ndim:
         return None
-    s1, s2 = in1.shape, b.shape
+    plan = _plain_plan(in1.shape, b.shape, in1.dtype.char, mode)
+    if plan is None or has_nonfinite(b):
+        return None
+    pads, eplan, separable = plan
+    x = in1[None, None]
+    w = b[(slice(None, None, -1),) * in1.ndim][None, None]
+    if separable:   # the rank-one test needs the values: the general route decides
+        return _run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
+    ones = (1,) * in1.ndim
+    return _engine.correlate(x, w, stride=ones, dilation=ones, pads=pads, nthreads=nthreads,
+                             plan=eplan)[0, 0]
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_plan(s1, s2, dchar, mode):
+    """(pads, engine plan, separable candidate) of :func:`_plain_direct`, or
+    None where that path does not apply to these shapes."""
     if any(k > n for n, k in zip(s1, s2)):
         return None
-    windows = _windows(mode, s1, s2, range(in1.ndim))
-    if has_nonfinite(b):
-        return None
-    if windows[-1][1] < 64 and math.prod(w[1] for w in windows) * b.size >= _TINY_MACS:
+    windows = _windows(mode, s1, s2, range(len(s1)))
+    if windows[-1][1] < 64 and math.prod(w[1] for w in windows) * math.prod(s2) >= _TINY_MACS:
         return None     # short rows: another inner axis may be cheaper (conv_window)
     pads = []
     for (start, length), n, k in zip(windows, s1, s2):
         lo = k - 1 - start
         pads.append((lo, length + k - 1 - n - lo))
-    x = in1[None, None]
-    w = b[(slice(None, None, -1),) * in1.ndim][None, None]
-    return _run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
+    pads = tuple(pads)
+    rank = len(s1)
+    eplan = _engine.plan_correlate((1, 1) + s1, (1, 1) + s2, np.dtype(dchar),
+                                   stride=(1,) * rank, dilation=(1,) * rank, pads=pads)
+    separable = rank >= 2 and worth_pricing(1, s1, s2, pads)
+    return pads, eplan, separable
 
 
 def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
@@ -329,8 +349,8 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
     if in1.size * b.size < _TINY_MACS:
         return "direct"     # overheads only; no transform is that cheap
     conv_axes, windows = _plan(in1, b, mode, axes)
-    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads,
-                           operands=(in1, b))
+    # the full-kernel price first: it needs no look at the values
+    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
     if axes is None and _np_conv_ok(in1, b, mode):
         t_direct = min(t_direct, _numpy_cost(in1, b, mode))
     if t_direct <= _fft.FFT_CALL:
@@ -339,6 +359,11 @@ def _choose(in1, b, mode, axes, nthreads, nonfinite):
     if not conv_fft:
         return "direct"
     t_fft = _fft_choice(in1, b, mode, conv_fft, nthreads)[1]
+    if t_fft < t_direct:
+        # a rank-one kernel may still make the direct method the cheaper; its
+        # test (the values) is paid only when that route could beat the FFT
+        t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads,
+                               operands=(in1, b), ceiling=t_fft)
     if t_fft >= t_direct or nonfinite[1] or nonfinite[0]:
         return "direct"
     return "fft"

@@ -49,19 +49,19 @@ def test_default_leaves_out_cores_other_processes_keep_busy(monkeypatch):
     monkeypatch.setattr(_threads._openmp, "max_threads", lambda: cpus)
     fake = FakeLoad(monkeypatch, others=float(cpus), first_running=1)
     assert resolve_workers(None) == cpus          # first guess: nobody else runs
-    fake.advance(0.2)
+    fake.advance(0.5)
     assert resolve_workers(None) == 1             # every core busy elsewhere
     fake.others = cpus - 1.0
     fake.advance(0.01)                            # within MIN_INTERVAL: estimate kept
     assert resolve_workers(None) == 1
-    fake.advance(0.2)
+    fake.advance(0.5)
     assert resolve_workers(None) == 1             # one core left: serial
     fake.others = 0.2                             # a little background noise
-    fake.advance(0.2)
+    fake.advance(0.5)
     assert resolve_workers(None) == cpus
     # explicit counts are the user's: not reduced by the load (only capped)
     fake.others = float(cpus)
-    fake.advance(0.2)
+    fake.advance(0.5)
     assert resolve_workers(2) == 2
     assert resolve_workers(1) == 1
 
