@@ -18,79 +18,16 @@ follow SciPy 1.17 exactly; the caller has already resolved `workers`.
 
 import functools
 import math
-import numbers
-import operator
 
 import numpy as np
 import scipy.fft as sp_fft
 
-from fastconv._scipy_compat import TypeValueError
+from fastconv._scipy_args import freq_axes
 from fastconv._threads import team_size
 
-_MODES = ("full", "same", "valid")
 # Below this many points scipy.fft's thread pool costs more than it saves
 # (64 x 64 images: 92 us on one thread, 171 us on two, dev machine).
 SMALL_FFT_POINTS = 1 << 16
-
-
-def check_mode(mode):
-    if not isinstance(mode, str) or mode not in _MODES:
-        raise ValueError("Acceptable mode flags are 'valid', 'same', or 'full'.")
-    return mode
-
-
-def normalize_axes(axes, ndim):
-    """SciPy's FFT axes rules: int or sequence of ints, negatives wrap."""
-    if isinstance(axes, numbers.Number):
-        axes = (axes,)
-    try:
-        axes = [operator.index(a) for a in axes]
-    except TypeError:
-        raise TypeValueError("axes must be a scalar or iterable of integers") from None
-    axes = [a + ndim if a < 0 else a for a in axes]
-    if any(a >= ndim or a < 0 for a in axes):
-        raise ValueError("axes exceeds dimensionality of input")
-    if len(set(axes)) != len(axes):
-        raise ValueError("all axes must be unique")
-    return axes
-
-
-def swap_needed(mode, s1, s2, axes=None):
-    """SciPy's rule: in 'valid' mode the larger input must come first."""
-    if mode != "valid" or not s1:
-        return False
-    if axes is None:
-        axes = range(len(s1))
-    ok1 = all(s1[i] >= s2[i] for i in axes)
-    ok2 = all(s2[i] >= s1[i] for i in axes)
-    if not (ok1 or ok2):
-        raise ValueError("For 'valid' mode, one must be at least as large as the other "
-                         "in every dimension")
-    return not ok1
-
-
-def freq_axes(in1, in2, mode, axes):
-    """Resolve `axes` like ``scipy.signal.fftconvolve``.
-
-    Returns ``(in1, in2, axes, swapped)``: the convolved axes exclude
-    those where either input has length 1 (they broadcast), the other axes
-    must broadcast, and the inputs are swapped for 'valid' if needed.
-    """
-    s1, s2 = in1.shape, in2.shape
-    if axes is None:
-        axes = list(range(in1.ndim))
-    else:
-        axes = normalize_axes(axes, in1.ndim)
-        if not axes:
-            raise ValueError("when provided, axes cannot be empty")
-    axes = [a for a in axes if s1[a] != 1 and s2[a] != 1]
-    if not all(s1[a] == s2[a] or s1[a] == 1 or s2[a] == 1
-               for a in range(in1.ndim) if a not in axes):
-        raise ValueError(f"incompatible shapes for in1 and in2: {s1} and {s2}")
-    swapped = swap_needed(mode, s1, s2, axes=axes)
-    if swapped:
-        in1, in2 = in2, in1
-    return in1, in2, axes, swapped
 
 
 def _prepare(a):
@@ -306,65 +243,8 @@ def overlap_add(in1, in2, axes, nthreads, plan=None):
 
 # --------------------------------------------------------------------------
 # Cost estimates (seconds), fitted like the engine's (see
-# fastconv._scipy_compat): single-thread scipy.fft timings of fftconvolve
+# fastconv._cost): single-thread scipy.fft timings of fftconvolve
 # (1-D to 3-D, float32/float64) and of overlap_add (1-D), within a factor
 # 0.35..1.4 of the measurements.
 
-FFT_CALL = 7.0e-5       # includes the front-end's planning
-FFT_NLOGN = {4: 5.1e-10, 8: 8.8e-10}    # per N log2 N of the padded shape (real)
-FFT_POINT = {4: 6.5e-10, 8: 3.0e-10}    # per point of the padded shape
-OA_CALL = 8.0e-5
-OA_POINT = {4: 5.2e-9, 8: 8.5e-9}       # per point of all the blocks (1-D blocking; 2**22 samples)
-FFT_THREAD_GAIN = 1.1                   # scipy.fft over batches, 2 threads (1024**2: 1.12x)
 
-
-def _fft_parallel(n_axes, batch, nthreads, points):
-    """scipy.fft threads split batches of 1-D transforms; a single 1-D
-    transform runs on one thread."""
-    if nthreads <= 1 or (n_axes <= 1 and batch <= 1):
-        return 1.0
-    if points < SMALL_FFT_POINTS:
-        return 1.0
-    return FFT_THREAD_GAIN
-
-
-def fft_cost(s1, s2, axes, itemsize, complex_result, nthreads):
-    """Estimated seconds of :func:`fftconvolve` for these shapes."""
-    shape = []
-    batch = 1
-    for i in range(len(s1)):
-        if i in axes:
-            shape.append(sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result))
-        else:
-            batch *= max(s1[i], s2[i])
-    n = float(np.prod(shape)) if shape else 1.0
-    size = 8 if itemsize > 4 else 4
-    work = batch * (FFT_NLOGN[size] * n * math.log2(max(n, 2)) + FFT_POINT[size] * n)
-    if complex_result:
-        work *= 2
-    return FFT_CALL + work / _fft_parallel(len(shape), batch, nthreads, n * batch)
-
-
-def oa_cost(s1, s2, axes, itemsize, complex_result, nthreads):
-    """Estimated seconds of :func:`overlap_add`; inf unless exactly one axis
-    is cut into blocks (blocking several axes makes many tiny transforms,
-    slower than one big transform in every case measured)."""
-    plan = oa_plan(s1, s2, axes, not complex_result)
-    blocked = [a for a in axes if plan[a] is not None]
-    if len(blocked) != 1:
-        return math.inf
-    a = blocked[0]
-    B, P, _ = plan[a]
-    nb = -(-max(s1[a], s2[a]) // P)
-    points = nb * B
-    batch = 1
-    for i in range(len(s1)):
-        if i == a:
-            continue
-        if i in axes:
-            points *= sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result)
-        else:
-            batch *= max(s1[i], s2[i])
-    size = 8 if itemsize > 4 else 4
-    work = batch * OA_POINT[size] * points * (2 if complex_result else 1)
-    return OA_CALL + work / _fft_parallel(2, batch * nb, nthreads, points * batch)

@@ -2,7 +2,7 @@
 
 Run ``python -m fastconv._scipy_calibrate [--threads N] [--quick]``: it
 times fastconv's direct method, ``fftconvolve`` and overlap-add on the
-shapes the constants in :mod:`fastconv._scipy_compat` and
+shapes the constants in :mod:`fastconv._direct` and
 :mod:`fastconv._fft` were fitted on (float32/float64; 1-D, 2-D, 3-D;
 'same' and 'full'; min of 5 runs after a warm-up), fits the constants by
 non-negative least squares on the relative error, and prints them with
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from fastconv import _fft
+from fastconv import _cost, _fft, _scipy_args
 from fastconv import signal as fs
 
 
@@ -60,7 +60,7 @@ def measure(nthreads=1, quick=False, seed=0):
             for mode in ("same", "full"):
                 td = _tmin(lambda: fs.convolve(x, y, mode, method="direct", workers=nthreads))
                 tf = _tmin(lambda: fs.fftconvolve(x, y, mode, workers=nthreads))
-                a2, b2, axes, _ = _fft.freq_axes(x, y, mode, None)
+                a2, b2, axes, _ = _scipy_args.freq_axes(x, y, mode, None)
                 to = None
                 if _fft.overlap_add(a2, b2, sorted(axes), nthreads) is not None:
                     to = _tmin(lambda: _fft.overlap_add(a2, b2, sorted(axes), nthreads))
@@ -71,7 +71,7 @@ def measure(nthreads=1, quick=False, seed=0):
 
 def _direct_features(r):
     s1, s2 = r["s1"], r["s2"]
-    win = fs._windows(r["mode"], s1, s2, list(range(len(s1))))
+    win = _scipy_args.conv_windows(r["mode"], s1, s2, list(range(len(s1))))
     macs = out = 1
     for i in range(len(s1)):
         macs *= win[i][1] * s2[i]
@@ -116,8 +116,8 @@ def evaluate(rows):
     for r in rows:
         x = np.zeros(r["s1"], r["dtype"])
         y = np.ones(r["s2"], r["dtype"])
-        method = fs._choose(x, y, r["mode"], None, r["nthreads"], (False, False))
-        kind, _ = fs._fft_choice(x, y, r["mode"], list(range(x.ndim)), r["nthreads"])
+        method = _cost.choose_method(x, y, r["mode"], None, r["nthreads"], (False, False))
+        kind, _ = _cost.fft_choice(x, y, r["mode"], list(range(x.ndim)), r["nthreads"])
         t_fft = r["t_oa"] if (kind == "oa" and r["t_oa"]) else r["t_fft"]
         chosen = r["t_direct"] if method == "direct" else t_fft
         best = min(r["t_direct"], r["t_fft"], r["t_oa"] or math.inf)

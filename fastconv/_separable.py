@@ -3,11 +3,11 @@
 A real single-channel kernel of rank ``r >= 2`` that is an outer product,
 ``K = u0 (x) u1 (x) ... (x) u(r-1)``, is applied as ``r`` one-dimensional
 engine calls, ``k0 + k1 + ...`` multiply-adds per output instead of
-``k0 * k1 * ...``.  :func:`fastconv._scipy_compat._run_engine` calls
-:func:`maybe_run` for every real, single-channel (``G == F == 1``) engine
+``k0 * k1 * ...``.  :func:`fastconv._direct.run_engine` calls
+``fastconv._direct.run_engine`` for every real, single-channel (``G == F == 1``) engine
 problem of spatial rank >= 2; it returns None whenever the route is not
 taken, and the full-kernel engine call runs as before.
-:func:`fastconv._scipy_compat.direct_cost` calls :func:`planned_cost` so
+:func:`fastconv._cost.direct_cost` calls :func:`planned_cost` so
 that ``method='auto'`` and :func:`fastconv.choose_conv_method` price the
 route that will actually run.
 
@@ -98,7 +98,7 @@ Non-finite inputs: proved, not scanned
 
 When (:func:`separable_cost`)
     Only when cheaper by the engine cost model
-    (:func:`fastconv._scipy_compat.engine_cost`): each pass is priced as
+    (:func:`fastconv._cost.engine_cost`): each pass is priced as
     the 2-D engine call it is (a ``(1, k)`` row kernel along the
     contiguous axis, ``(k, 1)`` column kernels along the others), plus one
     call overhead per extra block (see Memory) and one extra write of the
@@ -134,19 +134,12 @@ import math
 import numpy as np
 
 from fastconv import _engine
-from fastconv import _scipy_compat as _sc
 
 #: Set to False to force the full-kernel direct path (benchmarks, tests).
 ENABLED = True
 
 _BLOCK_MIN = 1 << 20     # elements of a phase-1 block buffer, at least
 _BLOCK_FRACTION = 8      # ... and at most T.size // _BLOCK_FRACTION otherwise
-
-# Fixed cost (seconds) of one internal pass: a bare engine call on a tiny
-# array (no front-end), 26 us, plus the rank-one test, ~20 us for a 9x9
-# kernel, rounded up (dev VM, single thread).  The front-end's own
-# ENGINE_CALL is paid once by either route.
-PASS_CALL = 3.5e-5
 
 
 def tolerance(rank, dtype):
@@ -204,7 +197,7 @@ def factorize(kernel, cdtype):
     True
     """
     cdtype = np.dtype(cdtype)
-    if kernel.dtype.kind != "f" or cdtype not in (_sc._F32, _sc._F64):
+    if kernel.dtype.kind != "f" or cdtype not in (np.float32, np.float64):
         return None
     active = [d for d, k in enumerate(kernel.shape) if k > 1]
     if len(active) < 2 or kernel.size == 0:
@@ -272,7 +265,7 @@ def _fails_sampled_test(kd, p, piv, m, rank, cdtype):
 # The plan: passes, blocks and their cost
 
 
-def _pass_geometry(dims, d, k, pad):
+def pass_geometry(dims, d, k, pad):
     """Engine operand shapes of one pass along spatial axis `d`.
 
     `dims` is ``[N, D0, D1, ...]`` of the array the pass reads.  Returns
@@ -292,7 +285,7 @@ def _pass_geometry(dims, d, k, pad):
             [(O, k, L, lo), (C, 1, C, 0)], A)
 
 
-class _Plan:
+class SeparablePlan:
     """Passes (axis, factor length, pads) and blocking of one problem."""
 
     def __init__(self, n, spatial, klens, pads):
@@ -342,39 +335,13 @@ class _Plan:
         return [self.n] + list(self.spatial[:d0 + 1]) + list(self.out[d0 + 1:])
 
 
-def separable_cost(plan, kcode, nthreads):
-    """Estimated seconds of the separable route of `plan` (engine model)."""
-    # every engine_cost includes one ENGINE_CALL; the route pays one (the
-    # front-end) plus PASS_CALL per engine call it makes
-    calls = 1
-    cost = 0.0
-    for d, dims in plan.phase1_dims(plan.lead):
-        geo = _pass_geometry(dims, d, plan.klens[plan.first + 1 + d],
-                             plan.pads[plan.first + 1 + d])
-        cost += _sc.engine_cost(geo[4], geo[5], kcode, 1, nthreads) - _sc.ENGINE_CALL
-        calls += plan.nblocks
-    geo = _pass_geometry(plan.final_dims(), plan.first, plan.klens[plan.first],
-                         plan.pads[plan.first])
-    cost += _sc.engine_cost(geo[4], geo[5], kcode, 1, nthreads)
-    cost += calls * PASS_CALL
-    # allocation / first touch of the intermediate
-    cost += _sc.ENGINE_OUT[kcode] * plan.t_size
-    return cost
-
-
-def full_cost(n, spatial, klens, pads, kcode, nthreads):
-    """Estimated seconds of the full-kernel engine call (same geometry)."""
-    sp = [(s + lo + hi - k + 1, k, s, lo) for s, k, (lo, hi) in zip(spatial, klens, pads)]
-    return _sc.engine_cost(sp, n, kcode, 1, nthreads)
-
-
 # --------------------------------------------------------------------------
 # Running it
 
 
 def _correlate(src, dims, d, factor, pad, nthreads, out=None):
     """One pass along spatial axis `d` of `src` (flat or shaped ``dims``)."""
-    xs, ws, pads, os_, _, _ = _pass_geometry(dims, d, factor.size, pad)
+    xs, ws, pads, os_, _, _ = pass_geometry(dims, d, factor.size, pad)
     if out is not None:
         out = out.reshape(os_)
     return _engine.correlate(src.reshape(xs), factor.reshape(ws), stride=(1, 1),
@@ -412,13 +379,13 @@ def run(x, factors, pads, nthreads):
     """
     N = x.shape[0]
     spatial = x.shape[1:]
-    plan = _Plan(N, spatial, [f.size for f in factors], pads)
+    plan = SeparablePlan(N, spatial, [f.size for f in factors], pads)
     if not plan.ok:
         raise ValueError("not a separable geometry")
-    return _execute(x, factors, plan, nthreads)
+    return execute(x, factors, plan, nthreads)
 
 
-def _execute(x, factors, plan, nthreads):
+def execute(x, factors, plan, nthreads):
     d0 = plan.first
     off = d0 + 1
     t = np.empty(plan.t_size, dtype=x.dtype)
@@ -445,153 +412,7 @@ def _execute(x, factors, plan, nthreads):
     return res.reshape((plan.n,) + tuple(plan.out))
 
 
-_FASTEST_MAC = 1.5e-11    # seconds per multiply-add of the fastest engine case (2 threads)
-
-
-def worth_pricing(n, spatial, klens, pads):
-    """False when the multiply-adds the route would save cannot pay for the
-    extra engine call it makes (then neither the cost model nor the rank-one
-    test is worth its ~20-40 us, e.g. any 3x3 kernel on a small image)."""
-    out = n
-    for s, k, (lo, hi) in zip(spatial, klens, pads):
-        out *= max(0, s + lo + hi - k + 1)
-    long_ = [k for k in klens if k > 1]
-    saved = out * (math.prod(long_) - sum(long_))
-    return len(long_) >= 2 and saved * _FASTEST_MAC > PASS_CALL
-
-
-def _priced_plan(n, spatial, klens, pads, cdtype, nthreads):
-    """(plan, separable cost, full-kernel cost) when the route is cheaper by
-    the cost model, else None (the one decision of both :func:`maybe_run`
-    and :func:`planned_cost`)."""
-    if not worth_pricing(n, spatial, klens, pads):
-        return None
-    plan = _Plan(n, spatial, klens, pads)
-    if not plan.ok:
-        return None
-    kcode = _sc._kernel_code("real", cdtype)
-    cost = separable_cost(plan, kcode, nthreads)
-    full = full_cost(n, spatial, klens, pads, kcode, nthreads)
-    if cost >= full:
-        return None
-    return plan, cost, full
-
-
-def maybe_run(xt, kt, pads, cdtype, nthreads):
-    """The separable route for an engine problem, or None when not taken.
-
-    Parameters
-    ----------
-    xt : ndarray
-        ``(N, 1, *S)`` input (any strides and real dtype).
-    kt : ndarray
-        ``(1, 1, *K)`` flipped kernel (the engine correlates with it).
-    pads : sequence of (int, int)
-        Zero padding per spatial axis.
-    cdtype : dtype
-        float32 or float64.
-    nthreads : int
-
-    Returns
-    -------
-    ndarray or None
-        ``(N, 1, 1, *O)`` of `cdtype`, or None (the caller runs the
-        full-kernel engine call).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.ones((1, 1, 8, 8))
-    >>> maybe_run(x, np.ones((1, 1, 3, 3)), [(1, 1), (1, 1)], np.float64, 1) is None
-    True
-    """
-    if not ENABLED or kt.dtype.kind != "f":
-        return None
-    N = xt.shape[0]
-    spatial = xt.shape[2:]
-    klens = kt.shape[2:]
-    plan = _priced_plan(N, spatial, klens, pads, cdtype, nthreads)
-    if plan is None:
-        return None
-    plan = plan[0]
-    factors = factorize(kt[0, 0], cdtype)
-    if factors is None:
-        return None
-    x = np.ascontiguousarray(xt, dtype=cdtype).reshape((N,) + tuple(spatial))
-    res = _execute(x, factors, plan, nthreads)
-    return res.reshape((N, 1, 1) + tuple(plan.out))
-
-
 # --------------------------------------------------------------------------
 # The planner's view
 
 
-def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands,
-                 ceiling=None):
-    """Cost of the separable route as conv_window would run it, or None.
-
-    Parameters
-    ----------
-    s1, s2 : tuple of int
-        Operand shapes (conv form).
-    spatial : list of int
-        Convolved axes where both operands are longer than 1.
-    windows : sequence of (int, int)
-    cdtype : dtype
-        Compute dtype of route ``'real'``.
-    nthreads : int
-    layout : (float, str, int)
-        ``_best_layout``'s answer: (cost, orientation, inner axis).
-    operands : (ndarray, ndarray) or None
-        The operands (None: unknown, the route is not priced).
-    ceiling : float or None
-        Seconds at or above which the route is of no interest: its kernel
-        is then not tested (None is returned).
-
-    Returns
-    -------
-    (float, float) or None
-        Estimated seconds of the separable route and of the full-kernel
-        engine call it replaces, or None when the route would not be taken.
-    """
-    if not ENABLED:
-        return None
-    if operands is None:
-        return None
-    a, b = operands
-    _, which, inner = layout
-    x, k = (a, b) if which == "a" else (b, a)
-    if k.dtype.kind != "f":
-        return None
-    xs, ks = (s1, s2) if which == "a" else (s2, s1)
-    nd = len(s1)
-    if any(ks[ax] != 1 for ax in range(nd) if ax not in spatial):
-        return None          # groups or filters: not single-channel
-    order = [ax for ax in spatial if ax != inner] + [inner]
-    n = 1
-    for ax in range(nd):
-        if ax not in spatial:
-            n *= max(s1[ax], s2[ax])
-    sp, kl, pads = [], [], []
-    for ax in order:
-        start, length = windows[ax]
-        lo = ks[ax] - 1 - start
-        hi = length + ks[ax] - 1 - xs[ax] - lo
-        nx = xs[ax] - max(0, -lo) - max(0, -hi)
-        if nx <= 0:
-            return None
-        sp.append(nx)
-        kl.append(ks[ax])
-        pads.append((max(lo, 0), max(hi, 0)))
-    priced = _priced_plan(n, sp, kl, pads, cdtype, nthreads)
-    if priced is None:
-        return None
-    _, cost, full = priced
-    if ceiling is not None and layout[0] - full + cost >= ceiling:
-        return None
-    # the kernel exactly as conv_window hands it to the engine
-    kv = k.transpose([ax for ax in range(nd) if ax not in spatial] + order)
-    kv = kv.reshape(tuple(ks[ax] for ax in order))[(slice(None, None, -1),) * len(order)]
-    if factorize(kv, cdtype) is None:
-        return None
-    return cost, full

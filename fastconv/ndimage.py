@@ -22,7 +22,8 @@ from collections.abc import Iterable
 import numpy as np
 import scipy.ndimage as _nd
 
-from fastconv._scipy_compat import RuntimeValueError, conv_window, has_nonfinite
+from fastconv._direct import conv_window, has_nonfinite
+from fastconv._errors import RuntimeValueError
 from fastconv._threads import resolve_workers
 
 try:  # NumPy >= 2

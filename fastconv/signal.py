@@ -10,7 +10,7 @@ word) and ``axes`` for the direct method of :func:`convolve` and
 :func:`correlate`.
 
 The direct method runs fastconv's multithreaded engine; the FFT methods run
-``scipy.fft`` with ``workers`` threads.  See :mod:`fastconv._scipy_compat`
+``scipy.fft`` with ``workers`` threads.  See :mod:`fastconv._direct`
 for how every call is reduced to one engine call.
 """
 
@@ -23,17 +23,16 @@ import numpy as np
 import scipy.signal as _ss
 
 from fastconv import _engine, _fft
-from fastconv._separable import worth_pricing
-from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
-from fastconv._scipy_compat import (ENGINE_CALL, NonFinite, _run_engine, compute_route,
-                                    conv_window, direct_cost, has_nonfinite)
+from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice, use_numpy,
+                            worth_pricing)
+from fastconv._direct import NonFinite, conv_window, has_nonfinite, run_engine
+from fastconv._scipy_args import (check_method, check_mode, conv_axes_windows, freq_axes,
+                                  normalize_axes, np_conv_ok, swap_needed, conv_windows)
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
            "oaconvolve", "choose_conv_method"]
 
-_METHODS = ("auto", "direct", "fft")
-_ENGINE_FLOOR = ENGINE_CALL
 _BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap",
                "symm": "symm", "symmetric": "symm", "reflect": "reflect"}
 _NP_PAD = {"wrap": "wrap", "symm": "symmetric"}
@@ -41,11 +40,6 @@ _NP_PAD = {"wrap": "wrap", "symm": "symmetric"}
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def _check_method(method):
-    if not isinstance(method, str) or method not in _METHODS:
-        raise ValueError("Acceptable method flags are 'auto', 'direct', or 'fft'.")
 
 
 def _conj(a):
@@ -60,113 +54,15 @@ def _reverse_conj(a, axes):
     return _conj(a[tuple(idx)])
 
 
-def _windows(mode, s1, s2, conv_axes, same_start=None):
-    """(start, length) of the wanted part of the full result, per axis.
-
-    Conv axes: of the full convolution (length n1 + n2 - 1); 'same' starts
-    at ``same_start(n2)`` (default SciPy's centring ``(n2 - 1) // 2``).
-    Other axes broadcast: full length ``max(n1, n2)``; 'same' keeps in1's
-    length, centred as SciPy's ``_centered`` does.
-    """
-    out = []
-    for ax, (n1, n2) in enumerate(zip(s1, s2)):
-        if ax in conv_axes:
-            if mode == "full":
-                out.append((0, n1 + n2 - 1))
-            elif mode == "same":
-                start = (n2 - 1) // 2 if same_start is None else same_start(n2)
-                out.append((start, n1))
-            else:
-                lo, hi = min(n1, n2), max(n1, n2)
-                out.append((lo - 1, hi - lo + 1))
-        else:
-            m = max(n1, n2)
-            if mode == "same":
-                out.append(((m - n1) // 2, n1))
-            else:
-                out.append((0, m))
-    return out
-
-
-def _np_conv_ok(in1, in2, mode):
-    """SciPy's 1-D NumPy fast path applies (it skips, never multiplies, the
-    implicit zeros)."""
-    if in1.ndim == in2.ndim == 1:
-        return mode in ("full", "valid") or in1.size >= in2.size
-    return False
-
-
-# NumPy's 1-D loop (SciPy's own direct path in 1-D): about 2 us + 0.16-0.7 ns
-# per multiply-add on the dev machine (single thread, NumPy 2 float32/float64
-# timings of np.convolve, 2**10..2**18 samples, 3..127 taps; 0.25 ns is the
-# typical rate).
-NUMPY_CALL = 2e-6
-NUMPY_MAC = 0.25e-9
-
-
-def _numpy_cost(in1, in2, mode):
-    n1, n2 = in1.size, in2.size
-    out = {"full": n1 + n2 - 1, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
-    return NUMPY_CALL + NUMPY_MAC * out * min(n1, n2)
-
-
-def _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
-    """Tiny 1-D problems: NumPy's loop beats the engine's call overhead."""
-    if axes is not None or not _np_conv_ok(in1, in2, mode) or rt.kind == "O":
-        return False
-    if _numpy_cost(in1, in2, mode) > 4 * _ENGINE_FLOOR:
-        return False    # the engine's multiply-adds are several times cheaper
-    conv_axes, windows = _plan(in1, b, mode, None)
-    return _numpy_cost(in1, in2, mode) < direct_cost(in1.shape, b.shape, conv_axes, windows,
-                                                     rt, nthreads, operands=(in1, b))
-
-
-def _int_fft_unsafe(in1, in2):
-    """SciPy's guard: integer results an FFT could round wrongly."""
-    if in1.dtype.kind in "ui" or in2.dtype.kind in "ui":
-        # max |value| in Python ints (np.abs(int8(-128)) overflows, which
-        # defeats SciPy's own version of this guard)
-        def maxabs(a):
-            if a.dtype.kind == "b":
-                return int(a.any())
-            return max(abs(int(a.min())), abs(int(a.max())))
-        big = maxabs(in1) * maxabs(in2) * int(min(in1.size, in2.size))
-        return big > 2 ** np.finfo(float).nmant - 1
-    return False
-
-
-def _fft_choice(a, b, mode, conv_axes, nthreads):
-    """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost."""
-    complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
-    rt = np.result_type(a.dtype, b.dtype)
-    itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
-    s1, s2 = a.shape, b.shape
-    t_fft = _fft.fft_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
-    t_oa = _fft.oa_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
-    if t_oa < t_fft:
-        return "oa", t_oa
-    return "fft", t_fft
-
-
 def _run_fft(a, b, mode, axes, nthreads):
     """FFT convolution of conv-form operands (SciPy's fftconvolve semantics),
     overlap-add when the cost model says it is cheaper."""
     a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
-    if conv_axes and _fft_choice(a2, b2, mode, conv_axes, nthreads)[0] == "oa":
+    if conv_axes and fft_choice(a2, b2, mode, conv_axes, nthreads)[0] == "oa":
         ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
         if ret is not None:
             return _fft.apply_mode(ret, a2.shape, b2.shape, mode, conv_axes)
     return _fft.fftconvolve(a, b, mode, axes, nthreads)
-
-
-def _plan(in1, b, mode, axes, same_start=None):
-    """Conv axes and windows for conv-form operands (in1, b)."""
-    if axes is None:
-        conv_axes = list(range(in1.ndim))
-        swap_needed(mode, in1.shape, b.shape)
-    else:
-        conv_axes = freq_axes(in1, b, mode, axes)[2]
-    return conv_axes, _windows(mode, in1.shape, b.shape, conv_axes, same_start)
 
 
 def _empty_result(in1, in2, mode, rt):
@@ -190,20 +86,20 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
     rt = np.result_type(in1, in2)
     route, _ = compute_route(rt)
     if route == "fallback" and axes is None and (
-            rt.kind != "O" or _np_conv_ok(in1, in2, mode)):
+            rt.kind != "O" or np_conv_ok(in1, in2, mode)):
         # long double and NumPy's 1-D object path: SciPy's own loops.
         func = _ss.correlate if corr else _ss.convolve
         return np.asarray(func(in1, in2, mode, method="direct"))
-    if _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
+    if use_numpy(in1, in2, b, mode, axes, rt, nthreads):
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     if axes is None:
         out = _plain_direct(in1, b, mode, nthreads)
         if out is not None:
             return out
-    conv_axes, windows = _plan(in1, b, mode, axes)
+    conv_axes, windows = conv_axes_windows(in1, b, mode, axes)
     if nonfinite is None:
         nonfinite = NonFinite(in1, in2, nthreads)
-    if axes is None and not _np_conv_ok(in1, in2, mode):
+    if axes is None and not np_conv_ok(in1, in2, mode):
         # SciPy's N-D direct method multiplies materialised zeros: 0 * inf
         # is nan there.  It pads in1 unless it swapped the inputs; only its
         # kernel's values matter.
@@ -219,10 +115,6 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
 # (<= ~0.1 ms there; the engine's call and planning cost more).
 _SMALL_1D_MACS = 1 << 19
 
-# Below this many multiply-adds a call costs its overheads only (~40 us);
-# layout choices cannot matter.
-_TINY_MACS = 1 << 16
-
 
 def _plain_direct(in1, b, mode, nthreads):
     """The usual case straight to the engine, or None.
@@ -232,7 +124,7 @@ def _plain_direct(in1, b, mode, nthreads):
     :func:`conv_window` would choose exactly this engine call (in1 as the
     input, the last axis contiguous, zero pads), so the result is the same
     to the bit; skipping its general planning saves ~25 us a call, which
-    matters on small inputs.  Tiny problems (< ``_TINY_MACS``) take it
+    matters on small inputs.  Tiny problems (< ``TINY_MACS``) take it
     whatever their row length (the layout search costs more than any
     layout could save).  Everything that depends on the shapes only is
     planned once per geometry (:func:`_plain_plan`).
@@ -246,7 +138,7 @@ def _plain_direct(in1, b, mode, nthreads):
     x = in1[None, None]
     w = b[(slice(None, None, -1),) * in1.ndim][None, None]
     if separable:   # the rank-one test needs the values: the general route decides
-        return _run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
+        return run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
     ones = (1,) * in1.ndim
     return _engine.correlate(x, w, stride=ones, dilation=ones, pads=pads, nthreads=nthreads,
                              plan=eplan)[0, 0]
@@ -258,8 +150,8 @@ def _plain_plan(s1, s2, dchar, mode):
     None where that path does not apply to these shapes."""
     if any(k > n for n, k in zip(s1, s2)):
         return None
-    windows = _windows(mode, s1, s2, range(len(s1)))
-    if windows[-1][1] < 64 and math.prod(w[1] for w in windows) * math.prod(s2) >= _TINY_MACS:
+    windows = conv_windows(mode, s1, s2, range(len(s1)))
+    if windows[-1][1] < 64 and math.prod(w[1] for w in windows) * math.prod(s2) >= TINY_MACS:
         return None     # short rows: another inner axis may be cheaper (conv_window)
     pads = []
     for (start, length), n, k in zip(windows, s1, s2):
@@ -284,26 +176,26 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
             raise ValueError("in1 and in2 should have the same dimensionality")
         raise ValueError("volume and kernel should have the same dimensionality")
     check_mode(mode)
-    _check_method(method)
+    check_method(method)
     if axes is not None:
         axes = normalize_axes(axes, in1.ndim)
         if not axes:
             raise ValueError("when provided, axes cannot be empty")
     rev_axes = range(in1.ndim) if axes is None else axes
     b = _reverse_conj(in2, rev_axes) if corr else in2
-    _plan(in1, b, mode, axes)   # shape checks (SciPy's errors) before anything runs
+    conv_axes_windows(in1, b, mode, axes)   # shape checks (SciPy's errors) before anything runs
     rt = np.result_type(in1, in2)
     if in1.size == 0 or in2.size == 0:
         return _empty_result(in1, in2, mode, rt)
     if (method != "fft" and axes is None and in1.size * in2.size <= _SMALL_1D_MACS
-            and rt.kind in "fc" and _np_conv_ok(in1, in2, mode)):
+            and rt.kind in "fc" and np_conv_ok(in1, in2, mode)):
         # small 1-D problems: SciPy's own direct path (NumPy's loop), with
         # nothing to plan -- no engine call or FFT can be cheaper
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     nonfinite = None
     if method == "auto":
         nonfinite = NonFinite(in1, in2, nthreads)
-        method = _choose(in1, b, mode, axes, nthreads, nonfinite)
+        method = choose_method(in1, b, mode, axes, nthreads, nonfinite)
     if method == "fft":
         out = _run_fft(in1, b, mode, axes, nthreads)
         first = out.reshape(-1)[0] if out.size else 0
@@ -327,50 +219,6 @@ def _round_to_int(out, rt):
         if rt == np.uint64:
             return out.astype(np.uint64)
         return out.astype(np.int64).astype(rt)
-
-
-def _choose(in1, b, mode, axes, nthreads, nonfinite):
-    """'direct' or 'fft' for fastconv's own methods (see choose_conv_method).
-
-    `nonfinite` is indexed only when the FFT would be chosen (NaN and inf
-    always take the direct method), so the usual direct choice never scans
-    the input."""
-    if not (_numeric(in1) and _numeric(b)):
-        return "direct"
-    if in1.dtype.kind == "b" and b.dtype.kind == "b":
-        return "direct"
-    if _int_fft_unsafe(in1, b):
-        return "direct"
-    rt = np.result_type(in1, b)
-    if compute_route(rt)[0] == "fallback":
-        # long double: SciPy's direct loops vs a long-double FFT
-        return "fft" if _ss.choose_conv_method(in1, b, mode) == "fft" and axes is None \
-            and not (nonfinite[1] or nonfinite[0]) else "direct"
-    if in1.size * b.size < _TINY_MACS:
-        return "direct"     # overheads only; no transform is that cheap
-    conv_axes, windows = _plan(in1, b, mode, axes)
-    # the full-kernel price first: it needs no look at the values
-    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
-    if axes is None and _np_conv_ok(in1, b, mode):
-        t_direct = min(t_direct, _numpy_cost(in1, b, mode))
-    if t_direct <= _fft.FFT_CALL:
-        return "direct"     # no transform is that cheap: skip pricing them
-    conv_fft = freq_axes(in1, b, mode, axes)[2]
-    if not conv_fft:
-        return "direct"
-    t_fft = _fft_choice(in1, b, mode, conv_fft, nthreads)[1]
-    if t_fft < t_direct:
-        # a rank-one kernel may still make the direct method the cheaper; its
-        # test (the values) is paid only when that route could beat the FFT
-        t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads,
-                               operands=(in1, b), ceiling=t_fft)
-    if t_fft >= t_direct or nonfinite[1] or nonfinite[0]:
-        return "direct"
-    return "fft"
-
-
-def _numeric(a):
-    return a.dtype.kind in "buifc"
 
 
 # --------------------------------------------------------------------------
@@ -617,7 +465,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
         # SciPy correlates the swapped inputs (conjugating the new second
         # one) and only reverses the result: no boundary is involved.
         a, b = in2, _conj(in1[::-1, ::-1])
-        res = conv_window(a, b, (0, 1), _windows("valid", a.shape, b.shape, (0, 1)), rt,
+        res = conv_window(a, b, (0, 1), conv_windows("valid", a.shape, b.shape, (0, 1)), rt,
                           nthreads)
         return np.ascontiguousarray(res[::-1, ::-1])
     b = in2[::-1, ::-1].conj() if corr and in2.dtype.kind == "c" else (
@@ -626,7 +474,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     if swapped:
         a, b = b, a
     same_start = (lambda n2: n2 // 2) if corr else None
-    windows = _windows(mode, a.shape, b.shape, (0, 1), same_start)
+    windows = conv_windows(mode, a.shape, b.shape, (0, 1), same_start)
     pad_mode = None
     cval = 0
     if boundary == "fill":
@@ -989,7 +837,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
 
     The direct estimate models the engine: seconds = call overhead +
     per-inner-loop cost x loops (counting only the taps that meet the
-    input, ``_scipy_compat.overlap_pairs``; this is what tells the two
+    input, ``_cost.overlap_pairs``; this is what tells the two
     operand orders of a degenerate problem apart) + per-multiply-add cost
     (by dtype) x multiply-adds (output length x kernel length per axis) +
     per-output cost, the work divided among the threads the engine can use
@@ -1045,7 +893,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
         volume, kernel = kernel, volume
     if volume.size == 0 or kernel.size == 0:
         return "direct"
-    return _choose(volume, kernel, mode, None, nthreads, NonFinite(volume, kernel, nthreads))
+    return choose_method(volume, kernel, mode, None, nthreads, NonFinite(volume, kernel, nthreads))
 
 
 def _time_call(func):

@@ -23,7 +23,7 @@ import pytest
 import scipy.ndimage as nd
 
 from fastconv import ndimage as fn
-from fastconv._scipy_compat import RuntimeValueError
+from fastconv._errors import RuntimeValueError
 
 RNG_SEED = 4242
 U32 = 2.0 ** -24

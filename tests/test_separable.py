@@ -1,7 +1,7 @@
 """The separable route for rank-one kernels (``fastconv._separable``).
 
 Every test that expects the route checks that it ran (a counter on
-``_separable._execute``) and compares against SciPy's own direct method:
+``_separable.execute``) and compares against SciPy's own direct method:
 with ``_separable.ENABLED = False`` (the full-kernel path) those tests fail
 on the counter.  Tolerances, relative to ``scale = |x| (*) |K|`` (the sum of
 the absolute values of the terms of each output):
@@ -34,13 +34,13 @@ def calls(monkeypatch):
     """Counts runs of the separable route (and makes sure it is enabled)."""
     monkeypatch.setattr(_separable, "ENABLED", True)
     count = [0]
-    orig = _separable._execute
+    orig = _separable.execute
 
     def counted(*args, **kwargs):
         count[0] += 1
         return orig(*args, **kwargs)
 
-    monkeypatch.setattr(_separable, "_execute", counted)
+    monkeypatch.setattr(_separable, "execute", counted)
     return count
 
 
@@ -188,7 +188,7 @@ def test_rank4_and_blocks_bitwise_equal(monkeypatch, calls):
     one = _separable.run(x, factors, pads, 1)
     monkeypatch.setattr(_separable, "_BLOCK_MIN", 50)
     monkeypatch.setattr(_separable, "_BLOCK_FRACTION", 10 ** 6)
-    plan = _separable._Plan(1, x.shape[1:], [3, 4, 2, 5], pads)
+    plan = _separable.SeparablePlan(1, x.shape[1:], [3, 4, 2, 5], pads)
     assert plan.nblocks > 1
     blocked = _separable.run(x, factors, pads, 2)
     np.testing.assert_array_equal(one, blocked)
@@ -382,8 +382,8 @@ def test_planner_prices_the_separable_route(dtype):
     assert fastconv.choose_conv_method(x, near, "same") == "fft"
     a, b = x[:300, :300], rank_one(9, 9, dtype=dtype)
     windows = [(4, 300), (4, 300)]
-    plain = fastconv._scipy_compat.direct_cost(a.shape, b.shape, (0, 1), windows,
+    plain = fastconv._cost.direct_cost(a.shape, b.shape, (0, 1), windows,
                                                np.dtype(dtype), 1, operands=(a, a[:9, :9]))
-    sep = fastconv._scipy_compat.direct_cost(a.shape, b.shape, (0, 1), windows,
+    sep = fastconv._cost.direct_cost(a.shape, b.shape, (0, 1), windows,
                                              np.dtype(dtype), 1, operands=(a, b))
     assert sep < plain

@@ -490,15 +490,15 @@ def test_direct_choice_scans_only_the_kernel(monkeypatch):
     # The NaN/inf scan of a large input is a full memory pass: a direct
     # convolution with a finite kernel must not pay for it, but a kernel
     # holding NaN must still be detected.
-    from fastconv import _scipy_compat
+    from fastconv import _direct
     scanned = []
-    real = _scipy_compat.has_nonfinite
+    real = _direct.has_nonfinite
 
     def spy(a, nthreads=1):
         scanned.append(a.size)
         return real(a, nthreads)
 
-    monkeypatch.setattr(_scipy_compat, "has_nonfinite", spy)
+    monkeypatch.setattr(_direct, "has_nonfinite", spy)
     rng = np.random.default_rng(RNG_SEED + 12)
     x = rng.standard_normal((300, 300))
     k = rng.standard_normal((5, 5))

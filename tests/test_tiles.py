@@ -78,7 +78,7 @@ def test_narrow_tiles_chosen_only_when_they_help():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
 def test_parallel_nonfinite_check(dtype):
     """The compiled NaN/Inf scan used by the SciPy front-end (large arrays)."""
-    from fastconv._scipy_compat import has_nonfinite
+    from fastconv._direct import has_nonfinite
     rng = np.random.default_rng(3)
     n = (1 << 18) + 77                      # several chunks and a partial one
     a = rng.standard_normal(n).astype(dtype)

@@ -66,56 +66,16 @@ import math
 import numpy as np
 
 from fastconv import _dispatch, _engine
+from fastconv._cost import best_layout, compute_route, priced_separable
+from fastconv import _separable
 from fastconv._threads import team_size
 
-_UINT64 = np.dtype(np.uint64)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
 
-class RuntimeValueError(RuntimeError, ValueError):
-    """Raised where SciPy raises ``RuntimeError`` for a bad value.
-
-    It is also a ``ValueError`` (fastconv's rule for bad values), so both
-    ``except RuntimeError`` (code written for SciPy) and ``except
-    ValueError`` catch it.
-    """
-
-
-class TypeValueError(TypeError, ValueError):
-    """Raised where SciPy raises ``ValueError`` for an argument of a bad type.
-
-    It is also a ``TypeError`` (fastconv's rule for bad types).
-    """
-
-
 # --------------------------------------------------------------------------
 # dtypes
-
-
-def compute_route(dtype):
-    """How the direct method computes a result of `dtype`.
-
-    Returns ``(route, compute_dtype)`` with route one of ``'real'``,
-    ``'int'``, ``'complex'`` or ``'fallback'``.
-    """
-    dtype = np.dtype(dtype)
-    kind = dtype.kind
-    if kind in "biu":
-        return "int", _UINT64
-    if kind == "f":
-        if dtype.itemsize <= 4:
-            return "real", _F32
-        if dtype.itemsize == 8:
-            return "real", _F64
-        return "fallback", dtype
-    if kind == "c":
-        if dtype.itemsize == 8:
-            return "complex", np.dtype(np.complex64)
-        if dtype.itemsize == 16:
-            return "complex", np.dtype(np.complex128)
-        return "fallback", dtype
-    return "fallback", dtype
 
 
 def has_nonfinite(a, nthreads=1):
@@ -161,96 +121,8 @@ class NonFinite:
 # The engine cost model (also used by choose_conv_method)
 
 
-def _tri(m):
-    return m * (m + 1) // 2 if m > 0 else 0
-
-
-def _pairs_below(s, L, k):
-    """Number of pairs 0 <= o < L, 0 <= t < k with o + t < s."""
-    return _tri(s) - _tri(s - L) - _tri(s - k) + _tri(s - L - k)
-
-
-def overlap_pairs(L, k, n, lo):
-    """Pairs (output o < L, tap t < k) whose input index o + t - lo is in [0, n).
-
-    This is how many multiply-adds one axis contributes to the engine's
-    work: the engine clips the taps that fall into (virtual) padding.
-    """
-    return _pairs_below(lo + n, L, k) - _pairs_below(lo, L, k)
-
-
-# Cost constants (seconds) of the engine, fitted by non-negative least
-# squares (relative error) on single-thread timings of fastconv.convolve
-# (direct) for float32/float64 1-D (2**10..2**19 samples, 3..511 taps), 2-D
-# (64**2..1024**2, kernels 3**2..63**2) and 3-D (16**3..64**3, 3**3..7**3)
-# in 'same' and 'full' modes, min of 5 runs, on the 2-core AVX-512 dev VM
-# while other jobs shared it (fit within a factor 0.3..1.3 of the
-# measurements; see fastconv.signal.choose_conv_method).  uint64 and
-# complex from a few spot timings.  2-D/3-D rows cost 1.5x the 1-D rate
-# per multiply-add (separate fits: 4.5e-11 vs 3.0e-11 s for float32).
-ENGINE_CALL = 3.5e-5          # fixed cost of one call (front-end + engine set-up; 64x64 3x3: 38 us)
-ENGINE_ROW_TAP = 5.0e-10      # one (output row, tap row, tap) inner loop
-ENGINE_MAC = {"f4": 3.0e-11, "f8": 5.8e-11, "u8": 1.2e-10}   # per multiply-add, 1-D
-ENGINE_MAC_ND = 1.5           # the same on 2-D/3-D rows (shorter, more tap rows)
-ENGINE_OUT = {"f4": 2.9e-10, "f8": 5.6e-10, "u8": 5.6e-10}   # per output element
-ENGINE_PAR_EFFICIENCY = 0.9   # speed-up per extra thread (not measurable now)
-
-
-def engine_cost(spatial, n_out_other, kdtype, macs_scale=1, nthreads=1):
-    """Estimated seconds for one engine call.
-
-    The multiply-adds are counted densely (output length x kernel length
-    per axis: the tiled kernels also multiply the zero padding they
-    materialise); the inner-loop count uses only the taps that meet the
-    input (what distinguishes the two operand orders of a degenerate
-    problem).
-
-    Parameters
-    ----------
-    spatial : list of (L, k, n, lo)
-        Output length, kernel length, input length and low pad per spatial
-        axis, the last one being the engine's contiguous inner axis.
-    n_out_other : int
-        Product of the batch, filter and group sizes.
-    kdtype : str
-        ``'f4'``, ``'f8'`` or ``'u8'``.
-    macs_scale : int
-        Real multiply-adds per product (4 for complex).
-    nthreads : int
-    """
-    if not spatial:
-        spatial = [(1, 1, 1, 0)]
-    macs = n_out_other * macs_scale
-    loops = n_out_other * macs_scale
-    out = n_out_other
-    rows = n_out_other
-    for i, (L, k, n, lo) in enumerate(spatial):
-        macs *= L * k
-        out *= L
-        if i < len(spatial) - 1:
-            loops *= overlap_pairs(L, k, n, lo)
-            rows *= L
-        else:
-            loops *= k
-    # the engine's parallel unit is a block of output rows (a long single
-    # row runs on one thread)
-    units = max(1, rows // 4)
-    par = 1 + (min(nthreads, units) - 1) * ENGINE_PAR_EFFICIENCY
-    mac = ENGINE_MAC[kdtype] * (ENGINE_MAC_ND if len(spatial) > 1 else 1.0)
-    work = ENGINE_ROW_TAP * loops + mac * macs + ENGINE_OUT[kdtype] * out
-    return ENGINE_CALL + work / par
-
-
 # --------------------------------------------------------------------------
 # The window of a broadcasting N-D convolution
-
-
-def _kernel_code(route, cdtype):
-    """Cost-table key of the kernel a route runs ('u8', 'f4' or 'f8')."""
-    if route == "int":
-        return "u8"
-    return "f4" if np.dtype(cdtype).itemsize in (4, 8) and np.dtype(cdtype).char in "fF" \
-        else "f8"
 
 
 def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
@@ -351,7 +223,7 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         # finite.
         if nonfinite is None:
             nonfinite = NonFinite(a, b, nthreads)
-        layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
+        layout = best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
                               None)
         best = orientation = layout[1]
         kernel_of = {"a": 1, "b": 0}
@@ -366,7 +238,7 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         orientation = orientation or "a"
     else:
         if layout is None or layout[1] != orientation:
-            layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype,
+            layout = best_layout(a.shape, b.shape, spatial, windows, route, cdtype,
                                   nthreads, orientation)
         _, orientation, inner = layout
         spatial = [ax for ax in spatial if ax != inner] + [inner]
@@ -425,7 +297,7 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     if route == "fallback" or shift_add:
         res = _shift_add(xt, kt, pads, cdtype)
     else:
-        res = _run_engine(xt, kt, pads, route, cdtype, nthreads)
+        res = run_engine(xt, kt, pads, route, cdtype, nthreads)
     # res: (N, G, F, *O) in the compute dtype -> result dtype
     o_shape = tuple(out_shape[ax] for ax in spatial)
     res = res.reshape(tuple(n_sizes) + tuple(g_sizes) + tuple(f_sizes) + o_shape)
@@ -451,82 +323,6 @@ def _product(a, b, result_dtype, route):
                            b.astype(result_dtype, copy=False))
 
 
-def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=None,
-                ceiling=None):
-    """Estimated seconds of :func:`conv_window` (zero edges, best layout).
-
-    A real single-channel problem of rank >= 2 whose kernel is rank one is
-    priced as the separable route when :mod:`fastconv._separable` would take
-    it; that needs the values: `operands` ``(a, b)`` (the arrays of shapes
-    `s1`, `s2`; without them the full-kernel route is priced).  With a
-    `ceiling` (seconds), the kernel is not tested when even the separable
-    route would cost at least that much (the full-kernel price is returned:
-    the caller's choice is the same).
-    """
-    route, cdtype = compute_route(result_dtype)
-    if route == "fallback":
-        return math.inf
-    spatial = [ax for ax in conv_axes if s1[ax] > 1 and s2[ax] > 1]
-    if not spatial:
-        n = 1
-        for n1, n2 in zip(s1, s2):
-            n *= max(n1, n2)
-        return ENGINE_OUT["f8"] * n
-    layout = _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, None)
-    if route == "real" and len(spatial) >= 2:
-        from fastconv import _separable
-        sep = _separable.planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout,
-                                      operands, ceiling)
-        if sep is not None:
-            # the layout's transposed copies (if any) are paid either way
-            return layout[0] - sep[1] + sep[0]
-    return layout[0]
-
-
-def _best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation):
-    """(cost, orientation, inner axis) minimising :func:`engine_cost`.
-
-    Every operand order (unless fixed) and every choice of the spatial axis
-    the engine runs along contiguously is priced; putting another axis
-    innermost costs a transposed copy of the input and the output.
-    """
-    kcode = _kernel_code(route, cdtype)
-    scale = 4 if route == "complex" else 1
-    other = 1
-    for ax in range(len(s1)):
-        if ax not in spatial:
-            other *= max(s1[ax], s2[ax])
-    best = (math.inf, "a", spatial[-1])
-    whiches = ("a", "b") if orientation is None else (orientation,)
-    inners = spatial if len(spatial) > 1 else spatial[-1:]
-    # The usual case needs no search: one operand is the smaller on every
-    # axis and the output rows are long.
-    last = spatial[-1]
-    if windows[last][1] >= 64:
-        if all(s2[ax] <= s1[ax] for ax in spatial) and "a" in whiches:
-            whiches, inners = ("a",), (last,)
-        elif all(s1[ax] <= s2[ax] for ax in spatial) and "b" in whiches:
-            whiches, inners = ("b",), (last,)
-    for which in whiches:
-        xs, ks = (s1, s2) if which == "a" else (s2, s1)
-        for inner in inners:
-            sp = []
-            order = [ax for ax in spatial if ax != inner] + [inner]
-            n_x = other
-            n_out = other
-            for ax in order:
-                start, length = windows[ax]
-                sp.append((length, ks[ax], xs[ax], ks[ax] - 1 - start))
-                n_x *= xs[ax]
-                n_out *= length
-            cost = engine_cost(sp, other, kcode, scale, nthreads)
-            if inner != spatial[-1]:
-                cost += ENGINE_OUT[kcode] * (n_x + n_out)
-            if cost < best[0]:
-                best = (cost, which, inner)
-    return best
-
-
 def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
     """Materialise the extension of x (N, G, *S) in the compute dtype."""
     if route == "int":
@@ -542,12 +338,11 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
     return np.pad(xt, width, mode=pad_mode)
 
 
-def _run_engine(xt, kt, pads, route, cdtype, nthreads):
+def run_engine(xt, kt, pads, route, cdtype, nthreads):
     """Engine call for x (N, G, *S), flipped kernel (G, F, *K) -> (N, G, F, *O)."""
     if route == "real" and xt.shape[1] == 1 and kt.shape[1] == 1 and xt.ndim >= 4:
         # rank-one kernels as 1-D passes when cheaper (None: not taken)
-        from fastconv import _separable
-        res = _separable.maybe_run(xt, kt, pads, cdtype, nthreads)
+        res = _maybe_separable(xt, kt, pads, cdtype, nthreads)
         if res is not None:
             return res
     N, G = xt.shape[:2]
@@ -633,3 +428,48 @@ def _shift_add(xt, kt, pads, result_dtype):
             with np.errstate(all="ignore"):   # inf - inf is nan, silently (as the engine)
                 out[(Ellipsis,) + tuple(osl)] += xs * w.reshape((1, G, F) + (1,) * len(S))
     return out
+
+
+def _maybe_separable(xt, kt, pads, cdtype, nthreads):
+    """The separable route for an engine problem, or None when not taken.
+
+    Parameters
+    ----------
+    xt : ndarray
+        ``(N, 1, *S)`` input (any strides and real dtype).
+    kt : ndarray
+        ``(1, 1, *K)`` flipped kernel (the engine correlates with it).
+    pads : sequence of (int, int)
+        Zero padding per spatial axis.
+    cdtype : dtype
+        float32 or float64.
+    nthreads : int
+
+    Returns
+    -------
+    ndarray or None
+        ``(N, 1, 1, *O)`` of `cdtype`, or None (the caller runs the
+        full-kernel engine call).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.ones((1, 1, 8, 8))
+    >>> _maybe_separable(x, np.ones((1, 1, 3, 3)), [(1, 1), (1, 1)], np.float64, 1) is None
+    True
+    """
+    if not _separable.ENABLED or kt.dtype.kind != "f":
+        return None
+    N = xt.shape[0]
+    spatial = xt.shape[2:]
+    klens = kt.shape[2:]
+    plan = priced_separable(N, spatial, klens, pads, cdtype, nthreads)
+    if plan is None:
+        return None
+    plan = plan[0]
+    factors = _separable.factorize(kt[0, 0], cdtype)
+    if factors is None:
+        return None
+    x = np.ascontiguousarray(xt, dtype=cdtype).reshape((N,) + tuple(spatial))
+    res = _separable.execute(x, factors, plan, nthreads)
+    return res.reshape((N, 1, 1) + tuple(plan.out))

@@ -1,0 +1,538 @@
+"""Every estimate and every method decision of the SciPy-style front-ends.
+
+Costs are seconds, fitted on the dev machine (the constants say how);
+they only have to order the candidates correctly:
+
+* the engine (:func:`engine_cost`), its operand order and inner axis
+  (:func:`best_layout`) and the direct method (:func:`direct_cost`);
+* the separable route (:func:`separable_cost`, :func:`priced_separable`);
+* NumPy's 1-D loop (:func:`numpy_cost`);
+* one FFT (:func:`fft_cost`) and overlap-add (:func:`oa_cost`);
+* the decisions: :func:`choose_method` ('direct' or 'fft'),
+  :func:`use_numpy` and :func:`fft_choice` ('fft' or overlap-add).
+
+Only shapes are priced; where a decision needs the values (a NaN in an
+operand, a rank-one kernel) it asks for them lazily, as late as possible.
+"""
+
+import math
+
+import numpy as np
+import scipy.signal as _ss
+
+from fastconv import _fft
+from fastconv._fft import SMALL_FFT_POINTS, oa_plan, sp_fft
+from fastconv import _separable
+from fastconv._separable import SeparablePlan, factorize, pass_geometry
+from fastconv._scipy_args import conv_axes_windows, freq_axes, np_conv_ok
+
+_UINT64 = np.dtype(np.uint64)
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def compute_route(dtype):
+    """How the direct method computes a result of `dtype`.
+
+    Returns ``(route, compute_dtype)`` with route one of ``'real'``,
+    ``'int'``, ``'complex'`` or ``'fallback'``.
+    """
+    dtype = np.dtype(dtype)
+    kind = dtype.kind
+    if kind in "biu":
+        return "int", _UINT64
+    if kind == "f":
+        if dtype.itemsize <= 4:
+            return "real", _F32
+        if dtype.itemsize == 8:
+            return "real", _F64
+        return "fallback", dtype
+    if kind == "c":
+        if dtype.itemsize == 8:
+            return "complex", np.dtype(np.complex64)
+        if dtype.itemsize == 16:
+            return "complex", np.dtype(np.complex128)
+        return "fallback", dtype
+    return "fallback", dtype
+
+
+def _tri(m):
+    return m * (m + 1) // 2 if m > 0 else 0
+
+
+def _pairs_below(s, L, k):
+    """Number of pairs 0 <= o < L, 0 <= t < k with o + t < s."""
+    return _tri(s) - _tri(s - L) - _tri(s - k) + _tri(s - L - k)
+
+
+def overlap_pairs(L, k, n, lo):
+    """Pairs (output o < L, tap t < k) whose input index o + t - lo is in [0, n).
+
+    This is how many multiply-adds one axis contributes to the engine's
+    work: the engine clips the taps that fall into (virtual) padding.
+    """
+    return _pairs_below(lo + n, L, k) - _pairs_below(lo, L, k)
+
+
+# Cost constants (seconds) of the engine, fitted by non-negative least
+# squares (relative error) on single-thread timings of fastconv.convolve
+# (direct) for float32/float64 1-D (2**10..2**19 samples, 3..511 taps), 2-D
+# (64**2..1024**2, kernels 3**2..63**2) and 3-D (16**3..64**3, 3**3..7**3)
+# in 'same' and 'full' modes, min of 5 runs, on the 2-core AVX-512 dev VM
+# while other jobs shared it (fit within a factor 0.3..1.3 of the
+# measurements; see fastconv.signal.choose_conv_method).  uint64 and
+# complex from a few spot timings.  2-D/3-D rows cost 1.5x the 1-D rate
+# per multiply-add (separate fits: 4.5e-11 vs 3.0e-11 s for float32).
+ENGINE_CALL = 3.5e-5          # fixed cost of one call (front-end + engine set-up; 64x64 3x3: 38 us)
+
+
+ENGINE_ROW_TAP = 5.0e-10      # one (output row, tap row, tap) inner loop
+
+
+ENGINE_MAC = {"f4": 3.0e-11, "f8": 5.8e-11, "u8": 1.2e-10}   # per multiply-add, 1-D
+
+
+ENGINE_MAC_ND = 1.5           # the same on 2-D/3-D rows (shorter, more tap rows)
+
+
+ENGINE_OUT = {"f4": 2.9e-10, "f8": 5.6e-10, "u8": 5.6e-10}   # per output element
+
+
+ENGINE_PAR_EFFICIENCY = 0.9   # speed-up per extra thread (not measurable now)
+
+
+def engine_cost(spatial, n_out_other, kdtype, macs_scale=1, nthreads=1):
+    """Estimated seconds for one engine call.
+
+    The multiply-adds are counted densely (output length x kernel length
+    per axis: the tiled kernels also multiply the zero padding they
+    materialise); the inner-loop count uses only the taps that meet the
+    input (what distinguishes the two operand orders of a degenerate
+    problem).
+
+    Parameters
+    ----------
+    spatial : list of (L, k, n, lo)
+        Output length, kernel length, input length and low pad per spatial
+        axis, the last one being the engine's contiguous inner axis.
+    n_out_other : int
+        Product of the batch, filter and group sizes.
+    kdtype : str
+        ``'f4'``, ``'f8'`` or ``'u8'``.
+    macs_scale : int
+        Real multiply-adds per product (4 for complex).
+    nthreads : int
+    """
+    if not spatial:
+        spatial = [(1, 1, 1, 0)]
+    macs = n_out_other * macs_scale
+    loops = n_out_other * macs_scale
+    out = n_out_other
+    rows = n_out_other
+    for i, (L, k, n, lo) in enumerate(spatial):
+        macs *= L * k
+        out *= L
+        if i < len(spatial) - 1:
+            loops *= overlap_pairs(L, k, n, lo)
+            rows *= L
+        else:
+            loops *= k
+    # the engine's parallel unit is a block of output rows (a long single
+    # row runs on one thread)
+    units = max(1, rows // 4)
+    par = 1 + (min(nthreads, units) - 1) * ENGINE_PAR_EFFICIENCY
+    mac = ENGINE_MAC[kdtype] * (ENGINE_MAC_ND if len(spatial) > 1 else 1.0)
+    work = ENGINE_ROW_TAP * loops + mac * macs + ENGINE_OUT[kdtype] * out
+    return ENGINE_CALL + work / par
+
+
+def kernel_code(route, cdtype):
+    """Cost-table key of the kernel a route runs ('u8', 'f4' or 'f8')."""
+    if route == "int":
+        return "u8"
+    return "f4" if np.dtype(cdtype).itemsize in (4, 8) and np.dtype(cdtype).char in "fF" \
+        else "f8"
+
+
+def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=None,
+                ceiling=None):
+    """Estimated seconds of :func:`conv_window` (zero edges, best layout).
+
+    A real single-channel problem of rank >= 2 whose kernel is rank one is
+    priced as the separable route when :mod:`fastconv._separable` would take
+    it; that needs the values: `operands` ``(a, b)`` (the arrays of shapes
+    `s1`, `s2`; without them the full-kernel route is priced).  With a
+    `ceiling` (seconds), the kernel is not tested when even the separable
+    route would cost at least that much (the full-kernel price is returned:
+    the caller's choice is the same).
+    """
+    route, cdtype = compute_route(result_dtype)
+    if route == "fallback":
+        return math.inf
+    spatial = [ax for ax in conv_axes if s1[ax] > 1 and s2[ax] > 1]
+    if not spatial:
+        n = 1
+        for n1, n2 in zip(s1, s2):
+            n *= max(n1, n2)
+        return ENGINE_OUT["f8"] * n
+    layout = best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, None)
+    if route == "real" and len(spatial) >= 2:
+        sep = planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout,
+                                      operands, ceiling)
+        if sep is not None:
+            # the layout's transposed copies (if any) are paid either way
+            return layout[0] - sep[1] + sep[0]
+    return layout[0]
+
+
+def best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation):
+    """(cost, orientation, inner axis) minimising :func:`engine_cost`.
+
+    Every operand order (unless fixed) and every choice of the spatial axis
+    the engine runs along contiguously is priced; putting another axis
+    innermost costs a transposed copy of the input and the output.
+    """
+    kcode = kernel_code(route, cdtype)
+    scale = 4 if route == "complex" else 1
+    other = 1
+    for ax in range(len(s1)):
+        if ax not in spatial:
+            other *= max(s1[ax], s2[ax])
+    best = (math.inf, "a", spatial[-1])
+    whiches = ("a", "b") if orientation is None else (orientation,)
+    inners = spatial if len(spatial) > 1 else spatial[-1:]
+    # The usual case needs no search: one operand is the smaller on every
+    # axis and the output rows are long.
+    last = spatial[-1]
+    if windows[last][1] >= 64:
+        if all(s2[ax] <= s1[ax] for ax in spatial) and "a" in whiches:
+            whiches, inners = ("a",), (last,)
+        elif all(s1[ax] <= s2[ax] for ax in spatial) and "b" in whiches:
+            whiches, inners = ("b",), (last,)
+    for which in whiches:
+        xs, ks = (s1, s2) if which == "a" else (s2, s1)
+        for inner in inners:
+            sp = []
+            order = [ax for ax in spatial if ax != inner] + [inner]
+            n_x = other
+            n_out = other
+            for ax in order:
+                start, length = windows[ax]
+                sp.append((length, ks[ax], xs[ax], ks[ax] - 1 - start))
+                n_x *= xs[ax]
+                n_out *= length
+            cost = engine_cost(sp, other, kcode, scale, nthreads)
+            if inner != spatial[-1]:
+                cost += ENGINE_OUT[kcode] * (n_x + n_out)
+            if cost < best[0]:
+                best = (cost, which, inner)
+    return best
+
+
+# Fixed cost (seconds) of one internal pass: a bare engine call on a tiny
+# array (no front-end), 26 us, plus the rank-one test, ~20 us for a 9x9
+# kernel, rounded up (dev VM, single thread).  The front-end's own
+# ENGINE_CALL is paid once by either route.
+PASS_CALL = 3.5e-5
+
+
+def separable_cost(plan, kcode, nthreads):
+    """Estimated seconds of the separable route of `plan` (engine model)."""
+    # every engine_cost includes one ENGINE_CALL; the route pays one (the
+    # front-end) plus PASS_CALL per engine call it makes
+    calls = 1
+    cost = 0.0
+    for d, dims in plan.phase1_dims(plan.lead):
+        geo = pass_geometry(dims, d, plan.klens[plan.first + 1 + d],
+                             plan.pads[plan.first + 1 + d])
+        cost += engine_cost(geo[4], geo[5], kcode, 1, nthreads) - ENGINE_CALL
+        calls += plan.nblocks
+    geo = pass_geometry(plan.final_dims(), plan.first, plan.klens[plan.first],
+                         plan.pads[plan.first])
+    cost += engine_cost(geo[4], geo[5], kcode, 1, nthreads)
+    cost += calls * PASS_CALL
+    # allocation / first touch of the intermediate
+    cost += ENGINE_OUT[kcode] * plan.t_size
+    return cost
+
+
+def full_cost(n, spatial, klens, pads, kcode, nthreads):
+    """Estimated seconds of the full-kernel engine call (same geometry)."""
+    sp = [(s + lo + hi - k + 1, k, s, lo) for s, k, (lo, hi) in zip(spatial, klens, pads)]
+    return engine_cost(sp, n, kcode, 1, nthreads)
+
+
+FASTEST_MAC = 1.5e-11    # seconds per multiply-add of the fastest engine case (2 threads)
+
+
+def worth_pricing(n, spatial, klens, pads):
+    """False when the multiply-adds the route would save cannot pay for the
+    extra engine call it makes (then neither the cost model nor the rank-one
+    test is worth its ~20-40 us, e.g. any 3x3 kernel on a small image)."""
+    out = n
+    for s, k, (lo, hi) in zip(spatial, klens, pads):
+        out *= max(0, s + lo + hi - k + 1)
+    long_ = [k for k in klens if k > 1]
+    saved = out * (math.prod(long_) - sum(long_))
+    return len(long_) >= 2 and saved * FASTEST_MAC > PASS_CALL
+
+
+def priced_separable(n, spatial, klens, pads, cdtype, nthreads):
+    """(plan, separable cost, full-kernel cost) when the route is cheaper by
+    the cost model, else None (the one decision of both :func:`fastconv._direct.run_engine`
+    and :func:`planned_cost`)."""
+    if not worth_pricing(n, spatial, klens, pads):
+        return None
+    plan = SeparablePlan(n, spatial, klens, pads)
+    if not plan.ok:
+        return None
+    kcode = kernel_code("real", cdtype)
+    cost = separable_cost(plan, kcode, nthreads)
+    full = full_cost(n, spatial, klens, pads, kcode, nthreads)
+    if cost >= full:
+        return None
+    return plan, cost, full
+
+
+def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands,
+                 ceiling=None):
+    """Cost of the separable route as conv_window would run it, or None.
+
+    Parameters
+    ----------
+    s1, s2 : tuple of int
+        Operand shapes (conv form).
+    spatial : list of int
+        Convolved axes where both operands are longer than 1.
+    windows : sequence of (int, int)
+    cdtype : dtype
+        Compute dtype of route ``'real'``.
+    nthreads : int
+    layout : (float, str, int)
+        ``best_layout``'s answer: (cost, orientation, inner axis).
+    operands : (ndarray, ndarray) or None
+        The operands (None: unknown, the route is not priced).
+    ceiling : float or None
+        Seconds at or above which the route is of no interest: its kernel
+        is then not tested (None is returned).
+
+    Returns
+    -------
+    (float, float) or None
+        Estimated seconds of the separable route and of the full-kernel
+        engine call it replaces, or None when the route would not be taken.
+    """
+    if not _separable.ENABLED:
+        return None
+    if operands is None:
+        return None
+    a, b = operands
+    _, which, inner = layout
+    x, k = (a, b) if which == "a" else (b, a)
+    if k.dtype.kind != "f":
+        return None
+    xs, ks = (s1, s2) if which == "a" else (s2, s1)
+    nd = len(s1)
+    if any(ks[ax] != 1 for ax in range(nd) if ax not in spatial):
+        return None          # groups or filters: not single-channel
+    order = [ax for ax in spatial if ax != inner] + [inner]
+    n = 1
+    for ax in range(nd):
+        if ax not in spatial:
+            n *= max(s1[ax], s2[ax])
+    sp, kl, pads = [], [], []
+    for ax in order:
+        start, length = windows[ax]
+        lo = ks[ax] - 1 - start
+        hi = length + ks[ax] - 1 - xs[ax] - lo
+        nx = xs[ax] - max(0, -lo) - max(0, -hi)
+        if nx <= 0:
+            return None
+        sp.append(nx)
+        kl.append(ks[ax])
+        pads.append((max(lo, 0), max(hi, 0)))
+    priced = priced_separable(n, sp, kl, pads, cdtype, nthreads)
+    if priced is None:
+        return None
+    _, cost, full = priced
+    if ceiling is not None and layout[0] - full + cost >= ceiling:
+        return None
+    # the kernel exactly as conv_window hands it to the engine
+    kv = k.transpose([ax for ax in range(nd) if ax not in spatial] + order)
+    kv = kv.reshape(tuple(ks[ax] for ax in order))[(slice(None, None, -1),) * len(order)]
+    if factorize(kv, cdtype) is None:
+        return None
+    return cost, full
+
+
+FFT_CALL = 7.0e-5       # includes the front-end's planning
+
+
+FFT_NLOGN = {4: 5.1e-10, 8: 8.8e-10}    # per N log2 N of the padded shape (real)
+
+
+FFT_POINT = {4: 6.5e-10, 8: 3.0e-10}    # per point of the padded shape
+
+
+OA_CALL = 8.0e-5
+
+
+OA_POINT = {4: 5.2e-9, 8: 8.5e-9}       # per point of all the blocks (1-D blocking; 2**22 samples)
+
+
+FFT_THREAD_GAIN = 1.1                   # scipy.fft over batches, 2 threads (1024**2: 1.12x)
+
+
+def _fft_parallel(n_axes, batch, nthreads, points):
+    """scipy.fft threads split batches of 1-D transforms; a single 1-D
+    transform runs on one thread."""
+    if nthreads <= 1 or (n_axes <= 1 and batch <= 1):
+        return 1.0
+    if points < SMALL_FFT_POINTS:
+        return 1.0
+    return FFT_THREAD_GAIN
+
+
+def fft_cost(s1, s2, axes, itemsize, complex_result, nthreads):
+    """Estimated seconds of :func:`fftconvolve` for these shapes."""
+    shape = []
+    batch = 1
+    for i in range(len(s1)):
+        if i in axes:
+            shape.append(sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result))
+        else:
+            batch *= max(s1[i], s2[i])
+    n = float(np.prod(shape)) if shape else 1.0
+    size = 8 if itemsize > 4 else 4
+    work = batch * (FFT_NLOGN[size] * n * math.log2(max(n, 2)) + FFT_POINT[size] * n)
+    if complex_result:
+        work *= 2
+    return FFT_CALL + work / _fft_parallel(len(shape), batch, nthreads, n * batch)
+
+
+def oa_cost(s1, s2, axes, itemsize, complex_result, nthreads):
+    """Estimated seconds of :func:`overlap_add`; inf unless exactly one axis
+    is cut into blocks (blocking several axes makes many tiny transforms,
+    slower than one big transform in every case measured)."""
+    plan = oa_plan(s1, s2, axes, not complex_result)
+    blocked = [a for a in axes if plan[a] is not None]
+    if len(blocked) != 1:
+        return math.inf
+    a = blocked[0]
+    B, P, _ = plan[a]
+    nb = -(-max(s1[a], s2[a]) // P)
+    points = nb * B
+    batch = 1
+    for i in range(len(s1)):
+        if i == a:
+            continue
+        if i in axes:
+            points *= sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result)
+        else:
+            batch *= max(s1[i], s2[i])
+    size = 8 if itemsize > 4 else 4
+    work = batch * OA_POINT[size] * points * (2 if complex_result else 1)
+    return OA_CALL + work / _fft_parallel(2, batch * nb, nthreads, points * batch)
+
+
+# NumPy's 1-D loop (SciPy's own direct path in 1-D): about 2 us + 0.16-0.7 ns
+# per multiply-add on the dev machine (single thread, NumPy 2 float32/float64
+# timings of np.convolve, 2**10..2**18 samples, 3..127 taps; 0.25 ns is the
+# typical rate).
+NUMPY_CALL = 2e-6
+
+
+NUMPY_MAC = 0.25e-9
+
+
+def numpy_cost(in1, in2, mode):
+    n1, n2 = in1.size, in2.size
+    out = {"full": n1 + n2 - 1, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
+    return NUMPY_CALL + NUMPY_MAC * out * min(n1, n2)
+
+
+def use_numpy(in1, in2, b, mode, axes, rt, nthreads):
+    """Tiny 1-D problems: NumPy's loop beats the engine's call overhead."""
+    if axes is not None or not np_conv_ok(in1, in2, mode) or rt.kind == "O":
+        return False
+    if numpy_cost(in1, in2, mode) > 4 * ENGINE_CALL:
+        return False    # the engine's multiply-adds are several times cheaper
+    conv_axes, windows = conv_axes_windows(in1, b, mode, None)
+    return numpy_cost(in1, in2, mode) < direct_cost(in1.shape, b.shape, conv_axes, windows,
+                                                     rt, nthreads, operands=(in1, b))
+
+
+def int_fft_unsafe(in1, in2):
+    """SciPy's guard: integer results an FFT could round wrongly."""
+    if in1.dtype.kind in "ui" or in2.dtype.kind in "ui":
+        # max |value| in Python ints (np.abs(int8(-128)) overflows, which
+        # defeats SciPy's own version of this guard)
+        def maxabs(a):
+            if a.dtype.kind == "b":
+                return int(a.any())
+            return max(abs(int(a.min())), abs(int(a.max())))
+        big = maxabs(in1) * maxabs(in2) * int(min(in1.size, in2.size))
+        return big > 2 ** np.finfo(float).nmant - 1
+    return False
+
+
+def fft_choice(a, b, mode, conv_axes, nthreads):
+    """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost."""
+    complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
+    rt = np.result_type(a.dtype, b.dtype)
+    itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
+    s1, s2 = a.shape, b.shape
+    t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
+    t_oa = oa_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
+    if t_oa < t_fft:
+        return "oa", t_oa
+    return "fft", t_fft
+
+
+# Below this many multiply-adds a call costs its overheads only (~40 us);
+# layout choices cannot matter.
+TINY_MACS = 1 << 16
+
+
+def choose_method(in1, b, mode, axes, nthreads, nonfinite):
+    """'direct' or 'fft' for fastconv's own methods (see choose_conv_method).
+
+    `nonfinite` is indexed only when the FFT would be chosen (NaN and inf
+    always take the direct method), so the usual direct choice never scans
+    the input."""
+    if not (_numeric(in1) and _numeric(b)):
+        return "direct"
+    if in1.dtype.kind == "b" and b.dtype.kind == "b":
+        return "direct"
+    if int_fft_unsafe(in1, b):
+        return "direct"
+    rt = np.result_type(in1, b)
+    if compute_route(rt)[0] == "fallback":
+        # long double: SciPy's direct loops vs a long-double FFT
+        return "fft" if _ss.choose_conv_method(in1, b, mode) == "fft" and axes is None \
+            and not (nonfinite[1] or nonfinite[0]) else "direct"
+    if in1.size * b.size < TINY_MACS:
+        return "direct"     # overheads only; no transform is that cheap
+    conv_axes, windows = conv_axes_windows(in1, b, mode, axes)
+    # the full-kernel price first: it needs no look at the values
+    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
+    if axes is None and np_conv_ok(in1, b, mode):
+        t_direct = min(t_direct, numpy_cost(in1, b, mode))
+    if t_direct <= FFT_CALL:
+        return "direct"     # no transform is that cheap: skip pricing them
+    conv_fft = freq_axes(in1, b, mode, axes)[2]
+    if not conv_fft:
+        return "direct"
+    t_fft = fft_choice(in1, b, mode, conv_fft, nthreads)[1]
+    if t_fft < t_direct:
+        # a rank-one kernel may still make the direct method the cheaper; its
+        # test (the values) is paid only when that route could beat the FFT
+        t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads,
+                               operands=(in1, b), ceiling=t_fft)
+    if t_fft >= t_direct or nonfinite[1] or nonfinite[0]:
+        return "direct"
+    return "fft"
+
+
+def _numeric(a):
+    return a.dtype.kind in "buifc"
