@@ -61,6 +61,7 @@ SciPy's N-D direct method materialises its zeros; ``materialize=True``
 reproduces that when the caller knows ``b`` holds non-finite values.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -165,24 +166,67 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     -------
     ndarray of `result_dtype`
     """
-    result_dtype = np.dtype(result_dtype)
-    nd = a.ndim
-    conv_axes = set(int(ax) for ax in conv_axes)
     fixed = pad_mode is not None or materialize
+    key = (a.shape, b.shape, tuple(int(ax) for ax in conv_axes),
+           tuple((int(s), int(n)) for s, n in windows), np.dtype(result_dtype), int(nthreads),
+           fixed, orientation)
+    plan = plan_window(key)
     shift_add = False
+    if plan.kind == "engine" and plan.searched:
+        # The operand in the kernel role must be finite (the engine's own
+        # zero padding may meet every kernel tap).  Only the kernel chosen by
+        # cost is scanned first; the other operand only if that one is not
+        # finite.
+        if nonfinite is None:
+            nonfinite = NonFinite(a, b, nthreads)
+        kernel_of = {"a": 1, "b": 0}
+        if nonfinite[kernel_of[plan.orientation]]:
+            other = "b" if plan.orientation == "a" else "a"
+            if nonfinite[kernel_of[other]]:
+                shift_add = True
+            else:
+                plan = plan_window(key[:-1] + (other,))
+    return run_window(plan, a, b, nthreads, pad_mode=pad_mode, cval=cval, shift_add=shift_add)
+
+
+class WindowPlan:
+    """Shape-only decisions of :func:`conv_window` (see :func:`plan_window`).
+
+    ``kind`` is ``'zeros'`` (nothing to sum: the window sees no input),
+    ``'product'`` (no convolved axis: a broadcast product), ``'engine'`` or
+    ``'fallback'`` (dtypes the kernels lack: NumPy shift-and-add).
+    """
+
+    __slots__ = ("kind", "out_shape", "route", "cdtype", "result_dtype", "sa", "sb",
+                 "orientation", "searched", "fixed", "crop", "pads", "x_perm", "k_perm",
+                 "x_shape", "k_shape", "flip", "res_shape", "res_perm")
+
+    def __init__(self, kind, out_shape, result_dtype, **fields):
+        self.kind = kind
+        self.out_shape = out_shape
+        self.result_dtype = result_dtype
+        self.searched = False
+        self.fixed = False
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+
+@functools.lru_cache(maxsize=512)
+def plan_window(key):
+    """Plan :func:`conv_window` for ``key`` = (shape of a, shape of b, conv
+    axes, windows, result dtype, threads, fixed edges, orientation or None).
+
+    Pure and cached: a call of the same geometry plans nothing."""
+    s1, s2, conv_axes, windows, result_dtype, nthreads, fixed, orientation = key
+    nd = len(s1)
     # 1. Broadcast axes: slice the window out of the operand that is longer
     #    than 1 (or select the element the window starts at).
-    sa, sb = [], []
-    spatial = []
+    sa, sb, spatial = [], [], []
     for ax in range(nd):
-        na, nb = a.shape[ax], b.shape[ax]
+        na, nb = s1[ax], s2[ax]
         start, length = windows[ax]
-        if ax in conv_axes and na > 1 and nb > 1:
-            spatial.append(ax)
-            sa.append(slice(None))
-            sb.append(slice(None))
-        elif ax in conv_axes and fixed and nb > 1:
-            # SciPy multiplies the materialised edge values too.
+        if ax in conv_axes and nb > 1 and (na > 1 or fixed):
+            # (with fixed edges SciPy multiplies the materialised values too)
             spatial.append(ax)
             sa.append(slice(None))
             sb.append(slice(None))
@@ -195,116 +239,103 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         else:  # na == 1
             sa.append(slice(None))
             sb.append(slice(start, start + length))
-    a = a[tuple(sa)]
-    b = b[tuple(sb)]
-    out_shape = []
-    for ax in range(nd):
-        if ax in spatial:
-            out_shape.append(windows[ax][1])
-        else:
-            out_shape.append(max(a.shape[ax], b.shape[ax]))
-    out_shape = tuple(out_shape)
-    if 0 in out_shape:
-        return np.zeros(out_shape, dtype=result_dtype)
-
+    sa, sb = tuple(sa), tuple(sb)
+    s1 = tuple(len(range(n)[sl]) for n, sl in zip(s1, sa))
+    s2 = tuple(len(range(n)[sl]) for n, sl in zip(s2, sb))
+    out_shape = tuple(windows[ax][1] if ax in spatial else max(s1[ax], s2[ax])
+                      for ax in range(nd))
     route, cdtype = compute_route(result_dtype)
+    common = dict(route=route, cdtype=cdtype, sa=sa, sb=sb)
+    if 0 in out_shape:
+        return WindowPlan("zeros", out_shape, result_dtype)
     if not spatial:
         # Nothing is summed: the result is the broadcast product.
-        return _product(a, b, result_dtype, route)
+        return WindowPlan("product", out_shape, result_dtype, **common)
     # 2. Layout: which operand is the engine's input x, and which spatial
     #    axis is the engine's contiguous inner axis.
-    layout = None
+    searched = False
     if fixed:
         orientation = "a"
-    elif orientation is None and route != "fallback":
-        # The operand in the kernel role must be finite (the engine's own
-        # zero padding may meet every kernel tap).  Only the kernel chosen by
-        # cost is scanned first; the other operand only if that one is not
-        # finite.
-        if nonfinite is None:
-            nonfinite = NonFinite(a, b, nthreads)
-        layout = best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
-                              None)
-        best = orientation = layout[1]
-        kernel_of = {"a": 1, "b": 0}
-        if nonfinite[kernel_of[best]]:
-            other = "b" if best == "a" else "a"
-            if nonfinite[kernel_of[other]]:
-                shift_add = True
-                orientation = "a"
-            else:
-                orientation = other
-    if route == "fallback" or shift_add:
+    if route == "fallback":
         orientation = orientation or "a"
     else:
-        if layout is None or layout[1] != orientation:
-            layout = best_layout(a.shape, b.shape, spatial, windows, route, cdtype,
-                                  nthreads, orientation)
-        _, orientation, inner = layout
+        searched = orientation is None
+        _, orientation, inner = best_layout(s1, s2, spatial, windows, route, cdtype,
+                                            nthreads, orientation)
         spatial = [ax for ax in spatial if ax != inner] + [inner]
-    if orientation == "a":
-        x, k = a, b
-    else:
-        x, k = b, a
+    xs, ks = (s1, s2) if orientation == "a" else (s2, s1)
     # 3. Per spatial axis: pads of x (negative: crop x).
-    pads = []
-    crop = [slice(None)] * nd
+    pads, crop = [], [slice(None)] * nd
     for ax in spatial:
         start, length = windows[ax]
-        nx, nk = x.shape[ax], k.shape[ax]
+        nx, nk = xs[ax], ks[ax]
         lo = nk - 1 - start
         hi = length + nk - 1 - nx - lo
-        c0, c1 = 0, nx
-        if lo < 0:
-            c0, lo = -lo, 0
-        if hi < 0:
-            c1, hi = nx + hi, 0
+        c0, c1 = max(0, -lo), nx + min(0, hi)
         if c1 <= c0:  # the window sees no input along this axis
-            return np.zeros(out_shape, dtype=result_dtype)
+            return WindowPlan("zeros", out_shape, result_dtype)
         crop[ax] = slice(c0, c1)
-        pads.append((lo, hi))
-    x = x[tuple(crop)]
+        pads.append((max(lo, 0), max(hi, 0)))
+    xs = tuple(len(range(n)[sl]) for n, sl in zip(xs, crop))
+    common["fixed"] = fixed
+    return _arrange(out_shape, result_dtype, common, orientation, searched, spatial,
+                    tuple(crop), pads, xs, ks)
 
-    # 4. Arrange x as (N..., G..., [size-1 F axes], S...) and the flipped
-    #    kernel as (G..., F..., [size-1 N axes], K...).
+
+def _arrange(out_shape, result_dtype, common, orientation, searched, spatial, crop, pads,
+             xs, ks):
+    """4. Arrange x as (N..., G..., [size-1 F axes], S...) and the flipped
+    kernel as (G..., F..., [size-1 N axes], K...); the result's way back."""
+    nd = len(xs)
     other = [ax for ax in range(nd) if ax not in spatial]
-    n_axes = [ax for ax in other if x.shape[ax] > 1 and k.shape[ax] == 1]
-    f_axes = [ax for ax in other if x.shape[ax] == 1 and k.shape[ax] > 1]
-    g_axes = [ax for ax in other if x.shape[ax] > 1 and k.shape[ax] > 1]
-    one_axes = [ax for ax in other if x.shape[ax] == 1 and k.shape[ax] == 1]
-    n_sizes = [x.shape[ax] for ax in n_axes]
-    g_sizes = [x.shape[ax] for ax in g_axes]
-    f_sizes = [k.shape[ax] for ax in f_axes]
-    N = math.prod(n_sizes)
-    G = math.prod(g_sizes)
-    F = math.prod(f_sizes)
-    xs = tuple(x.shape[ax] for ax in spatial)
-    ks = tuple(k.shape[ax] for ax in spatial)
-    x_perm = n_axes + g_axes + f_axes + one_axes + spatial
-    k_perm = g_axes + f_axes + n_axes + one_axes + spatial
-    xt = x.transpose(x_perm).reshape((N, G) + xs)
-    flip = (slice(None),) * 2 + (slice(None, None, -1),) * len(spatial)
-    kt = k.transpose(k_perm).reshape((G, F) + ks)[flip]
-    if not spatial:  # pure broadcasting: one dummy spatial axis of length 1
-        xt = xt[..., None]
-        kt = kt[..., None]
-        pads = [(0, 0)]
+    n_axes = [ax for ax in other if xs[ax] > 1 and ks[ax] == 1]
+    f_axes = [ax for ax in other if xs[ax] == 1 and ks[ax] > 1]
+    g_axes = [ax for ax in other if xs[ax] > 1 and ks[ax] > 1]
+    one_axes = [ax for ax in other if xs[ax] == 1 and ks[ax] == 1]
+    n_sizes = tuple(xs[ax] for ax in n_axes)
+    g_sizes = tuple(xs[ax] for ax in g_axes)
+    f_sizes = tuple(ks[ax] for ax in f_axes)
+    N, G, F = math.prod(n_sizes), math.prod(g_sizes), math.prod(f_sizes)
+    sx = tuple(xs[ax] for ax in spatial)
+    sk = tuple(ks[ax] for ax in spatial)
+    order = n_axes + g_axes + f_axes + spatial
+    kind = "fallback" if common["route"] == "fallback" else "engine"
+    return WindowPlan(
+        kind, out_shape, result_dtype, orientation=orientation, searched=searched,
+        crop=crop, pads=pads,
+        x_perm=tuple(n_axes + g_axes + f_axes + one_axes + spatial),
+        k_perm=tuple(g_axes + f_axes + n_axes + one_axes + spatial),
+        x_shape=(N, G) + sx, k_shape=(G, F) + sk,
+        flip=(slice(None),) * 2 + (slice(None, None, -1),) * len(spatial),
+        res_shape=n_sizes + g_sizes + f_sizes + tuple(out_shape[ax] for ax in spatial),
+        res_perm=tuple(int(i) for i in np.argsort(order)), **common)
 
-    if pad_mode is not None or materialize:
+
+def run_window(plan, a, b, nthreads, *, pad_mode=None, cval=0, shift_add=False):
+    """Run a :class:`WindowPlan` on the operands it was planned for (`pad_mode`
+    and `cval` extend `a` where the plan has fixed edges; `shift_add` takes
+    the exact NumPy loop instead of the engine)."""
+    result_dtype = plan.result_dtype
+    if plan.kind == "zeros":
+        return np.zeros(plan.out_shape, dtype=result_dtype)
+    a = a[plan.sa]
+    b = b[plan.sb]
+    if plan.kind == "product":
+        return _product(a, b, result_dtype, plan.route)
+    route, cdtype = plan.route, plan.cdtype
+    x, k = (a, b) if plan.orientation == "a" else (b, a)
+    xt = x[plan.crop].transpose(plan.x_perm).reshape(plan.x_shape)
+    kt = k.transpose(plan.k_perm).reshape(plan.k_shape)[plan.flip]
+    pads = plan.pads
+    if plan.fixed:
         xt = _pad_input(xt, pads, route, cdtype, pad_mode, cval)
         pads = [(0, 0)] * len(pads)
-
-    if route == "fallback" or shift_add:
+    if plan.kind == "fallback" or shift_add:
         res = _shift_add(xt, kt, pads, cdtype)
     else:
         res = run_engine(xt, kt, pads, route, cdtype, nthreads)
     # res: (N, G, F, *O) in the compute dtype -> result dtype
-    o_shape = tuple(out_shape[ax] for ax in spatial)
-    res = res.reshape(tuple(n_sizes) + tuple(g_sizes) + tuple(f_sizes) + o_shape)
-    order = n_axes + g_axes + f_axes + spatial
-    # axes of size 1 in both operands come back as new axes
-    res = res.transpose(np.argsort(order))
-    res = res.reshape(out_shape)
+    res = res.reshape(plan.res_shape).transpose(plan.res_perm).reshape(plan.out_shape)
     if route == "int":
         if result_dtype.kind == "b":
             return res != 0
