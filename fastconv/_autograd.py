@@ -27,15 +27,16 @@ weight gradient uses BLAS (a role-swapped engine correlation has k-long
 output rows and ran at ~12 GFLOP/s).
 """
 
-import math
 import numbers
 
 import numpy as np
 
-from fastconv import _engine
 from fastconv._threads import blas_limit, resolve_workers
-from fastconv.nn import (_PADDING_MODES, _check_activation, _check_data_format, _check_groups,
-                         _check_padding_limits, _conv_geometry, apply_activation, conv)
+from fastconv._activations import NEEDS_PRE, activation_grad, check_activation
+from fastconv._polyphase import swap_weight, transpose_core
+from fastconv._spec import (PADDING_MODES, as_float, check_data_format, check_groups,
+                            check_padding_limits, conv_spec, spatial_axes)
+from fastconv.nn import conv
 
 __all__ = ["conv_backward", "conv_grad_input", "conv_grad_weight"]
 
@@ -44,12 +45,6 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 # --------------------------------------------------------------------------
 # validation
-
-
-def _check_float_dtype(fname, name, dtype):
-    if dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"{fname}: {name} has unsupported dtype {dtype}; gradients and "
-                        "transposed convolutions are computed in float32 or float64")
 
 
 def _check_shape_arg(name, shape):
@@ -68,8 +63,8 @@ def _check_shape_arg(name, shape):
 def _geometry(fname, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
               data_format, dtype):
     """Validate a forward call's geometry (batched `x_shape`) as ``fastconv.conv`` does."""
-    layout = _check_data_format(data_format)
-    if not isinstance(padding_mode, str) or padding_mode not in _PADDING_MODES:
+    layout = check_data_format(data_format)
+    if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
         raise ValueError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                          f"got {padding_mode!r}")
     rank = len(w_shape) - 2
@@ -79,18 +74,12 @@ def _geometry(fname, x_shape, w_shape, stride, padding, dilation, groups, paddin
     if len(x_shape) != rank + 2:
         raise ValueError(f"{fname}: input must have {rank + 2} dimensions (batched) or "
                          f"{rank + 1} (unbatched), got shape {tuple(x_shape)}")
-    g = _conv_geometry(fname, x_shape, w_shape, stride, padding, dilation,
-                       _check_groups(groups), layout)
-    _check_padding_limits(g.pads, g.spatial, padding_mode)
+    g = conv_spec(fname, x_shape, w_shape, stride, padding, dilation,
+                       check_groups(groups), layout)
+    check_padding_limits(g.pads, g.spatial, padding_mode)
     g.padding_mode = padding_mode
     g.dtype = dtype
     return g
-
-
-def _as_float(fname, name, a):
-    a = np.asarray(a)
-    _check_float_dtype(fname, name, a.dtype)
-    return a
 
 
 def _check_grad_out(fname, gy, geo, unbatched):
@@ -106,141 +95,11 @@ def _check_grad_out(fname, gy, geo, unbatched):
 # the two kernels: transposed convolution and weight correlation
 
 
-def _spatial_axes(layout, rank):
-    first = 2 if layout == "channels_first" else 1
-    return tuple(range(first, first + rank))
-
-
-def _swap_weight(w, groups, layout):
-    """(F, Cg, *K) -> (C, Fg, *K) (or (*K, Cg, F) -> (*K, Fg, C)): the filter
-    bank of the transposed correlation, not yet flipped."""
-    if layout == "channels_first":
-        F, Cg = w.shape[:2]
-        K = w.shape[2:]
-        r = len(K)
-        v = w.reshape((groups, F // groups, Cg) + K)
-        v = v.transpose((0, 2, 1) + tuple(range(3, 3 + r)))
-        return v.reshape((groups * Cg, F // groups) + K)
-    K = w.shape[:-2]
-    Cg, F = w.shape[-2:]
-    r = len(K)
-    v = w.reshape(K + (Cg, groups, F // groups))
-    v = v.transpose(tuple(range(r)) + (r + 2, r + 1, r))
-    return v.reshape(K + (F // groups, groups * Cg))
-
-
-def _axis_phases(n_out, off, O, k, s, d):
-    """Polyphase plan for one axis of a transposed convolution.
-
-    Position ``i`` (padded coordinates, ``off <= i < off + n_out``) receives
-    ``sum_{(o, t): o*s + t*d = i} w[t] * gy[o]``.  Positions ``i = q*s + r``
-    of one residue ``r`` only see taps ``t = t0 + m*step`` (``step =
-    s/gcd(s, d)``), and then ``o = q + c0 - m*(d/gcd)``: a stride-1
-    correlation of ``gy`` with those taps reversed at dilation ``d/gcd``.
-
-    Returns a list of ``(first, count, taps, dil, pad_lo, pad_hi)``: output
-    positions ``first, first + s, ...`` (``count`` of them, relative to
-    `off`), the kernel slice ``taps`` (already reversed), the correlation's
-    dilation and its (possibly negative) zero padding of ``gy``.  Residues
-    that no tap reaches are left out (their outputs are zero).
-    """
-    gcd = math.gcd(s, d)
-    step, dil = s // gcd, d // gcd
-    phases = []
-    for r in range(s):
-        q0 = -((r - off) // s)          # ceil((off - r) / s)
-        q1 = -((r - off - n_out) // s)  # ceil((off + n_out - r) / s)
-        count = q1 - q0
-        if count <= 0 or r % gcd:
-            continue
-        t0 = next(t for t in range(step) if (t * d - r) % s == 0)
-        if t0 >= k:
-            continue
-        m = (k - t0 + step - 1) // step
-        c0 = (r - t0 * d) // s
-        pad_lo = (m - 1) * dil - c0 - q0
-        pad_hi = count + dil * (m - 1) - O - pad_lo
-        last = t0 + (m - 1) * step
-        taps = slice(last, t0 - 1 if t0 > 0 else None, -step)
-        phases.append((q0 * s + r - off, count, taps, dil, pad_lo, pad_hi))
-    return phases
-
-
-def _transpose_core(gy, wt, out_spatial, offsets, stride, dilation, groups, layout,
-                    nthreads):
-    """Transposed convolution on the engine.
-
-    `gy` is ``(N, F, *O)`` (or ``(N, *O, F)``), `wt` the swapped filter bank
-    of :func:`_swap_weight` ``(C, F/groups, *K)`` (or ``(*K, F/groups, C)``).
-    Returns the ``(N, C, *out_spatial)`` (or channels-last) array whose
-    position ``j`` on each axis is padded-coordinate position ``offsets + j``.
-    """
-    rank = len(stride)
-    cf = layout == "channels_first"
-    axes = _spatial_axes(layout, rank)
-    O = tuple(gy.shape[a] for a in axes)
-    K = wt.shape[2:] if cf else wt.shape[:rank]
-    C = wt.shape[0] if cf else wt.shape[-1]
-    N = gy.shape[0]
-    oshape = (N, C) + tuple(out_spatial) if cf else (N,) + tuple(out_spatial) + (C,)
-    plans = [_axis_phases(n, off, o, k, s, d)
-             for n, off, o, k, s, d in zip(out_spatial, offsets, O, K, stride, dilation)]
-    # stride 1 everywhere: one phase covering the whole output, written in place
-    direct = all(len(p) == 1 and p[0][0] == 0 and p[0][1] == n and s == 1
-                 for p, n, s in zip(plans, out_spatial, stride))
-    out = np.empty(oshape, dtype=gy.dtype) if direct else np.zeros(oshape, dtype=gy.dtype)
-    if out.size == 0:
-        return out
-    if gy.size == 0:
-        out[...] = 0
-        return out
-    for combo in _product(plans):
-        g_index = [slice(None)] * gy.ndim
-        w_index = [slice(None)] * wt.ndim
-        pads, dils, out_index = [], [], [slice(None)] * out.ndim
-        empty = False
-        for axis, (first, count, taps, dil, lo, hi) in enumerate(combo):
-            length = O[axis]
-            start = -lo if lo < 0 else 0
-            stop = length + hi if hi < 0 else length
-            if stop - start <= 0:  # no grad_out element reaches these outputs
-                empty = True
-                break
-            g_index[axes[axis]] = slice(start, stop)
-            w_index[(2 if cf else 0) + axis] = taps
-            pads.append((max(lo, 0), max(hi, 0)))
-            dils.append(dil)
-            out_index[axes[axis]] = slice(first, first + (count - 1) * stride[axis] + 1,
-                                          stride[axis])
-        if empty:
-            if direct:
-                out[...] = 0
-            continue
-        g_sub = gy[tuple(g_index)]
-        w_sub = wt[tuple(w_index)]
-        kw = dict(stride=(1,) * rank, dilation=tuple(dils), pads=tuple(pads), groups=groups,
-                  layout=layout, nthreads=nthreads)
-        if direct:
-            _engine.correlate(g_sub, w_sub, out=out, **kw)
-        else:
-            out[tuple(out_index)] = _engine.correlate(g_sub, w_sub, **kw)
-    return out
-
-
-def _product(lists):
-    if not lists:
-        yield ()
-        return
-    for head in lists[0]:
-        for tail in _product(lists[1:]):
-            yield (head,) + tail
-
-
 def _fold_padding(gxp, pads, spatial, padding_mode, layout):
     """Adjoint of ``np.pad(x, pads, mode)``: add every padded cell's gradient
     back onto the input cell it was copied from."""
-    np_mode = _PADDING_MODES[padding_mode]
-    axes = _spatial_axes(layout, len(spatial))
+    np_mode = PADDING_MODES[padding_mode]
+    axes = spatial_axes(layout, len(spatial))
     g = gxp
     for ax, (lo, hi), n in zip(axes, pads, spatial):
         if lo == 0 and hi == 0:
@@ -259,12 +118,12 @@ def _fold_padding(gxp, pads, spatial, padding_mode, layout):
 
 
 def _input_grad(gy, w, geo, nthreads):
-    wt = _swap_weight(w, geo.G, geo.layout)
+    wt = swap_weight(w, geo.G, geo.layout)
     if geo.padding_mode == "zeros":
-        return _transpose_core(gy, wt, geo.spatial, tuple(lo for lo, _ in geo.pads),
+        return transpose_core(gy, wt, geo.spatial, tuple(lo for lo, _ in geo.pads),
                                geo.stride, geo.dilation, geo.G, geo.layout, nthreads)
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(geo.spatial, geo.pads))
-    gxp = _transpose_core(gy, wt, padded, (0,) * geo.rank, geo.stride, geo.dilation, geo.G,
+    gxp = transpose_core(gy, wt, padded, (0,) * geo.rank, geo.stride, geo.dilation, geo.G,
                           geo.layout, nthreads)
     return _fold_padding(gxp, geo.pads, geo.spatial, geo.padding_mode, geo.layout)
 
@@ -276,7 +135,7 @@ def _pad_materialized(x, geo):
         width = ((0, 0), (0, 0)) + tuple(geo.pads)
     else:
         width = ((0, 0),) + tuple(geo.pads) + ((0, 0),)
-    return np.pad(x, width, mode=_PADDING_MODES[geo.padding_mode]), ((0, 0),) * geo.rank
+    return np.pad(x, width, mode=PADDING_MODES[geo.padding_mode]), ((0, 0),) * geo.rank
 
 
 def _weight_grad(x, gy, geo, nthreads):
@@ -286,7 +145,7 @@ def _weight_grad(x, gy, geo, nthreads):
     if x.size == 0 or gy.size == 0:  # an empty batch: nothing to sum
         return np.zeros(geo.w_shape(), dtype=gy.dtype)
     x, pads = _pad_materialized(x, geo)
-    axes = _spatial_axes(geo.layout, geo.rank)
+    axes = spatial_axes(geo.layout, geo.rank)
     spatial = tuple(x.shape[a] for a in axes)
     # Trim the high pad (or the input) so that exactly the windows of the
     # forward's outputs remain (its floor may have dropped a tail).
@@ -358,51 +217,6 @@ def _bias_grad(gy, layout):
 
 # --------------------------------------------------------------------------
 # activations
-
-
-_NEEDS_PRE = ("gelu",)
-
-
-def _activation_grad(grad, activation, pre=None, out=None):
-    """``grad * f'(z)`` for a named activation ``f`` (``None``/``'linear'``:
-    `grad` itself).  `pre` is ``z`` (the pre-activation), `out` is
-    ``f(z)``; either suffices except for ``'gelu'`` which needs `pre`.
-    """
-    if activation is None or activation == "linear":
-        return grad
-    if callable(activation):
-        raise TypeError("activation: a callable activation has no known derivative; "
-                        "use a named activation or apply it outside the convolution")
-    if activation in _NEEDS_PRE or out is None:
-        if pre is None:
-            raise ValueError(f"activation={activation!r} needs the pre-activation values")
-        z = pre
-        if activation == "relu":
-            return grad * (z > 0)
-        if activation == "leaky_relu":
-            return grad * np.where(z >= 0, 1, 0.01).astype(grad.dtype)
-        if activation == "elu":
-            return grad * np.where(z > 0, 1, np.exp(np.minimum(z, 0))).astype(grad.dtype)
-        if activation == "gelu":
-            from scipy.special import erf
-            zz = z.astype(np.float64)
-            d = 0.5 * (1 + erf(zz / np.sqrt(2))) + zz * np.exp(-0.5 * zz * zz) / np.sqrt(
-                2 * np.pi)
-            return (grad * d).astype(grad.dtype, copy=False)
-        # sigmoid and tanh from their output
-        out = apply_activation(z.copy(), activation)
-    y = out
-    if activation == "relu":
-        return grad * (y > 0)
-    if activation == "leaky_relu":
-        return grad * np.where(y >= 0, 1, 0.01).astype(grad.dtype)
-    if activation == "elu":
-        return grad * np.where(y > 0, 1, y + 1).astype(grad.dtype)
-    if activation == "sigmoid":
-        return grad * (y * (1 - y))
-    if activation == "tanh":
-        return grad * (1 - y * y)
-    raise AssertionError(activation)  # validated before
 
 
 # --------------------------------------------------------------------------
@@ -500,8 +314,8 @@ def conv_grad_input(input_shape, weight, grad_out, stride=1, padding="valid", di
     """
     fname = "conv_grad_input"
     input_shape = _check_shape_arg("input_shape", input_shape)
-    weight = _as_float(fname, "weight", weight)
-    grad_out = _as_float(fname, "grad_out", grad_out)
+    weight = as_float(fname, "weight", weight)
+    grad_out = as_float(fname, "grad_out", grad_out)
     dtype = np.result_type(weight.dtype, grad_out.dtype)
     nthreads = resolve_workers(workers)
     geo, gy, unbatched = _prepare(fname, input_shape, weight.shape, grad_out, stride,
@@ -579,8 +393,8 @@ def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilat
     """
     fname = "conv_grad_weight"
     weight_shape = _check_shape_arg("weight_shape", weight_shape)
-    x = _as_float(fname, "x", x)
-    grad_out = _as_float(fname, "grad_out", grad_out)
+    x = as_float(fname, "x", x)
+    grad_out = as_float(fname, "grad_out", grad_out)
     dtype = np.result_type(x.dtype, grad_out.dtype)
     nthreads = resolve_workers(workers)
     geo, gy, unbatched = _prepare(fname, x.shape, weight_shape, grad_out, stride, padding,
@@ -673,12 +487,12 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
     True
     """
     fname = "conv_backward"
-    x = _as_float(fname, "x", x)
-    weight = _as_float(fname, "weight", weight)
-    grad_out = _as_float(fname, "grad_out", grad_out)
+    x = as_float(fname, "x", x)
+    weight = as_float(fname, "weight", weight)
+    grad_out = as_float(fname, "grad_out", grad_out)
     if bias is not None:
-        bias = _as_float(fname, "bias", bias)
-    activation = _check_activation(activation)
+        bias = as_float(fname, "bias", bias)
+    activation = check_activation(activation)
     if callable(activation):
         raise TypeError("activation: a callable activation has no known derivative; "
                         "use a named activation or apply it outside the convolution")
@@ -696,13 +510,13 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
                                  f"{grad_out.shape}, got {output.shape}")
             output = output[np.newaxis] if unbatched else output
         pre = None
-        if output is None or activation in _NEEDS_PRE:
+        if output is None or activation in NEEDS_PRE:
             xb = x[np.newaxis] if unbatched else x
             pre = conv(xb.astype(dtype, copy=False), weight.astype(dtype, copy=False),
                        None if bias is None else bias.astype(dtype, copy=False),
                        geo.stride, geo.pads, geo.dilation, geo.G, padding_mode=padding_mode,
                        data_format=data_format, workers=nthreads)
-        gy = _activation_grad(gy, activation, pre=pre, out=output).astype(dtype, copy=False)
+        gy = activation_grad(gy, activation, pre=pre, out=output).astype(dtype, copy=False)
     gx = gw = gb = None
     if input_grad:
         gx = _input_grad(gy, weight.astype(dtype, copy=False), geo, nthreads)

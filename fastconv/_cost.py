@@ -20,9 +20,8 @@ import math
 import numpy as np
 import scipy.signal as _ss
 
-from fastconv import _fft
-from fastconv._fft import SMALL_FFT_POINTS, oa_plan, sp_fft
 from fastconv import _separable
+from fastconv._fft import SMALL_FFT_POINTS, oa_plan, sp_fft
 from fastconv._separable import SeparablePlan, factorize, pass_geometry
 from fastconv._scipy_args import conv_axes_windows, freq_axes, np_conv_ok
 

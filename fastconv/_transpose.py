@@ -9,10 +9,10 @@ engine path as :func:`fastconv.conv_grad_input`.
 
 import numpy as np
 
-from fastconv._autograd import _as_float, _swap_weight, _transpose_core
 from fastconv._geometry import normalize_tuple, resolve_padding
+from fastconv._polyphase import swap_weight, transpose_core
+from fastconv._spec import as_float, check_data_format, check_groups
 from fastconv._threads import resolve_workers
-from fastconv.nn import _check_data_format, _check_groups
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -107,9 +107,9 @@ def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, 
 
 def _conv_transpose_impl(fname, rank, x, weight, bias, stride, padding, output_padding,
                          groups, dilation, data_format, workers):
-    x = _as_float(fname, "x", x)
-    weight = _as_float(fname, "weight", weight)
-    layout = _check_data_format(data_format)
+    x = as_float(fname, "x", x)
+    weight = as_float(fname, "weight", weight)
+    layout = check_data_format(data_format)
     nthreads = resolve_workers(workers)
     if rank < 1:
         raise ValueError(f"{fname}: weight must have at least 3 dimensions "
@@ -124,7 +124,7 @@ def _conv_transpose_impl(fname, rank, x, weight, bias, stride, padding, output_p
     unbatched = x.ndim == rank + 1
     if unbatched:
         x = x[np.newaxis]
-    groups = _check_groups(groups)
+    groups = check_groups(groups)
     if layout == "channels_first":
         C, spatial = x.shape[1], x.shape[2:]
         Cin, Cog, ksize = weight.shape[0], weight.shape[1], weight.shape[2:]
@@ -163,12 +163,12 @@ def _conv_transpose_impl(fname, rank, x, weight, bias, stride, padding, output_p
         out_spatial.append(m)
     dtype = np.result_type(x.dtype, weight.dtype)
     if bias is not None:
-        bias = _as_float(fname, "bias", bias)
+        bias = as_float(fname, "bias", bias)
         if bias.shape != (Cout,):
             raise ValueError(f"{fname}: bias must have shape ({Cout},), got {bias.shape}")
     x = x.astype(dtype, copy=False)
-    wt = _swap_weight(weight.astype(dtype, copy=False), groups, layout)
-    out = _transpose_core(x, wt, tuple(out_spatial), tuple(lo for lo, _ in pads), stride,
+    wt = swap_weight(weight.astype(dtype, copy=False), groups, layout)
+    out = transpose_core(x, wt, tuple(out_spatial), tuple(lo for lo, _ in pads), stride,
                           dilation, groups, layout, nthreads)
     if bias is not None:
         b = bias.astype(dtype, copy=False)

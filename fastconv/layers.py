@@ -25,9 +25,10 @@ import numbers
 
 import numpy as np
 
-from fastconv._autograd import _activation_grad, conv_backward
+from fastconv._activations import activation_grad, apply_activation, check_activation
+from fastconv._autograd import conv_backward
 from fastconv._geometry import normalize_tuple, resolve_padding
-from fastconv.nn import _check_activation, apply_activation, conv
+from fastconv.nn import conv
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D"]
 
@@ -141,7 +142,7 @@ class _Conv:
             raise ValueError("data_format must be 'channels_last', 'channels_first' or None, "
                              f"got {data_format!r}")
         self.data_format = data_format
-        self.activation = _check_activation(activation)
+        self.activation = check_activation(activation)
         if not isinstance(use_bias, (bool, np.bool_)):
             raise TypeError(f"use_bias must be a bool, got {type(use_bias).__name__} "
                             f"{use_bias!r}")
@@ -421,7 +422,7 @@ class _Conv:
             raise ValueError(f"layer {self.name!r}: grad_out must have the output's shape "
                              f"{want}, got {grad_out.shape}")
         grad = grad_out.astype(self.dtype, copy=False)
-        grad = _activation_grad(grad, self.activation, pre=pre, out=out)
+        grad = activation_grad(grad, self.activation, pre=pre, out=out)
         grad = np.asarray(grad, dtype=self.dtype)
         gx, gw, gb = conv_backward(grad, x, self._engine_kernel(),
                                    self._bias if self.trainable else None,

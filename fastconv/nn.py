@@ -6,167 +6,26 @@ weights.  ``data_format='channels_first'`` (default) uses PyTorch's layout,
 ``'channels_last'`` TensorFlow/Keras's.
 """
 
-import numbers
-
 import numpy as np
 
 from fastconv import _engine
-from fastconv._geometry import normalize_tuple, output_length, resolve_padding
+from fastconv._activations import apply_activation, check_activation
+from fastconv._spec import (PADDING_MODES, check_data_format, check_dtype, check_groups,
+                            check_padding_limits, conv_spec)
 from fastconv._threads import resolve_workers
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
-_PADDING_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
-_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "gelu", "elu", "leaky_relu")
-_DATA_FORMATS = ("channels_first", "channels_last")
-
-
-def _erf(x):
-    from scipy.special import erf
-    return erf(x)
-
-
-def apply_activation(y, activation):
-    """Apply a named activation (or a callable) to `y`, in place where possible."""
-    if activation is None or activation == "linear":
-        return y
-    if callable(activation):
-        return np.asarray(activation(y))
-    if activation == "relu":
-        return np.maximum(y, 0, out=y)
-    if activation == "sigmoid" and y.dtype.kind == "c":
-        return (1 / (1 + np.exp(-y))).astype(y.dtype, copy=False)
-    if activation == "sigmoid":
-        # 1 / (1 + exp(-y)), written to stay finite for large |y|
-        e = np.exp(-np.abs(y))
-        return np.where(y >= 0, 1 / (1 + e), e / (1 + e)).astype(y.dtype, copy=False)
-    if activation == "tanh":
-        return np.tanh(y, out=y)
-    if activation == "gelu":
-        return (0.5 * y * (1 + _erf(y / np.sqrt(2)))).astype(y.dtype, copy=False)
-    if activation == "elu":
-        return np.where(y > 0, y, np.expm1(np.minimum(y, 0))).astype(y.dtype, copy=False)
-    if activation == "leaky_relu":
-        return np.where(y >= 0, y, y * y.dtype.type(0.01)).astype(y.dtype, copy=False)
-    raise AssertionError(activation)  # validated before
-
-
-def _check_activation(activation):
-    if activation is None or callable(activation):
-        return activation
-    if not isinstance(activation, str):
-        raise TypeError("activation must be None, a str or a callable, "
-                        f"got {type(activation).__name__} {activation!r}")
-    if activation.lower() in _ACTIVATIONS:
-        return activation.lower()
-    raise ValueError(f"activation must be None, a callable or one of {', '.join(_ACTIVATIONS)}, "
-                     f"got {activation!r}")
-
-
-def _check_dtype(name, dtype):
-    if dtype.newbyteorder("=") in _FLOAT_DTYPES or dtype.newbyteorder("=") in _COMPLEX_DTYPES:
-        return
-    raise TypeError(f"{name}: unsupported dtype {dtype}; fastconv's CNN functions compute in "
-                    "float32, float64, complex64 or complex128")
-
-
-class _ConvGeometry:
-    """A validated convolution geometry: sizes, per-axis stride/dilation/pads and
-    output lengths (the forward, the gradients and the transposed convolution
-    all validate through :func:`_conv_geometry`)."""
-
-    __slots__ = ("rank", "layout", "N", "C", "F", "G", "Cg", "Fg", "spatial", "ksize",
-                 "stride", "dilation", "pads", "out_spatial", "padding_mode", "dtype")
-
-    def x_shape(self):
-        if self.layout == "channels_first":
-            return (self.N, self.C) + self.spatial
-        return (self.N,) + self.spatial + (self.C,)
-
-    def w_shape(self):
-        if self.layout == "channels_first":
-            return (self.F, self.Cg) + self.ksize
-        return self.ksize + (self.Cg, self.F)
-
-    def y_shape(self):
-        if self.layout == "channels_first":
-            return (self.N, self.F) + self.out_spatial
-        return (self.N,) + self.out_spatial + (self.F,)
-
-
-def _check_groups(groups):
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
-        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
-    groups = int(groups)
-    if groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups}")
-    return groups
-
-
-def _check_data_format(data_format):
-    if data_format not in _DATA_FORMATS:
-        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', "
-                         f"got {data_format!r}")
-    return data_format
-
-
-def _check_padding_limits(pads, spatial, mode):
-    """PyTorch's limits on how much 'reflect' and 'circular' may pad."""
-    for axis, ((lo, hi), n) in enumerate(zip(pads, spatial)):
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(f"padding_mode='reflect' needs padding < input size on every "
-                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
-        if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(f"padding_mode='circular' needs padding <= input size on every "
-                             f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
-
-
-def _conv_geometry(fname, x_shape, w_shape, stride, padding, dilation, groups, layout):
-    """Channels, kernel, stride, dilation, padding and output lengths of a batched
-    call, checked; `groups` (an int) and `layout` are validated by the caller."""
-    g = _ConvGeometry()
-    g.layout = layout
-    g.rank = rank = len(w_shape) - 2
-    g.G = groups
-    if layout == "channels_first":
-        g.N, g.C, g.spatial = x_shape[0], x_shape[1], tuple(x_shape[2:])
-        g.F, g.Cg, g.ksize = w_shape[0], w_shape[1], tuple(w_shape[2:])
-    else:
-        g.N, g.C, g.spatial = x_shape[0], x_shape[-1], tuple(x_shape[1:-1])
-        g.F, g.Cg, g.ksize = w_shape[-1], w_shape[-2], tuple(w_shape[:-2])
-    if g.C % g.G:
-        raise ValueError(f"groups={g.G} must divide the input channels ({g.C})")
-    if g.F % g.G:
-        raise ValueError(f"groups={g.G} must divide the output channels / filters ({g.F})")
-    if g.Cg * g.G != g.C:
-        raise ValueError(f"{fname}: input has {g.C} channels but weight expects "
-                         f"{g.Cg} * groups({g.G}) = {g.Cg * g.G}")
-    if any(k < 1 for k in g.ksize):
-        raise ValueError(f"{fname}: kernel sizes must be >= 1, got {g.ksize}")
-    g.Fg = g.F // g.G
-    g.stride = normalize_tuple(stride, rank, "stride")
-    g.dilation = normalize_tuple(dilation, rank, "dilation")
-    g.pads = resolve_padding(padding, g.spatial, g.ksize, g.stride, g.dilation)
-    g.out_spatial = tuple(
-        output_length(n, k, s, d, lo, hi, axis)
-        for axis, (n, k, s, d, (lo, hi)) in enumerate(
-            zip(g.spatial, g.ksize, g.stride, g.dilation, g.pads)))
-    g.padding_mode = "zeros"
-    g.dtype = None
-    return g
-
 
 def _pad_input(x, pads, mode, rank, layout):
     """Apply non-zero padding modes with PyTorch's semantics."""
-    np_mode = _PADDING_MODES[mode]
+    np_mode = PADDING_MODES[mode]
     spatial = x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
     for axis, ((lo, hi), n) in enumerate(zip(pads, spatial)):
         if n == 0 and (lo or hi):
             raise ValueError(f"padding_mode={mode!r} cannot pad spatial axis {axis}: it is "
                              "empty (size 0)")
-    _check_padding_limits(pads, spatial, mode)
+    check_padding_limits(pads, spatial, mode)
     if layout == "channels_first":
         width = ((0, 0), (0, 0)) + tuple(pads)
     else:
@@ -297,11 +156,11 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
     if not isinstance(padding_mode, str):
         raise TypeError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                         f"got {type(padding_mode).__name__} {padding_mode!r}")
-    _check_data_format(data_format)
-    if padding_mode not in _PADDING_MODES:
+    check_data_format(data_format)
+    if padding_mode not in PADDING_MODES:
         raise ValueError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                          f"got {padding_mode!r}")
-    activation = _check_activation(activation)
+    activation = check_activation(activation)
     nthreads = resolve_workers(workers)
     if rank < 1:
         raise ValueError(f"{fname}: weight must have at least 3 dimensions "
@@ -315,9 +174,9 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
                          f"{rank + 1} (unbatched), got shape {x.shape}")
     if unbatched:
         x = x[np.newaxis]
-    groups = _check_groups(groups)
-    _check_dtype(fname, x.dtype)
-    _check_dtype(fname, weight.dtype)
+    groups = check_groups(groups)
+    check_dtype(fname, x.dtype)
+    check_dtype(fname, weight.dtype)
     dtype = np.result_type(x.dtype, weight.dtype).newbyteorder("=")
     if bias is not None and np.asarray(bias).dtype.kind == "c" and dtype.kind != "c":
         dtype = np.result_type(dtype, np.complex64)   # a complex bias makes the output complex
@@ -325,7 +184,7 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
             "relu", "gelu", "elu", "leaky_relu"):
         raise ValueError(f"activation={activation!r} is not defined for complex outputs; "
                          "use None, 'linear', 'sigmoid', 'tanh' or a callable")
-    geo = _conv_geometry(fname, x.shape, weight.shape, stride, padding, dilation, groups,
+    geo = conv_spec(fname, x.shape, weight.shape, stride, padding, dilation, groups,
                          data_format)
     F, stride, dilation, pads = geo.F, geo.stride, geo.dilation, geo.pads
     if bias is not None:

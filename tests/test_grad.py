@@ -32,7 +32,7 @@ import pytest
 
 import fastconv
 from fastconv import conv, conv_backward, conv_grad_input, conv_grad_weight
-from fastconv import _autograd
+from fastconv import _activations, _autograd
 from conftest import float32_tolerance
 
 MODES = ("zeros", "reflect", "replicate", "circular")
@@ -225,7 +225,7 @@ def test_fold_padding_is_the_adjoint_of_np_pad(rng, padding_mode, rank):
         x = rng.standard_normal(shape)
         width = (((0, 0), (0, 0)) + pads if layout == "channels_first"
                  else ((0, 0),) + pads + ((0, 0),))
-        xp = np.pad(x, width, mode=_autograd._PADDING_MODES[padding_mode])
+        xp = np.pad(x, width, mode=_autograd.PADDING_MODES[padding_mode])
         v = rng.standard_normal(xp.shape)
         folded = _autograd._fold_padding(v, pads, spatial, padding_mode, layout)
         assert folded.shape == x.shape
@@ -428,7 +428,7 @@ def test_float32_stays_float32_and_inputs_are_not_modified(rng):
 
 def test_activation_derivative_needs_pre_activation_for_gelu():
     with pytest.raises(ValueError, match=r"activation='gelu' needs the pre-activation"):
-        _autograd._activation_grad(np.ones(3), "gelu", out=np.ones(3))
+        _activations.activation_grad(np.ones(3), "gelu", out=np.ones(3))
 
 
 # ---------------------------------------------------------------- errors
