@@ -13,6 +13,12 @@ they only have to order the candidates correctly:
 
 Only shapes are priced; where a decision needs the values (a NaN in an
 operand, a rank-one kernel) it asks for them lazily, as late as possible.
+
+Every decision that changes the numbers (method, operand order, inner
+axis, separable route) is priced for the machine's thread count
+(:data:`PRICED_THREADS`: what ``workers=None`` gives on an idle machine),
+never for the call's ``workers`` or the machine's load, so results are
+bitwise identical for every thread count.
 """
 
 import math
@@ -23,7 +29,11 @@ import scipy.signal as _ss
 from fastconv import _separable
 from fastconv._fft import SMALL_FFT_POINTS, oa_plan, sp_fft
 from fastconv._separable import SeparablePlan, factorize, pass_geometry
+from fastconv._threads import max_threads
 from fastconv._scipy_args import conv_axes_windows, freq_axes, np_conv_ok
+
+#: Threads every decision is priced for (see the module docstring).
+PRICED_THREADS = max_threads
 
 _UINT64 = np.dtype(np.uint64)
 _F32 = np.dtype(np.float32)
@@ -153,7 +163,7 @@ def kernel_code(route, cdtype):
         else "f8"
 
 
-def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=None,
+def direct_cost(s1, s2, conv_axes, windows, result_dtype, operands=None,
                 ceiling=None):
     """Estimated seconds of :func:`conv_window` (zero edges, best layout).
 
@@ -174,9 +184,9 @@ def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=Non
         for n1, n2 in zip(s1, s2):
             n *= max(n1, n2)
         return ENGINE_OUT["f8"] * n
-    layout = best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, None)
+    layout = best_layout(s1, s2, spatial, windows, route, cdtype, None)
     if route == "real" and len(spatial) >= 2:
-        sep = planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout,
+        sep = planned_cost(s1, s2, spatial, windows, cdtype, layout,
                                       operands, ceiling)
         if sep is not None:
             # the layout's transposed copies (if any) are paid either way
@@ -184,7 +194,7 @@ def direct_cost(s1, s2, conv_axes, windows, result_dtype, nthreads, operands=Non
     return layout[0]
 
 
-def best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation):
+def best_layout(s1, s2, spatial, windows, route, cdtype, orientation):
     """(cost, orientation, inner axis) minimising :func:`engine_cost`.
 
     Every operand order (unless fixed) and every choice of the spatial axis
@@ -220,7 +230,7 @@ def best_layout(s1, s2, spatial, windows, route, cdtype, nthreads, orientation):
                 sp.append((length, ks[ax], xs[ax], ks[ax] - 1 - start))
                 n_x *= xs[ax]
                 n_out *= length
-            cost = engine_cost(sp, other, kcode, scale, nthreads)
+            cost = engine_cost(sp, other, kcode, scale, PRICED_THREADS())
             if inner != spatial[-1]:
                 cost += ENGINE_OUT[kcode] * (n_x + n_out)
             if cost < best[0]:
@@ -276,7 +286,7 @@ def worth_pricing(n, spatial, klens, pads):
     return len(long_) >= 2 and saved * FASTEST_MAC > PASS_CALL
 
 
-def priced_separable(n, spatial, klens, pads, cdtype, nthreads):
+def priced_separable(n, spatial, klens, pads, cdtype):
     """(plan, separable cost, full-kernel cost) when the route is cheaper by
     the cost model, else None (the one decision of both :func:`fastconv._direct.run_engine`
     and :func:`planned_cost`)."""
@@ -286,14 +296,14 @@ def priced_separable(n, spatial, klens, pads, cdtype, nthreads):
     if not plan.ok:
         return None
     kcode = kernel_code("real", cdtype)
-    cost = separable_cost(plan, kcode, nthreads)
-    full = full_cost(n, spatial, klens, pads, kcode, nthreads)
+    cost = separable_cost(plan, kcode, PRICED_THREADS())
+    full = full_cost(n, spatial, klens, pads, kcode, PRICED_THREADS())
     if cost >= full:
         return None
     return plan, cost, full
 
 
-def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands,
+def planned_cost(s1, s2, spatial, windows, cdtype, layout, operands,
                  ceiling=None):
     """Cost of the separable route as conv_window would run it, or None.
 
@@ -350,7 +360,7 @@ def planned_cost(s1, s2, spatial, windows, cdtype, nthreads, layout, operands,
         sp.append(nx)
         kl.append(ks[ax])
         pads.append((max(lo, 0), max(hi, 0)))
-    priced = priced_separable(n, sp, kl, pads, cdtype, nthreads)
+    priced = priced_separable(n, sp, kl, pads, cdtype)
     if priced is None:
         return None
     _, cost, full = priced
@@ -450,7 +460,7 @@ def numpy_cost(in1, in2, mode):
     return NUMPY_CALL + NUMPY_MAC * out * min(n1, n2)
 
 
-def use_numpy(in1, in2, b, mode, axes, rt, nthreads):
+def use_numpy(in1, in2, b, mode, axes, rt):
     """Tiny 1-D problems: NumPy's loop beats the engine's call overhead."""
     if axes is not None or not np_conv_ok(in1, in2, mode) or rt.kind == "O":
         return False
@@ -458,7 +468,7 @@ def use_numpy(in1, in2, b, mode, axes, rt, nthreads):
         return False    # the engine's multiply-adds are several times cheaper
     conv_axes, windows = conv_axes_windows(in1, b, mode, None)
     return numpy_cost(in1, in2, mode) < direct_cost(in1.shape, b.shape, conv_axes, windows,
-                                                     rt, nthreads, operands=(in1, b))
+                                                     rt, operands=(in1, b))
 
 
 def int_fft_unsafe(in1, in2):
@@ -475,14 +485,14 @@ def int_fft_unsafe(in1, in2):
     return False
 
 
-def fft_choice(a, b, mode, conv_axes, nthreads):
+def fft_choice(a, b, mode, conv_axes):
     """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost."""
     complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
     rt = np.result_type(a.dtype, b.dtype)
     itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
     s1, s2 = a.shape, b.shape
-    t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
-    t_oa = oa_cost(s1, s2, conv_axes, itemsize, complex_result, nthreads)
+    t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
+    t_oa = oa_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
     if t_oa < t_fft:
         return "oa", t_oa
     return "fft", t_fft
@@ -493,7 +503,7 @@ def fft_choice(a, b, mode, conv_axes, nthreads):
 TINY_MACS = 1 << 16
 
 
-def choose_method(in1, b, mode, axes, nthreads, nonfinite):
+def choose_method(in1, b, mode, axes, nonfinite):
     """'direct' or 'fft' for fastconv's own methods (see choose_conv_method).
 
     `nonfinite` is indexed only when the FFT would be chosen (NaN and inf
@@ -514,7 +524,7 @@ def choose_method(in1, b, mode, axes, nthreads, nonfinite):
         return "direct"     # overheads only; no transform is that cheap
     conv_axes, windows = conv_axes_windows(in1, b, mode, axes)
     # the full-kernel price first: it needs no look at the values
-    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads)
+    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt)
     if axes is None and np_conv_ok(in1, b, mode):
         t_direct = min(t_direct, numpy_cost(in1, b, mode))
     if t_direct <= FFT_CALL:
@@ -522,11 +532,11 @@ def choose_method(in1, b, mode, axes, nthreads, nonfinite):
     conv_fft = freq_axes(in1, b, mode, axes)[2]
     if not conv_fft:
         return "direct"
-    t_fft = fft_choice(in1, b, mode, conv_fft, nthreads)[1]
+    t_fft = fft_choice(in1, b, mode, conv_fft)[1]
     if t_fft < t_direct:
         # a rank-one kernel may still make the direct method the cheaper; its
         # test (the values) is paid only when that route could beat the FFT
-        t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt, nthreads,
+        t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt,
                                operands=(in1, b), ceiling=t_fft)
     if t_fft >= t_direct or nonfinite[1] or nonfinite[0]:
         return "direct"

@@ -168,8 +168,8 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     """
     fixed = pad_mode is not None or materialize
     key = (a.shape, b.shape, tuple(int(ax) for ax in conv_axes),
-           tuple((int(s), int(n)) for s, n in windows), np.dtype(result_dtype), int(nthreads),
-           fixed, orientation)
+           tuple((int(s), int(n)) for s, n in windows), np.dtype(result_dtype), fixed,
+           orientation)
     plan = plan_window(key)
     shift_add = False
     if plan.kind == "engine" and plan.searched:
@@ -214,10 +214,12 @@ class WindowPlan:
 @functools.lru_cache(maxsize=512)
 def plan_window(key):
     """Plan :func:`conv_window` for ``key`` = (shape of a, shape of b, conv
-    axes, windows, result dtype, threads, fixed edges, orientation or None).
+    axes, windows, result dtype, fixed edges, orientation or None).  The
+    thread count is not part of it: the layout is priced for the machine
+    (:data:`fastconv._cost.PRICED_THREADS`), so results do not depend on it.
 
     Pure and cached: a call of the same geometry plans nothing."""
-    s1, s2, conv_axes, windows, result_dtype, nthreads, fixed, orientation = key
+    s1, s2, conv_axes, windows, result_dtype, fixed, orientation = key
     nd = len(s1)
     # 1. Broadcast axes: slice the window out of the operand that is longer
     #    than 1 (or select the element the window starts at).
@@ -261,7 +263,7 @@ def plan_window(key):
     else:
         searched = orientation is None
         _, orientation, inner = best_layout(s1, s2, spatial, windows, route, cdtype,
-                                            nthreads, orientation)
+                                            orientation)
         spatial = [ax for ax in spatial if ax != inner] + [inner]
     xs, ks = (s1, s2) if orientation == "a" else (s2, s1)
     # 3. Per spatial axis: pads of x (negative: crop x).
@@ -494,7 +496,7 @@ def _maybe_separable(xt, kt, pads, cdtype, nthreads):
     N = xt.shape[0]
     spatial = xt.shape[2:]
     klens = kt.shape[2:]
-    plan = priced_separable(N, spatial, klens, pads, cdtype, nthreads)
+    plan = priced_separable(N, spatial, klens, pads, cdtype)
     if plan is None:
         return None
     plan = plan[0]

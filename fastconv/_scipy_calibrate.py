@@ -116,8 +116,8 @@ def evaluate(rows):
     for r in rows:
         x = np.zeros(r["s1"], r["dtype"])
         y = np.ones(r["s2"], r["dtype"])
-        method = _cost.choose_method(x, y, r["mode"], None, r["nthreads"], (False, False))
-        kind, _ = _cost.fft_choice(x, y, r["mode"], list(range(x.ndim)), r["nthreads"])
+        method = _cost.choose_method(x, y, r["mode"], None, (False, False))
+        kind, _ = _cost.fft_choice(x, y, r["mode"], list(range(x.ndim)))
         t_fft = r["t_oa"] if (kind == "oa" and r["t_oa"]) else r["t_fft"]
         chosen = r["t_direct"] if method == "direct" else t_fft
         best = min(r["t_direct"], r["t_fft"], r["t_oa"] or math.inf)

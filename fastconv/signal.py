@@ -58,7 +58,7 @@ def _run_fft(a, b, mode, axes, nthreads):
     """FFT convolution of conv-form operands (SciPy's fftconvolve semantics),
     overlap-add when the cost model says it is cheaper."""
     a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
-    if conv_axes and fft_choice(a2, b2, mode, conv_axes, nthreads)[0] == "oa":
+    if conv_axes and fft_choice(a2, b2, mode, conv_axes)[0] == "oa":
         ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
         if ret is not None:
             return _fft.apply_mode(ret, a2.shape, b2.shape, mode, conv_axes)
@@ -90,7 +90,7 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
         # long double and NumPy's 1-D object path: SciPy's own loops.
         func = _ss.correlate if corr else _ss.convolve
         return np.asarray(func(in1, in2, mode, method="direct"))
-    if use_numpy(in1, in2, b, mode, axes, rt, nthreads):
+    if use_numpy(in1, in2, b, mode, axes, rt):
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     if axes is None:
         out = _plain_direct(in1, b, mode, nthreads)
@@ -195,7 +195,7 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     nonfinite = None
     if method == "auto":
         nonfinite = NonFinite(in1, in2, nthreads)
-        method = choose_method(in1, b, mode, axes, nthreads, nonfinite)
+        method = choose_method(in1, b, mode, axes, nonfinite)
     if method == "fft":
         out = _run_fft(in1, b, mode, axes, nthreads)
         first = out.reshape(-1)[0] if out.size else 0
@@ -893,7 +893,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
         volume, kernel = kernel, volume
     if volume.size == 0 or kernel.size == 0:
         return "direct"
-    return choose_method(volume, kernel, mode, None, nthreads, NonFinite(volume, kernel, nthreads))
+    return choose_method(volume, kernel, mode, None, NonFinite(volume, kernel, nthreads))
 
 
 def _time_call(func):

@@ -191,3 +191,24 @@ def test_results_do_not_depend_on_the_load_decision(workers):
     ref = fastconv.convolve(x, k, "same", method="direct", workers=1)
     got = fastconv.convolve(x, k, "same", method="direct", workers=workers)
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("shape, kshape, method", [
+    ((300, 257), (9, 7), "direct"),     # separable or not: priced the same for any workers
+    ((40, 700), (5, 3), "direct"),      # operand order / inner axis
+    ((64, 64), (31, 31), "auto"),       # direct or FFT
+    ((3, 200, 180), (1, 9, 9), "direct"),
+])
+def test_decisions_do_not_depend_on_workers(shape, kshape, method):
+    """Every choice that changes the numbers (method, layout, separable route)
+    is priced for the machine, not for `workers`: bitwise equal results."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    g = [np.exp(-np.linspace(-1, 1, n) ** 2) for n in kshape]
+    k = g[0]
+    for f in g[1:]:
+        k = np.multiply.outer(k, f)
+    k = (k * (1 + 0.1 * rng.random(k.shape[-1]))).astype(np.float32)
+    outs = [fastconv.convolve(x, k, "same", method=method, workers=w) for w in (1, 2, None)]
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o.view(np.uint32), outs[0].view(np.uint32))
