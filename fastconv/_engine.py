@@ -448,7 +448,7 @@ def _fill_source(x5, c, kern, nthreads):
     return _source(x5, c["pl"], c["ph"], c["s"][2], kern, nthreads)[0]
 
 
-def _run_rows(plan, kern, x, w, b, out, nthreads):
+def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None):
     c = plan.consts
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
@@ -459,27 +459,65 @@ def _run_rows(plan, kern, x, w, b, out, nthreads):
                         c["copy"], plan.relu, colchunk, team_size(nthreads, units))
 
 
-def _run_filtt(plan, kern, x, w, b, out, nthreads):
+def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
     c = plan.consts
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
     w5 = w.reshape(w.shape[:2] + c["k5"])
-    wpt, bpt, blk = _pack_filtt(w5, b, _groups_of(x, w), c["pf"])
+    wpt, bpt, blk = _packed(cache, plan, w5, b,
+                            lambda: _pack_filtt(w5, b, _groups_of(x, w), c["pf"]))
     flat = _fill_source(x5, c, kern, nthreads)
     kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
                          c["chunk"], plan.relu, team_size(nthreads, c["units"]))
+
+
+class WeightCache:
+    """Packed weights kept between calls while the weights are unchanged.
+
+    A layer holds one (:class:`fastconv.layers.Conv2D` and friends) and
+    passes it to :func:`correlate`: the register-tiled paths then pack the
+    filter bank once, and later calls only compare the weights with a
+    snapshot (a memory compare, a few percent of the packing) -- so
+    in-place updates of the weights (``layer.kernel -= lr * grad``) are
+    seen, never a stale packing.
+    """
+
+    __slots__ = ("_key", "_w", "_b", "_value")
+
+    def __init__(self):
+        self._key = None
+        self._w = self._b = self._value = None
+
+    def get(self, key, w, b, pack):
+        """``pack()``'s value for weights `w` and bias `b` (None: not used)."""
+        if (self._key == key and np.array_equal(self._w, w, equal_nan=True)
+                and (b is None or np.array_equal(self._b, b, equal_nan=True))):
+            return self._value
+        value = pack()
+        self._key, self._value = key, value
+        self._w = w.copy()
+        self._b = None if b is None else b.copy()
+        return value
+
+
+def _packed(cache, plan, w, b, pack):
+    if cache is None:
+        return pack()
+    key = (plan.path, plan.consts.get("pmax"), plan.consts.get("pf"), w.shape, w.dtype.char)
+    return cache.get(key, w, b, pack)
 
 
 def _groups_of(x, w):
     return x.shape[1] // w.shape[1]
 
 
-def _run_flat_or_filt(plan, kern, x, w, b, out, nthreads):
+def _run_flat_or_filt(plan, kern, x, w, b, out, nthreads, cache=None):
     c = plan.consts
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
     w5 = w.reshape(w.shape[:2] + c["k5"])
-    wpack, blocks = _pack_blocks(w5, _groups_of(x, w), c["pmax"])
+    wpack, blocks = _packed(cache, plan, w5, None,
+                            lambda: _pack_blocks(w5, _groups_of(x, w), c["pmax"]))
     flat = _fill_source(x5, c, kern, nthreads)
     if plan.path == "flat":
         kern.filt_correlate_flat(flat, c["xstr"], c["toff"], wpack, blocks, o5, b, c["Cg"],
@@ -491,13 +529,13 @@ def _run_flat_or_filt(plan, kern, x, w, b, out, nthreads):
                         team_size(nthreads, c["units"]))
 
 
-def _run_generic(plan, kern, x, w, b, out, nthreads):
+def _run_generic(plan, kern, x, w, b, out, nthreads, cache=None):
     c = plan.consts
     _run3(kern, x, w, out, b, c["stride"], c["dilation"], c["pad_lo"], c["groups"],
           plan.accumulate, plan.relu, c["layout"], nthreads)
 
 
-def _run_nosum(plan, kern, x, w, b, out, nthreads):
+def _run_nosum(plan, kern, x, w, b, out, nthreads, cache=None):
     # no input channels (or an empty kernel): the sums are empty
     if plan.accumulate:
         return
@@ -506,34 +544,34 @@ def _run_nosum(plan, kern, x, w, b, out, nthreads):
         np.maximum(out, 0, out=out)
 
 
-def _run_pointwise(plan, kern, x, w, b, out, nthreads):
+def _run_pointwise(plan, kern, x, w, b, out, nthreads, cache=None):
     N, C = x.shape[:2]
     L = x.size // max(1, N * C)
     _run(plan.sub, kern, x.reshape(N, C, L), w.reshape(w.shape[0], w.shape[1], 1),
-         b, out.reshape(out.shape[0], out.shape[1], L), nthreads)
+         b, out.reshape(out.shape[0], out.shape[1], L), nthreads, cache)
 
 
-def _run_cl_single(plan, kern, x, w, b, out, nthreads):
+def _run_cl_single(plan, kern, x, w, b, out, nthreads, cache=None):
     # one input and one output channel: both layouts are the same memory,
     # and the channels-first kernel vectorises along the spatial rows.
     xs = x.reshape((x.shape[0], 1) + x.shape[1:-1])
     ws = w.reshape((1, 1) + w.shape[:-2])
     os_ = out.reshape((out.shape[0], 1) + out.shape[1:-1])
-    _run(plan.sub, kern, xs, ws, b, os_, nthreads)
+    _run(plan.sub, kern, xs, ws, b, os_, nthreads, cache)
 
 
-def _run_cl_tiled(plan, kern, x, w, b, out, nthreads):
+def _run_cl_tiled(plan, kern, x, w, b, out, nthreads, cache=None):
     # many channels: run the tiled channels-first path on transposed copies
     # (the transposes cost a small fraction of the arithmetic).
     rank = x.ndim - 2
     xt = np.ascontiguousarray(x.transpose((0, rank + 1) + tuple(range(1, rank + 1))))
     wt = np.ascontiguousarray(w.transpose((rank + 1, rank) + tuple(range(rank))))
     ot = np.empty((out.shape[0], out.shape[-1]) + out.shape[1:-1], dtype=out.dtype)
-    _run(plan.sub, kern, xt, wt, b, ot, nthreads)
+    _run(plan.sub, kern, xt, wt, b, ot, nthreads, cache)
     out[...] = ot.transpose((0,) + tuple(range(2, rank + 2)) + (1,))
 
 
-def _run_rank_n(plan, kern, x, w, b, out, nthreads):
+def _run_rank_n(plan, kern, x, w, b, out, nthreads, cache=None):
     """Rank > 3: decompose the leading (rank - 3) spatial axes."""
     c = plan.consts
     stride, dilation, pad_lo, layout = c["stride"], c["dilation"], c["pad_lo"], c["layout"]
@@ -586,8 +624,8 @@ _RUNNERS = {
 }
 
 
-def _run(plan, kern, x, w, b, out, nthreads):
-    _RUNNERS[plan.path](plan, kern, x, w, b, out, nthreads)
+def _run(plan, kern, x, w, b, out, nthreads, cache=None):
+    _RUNNERS[plan.path](plan, kern, x, w, b, out, nthreads, cache)
 
 
 def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1, relu=False,
@@ -675,7 +713,7 @@ def _plan_cached(key):
 
 def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
               layout="channels_first", nthreads=1, out=None, accumulate=False, level=None,
-              plan=None, force=None):
+              plan=None, force=None, weight_cache=None):
     """Run the canonical correlation (see the module docstring).
 
     Parameters
@@ -707,6 +745,8 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         here, cached by geometry).
     force : dict or None
         Passed to :func:`plan_correlate` (tests).
+    weight_cache : WeightCache or None
+        Keeps the packed filter bank between calls (layers).
 
     Returns
     -------
@@ -733,5 +773,5 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     if not worth_threads(out.size * (w.size // max(1, nout))):
         nthreads = 1
     with running():
-        _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads)
+        _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads, weight_cache)
     return out

@@ -28,7 +28,8 @@ import numpy as np
 from fastconv._activations import activation_grad, apply_activation, check_activation
 from fastconv._autograd import conv_backward
 from fastconv._geometry import normalize_tuple, resolve_padding
-from fastconv.nn import conv
+from fastconv._engine import WeightCache
+from fastconv.nn import conv_cached
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D"]
 
@@ -170,6 +171,7 @@ class _Conv:
         self._bias = None
         self._in_channels = None
         self._cache = None
+        self._packed = WeightCache()     # packed kernel, kept while unchanged
         self.kernel_grad = None
         self.bias_grad = None
 
@@ -380,14 +382,14 @@ class _Conv:
         w = self._engine_kernel()
         kw = self._conv_kwargs()
         if act in (None, "linear") or callable(act):
-            y = conv(x, w, self._bias, activation=act, **kw)
+            y = conv_cached(x, w, self._bias, self._packed, activation=act, **kw)
             self._cache = (x, None, None)
         elif act == "gelu":
-            z = conv(x, w, self._bias, **kw)
+            z = conv_cached(x, w, self._bias, self._packed, activation=None, **kw)
             y = apply_activation(z.copy(), act)
             self._cache = (x, z, None)
         else:
-            y = conv(x, w, self._bias, activation=act, **kw)
+            y = conv_cached(x, w, self._bias, self._packed, activation=act, **kw)
             self._cache = (x, None, y)
         return y
 

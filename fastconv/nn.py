@@ -34,11 +34,11 @@ def _pad_input(x, pads, mode, rank, layout):
 
 
 def _correlate_real_or_complex(x, w, bias, stride, dilation, pads, groups, relu, layout,
-                               nthreads):
+                               nthreads, weight_cache=None):
     if x.dtype.kind != "c":
         return _engine.correlate(x, w, stride=stride, dilation=dilation, pads=pads,
                                  groups=groups, bias=bias, relu=relu, layout=layout,
-                                 nthreads=nthreads)
+                                 nthreads=nthreads, weight_cache=weight_cache)
     # (a + ib) * (c + id) = (ac - bd) + i(ad + bc): four real correlations,
     # accumulated in place, no conjugation (CNN convention).
     real = np.float32 if x.dtype == np.complex64 else np.float64
@@ -146,8 +146,17 @@ def conv(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1, 
                       groups, padding_mode, data_format, activation, workers)
 
 
+def conv_cached(x, weight, bias, weight_cache, *, stride, padding, dilation, groups,
+                data_format, activation, workers):
+    """:func:`conv` keeping the packed weights in `weight_cache` between calls
+    (an :class:`fastconv._engine.WeightCache`; used by the layers)."""
+    weight = np.asarray(weight)
+    return _conv_impl("conv", weight.ndim - 2, x, weight, bias, stride, padding, dilation,
+                      groups, "zeros", data_format, activation, workers, weight_cache)
+
+
 def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
-               padding_mode, data_format, activation, workers):
+               padding_mode, data_format, activation, workers, weight_cache=None):
     x = np.asarray(x)
     weight = np.asarray(weight)
     if not isinstance(data_format, str):
@@ -199,7 +208,7 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
         pads = ((0, 0),) * rank
     fuse_relu = activation == "relu" and dtype.kind == "f"
     out = _correlate_real_or_complex(x, weight, bias, stride, dilation, pads, groups,
-                                     fuse_relu, data_format, nthreads)
+                                     fuse_relu, data_format, nthreads, weight_cache)
     if not fuse_relu:
         out = apply_activation(out, activation)
     return out[0] if unbatched else out

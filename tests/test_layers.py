@@ -484,3 +484,31 @@ def test_build_and_call_errors():
     with pytest.raises(TypeError, match=r"activation: a callable activation has no known "
                                         r"derivative"):
         cal.backward(np.ones((1, 3, 2)))
+
+
+def test_layer_keeps_packed_weights_until_they_change(monkeypatch):
+    """The packed kernel is reused while the weights are unchanged, and an
+    in-place update of the kernel (a training step) is seen at once."""
+    from fastconv import _engine
+    packs = []
+    real = _engine._pack_blocks
+
+    def counting(*args):
+        packs.append(1)
+        return real(*args)
+    monkeypatch.setattr(_engine, "_pack_blocks", counting)
+    rng = np.random.default_rng(0)
+    layer = fastconv.layers.Conv2D(8, 3, padding="same", data_format="channels_first")
+    x = rng.standard_normal((2, 6, 12, 12)).astype(np.float32)
+    y1 = layer(x)
+    n = len(packs)
+    assert n >= 1
+    assert np.array_equal(layer(x), y1)
+    assert len(packs) == n                      # unchanged weights: no new packing
+    layer.kernel -= 0.1 * np.ones_like(layer.kernel)   # in place, as a training step
+    y2 = layer(x)
+    assert len(packs) == n + 1
+    ref = fastconv.conv2d(x, np.ascontiguousarray(layer.kernel.transpose(3, 2, 0, 1)),
+                          layer.bias, padding="same")
+    np.testing.assert_array_equal(y2, ref)
+    assert not np.array_equal(y2, y1)
