@@ -377,11 +377,13 @@ def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilat
 
     Notes
     -----
-    One grouped correlation on the compiled engine: ``x`` with its channel
-    axis as the batch and its batch axis as the (reduced) channel axis,
-    correlated with `grad_out` in the same arrangement; the forward's stride
-    becomes the dilation and its dilation the stride.  Non-zero padding
-    modes pad a copy of ``x`` first, as the forward does.
+    im2col and a matrix product per image and group (BLAS, limited to
+    `workers` threads): ``dw_g += grad_out_g (F/groups, P) @ cols.T``, where
+    ``cols`` holds, for each of the P output positions, the input values
+    its window reads.  The input is first trimmed to exactly the cells the
+    forward's windows read; images are summed in order, so the result does
+    not depend on the thread count.  Non-zero padding modes pad a copy of
+    ``x`` first, as the forward does.
 
     Examples
     --------

@@ -4,17 +4,23 @@
  * here; every loop around them (blocking, prange, borders) stays in Cython
  * (fastconv/_kernels.pxi).  This header is compiled once per SIMD level
  * (baseline / AVX2+FMA / AVX-512, see setup.py): the same source becomes
- * SSE2, AVX2 or AVX-512VL code by the flags alone.  32-byte vectors are used
- * at every level (8 floats / 4 doubles); on this project's measurements
- * 256-bit vectors did as well as 512-bit ones, and AVX-512VL gives 32
- * registers for larger tiles.
+ * SSE2, AVX2 or AVX-512 code by the flags alone.  Vector widths: 256-bit
+ * vector-extension types at the baseline and AVX2 levels (8 floats / 4
+ * doubles; the compiler splits them into SSE2 halves at the baseline), and
+ * at the AVX-512 level 512-bit types (16 floats / 8 doubles) beside
+ * 256-bit "narrow" ones for short rows.  AVX-512 has 32 vector registers,
+ * the other levels 16.
  *
- * Two tile shapes, both computing out = init + sum_t w_t * x[off_t + col]
+ * Three tile shapes, all computing out = init + sum_t w_t * x[off_t + col]
  * with taps t in a fixed order (so every output element is accumulated in
  * the same order whatever the tiling or thread count):
  *
- *   FILT (many channels): P filters x U vectors of one output row.  Per tap,
- *        U input vectors are loaded once and used by all P filters.
+ *   FILT (many channels): P filters x U vectors of one output row (or of
+ *        consecutive flat positions).  Per tap, U input vectors are loaded
+ *        once and used by all P filters.
+ *   FILTT (many channels, vectors along filters; used at the AVX-512 level):
+ *        R output positions x U vectors of filters.  Per tap, U weight
+ *        vectors are loaded once and used by all R positions.
  *   ROWS (one channel per filter): R output rows x U vectors.  Per tap, one
  *        weight is broadcast and used by all R*U accumulators.
  *

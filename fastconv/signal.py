@@ -842,7 +842,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     (by dtype) x multiply-adds (output length x kernel length per axis) +
     per-output cost, the work divided among the threads the engine can use
     (it splits blocks of output rows).  For 1-D inputs SciPy's NumPy loop is
-    priced too (2 us + 0.7 ns per multiply-add) and used when cheaper.  The
+    priced too (2 us + 0.25 ns per multiply-add) and used when cheaper.  The
     FFT estimate is ``c1 N log2 N + c2 N`` for the padded shape ``N`` (x2
     for complex), and for overlap-add (one blocked axis) a cost per point
     of all the blocks; the cheaper FFT variant is the FFT estimate.
