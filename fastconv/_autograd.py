@@ -37,6 +37,7 @@ from fastconv._polyphase import swap_weight, transpose_core
 from fastconv._spec import (PADDING_MODES, as_float, check_data_format, check_groups,
                             check_padding_limits, conv_spec, spatial_axes)
 from fastconv.nn import conv
+from fastconv._docs import docfiller
 
 __all__ = ["conv_backward", "conv_grad_input", "conv_grad_weight"]
 
@@ -237,6 +238,7 @@ def _prepare(fname, x_shape, weight_shape, grad_out, stride, padding, dilation, 
     return geo, gy.astype(dtype, copy=False), unbatched
 
 
+@docfiller
 def conv_grad_input(input_shape, weight, grad_out, stride=1, padding="valid", dilation=1,
                     groups=1, *, padding_mode="zeros", data_format="channels_first",
                     workers=None):
@@ -271,8 +273,7 @@ def conv_grad_input(input_shape, weight, grad_out, stride=1, padding="valid", di
         ``np.pad`` copied it from.
     data_format : {'channels_first', 'channels_last'}, optional
         As given to the forward call.
-    workers : int, optional
-        Threads (``None``: all usable cores; negative counts back).
+    %(workers)s
 
     Returns
     -------
@@ -324,6 +325,7 @@ def conv_grad_input(input_shape, weight, grad_out, stride=1, padding="valid", di
     return gx[0] if unbatched else gx
 
 
+@docfiller
 def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilation=1,
                      groups=1, *, padding_mode="zeros", data_format="channels_first",
                      workers=None):
@@ -353,8 +355,7 @@ def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilat
         As given to the forward call (padding a copy of `x`, as the forward).
     data_format : {'channels_first', 'channels_last'}, optional
         As given to the forward call.
-    workers : int, optional
-        Threads (``None``: all usable cores; negative counts back).
+    %(workers)s
 
     Returns
     -------
@@ -405,6 +406,7 @@ def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilat
     return _weight_grad(xb.astype(dtype, copy=False), gy, geo, nthreads)
 
 
+@docfiller
 def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dilation=1,
                   groups=1, *, padding_mode="zeros", data_format="channels_first",
                   activation=None, output=None, input_grad=True, weight_grad=True,
@@ -441,8 +443,7 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
     input_grad, weight_grad : bool, optional
         Compute these gradients (default True); a skipped one is returned
         as None.
-    workers : int, optional
-        Threads (``None``: all usable cores; negative counts back).
+    %(workers)s
 
     Returns
     -------

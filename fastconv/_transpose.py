@@ -13,10 +13,12 @@ from fastconv._geometry import normalize_tuple, resolve_padding
 from fastconv._polyphase import swap_weight, transpose_core
 from fastconv._spec import as_float, check_data_format, check_groups
 from fastconv._threads import resolve_workers
+from fastconv._docs import docfiller
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
+@docfiller
 def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                    dilation=1, *, data_format="channels_first", workers=None):
     """N-D transposed convolution ("deconvolution"), any spatial rank.
@@ -56,8 +58,7 @@ def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, 
     dilation : int or tuple of int, optional
         Per-axis dilation (default 1).
     data_format : {'channels_first', 'channels_last'}, optional
-    workers : int, optional
-        Threads (``None``: all usable cores; negative counts back).
+    %(workers)s
 
     Returns
     -------

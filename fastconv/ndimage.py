@@ -25,6 +25,7 @@ import scipy.ndimage as _nd
 from fastconv._direct import conv_window, has_nonfinite
 from fastconv._errors import RuntimeValueError
 from fastconv._threads import resolve_workers
+from fastconv._docs import docfiller
 
 try:  # NumPy >= 2
     from numpy.lib.array_utils import normalize_axis_index
@@ -252,6 +253,7 @@ def _check_origin_type(o):
         raise TypeError(f"origin must be an int or a sequence of ints, got {o!r}") from None
 
 
+@docfiller
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
               axes=None, workers=None):
     """Multidimensional correlation (``scipy.ndimage.correlate``).
@@ -266,34 +268,21 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     weights : ndarray
         Weights, with one axis per filtered axis (as many as `input` has
         when `axes` is None).  Complex weights are conjugated (as
         ``np.correlate`` does).
-    output : ndarray or dtype, optional
-        Array to fill (exactly the input's shape; it is returned, the same
-        object) or dtype of the result.  Default: the input's dtype.
-    mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap'}, optional
-        How the input extends beyond its edges (default ``'reflect'``):
-        ``'reflect'`` ``(d c b a | a b c d | d c b a)``; ``'constant'``
-        ``(k k k k | a b c d | k k k k)`` with ``k = cval``; ``'nearest'``
-        ``(a a a a | a b c d | d d d d)``; ``'mirror'``
-        ``(d c b | a b c d | c b a)``; ``'wrap'`` ``(a b c d | a b c d |
-        a b c d)``.  ``'grid-mirror'``, ``'grid-constant'`` and
-        ``'grid-wrap'`` are synonyms of ``'reflect'``, ``'constant'`` and
-        ``'wrap'``.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'`` (default 0.0).
+    %(nd_output)s
+    %(nd_mode)s
+    %(nd_cval)s
     origin : int or sequence of int, optional
         Shifts the filter; positive values move it towards the end of each
         axis' input (``-(k // 2) <= origin <= (k - 1) // 2``).
     axes : int or tuple of int, optional
         Filter along these axes only (default all); `weights` then has
         ``len(axes)`` dimensions.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -353,6 +342,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
                                   workers)
 
 
+@docfiller
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
              axes=None, workers=None):
     """Multidimensional convolution (``scipy.ndimage.convolve``).
@@ -364,24 +354,19 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     weights : ndarray
         Weights, one axis per filtered axis.  Complex weights are not
         conjugated.
-    output : ndarray or dtype, optional
-        As in :func:`correlate`.
-    mode : str, optional
-        As in :func:`correlate` (default ``'reflect'``).
-    cval : scalar, optional
-        As in :func:`correlate`.
+    %(nd_output)s
+    %(nd_mode)s
+    %(nd_cval)s
     origin : int or sequence of int, optional
         Shifts the filter; the valid range is the one of :func:`correlate`
         applied after the flip.
     axes : int or tuple of int, optional
         As in :func:`correlate`.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -465,6 +450,7 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, conv
                    complex_path)
 
 
+@docfiller
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
                 *, workers=None):
     """1-D correlation along one axis (``scipy.ndimage.correlate1d``).
@@ -473,22 +459,17 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     weights : array_like
         1-D weights (complex weights are conjugated).
     axis : int, optional
         The axis of `input` along which to correlate (default -1).
-    output : ndarray or dtype, optional
-        As in :func:`correlate`.
-    mode : str, optional
-        As in :func:`correlate` (default ``'reflect'``).
-    cval : scalar, optional
-        As in :func:`correlate`.
+    %(nd_output)s
+    %(nd_mode)s
+    %(nd_cval)s
     origin : int, optional
         As in :func:`correlate` (one value).
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -526,6 +507,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, False)
 
 
+@docfiller
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
                *, workers=None):
     """1-D convolution along one axis (``scipy.ndimage.convolve1d``).
@@ -534,22 +516,17 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     weights : array_like
         1-D weights.
     axis : int, optional
         The axis of `input` along which to convolve (default -1).
-    output : ndarray or dtype, optional
-        As in :func:`correlate`.
-    mode : str, optional
-        As in :func:`correlate` (default ``'reflect'``).
-    cval : scalar, optional
-        As in :func:`correlate`.
+    %(nd_output)s
+    %(nd_mode)s
+    %(nd_cval)s
     origin : int, optional
         As in :func:`convolve` (one value).
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------

@@ -10,6 +10,7 @@ import numpy as np
 
 from fastconv import _engine
 from fastconv._activations import apply_activation, check_activation
+from fastconv._docs import docfiller
 from fastconv._spec import (PADDING_MODES, check_data_format, check_dtype, check_groups,
                             check_padding_limits, conv_spec)
 from fastconv._threads import resolve_workers
@@ -61,6 +62,7 @@ def _correlate_real_or_complex(x, w, bias, stride, dilation, pads, groups, relu,
     return out
 
 
+@docfiller
 def conv(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1, *,
          padding_mode="zeros", data_format="channels_first", activation=None, workers=None):
     """N-D convolution layer function (cross-correlation), any spatial rank.
@@ -97,8 +99,7 @@ def conv(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1, 
         ``None``/``'linear'``, ``'relu'`` (fused into the kernel),
         ``'sigmoid'``, ``'tanh'``, ``'gelu'`` (exact erf form), ``'elu'``
         (alpha 1), ``'leaky_relu'`` (slope 0.01), or a callable.
-    workers : int, optional
-        Threads (``None``: all usable cores; negative counts back).
+    %(workers)s
 
     Returns
     -------

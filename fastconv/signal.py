@@ -28,6 +28,7 @@ from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice,
 from fastconv._direct import NonFinite, conv_window, has_nonfinite, run_engine
 from fastconv._scipy_args import (check_method, check_mode, conv_axes_windows, freq_axes,
                                   normalize_axes, np_conv_ok, swap_needed, conv_windows)
+from fastconv._docs import docfiller
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
@@ -225,6 +226,7 @@ def _round_to_int(out, rt):
 # public functions
 
 
+@docfiller
 def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
     """Convolve two N-dimensional arrays.
 
@@ -255,9 +257,7 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
         lengths must be equal or 1), as in
         :func:`scipy.signal.fftconvolve`.  Axes where either input has
         length 1 broadcast too.  Default: all axes.
-    workers : int, optional
-        Threads (``None``: all usable cores; negative: count back from the
-        number of cores).
+    %(workers)s
 
     Returns
     -------
@@ -342,6 +342,7 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
     return _conv_or_corr(in1, in2, mode, method, axes, workers, corr=False)
 
 
+@docfiller
 def correlate(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
     """Cross-correlate two N-dimensional arrays.
 
@@ -371,8 +372,7 @@ def correlate(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
     axes : int or sequence of int, optional
         Correlate along these axes only (`in2` is reversed along them
         only); the other axes broadcast as in :func:`convolve`.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -507,6 +507,7 @@ def _empty_2d(in1, in2, mode, boundary, rt, swapped):
     return np.zeros(shape, dtype=rt)
 
 
+@docfiller
 def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=None):
     """Convolve two 2-dimensional arrays, with a boundary condition.
 
@@ -530,8 +531,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=N
     fillvalue : scalar, optional
         Value for ``boundary='fill'`` (default 0), converted to the output
         dtype as SciPy does.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -580,6 +580,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=N
     return _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr=False)
 
 
+@docfiller
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=None):
     """Cross-correlate two 2-dimensional arrays, with a boundary condition.
 
@@ -602,8 +603,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=
         As in :func:`convolve2d`.
     fillvalue : scalar, optional
         As in :func:`convolve2d`.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -647,6 +647,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, workers=
     return _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr=True)
 
 
+@docfiller
 def fftconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     """Convolve two N-dimensional arrays using FFT.
 
@@ -666,8 +667,7 @@ def fftconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     axes : int or sequence of int, optional
         Axes to convolve (default all); the others broadcast (lengths equal
         or 1).
-    workers : int, optional
-        ``scipy.fft`` threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -719,6 +719,7 @@ def fftconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     return _fft.fftconvolve(in1, in2, mode, axes, nthreads)
 
 
+@docfiller
 def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     """Convolve two N-dimensional arrays using the overlap-add method.
 
@@ -735,8 +736,7 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
         As in :func:`convolve`.
     axes : int or sequence of int, optional
         Axes to convolve (default all); the others broadcast.
-    workers : int, optional
-        ``scipy.fft`` threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -787,6 +787,7 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     return _fft.oaconvolve(in1, in2, mode, axes, nthreads)
 
 
+@docfiller
 def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     """Find the fastest of fastconv's convolution methods for these inputs.
 
@@ -806,8 +807,7 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     measure : bool, optional
         If True, time both methods of :func:`convolve` on these inputs and
         return the faster with the timings.
-    workers : int, optional
-        Threads the call will use (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
