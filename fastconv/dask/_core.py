@@ -61,7 +61,7 @@ class Operand:
     """A small operand (kernel, weight, bias) that every block needs.
 
     A NumPy operand and a dask operand alike become one graph key
-    (``dask.delayed``; a dask array is first rechunked to one chunk), which
+    (``dask.delayed``; a dask array is assembled from its chunks there), which
     every block task depends on: a dask kernel is computed once per
     ``compute()``, not once per block, and a large NumPy kernel is not
     copied into every task.
@@ -73,8 +73,9 @@ class Operand:
                 raise ValueError(f"{name} has unknown (nan) chunk sizes")
             self.shape = tuple(int(n) for n in value.shape)
             self.dtype = value.dtype
-            one = value.rechunk(value.shape) if value.npartitions > 1 else value
-            self.delayed = one.to_delayed().reshape(-1)[0]
+            # one task assembles the whole operand from its chunks
+            self.delayed = dask.delayed(np.asarray, pure=True)(
+                value, dask_key_name=f"fastconv-{name}-" + dask.base.tokenize(value))
             self.is_dask = True
         else:
             arr = np.asarray(value)
