@@ -13,7 +13,11 @@ The steps are all dask's:
 1. the edges: :func:`dask.array.pad` with the matching ``np.pad`` mode (or,
    where a mode pads by more than ``dask.array.pad`` reproduces exactly, a
    :func:`dask.array.take` of the ``np.pad`` index), so boundary modes are
-   applied once, at the edges of the whole array, never at chunk edges;
+   applied once, at the edges of the whole array, never at chunk edges.
+   Where the halo is the same on both sides (stride 1) and the overlap's own
+   ``boundary`` is the same extension ('reflect' = np.pad 'symmetric',
+   'nearest' = 'edge', 'periodic' = 'wrap', a constant), step 3 applies it
+   instead (same numbers, a cheaper graph);
 2. the chunks: ``P`` is rechunked so that its chunk borders are the input's
    (shifted by ``p_lo``; rounded down to a multiple of the stride ``s`` when
    ``s > 1``, so strided outputs line up across borders), merging any chunk
