@@ -34,7 +34,6 @@ import fastconv
 from fastconv import nn as _nn
 from fastconv import signal as _signal
 from fastconv._fft import normalize_axes
-from fastconv._geometry import normalize_tuple
 from fastconv.dask import _core
 from fastconv.dask import ndimage  # noqa: F401 - fastconv.dask.ndimage
 
