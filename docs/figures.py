@@ -100,3 +100,61 @@ def same_stride_figure(n=10, k=3):
     draw_axis(ax, n, k, stride=2, padding="same", title="same, stride 2")
     fig.tight_layout()
     return fig
+
+
+def dask_halo_figure(shape=(12, 16), chunks=((5, 4, 3), (6, 6, 4)), ksize=(5, 3)):
+    """fastconv.dask: chunks, one block's halo, and the padded true edges.
+
+    The halo of each axis is the reach of the weights (``k // 2`` before a
+    block, ``k - 1 - k // 2`` after it, for origin 0), the rule
+    :mod:`fastconv.dask.ndimage` applies; the drawing checks that the lazy
+    result keeps the drawn chunks.
+    """
+    import dask.array as da
+    import numpy as np
+    from fastconv.dask import ndimage as dnd
+
+    x = da.zeros(shape, chunks=chunks)
+    out = dnd.correlate(x, np.ones(ksize), mode="reflect")
+    if out.chunks != x.chunks:  # pragma: no cover - a drawing bug
+        raise AssertionError("the drawn chunks are not the result's")
+    before = [k // 2 for k in ksize]
+    after = [k - 1 - k // 2 for k in ksize]
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.9))
+    rows, cols = shape
+    starts = [np.concatenate([[0], np.cumsum(c)]) for c in chunks]
+    for ax, (bi, bj), title in ((axes[0], (1, 1), "an inner block"),
+                                (axes[1], (0, 2), "a block at the array's edge")):
+        # padded border (the boundary mode, applied once at the true edges)
+        ax.add_patch(Rectangle((-before[1] - 0.5, -before[0] - 0.5),
+                               cols + before[1] + after[1], rows + before[0] + after[0],
+                               facecolor=PAD, edgecolor="none", hatch="///"))
+        ax.add_patch(Rectangle((-0.5, -0.5), cols, rows, facecolor="white",
+                               edgecolor="none"))
+        for i in range(rows):
+            for j in range(cols):
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                                       edgecolor="#cccccc", linewidth=0.4))
+        r0, r1 = starts[0][bi], starts[0][bi + 1]
+        c0, c1 = starts[1][bj], starts[1][bj + 1]
+        ax.add_patch(Rectangle((c0 - before[1] - 0.5, r0 - before[0] - 0.5),
+                               c1 - c0 + before[1] + after[1], r1 - r0 + before[0] + after[0],
+                               facecolor=OUTPUT, edgecolor="#d62728", linewidth=1.5))
+        ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, facecolor=INPUT,
+                               edgecolor="#1f77b4", linewidth=1.5))
+        for s in starts[0]:
+            ax.plot([-0.5, cols - 0.5], [s - 0.5, s - 0.5], color="black", linewidth=1.4)
+        for s in starts[1]:
+            ax.plot([s - 0.5, s - 0.5], [-0.5, rows - 0.5], color="black", linewidth=1.4)
+        ax.set_xlim(-before[1] - 1.5, cols + after[1] + 0.5)
+        ax.set_ylim(rows + after[0] + 0.5, -before[0] - 1.5)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"{title}: block {r1 - r0}x{c1 - c0} + halo", fontsize=8.5)
+    fig.suptitle(f"{shape[0]}x{shape[1]} array in chunks {chunks}, weights {ksize[0]}x"
+                 f"{ksize[1]}: halo {before[0]}+{after[0]} rows, {before[1]}+{after[1]} "
+                 "columns\nblue: the block; red: the block with its halo (read from the "
+                 "neighbours); hatched: the boundary mode's padding at the true edges",
+                 fontsize=8.5)
+    fig.tight_layout()
+    return fig
