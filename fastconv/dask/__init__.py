@@ -33,7 +33,7 @@ import numpy as np
 import fastconv
 from fastconv import nn as _nn
 from fastconv import signal as _signal
-from fastconv._fft import normalize_axes
+from fastconv._scipy_args import normalize_axes
 from fastconv.dask import _core
 from fastconv.dask import ndimage  # noqa: F401 - fastconv.dask.ndimage
 
