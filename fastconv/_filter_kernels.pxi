@@ -20,8 +20,8 @@
 # (NI_Correlate1D / NI_UniformFilter1D): symmetric weights
 # ``x[c]*w[c] + (x[0] + x[k-1])*w[0] + (x[1] + x[k-2])*w[1] + ...``,
 # antisymmetric weights with ``-``, otherwise ``x[k-1]*w[k-1] + x[0]*w[0] +
-# x[1]*w[1] + ...``; the uniform filter's running sum ``s = (x0 + ... +
-# x[k-1]) / k``, ``s += (x[i+k-1] - x[i-1]) / k``.  Built without FMA
+# x[1]*w[1] + ...``; the uniform filter's running sum ``s = x0 + ... +
+# x[k-1]``, ``s += x[i+k-1] - x[i-1]``, each output ``s / k``.  Built without FMA
 # (the baseline level on x86-64) the float64 results are therefore SciPy's
 # bit for bit; at AVX2/AVX-512 the compiler may contract a multiply-add
 # into an FMA (one rounding fewer).  Units are fixed blocks of output, each
@@ -39,82 +39,145 @@ cdef inline const floating *_fk_row(const floating *base, Py_ssize_t rs, Py_ssiz
     return base + j * rs
 
 
-cdef void _fk_comb(const floating **rows, const floating *w, Py_ssize_t k, int sym,
-                   floating *dst, Py_ssize_t n) noexcept nogil:
-    # dst[q] = correlation of rows[0..k-1] (element q of each) with w, in
-    # SciPy's order (see the file comment); two tap pairs per sweep of dst.
-    cdef Py_ssize_t c = k // 2, t, q
-    cdef const floating *ra
-    cdef const floating *rb
-    cdef const floating *rc
-    cdef const floating *rd
-    cdef floating w0, w1
-    if sym != 0:
-        ra = rows[c]
-        w0 = w[c]
-        for q in range(n):
-            dst[q] = ra[q] * w0
-        t = 0
-        while t + 1 < c:
-            ra = rows[t]
-            rb = rows[k - 1 - t]
-            rc = rows[t + 1]
-            rd = rows[k - 2 - t]
-            w0 = w[t]
-            w1 = w[t + 1]
-            if sym > 0:
-                for q in range(n):
-                    dst[q] = dst[q] + (ra[q] + rb[q]) * w0 + (rc[q] + rd[q]) * w1
-            else:
-                for q in range(n):
-                    dst[q] = dst[q] + (ra[q] - rb[q]) * w0 + (rc[q] - rd[q]) * w1
-            t = t + 2
-        if t < c:
-            ra = rows[t]
-            rb = rows[k - 1 - t]
-            w0 = w[t]
-            if sym > 0:
-                for q in range(n):
-                    dst[q] = dst[q] + (ra[q] + rb[q]) * w0
-            else:
-                for q in range(n):
-                    dst[q] = dst[q] + (ra[q] - rb[q]) * w0
+cdef extern from *:
+    """
+    /* Register-blocked line sums of the separable filters: a block of 4
+     * vectors of outputs stays in registers across all taps (no sweep of the
+     * destination per tap).  Per element the order is SciPy's (see the .pxi
+     * comment); the scalar tail runs the same order. */
+    #define FK_DEFINE(T, VT, V)                                                       \
+    static void fk_comb_##T(const T **rows, const T *w, ptrdiff_t k, int sym,          \
+                            T *dst, ptrdiff_t n)                                       \
+    {                                                                                  \
+        ptrdiff_t c = k / 2, q = 0, t;                                                 \
+        FK_VECTOR_PART_##T                                                             \
+        for (; q < n; q++) {                                                           \
+            T s;                                                                       \
+            if (sym > 0) {                                                             \
+                s = rows[c][q] * w[c];                                                 \
+                for (t = 0; t < c; t++) s += (rows[t][q] + rows[k - 1 - t][q]) * w[t]; \
+            } else if (sym < 0) {                                                      \
+                s = rows[c][q] * w[c];                                                 \
+                for (t = 0; t < c; t++) s += (rows[t][q] - rows[k - 1 - t][q]) * w[t]; \
+            } else {                                                                   \
+                s = rows[k - 1][q] * w[k - 1];                                         \
+                for (t = 0; t < k - 1; t++) s += rows[t][q] * w[t];                    \
+            }                                                                          \
+            dst[q] = s;                                                                \
+        }                                                                              \
+    }                                                                                  \
+    static void fk_box_##T(const T **rows, ptrdiff_t k, T *dst, ptrdiff_t n,          \
+                           T scale, int divide)                                        \
+    {                                                                                  \
+        ptrdiff_t q = 0, t;                                                            \
+        T kk = (T)k;                                                                   \
+        FK_BOX_VECTOR_PART_##T                                                         \
+        for (; q < n; q++) {                                                           \
+            T s = rows[0][q];                                                          \
+            for (t = 1; t < k; t++) s += rows[t][q];                                   \
+            dst[q] = divide ? s / kk : s * scale;                                      \
+        }                                                                              \
+    }
+
+    #if FC_VEC
+    #define FK_VEC_COMB(T, VT, V)                                                      \
+        for (; q + 4 * V <= n; q += 4 * V) {                                           \
+            VT a0, a1, a2, a3, wt;                                                     \
+            const T *ra, *rb;                                                          \
+            if (sym != 0) {                                                            \
+                ra = rows[c] + q; wt = FC_SPLAT(VT, w[c]);                             \
+                a0 = FC_LOADU(VT, ra) * wt; a1 = FC_LOADU(VT, ra + V) * wt;            \
+                a2 = FC_LOADU(VT, ra + 2 * V) * wt; a3 = FC_LOADU(VT, ra + 3 * V) * wt; \
+                if (sym > 0) {                                                         \
+                    for (t = 0; t < c; t++) {                                          \
+                        ra = rows[t] + q; rb = rows[k - 1 - t] + q;                    \
+                        wt = FC_SPLAT(VT, w[t]);                                       \
+                        a0 += (FC_LOADU(VT, ra) + FC_LOADU(VT, rb)) * wt;              \
+                        a1 += (FC_LOADU(VT, ra + V) + FC_LOADU(VT, rb + V)) * wt;      \
+                        a2 += (FC_LOADU(VT, ra + 2 * V) + FC_LOADU(VT, rb + 2 * V)) * wt; \
+                        a3 += (FC_LOADU(VT, ra + 3 * V) + FC_LOADU(VT, rb + 3 * V)) * wt; \
+                    }                                                                  \
+                } else {                                                               \
+                    for (t = 0; t < c; t++) {                                          \
+                        ra = rows[t] + q; rb = rows[k - 1 - t] + q;                    \
+                        wt = FC_SPLAT(VT, w[t]);                                       \
+                        a0 += (FC_LOADU(VT, ra) - FC_LOADU(VT, rb)) * wt;              \
+                        a1 += (FC_LOADU(VT, ra + V) - FC_LOADU(VT, rb + V)) * wt;      \
+                        a2 += (FC_LOADU(VT, ra + 2 * V) - FC_LOADU(VT, rb + 2 * V)) * wt; \
+                        a3 += (FC_LOADU(VT, ra + 3 * V) - FC_LOADU(VT, rb + 3 * V)) * wt; \
+                    }                                                                  \
+                }                                                                      \
+            } else {                                                                   \
+                ra = rows[k - 1] + q; wt = FC_SPLAT(VT, w[k - 1]);                     \
+                a0 = FC_LOADU(VT, ra) * wt; a1 = FC_LOADU(VT, ra + V) * wt;            \
+                a2 = FC_LOADU(VT, ra + 2 * V) * wt; a3 = FC_LOADU(VT, ra + 3 * V) * wt; \
+                for (t = 0; t < k - 1; t++) {                                          \
+                    ra = rows[t] + q; wt = FC_SPLAT(VT, w[t]);                         \
+                    a0 += FC_LOADU(VT, ra) * wt; a1 += FC_LOADU(VT, ra + V) * wt;      \
+                    a2 += FC_LOADU(VT, ra + 2 * V) * wt; a3 += FC_LOADU(VT, ra + 3 * V) * wt; \
+                }                                                                      \
+            }                                                                          \
+            FC_STOREU(VT, dst + q, a0); FC_STOREU(VT, dst + q + V, a1);                \
+            FC_STOREU(VT, dst + q + 2 * V, a2); FC_STOREU(VT, dst + q + 3 * V, a3);    \
+        }
+    #define FK_VEC_BOX(T, VT, V)                                                       \
+        for (; q + 4 * V <= n; q += 4 * V) {                                           \
+            const T *ra = rows[0] + q;                                                 \
+            VT a0 = FC_LOADU(VT, ra), a1 = FC_LOADU(VT, ra + V);                       \
+            VT a2 = FC_LOADU(VT, ra + 2 * V), a3 = FC_LOADU(VT, ra + 3 * V);           \
+            for (t = 1; t < k; t++) {                                                  \
+                ra = rows[t] + q;                                                      \
+                a0 += FC_LOADU(VT, ra); a1 += FC_LOADU(VT, ra + V);                    \
+                a2 += FC_LOADU(VT, ra + 2 * V); a3 += FC_LOADU(VT, ra + 3 * V);        \
+            }                                                                          \
+            if (divide) {                                                              \
+                VT kv = FC_SPLAT(VT, kk);                                              \
+                a0 = a0 / kv; a1 = a1 / kv; a2 = a2 / kv; a3 = a3 / kv;                \
+            } else {                                                                   \
+                VT sv = FC_SPLAT(VT, scale);                                           \
+                a0 = a0 * sv; a1 = a1 * sv; a2 = a2 * sv; a3 = a3 * sv;                \
+            }                                                                          \
+            FC_STOREU(VT, dst + q, a0); FC_STOREU(VT, dst + q + V, a1);                \
+            FC_STOREU(VT, dst + q + 2 * V, a2); FC_STOREU(VT, dst + q + 3 * V, a3);    \
+        }
+    #define FK_VECTOR_PART_float FK_VEC_COMB(float, fc_vf, FC_LANES_float)
+    #define FK_VECTOR_PART_double FK_VEC_COMB(double, fc_vd, FC_LANES_double)
+    #define FK_BOX_VECTOR_PART_float FK_VEC_BOX(float, fc_vf, FC_LANES_float)
+    #define FK_BOX_VECTOR_PART_double FK_VEC_BOX(double, fc_vd, FC_LANES_double)
+    #else
+    #define FK_VECTOR_PART_float
+    #define FK_VECTOR_PART_double
+    #define FK_BOX_VECTOR_PART_float
+    #define FK_BOX_VECTOR_PART_double
+    #endif
+    FK_DEFINE(float, fc_vf, FC_LANES_float)
+    FK_DEFINE(double, fc_vd, FC_LANES_double)
+    """
+    void fk_comb_float(const float **rows, const float *w, Py_ssize_t k, int sym,
+                       float *dst, Py_ssize_t n) noexcept nogil
+    void fk_comb_double(const double **rows, const double *w, Py_ssize_t k, int sym,
+                        double *dst, Py_ssize_t n) noexcept nogil
+    void fk_box_float(const float **rows, Py_ssize_t k, float *dst, Py_ssize_t n,
+                      float scale, int divide) noexcept nogil
+    void fk_box_double(const double **rows, Py_ssize_t k, double *dst, Py_ssize_t n,
+                       double scale, int divide) noexcept nogil
+
+
+cdef inline void _fk_comb(const floating **rows, const floating *w, Py_ssize_t k, int sym,
+                          floating *dst, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fk_comb_float(rows, w, k, sym, dst, n)
     else:
-        ra = rows[k - 1]
-        w0 = w[k - 1]
-        for q in range(n):
-            dst[q] = ra[q] * w0
-        t = 0
-        while t + 1 < k - 1:
-            ra = rows[t]
-            rb = rows[t + 1]
-            w0 = w[t]
-            w1 = w[t + 1]
-            for q in range(n):
-                dst[q] = dst[q] + ra[q] * w0 + rb[q] * w1
-            t = t + 2
-        if t < k - 1:
-            ra = rows[t]
-            w0 = w[t]
-            for q in range(n):
-                dst[q] = dst[q] + ra[q] * w0
+        fk_comb_double(rows, w, k, sym, dst, n)
 
 
-cdef void _fk_boxsum(const floating **rows, Py_ssize_t k, floating *dst,
-                     Py_ssize_t n) noexcept nogil:
-    # dst[q] = (rows[0][q] + ... + rows[k-1][q]) / k, left to right
-    cdef Py_ssize_t t, q
-    cdef const floating *ra = rows[0]
-    cdef const floating *rb
-    cdef floating kk = <floating>k
-    for q in range(n):
-        dst[q] = ra[q]
-    for t in range(1, k):
-        rb = rows[t]
-        for q in range(n):
-            dst[q] = dst[q] + rb[q]
-    for q in range(n):
-        dst[q] = dst[q] / kk
+cdef inline void _fk_boxsum(const floating **rows, Py_ssize_t k, floating *dst,
+                            Py_ssize_t n, bint divide) noexcept nogil:
+    # dst[q] = (rows[0][q] + ... + rows[k-1][q]) / k (or * (1/k)), left to right
+    if floating is float:
+        fk_box_float(rows, k, dst, n, <float>(1.0 / k), divide)
+    else:
+        fk_box_double(rows, k, dst, n, 1.0 / k, divide)
 
 
 cdef void _fk_run_line(const double *ext, Py_ssize_t k, Py_ssize_t n,
@@ -124,11 +187,10 @@ cdef void _fk_run_line(const double *ext, Py_ssize_t k, Py_ssize_t n,
     cdef Py_ssize_t t
     for t in range(k):
         s = s + ext[t]
-    s = s / kd
-    dst[0] = <floating>s
+    dst[0] = <floating>(s / kd)
     for t in range(1, n):
-        s = s + (ext[t - 1 + k] - ext[t - 1]) / kd
-        dst[t] = <floating>s
+        s = s + (ext[t - 1 + k] - ext[t - 1])
+        dst[t] = <floating>(s / kd)
 
 
 cdef void _fk_extend(floating *ext, Py_ssize_t off, Py_ssize_t n, const Py_ssize_t *idx,
@@ -206,7 +268,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     else:
                         for t in range(k):
                             rows[t] = buf + t
-                        _fk_boxsum(rows, k, orow, N)
+                        _fk_boxsum(rows, k, orow, N, True)
                 else:
                     for t in range(k):
                         rows[t] = buf + t
@@ -232,15 +294,14 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                         acc[q] = acc[q] + ra[q]
                 orow = &out[p, s0, q0]
                 for q in range(q1 - q0):
-                    acc[q] = acc[q] / kd
-                    orow[q] = <floating>acc[q]
+                    orow[q] = <floating>(acc[q] / kd)
                 for i in range(s0 + 1, s1):
                     ra = _fk_row(&x[p, 0, 0], Q, idx[i - 1 + k], cvrow) + q0
                     rb = _fk_row(&x[p, 0, 0], Q, idx[i - 1], cvrow) + q0
                     orow = &out[p, i, q0]
                     for q in range(q1 - q0):
-                        acc[q] = acc[q] + (<double>ra[q] - <double>rb[q]) / kd
-                        orow[q] = <floating>acc[q]
+                        acc[q] = acc[q] + (<double>ra[q] - <double>rb[q])
+                        orow[q] = <floating>(acc[q] / kd)
             else:
                 r = u
                 qb = r % nqb
@@ -271,8 +332,9 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     Each output row's axis-1 result is computed into the middle of a
     per-thread line buffer (it never goes to memory), extended, and filtered
     along the row into `out`.  box = 1: uniform filters (sizes len(wv),
-    len(wh)); axis 1 as a running mean in double restarted every `strip`
-    rows, axis 2 as a direct sum.  Units: (p, strip of rows).
+    len(wh)); axis 1 as a running sum in double restarted every `strip`
+    rows and scaled by 1/k, axis 2 as a direct sum scaled by 1/k (one
+    rounding away from SciPy's divisions).  Units: (p, strip of rows).
     """
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t kv = wv.shape[0], kh = wh.shape[0], m = W + kh - 1
@@ -281,7 +343,7 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef floating *ext
     cdef floating *cvrow
     cdef double *acc
-    cdef double kd = <double>kv
+    cdef double invk = 1.0 / <double>kv
     cdef const floating *ra
     cdef const floating *rb
     cdef floating *line
@@ -315,14 +377,13 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                             for q in range(W):
                                 acc[q] = acc[q] + ra[q]
                         for q in range(W):
-                            acc[q] = acc[q] / kd
-                            line[q] = <floating>acc[q]
+                            line[q] = <floating>(acc[q] * invk)
                     else:
                         ra = _fk_row(&x[p, 0, 0], W, idxv[i - 1 + kv], cvrow)
                         rb = _fk_row(&x[p, 0, 0], W, idxv[i - 1], cvrow)
                         for q in range(W):
-                            acc[q] = acc[q] + (<double>ra[q] - <double>rb[q]) / kd
-                            line[q] = <floating>acc[q]
+                            acc[q] = acc[q] + (<double>ra[q] - <double>rb[q])
+                            line[q] = <floating>(acc[q] * invk)
                 else:
                     for t in range(kv):
                         rows[t] = _fk_row(&x[p, 0, 0], W, idxv[i + t], cvrow)
@@ -331,7 +392,7 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 for t in range(kh):
                     rows[t] = ext + t
                 if box:
-                    _fk_boxsum(rows, kh, &out[p, i, 0], W)
+                    _fk_boxsum(rows, kh, &out[p, i, 0], W, False)
                 else:
                     _fk_comb(rows, &wh[0], kh, symh, &out[p, i, 0], W)
         free(acc)
