@@ -46,6 +46,7 @@ itself, which computes or raises exactly as SciPy does.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.ndimage as _nd
@@ -155,7 +156,6 @@ def _out_spec(output, input, complex_output=False):
     if isinstance(output, (type, np.dtype)):
         dt = np.dtype(output)
         if complex_output and dt.kind != "c":
-            import warnings
             warnings.warn("promoting specified output dtype to complex", stacklevel=4)
             dt = np.promote_types(dt, np.complex64)
         return None, dt
@@ -185,8 +185,20 @@ def _supported(in_dtype, out_dtype):
     return out_dtype.kind in "biu" or out_dtype in (np.float32, np.float64)
 
 
+def _cast_out(res, dtype):
+    """Store `res` as SciPy's C loops store it in `dtype`.  bool outputs get
+    the raw byte of the C cast ``(npy_bool)value`` (so -1.0 is the byte 255,
+    which the next pass of a multi-axis filter reads back as 255, as in
+    SciPy), every other dtype :func:`fastconv.ndimage._cast`."""
+    if np.dtype(dtype).kind == "b" and res.dtype.kind == "f":
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return res.astype(np.uint8).view(np.bool_)
+    return _cast(res, dtype)
+
+
 def _finish(res, out_arr, out_dtype):
-    res = _cast(res, out_dtype)
+    res = _cast_out(res, out_dtype)
     if out_arr is None:
         return np.ascontiguousarray(res)
     out_arr[...] = res
@@ -304,7 +316,8 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
         cur = _one_pass(kern, cur, a, cval, exact, nthreads)
         if exact and i + 1 < len(passes):
             # SciPy stores every pass in the output dtype
-            cur = _cast(cur, out_dtype).astype(np.float64)
+            cur = _cast_out(cur, out_dtype)
+            cur = (cur.view(np.uint8) if cur.dtype.kind == "b" else cur).astype(np.float64)
         i += 1
     return cur
 
