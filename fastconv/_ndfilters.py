@@ -71,7 +71,7 @@ _MODES = {"reflect": "reflect", "grid-mirror": "reflect", "mirror": "mirror",
 _STRIP = 64          # rows per unit of the fused/strided running mean (fast route)
 _QBLOCK = 2048       # columns per unit of a strided correlation pass
 _BOX_DIRECT = 32     # contiguous-axis box sums up to this size are direct sums
-_SERIAL = 1 << 15    # arrays smaller than this run on one thread
+_SERIAL = 1 << 20    # passes with fewer element-taps than this run on one thread
 _LEVEL = [None]      # tests: force a SIMD level of the fast route
 
 
@@ -215,8 +215,9 @@ def _pass_view(shape, axis):
     return (P, shape[axis], Q)
 
 
-def _threads(nthreads, size, units):
-    if size < _SERIAL:
+def _threads(nthreads, work, units):
+    """Threads for a pass of `work` element-taps split into `units`."""
+    if work < _SERIAL:
         return 1
     return max(1, min(nthreads, units))
 
@@ -246,7 +247,7 @@ def _one_pass(kern, x, ps, cval, exact, nthreads):
         nqb = -(-Q // qblock)
         units = P * nqb * (-(-N // strip) if box else N)
     kern.filter_lines(x.reshape(v), out.reshape(v), w, idx, off, sym, int(box), running,
-                      cval, qblock, strip, _threads(nthreads, x.size, units))
+                      cval, qblock, strip, _threads(nthreads, x.size * k, units))
     return out
 
 
@@ -274,7 +275,7 @@ def _fused(kern, x, pv, ph, cval, nthreads):
     cvh = cval if ph.mode == "constant" else 0.0
     kern.filter_fused(x.reshape(P, H, W), out.reshape(P, H, W), wv, pv.index(H), symv,
                       wh, ph.index(W), ph.k // 2 + ph.origin, symh, int(box), cvv, cvh,
-                      strip, _threads(nthreads, x.size, units))
+                      strip, _threads(nthreads, x.size * (pv.k + ph.k), units))
     return out
 
 
