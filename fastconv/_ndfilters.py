@@ -887,7 +887,7 @@ def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
     >>> def d2(x, axis, output, mode, cval):
     ...     return ndimage.correlate1d(x, [1, -2, 1], axis, output, mode, cval)
     >>> ndimage.generic_laplace(np.array([0., 1., 4., 9.]), d2)
-    array([1., 2., 2., 1.])
+    array([ 1.,  2.,  2., -5.])
     """
     if extra_keywords is None:
         extra_keywords = {}
@@ -953,7 +953,7 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.laplace(np.array([0., 1., 4., 9., 16.]))
-    array([1., 2., 2., 2., 7.])
+    array([ 1.,  2.,  2.,  2., -7.])
     """
     def derivative2(input, axis, output, mode, cval):
         ps = _Pass(axis, weights=np.array([1.0, -2.0, 1.0]), mode=mode)
