@@ -218,7 +218,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     running mean restarted every `strip` rows (strip >= N: SciPy's order).  off =
     k//2 + origin: the extended position of input index 0.  Units: (p, row,
     block of qblock columns) for Q > 1 correlations, (p, block of qblock
-    columns, strip) for Q > 1 uniform, (p, row) for Q == 1.
+    columns, strip) for Q > 1 uniform, (p, row) for Q == 1; rows vary fastest.
     """
     cdef Py_ssize_t P = x.shape[0], N = x.shape[1], Q = x.shape[2]
     cdef Py_ssize_t k = w.shape[0], m = N + k - 1
@@ -303,11 +303,13 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                         acc[q] = acc[q] + (<double>ra[q] - <double>rb[q])
                         orow[q] = <floating>(acc[q] / kd)
             else:
+                # rows fastest: the k row blocks of a unit are mostly the
+                # previous unit's, still in cache
                 r = u
-                qb = r % nqb
-                r = r // nqb
                 i = r % N
-                p = r // N
+                r = r // N
+                qb = r % nqb
+                p = r // nqb
                 q0 = qb * qblock
                 q1 = q0 + qblock
                 if q1 > Q:
@@ -397,4 +399,60 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     _fk_comb(rows, &wh[0], kh, symh, &out[p, i, 0], W)
         free(acc)
         free(ext)
+        free(<void *>rows)
+
+
+def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
+                  const floating[::1] wd, const Py_ssize_t[::1] idxd, int symd,
+                  const floating[::1] wv, const Py_ssize_t[::1] idxv, int symv,
+                  const floating[::1] wh, const Py_ssize_t[::1] idxh, Py_ssize_t offh,
+                  int symh, floating cvald, floating cvalv, floating cvalh, int nthreads):
+    """Three correlation passes in one sweep over x (P, D, H, W): along
+    axis 1 (wd, idxd), axis 2 (wv, idxv), then the contiguous axis 3 (wh,
+    idxh, offh).  Internal.
+
+    Unit: one output plane (p, d).  Its axis-1 result is computed row by row
+    into a per-thread plane buffer (H*W elements, sized by the caller to stay
+    in cache), then each output row is the axis-2 correlation of that
+    buffer's rows into a line buffer, extended and filtered along the row
+    into `out` (as :func:`filter_fused`).  Neither intermediate goes to
+    memory.  Per element the order is SciPy's pass after pass.
+    """
+    cdef Py_ssize_t P = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t kd = wd.shape[0], kv = wv.shape[0], kh = wh.shape[0]
+    cdef Py_ssize_t m = W + kh - 1, HW = H * W
+    cdef Py_ssize_t nunits = P * D, u, p, d, h, i, t, jj, s
+    cdef const floating **rows
+    cdef floating *plane
+    cdef floating *ext
+    cdef floating *cvd
+    cdef floating *cvv
+    if nunits == 0 or HW == 0:
+        return
+    with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
+        rows = <const floating **>malloc(sizeof(floating *) * (kd + kv + kh + 1))
+        plane = <floating *>malloc(sizeof(floating) * (HW + m + 2 * W + 1))
+        ext = plane + HW
+        cvd = ext + m
+        cvv = cvd + W
+        for jj in range(W):
+            cvd[jj] = cvald
+            cvv[jj] = cvalv
+        for u in prange(nunits, schedule='dynamic'):
+            p = u // D
+            d = u % D
+            for h in range(H):
+                for t in range(kd):
+                    s = idxd[d + t]
+                    rows[t] = cvd if s < 0 else &x[p, s, h, 0]
+                _fk_comb(rows, &wd[0], kd, symd, plane + h * W, W)
+            for i in range(H):
+                for t in range(kv):
+                    rows[t] = _fk_row(plane, W, idxv[i + t], cvv)
+                _fk_comb(rows, &wv[0], kv, symv, ext + offh, W)
+                _fk_extend(ext, offh, W, &idxh[0], m, cvalh)
+                for t in range(kh):
+                    rows[t] = ext + t
+                _fk_comb(rows, &wh[0], kh, symh, &out[p, d, i, 0], W)
+        free(plane)
         free(<void *>rows)

@@ -13,7 +13,9 @@ mode)`` in SciPy's order.  Each pass is one call of a compiled kernel
 (``fastconv/_filter_kernels.pxi``) along one axis of the array seen as
 ``(P, N, Q)``; the boundary extension is an index map (no padded copy).  A
 pass along the second-to-last axis followed by one along the last axis runs
-as one fused sweep (the first pass's row never goes to memory).
+as one fused sweep (the first pass's row never goes to memory); three
+correlation passes along the last three axes run as one sweep over planes
+(a per-thread plane buffer of at most ``_PLANE_MAX`` elements).
 
 Two routes, by output dtype:
 
@@ -279,6 +281,44 @@ def _fused(kern, x, pv, ph, cval, nthreads):
     return out
 
 
+_PLANE_MAX = 1 << 17   # elements of the per-thread plane buffer of a 3-pass sweep
+
+
+def _fused3(kern, x, pd, pv, ph, cval, nthreads):
+    """Passes along axes ndim-3, ndim-2, ndim-1 (correlations) in one sweep."""
+    shape = x.shape
+    D, H, W = shape[-3:]
+    P = x.size // (D * H * W) if x.size else 0
+    out = np.empty(shape, dtype=x.dtype)
+    if x.size == 0:
+        return out
+    ws = [np.ascontiguousarray(ps.weights, dtype=x.dtype) for ps in (pd, pv, ph)]
+    sy = [_symmetry(np.asarray(ps.weights, dtype=np.float64)) for ps in (pd, pv, ph)]
+    cv = [cval if ps.mode == "constant" else 0.0 for ps in (pd, pv, ph)]
+    work = x.size * (pd.k + pv.k + ph.k)
+    kern.filter_fused3(x.reshape(P, D, H, W), out.reshape(P, D, H, W), ws[0], pd.index(D),
+                       sy[0], ws[1], pv.index(H), sy[1], ws[2], ph.index(W),
+                       ph.k // 2 + ph.origin, sy[2], cv[0], cv[1], cv[2],
+                       _threads(nthreads, work, P * D))
+    return out
+
+
+def _fuse3_order(group, ndim, plane):
+    """The three passes of `group` ordered by axis when they can run as one
+    3-pass sweep (correlations along the last three axes, a plane that fits
+    the buffer; reordered only when no mode is constant), else None."""
+    if len(group) != 3 or ndim < 3 or plane > _PLANE_MAX:
+        return None
+    if any(ps.weights is None for ps in group):
+        return None
+    ordered = sorted(group, key=lambda ps: ps.axis)
+    if [ps.axis for ps in ordered] != [ndim - 3, ndim - 2, ndim - 1]:
+        return None
+    if ordered != group and any(ps.mode == "constant" for ps in group):
+        return None
+    return ordered
+
+
 def _can_fuse(a, b, ndim):
     return (a.axis == ndim - 2 and b.axis == ndim - 1 and
             (a.weights is None) == (b.weights is None))
@@ -304,6 +344,12 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
     while i < len(passes):
         a = passes[i]
         nxt = passes[i + 1] if i + 1 < len(passes) else None
+        if not exact and i + 2 < len(passes):
+            trio = _fuse3_order(passes[i:i + 3], ndim, cur.shape[-1] * cur.shape[-2])
+            if trio is not None:
+                cur = _fused3(kern, cur, *trio, cval, nthreads)
+                i += 3
+                continue
         if not exact and nxt is not None and ndim >= 2:
             if _can_fuse(a, nxt, ndim):
                 cur = _fused(kern, cur, a, nxt, cval, nthreads)

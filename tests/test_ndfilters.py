@@ -180,6 +180,23 @@ def test_axes(axes, dtype):
                                        float(np.abs(x).max()))
 
 
+@pytest.mark.parametrize("axes", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
+@pytest.mark.parametrize("modes", [("reflect", "wrap", "mirror"),
+                                   ("constant", "reflect", "nearest")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_three_pass_sweep_orders(axes, modes, dtype):
+    """Passes along the last three axes run as one sweep; given out of axis
+    order they are reordered only when no mode is constant (with a constant
+    mode the order changes the edges)."""
+    x = _data((2, 7, 12, 19), dtype)
+    sig = (1.0, 2.0, 0.7)
+    for order in (0, (1, 0, 2)):
+        ax = tuple(a + 1 for a in axes)
+        got = fndi.gaussian_filter(x, sig, order, mode=modes, cval=5.0, axes=ax)
+        ref = sndi.gaussian_filter(x, sig, order, mode=modes, cval=5.0, axes=ax)
+        _assert_match(got, ref, x, _gauss_wsum(sig, order, 3), 5.0)
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 7, 40])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 def test_uniform_filter1d_origins(size, dtype):
