@@ -320,8 +320,14 @@ def _fuse3_order(group, ndim, plane):
 
 
 def _can_fuse(a, b, ndim):
-    return (a.axis == ndim - 2 and b.axis == ndim - 1 and
-            (a.weights is None) == (b.weights is None))
+    """Pass a (axis ndim-2) then b (axis ndim-1) as one sweep: two
+    correlations, or two boxes whose row box is short enough for the fused
+    direct row sum (longer row boxes keep their O(1) running sum)."""
+    if a.axis != ndim - 2 or b.axis != ndim - 1:
+        return False
+    if a.weights is None and b.weights is None:
+        return b.k <= _BOX_DIRECT
+    return a.weights is not None and b.weights is not None
 
 
 def _run_real(x, passes, cval, out_dtype, nthreads):
