@@ -41,8 +41,8 @@ cdef inline const floating *_fk_row(const floating *base, Py_ssize_t rs, Py_ssiz
 
 cdef extern from *:
     """
-    /* Register-blocked line sums of the separable filters: a block of 4
-     * vectors of outputs stays in registers across all taps (no sweep of the
+    /* Register-blocked line sums of the separable filters: a block of
+     * FK_NB vectors of outputs stays in registers across all taps (no sweep of the
      * destination per tap).  Per element the order is SciPy's (see the .pxi
      * comment); the scalar tail runs the same order. */
     #define FK_DEFINE(T, VT, V)                                                       \
@@ -80,65 +80,63 @@ cdef extern from *:
     }
 
     #if FC_VEC
+    /* vectors per block: 4 x 512-bit, 8 x 256-bit (AVX2) or 128-bit */
+    #if defined(FC_NARROW)
+    #define FK_NB 4
+    #else
+    #define FK_NB 8
+    #endif
     #define FK_VEC_COMB(T, VT, V)                                                      \
-        for (; q + 4 * V <= n; q += 4 * V) {                                           \
-            VT a0, a1, a2, a3, wt;                                                     \
+        for (; q + FK_NB * V <= n; q += FK_NB * V) {                                   \
+            VT a[FK_NB], wt;                                                           \
             const T *ra, *rb;                                                          \
+            int u;                                                                     \
             if (sym != 0) {                                                            \
                 ra = rows[c] + q; wt = FC_SPLAT(VT, w[c]);                             \
-                a0 = FC_LOADU(VT, ra) * wt; a1 = FC_LOADU(VT, ra + V) * wt;            \
-                a2 = FC_LOADU(VT, ra + 2 * V) * wt; a3 = FC_LOADU(VT, ra + 3 * V) * wt; \
+                for (u = 0; u < FK_NB; u++) a[u] = FC_LOADU(VT, ra + u * V) * wt;     \
                 if (sym > 0) {                                                         \
                     for (t = 0; t < c; t++) {                                          \
                         ra = rows[t] + q; rb = rows[k - 1 - t] + q;                    \
                         wt = FC_SPLAT(VT, w[t]);                                       \
-                        a0 += (FC_LOADU(VT, ra) + FC_LOADU(VT, rb)) * wt;              \
-                        a1 += (FC_LOADU(VT, ra + V) + FC_LOADU(VT, rb + V)) * wt;      \
-                        a2 += (FC_LOADU(VT, ra + 2 * V) + FC_LOADU(VT, rb + 2 * V)) * wt; \
-                        a3 += (FC_LOADU(VT, ra + 3 * V) + FC_LOADU(VT, rb + 3 * V)) * wt; \
+                        for (u = 0; u < FK_NB; u++)                                    \
+                            a[u] += (FC_LOADU(VT, ra + u * V) + FC_LOADU(VT, rb + u * V)) * wt; \
                     }                                                                  \
                 } else {                                                               \
                     for (t = 0; t < c; t++) {                                          \
                         ra = rows[t] + q; rb = rows[k - 1 - t] + q;                    \
                         wt = FC_SPLAT(VT, w[t]);                                       \
-                        a0 += (FC_LOADU(VT, ra) - FC_LOADU(VT, rb)) * wt;              \
-                        a1 += (FC_LOADU(VT, ra + V) - FC_LOADU(VT, rb + V)) * wt;      \
-                        a2 += (FC_LOADU(VT, ra + 2 * V) - FC_LOADU(VT, rb + 2 * V)) * wt; \
-                        a3 += (FC_LOADU(VT, ra + 3 * V) - FC_LOADU(VT, rb + 3 * V)) * wt; \
+                        for (u = 0; u < FK_NB; u++)                                    \
+                            a[u] += (FC_LOADU(VT, ra + u * V) - FC_LOADU(VT, rb + u * V)) * wt; \
                     }                                                                  \
                 }                                                                      \
             } else {                                                                   \
                 ra = rows[k - 1] + q; wt = FC_SPLAT(VT, w[k - 1]);                     \
-                a0 = FC_LOADU(VT, ra) * wt; a1 = FC_LOADU(VT, ra + V) * wt;            \
-                a2 = FC_LOADU(VT, ra + 2 * V) * wt; a3 = FC_LOADU(VT, ra + 3 * V) * wt; \
+                for (u = 0; u < FK_NB; u++) a[u] = FC_LOADU(VT, ra + u * V) * wt;     \
                 for (t = 0; t < k - 1; t++) {                                          \
                     ra = rows[t] + q; wt = FC_SPLAT(VT, w[t]);                         \
-                    a0 += FC_LOADU(VT, ra) * wt; a1 += FC_LOADU(VT, ra + V) * wt;      \
-                    a2 += FC_LOADU(VT, ra + 2 * V) * wt; a3 += FC_LOADU(VT, ra + 3 * V) * wt; \
+                    for (u = 0; u < FK_NB; u++) a[u] += FC_LOADU(VT, ra + u * V) * wt; \
                 }                                                                      \
             }                                                                          \
-            FC_STOREU(VT, dst + q, a0); FC_STOREU(VT, dst + q + V, a1);                \
-            FC_STOREU(VT, dst + q + 2 * V, a2); FC_STOREU(VT, dst + q + 3 * V, a3);    \
+            for (u = 0; u < FK_NB; u++) FC_STOREU(VT, dst + q + u * V, a[u]);          \
         }
     #define FK_VEC_BOX(T, VT, V)                                                       \
-        for (; q + 4 * V <= n; q += 4 * V) {                                           \
+        for (; q + FK_NB * V <= n; q += FK_NB * V) {                                   \
+            VT a[FK_NB];                                                               \
             const T *ra = rows[0] + q;                                                 \
-            VT a0 = FC_LOADU(VT, ra), a1 = FC_LOADU(VT, ra + V);                       \
-            VT a2 = FC_LOADU(VT, ra + 2 * V), a3 = FC_LOADU(VT, ra + 3 * V);           \
+            int u;                                                                     \
+            for (u = 0; u < FK_NB; u++) a[u] = FC_LOADU(VT, ra + u * V);              \
             for (t = 1; t < k; t++) {                                                  \
                 ra = rows[t] + q;                                                      \
-                a0 += FC_LOADU(VT, ra); a1 += FC_LOADU(VT, ra + V);                    \
-                a2 += FC_LOADU(VT, ra + 2 * V); a3 += FC_LOADU(VT, ra + 3 * V);        \
+                for (u = 0; u < FK_NB; u++) a[u] += FC_LOADU(VT, ra + u * V);         \
             }                                                                          \
             if (divide) {                                                              \
                 VT kv = FC_SPLAT(VT, kk);                                              \
-                a0 = a0 / kv; a1 = a1 / kv; a2 = a2 / kv; a3 = a3 / kv;                \
+                for (u = 0; u < FK_NB; u++) a[u] = a[u] / kv;                          \
             } else {                                                                   \
                 VT sv = FC_SPLAT(VT, scale);                                           \
-                a0 = a0 * sv; a1 = a1 * sv; a2 = a2 * sv; a3 = a3 * sv;                \
+                for (u = 0; u < FK_NB; u++) a[u] = a[u] * sv;                          \
             }                                                                          \
-            FC_STOREU(VT, dst + q, a0); FC_STOREU(VT, dst + q + V, a1);                \
-            FC_STOREU(VT, dst + q + 2 * V, a2); FC_STOREU(VT, dst + q + 3 * V, a3);    \
+            for (u = 0; u < FK_NB; u++) FC_STOREU(VT, dst + q + u * V, a[u]);          \
         }
     #define FK_VECTOR_PART_float FK_VEC_COMB(float, fc_vf, FC_LANES_float)
     #define FK_VECTOR_PART_double FK_VEC_COMB(double, fc_vd, FC_LANES_double)
