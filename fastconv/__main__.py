@@ -70,7 +70,7 @@ def main(argv=None):
     pb = sub.add_parser("bench", help="benchmark against installed peers")
     pb.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     pb.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    pb.add_argument("--sections", default="ABCDE", help="which BENCHMARKS.md sections")
+    pb.add_argument("--sections", default="ABCDEF", help="which BENCHMARKS.md sections")
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)

@@ -208,6 +208,41 @@ def workloads(quick):
     return out
 
 
+def filter_workloads(quick):
+    """F: scipy.ndimage's separable filters, float32 (issue 15), in the
+    format of :func:`workloads`.  Peers: scipy.ndimage and OpenCV with the
+    same kernels and border (``BORDER_REFLECT`` = ndimage's ``'reflect'``).
+    The GFLOP/s column counts 2 flops per tap per pass and output (the
+    direct separable cost; the folded and running-sum kernels do fewer)."""
+    import scipy.ndimage as ndi
+
+    from fastconv import ndimage as fndi
+    cv2 = _import("cv2")
+    rng = _rng()
+    n, m = (512, 48) if quick else (2048, 128)
+    img = rng.standard_normal((n, n)).astype(np.float32)
+    vol = rng.standard_normal((m, m, m)).astype(np.float32)
+    rows = []
+    f = {"fastconv": lambda: fndi.gaussian_filter(img, 3),
+         "scipy.ndimage": lambda: ndi.gaussian_filter(img, 3)}
+    if cv2 is not None:
+        f["cv2.GaussianBlur"] = lambda: cv2.GaussianBlur(img, (25, 25), 3,
+                                                         borderType=cv2.BORDER_REFLECT)
+    rows.append(("F", f"gaussian_filter {n}^2 float32 sigma=3", 2.0 * 2 * 25 * img.size, f, {}))
+    f = {"fastconv": lambda: fndi.uniform_filter(img, 9),
+         "scipy.ndimage": lambda: ndi.uniform_filter(img, 9)}
+    if cv2 is not None:
+        f["cv2.blur"] = lambda: cv2.blur(img, (9, 9), borderType=cv2.BORDER_REFLECT)
+    rows.append(("F", f"uniform_filter {n}^2 float32 size=9", 2.0 * 2 * 9 * img.size, f, {}))
+    rows.append(("F", f"sobel {n}^2 float32", 2.0 * 2 * 3 * img.size,
+                  {"fastconv": lambda: fndi.sobel(img), "scipy.ndimage": lambda: ndi.sobel(img)},
+                  {}))
+    rows.append(("F", f"gaussian_filter {m}^3 float32 sigma=2", 2.0 * 3 * 17 * vol.size,
+                 {"fastconv": lambda: fndi.gaussian_filter(vol, 2),
+                  "scipy.ndimage": lambda: ndi.gaussian_filter(vol, 2)}, {}))
+    return rows
+
+
 def scaling(quick, repeats):
     """E: 1 -> 2 threads, bitwise identity, and extra peak memory."""
     import tracemalloc
@@ -244,13 +279,14 @@ def main(args):
     _maybe_reexec(argv)
     import fastconv
     quick = bool(getattr(args, "quick", False))
-    sections = getattr(args, "sections", "ABCDE") or "ABCDE"
+    sections = getattr(args, "sections", "ABCDEF") or "ABCDEF"
     repeats = 3 if quick else 7
     cfg = fastconv.show_config(print_out=False)
     print(f"fastconv {cfg['version']} | OpenMP {'on' if cfg['openmp']['enabled'] else 'off'} | "
           f"threads {cfg['threads']} | SIMD {cfg['simd']['level']} | "
           f"{'quick sizes' if quick else 'BENCHMARKS.md sizes'}; median of {repeats} after warm-up")
     work = [w for w in workloads(quick) if w[0] in sections]
+    work += filter_workloads(quick) if "F" in sections else []
     prog = Progress(len(work) + (1 if "E" in sections else 0), sys.stderr.isatty())
     results = []
     for section, name, flops, funcs, meths in work:

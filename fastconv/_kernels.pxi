@@ -907,3 +907,4 @@ def any_nonfinite(const floating[::1] a, int nthreads):
                 bad = bad | (d != 0)
             fl[c] = bad
     return any(flags)
+include "_filter_kernels.pxi"

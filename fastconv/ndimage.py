@@ -32,7 +32,10 @@ try:  # NumPy >= 2
 except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core.multiarray import normalize_axis_index
 
-__all__ = ["correlate", "convolve", "correlate1d", "convolve1d"]
+__all__ = ["correlate", "convolve", "correlate1d", "convolve1d",
+           "gaussian_filter", "gaussian_filter1d", "uniform_filter", "uniform_filter1d",
+           "sobel", "prewitt", "laplace", "gaussian_laplace", "gaussian_gradient_magnitude",
+           "generic_laplace", "generic_gradient_magnitude"]
 
 _PAD_MODES = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect",
               "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap",
@@ -560,3 +563,10 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, True)
+
+
+# scipy.ndimage's separable linear filters (implemented in fastconv/_ndfilters.py)
+from fastconv._ndfilters import (gaussian_filter, gaussian_filter1d,  # noqa: E402
+                                 gaussian_gradient_magnitude, gaussian_laplace,
+                                 generic_gradient_magnitude, generic_laplace, laplace,
+                                 prewitt, sobel, uniform_filter, uniform_filter1d)

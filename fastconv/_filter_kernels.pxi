@@ -1,0 +1,456 @@
+# fastconv separable filter kernels (scipy.ndimage's linear filters).
+#
+# Included at the end of _kernels.pxi, so compiled once per SIMD level.
+#
+# Every kernel filters *lines* of an array along one axis.  The boundary
+# extension is an index map computed in Python: for an axis of length N and a
+# window of k taps, ``idx[m]`` (m = 0 .. N + k - 2) is the input index of
+# extended position m, or -1 for the constant `cval`; output i reads extended
+# positions i .. i + k - 1.  Nothing is padded: a line along the contiguous
+# axis is extended into a small per-thread buffer, a line along another axis
+# is a list of row pointers (a row of cval for -1).
+#
+# Array views are (P, N, Q): P lines blocks before the axis, N the axis, Q
+# the contiguous elements after it (Q == 1 for the contiguous axis).  For
+# Q > 1 a unit of work computes one output row of a block of Q columns as a
+# sum of whole input rows, so the inner loops run over contiguous memory
+# (several neighbouring lines at once, no transposing copy).
+#
+# Per output element the arithmetic is exactly scipy.ndimage's
+# (NI_Correlate1D / NI_UniformFilter1D): symmetric weights
+# ``x[c]*w[c] + (x[0] + x[k-1])*w[0] + (x[1] + x[k-2])*w[1] + ...``,
+# antisymmetric weights with ``-``, otherwise ``x[k-1]*w[k-1] + x[0]*w[0] +
+# x[1]*w[1] + ...``; the uniform filter's running sum ``s = x0 + ... +
+# x[k-1]``, ``s += x[i+k-1] - x[i-1]``, each output ``s / k``.  Built without FMA
+# (the baseline level on x86-64) the float64 results are therefore SciPy's
+# bit for bit; at AVX2/AVX-512 the compiler may contract a multiply-add
+# into an FMA (one rounding fewer).  Units are fixed blocks of output, each
+# output element has one writer and its order does not depend on the thread
+# count, so results are bitwise identical for any number of threads.
+
+from libc.stdlib cimport malloc, free
+from cython.parallel cimport parallel
+
+
+cdef inline const floating *_fk_row(const floating *base, Py_ssize_t rs, Py_ssize_t j,
+                                    const floating *cvrow) noexcept nogil:
+    if j < 0:
+        return cvrow
+    return base + j * rs
+
+
+cdef extern from *:
+    """
+    /* Register-blocked line sums of the separable filters: a block of
+     * FK_NB vectors of outputs stays in registers across all taps (no sweep of the
+     * destination per tap).  Per element the order is SciPy's (see the .pxi
+     * comment); the scalar tail runs the same order. */
+    #define FK_DEFINE(T, VT, V)                                                       \
+    static void fk_comb_##T(const T **rows, const T *w, ptrdiff_t k, int sym,          \
+                            T *dst, ptrdiff_t n)                                       \
+    {                                                                                  \
+        ptrdiff_t c = k / 2, q = 0, t;                                                 \
+        FK_VECTOR_PART_##T                                                             \
+        for (; q < n; q++) {                                                           \
+            T s;                                                                       \
+            if (sym > 0) {                                                             \
+                s = rows[c][q] * w[c];                                                 \
+                for (t = 0; t < c; t++) s += (rows[t][q] + rows[k - 1 - t][q]) * w[t]; \
+            } else if (sym < 0) {                                                      \
+                s = rows[c][q] * w[c];                                                 \
+                for (t = 0; t < c; t++) s += (rows[t][q] - rows[k - 1 - t][q]) * w[t]; \
+            } else {                                                                   \
+                s = rows[k - 1][q] * w[k - 1];                                         \
+                for (t = 0; t < k - 1; t++) s += rows[t][q] * w[t];                    \
+            }                                                                          \
+            dst[q] = s;                                                                \
+        }                                                                              \
+    }                                                                                  \
+    static void fk_box_##T(const T **rows, ptrdiff_t k, T *dst, ptrdiff_t n,          \
+                           T scale, int divide)                                        \
+    {                                                                                  \
+        ptrdiff_t q = 0, t;                                                            \
+        T kk = (T)k;                                                                   \
+        FK_BOX_VECTOR_PART_##T                                                         \
+        for (; q < n; q++) {                                                           \
+            T s = rows[0][q];                                                          \
+            for (t = 1; t < k; t++) s += rows[t][q];                                   \
+            dst[q] = divide ? s / kk : s * scale;                                      \
+        }                                                                              \
+    }
+
+    #if FC_VEC
+    /* vectors per block: 4 x 512-bit, 8 x 256-bit (AVX2) or 128-bit */
+    #if defined(FC_NARROW)
+    #define FK_NB 4
+    #else
+    #define FK_NB 8
+    #endif
+    #define FK_VEC_COMB(T, VT, V)                                                      \
+        for (; q + FK_NB * V <= n; q += FK_NB * V) {                                   \
+            VT a[FK_NB], wt;                                                           \
+            const T *ra, *rb;                                                          \
+            int u;                                                                     \
+            if (sym != 0) {                                                            \
+                ra = rows[c] + q; wt = FC_SPLAT(VT, w[c]);                             \
+                for (u = 0; u < FK_NB; u++) a[u] = FC_LOADU(VT, ra + u * V) * wt;     \
+                if (sym > 0) {                                                         \
+                    for (t = 0; t < c; t++) {                                          \
+                        ra = rows[t] + q; rb = rows[k - 1 - t] + q;                    \
+                        wt = FC_SPLAT(VT, w[t]);                                       \
+                        for (u = 0; u < FK_NB; u++)                                    \
+                            a[u] += (FC_LOADU(VT, ra + u * V) + FC_LOADU(VT, rb + u * V)) * wt; \
+                    }                                                                  \
+                } else {                                                               \
+                    for (t = 0; t < c; t++) {                                          \
+                        ra = rows[t] + q; rb = rows[k - 1 - t] + q;                    \
+                        wt = FC_SPLAT(VT, w[t]);                                       \
+                        for (u = 0; u < FK_NB; u++)                                    \
+                            a[u] += (FC_LOADU(VT, ra + u * V) - FC_LOADU(VT, rb + u * V)) * wt; \
+                    }                                                                  \
+                }                                                                      \
+            } else {                                                                   \
+                ra = rows[k - 1] + q; wt = FC_SPLAT(VT, w[k - 1]);                     \
+                for (u = 0; u < FK_NB; u++) a[u] = FC_LOADU(VT, ra + u * V) * wt;     \
+                for (t = 0; t < k - 1; t++) {                                          \
+                    ra = rows[t] + q; wt = FC_SPLAT(VT, w[t]);                         \
+                    for (u = 0; u < FK_NB; u++) a[u] += FC_LOADU(VT, ra + u * V) * wt; \
+                }                                                                      \
+            }                                                                          \
+            for (u = 0; u < FK_NB; u++) FC_STOREU(VT, dst + q + u * V, a[u]);          \
+        }
+    #define FK_VEC_BOX(T, VT, V)                                                       \
+        for (; q + FK_NB * V <= n; q += FK_NB * V) {                                   \
+            VT a[FK_NB];                                                               \
+            const T *ra = rows[0] + q;                                                 \
+            int u;                                                                     \
+            for (u = 0; u < FK_NB; u++) a[u] = FC_LOADU(VT, ra + u * V);              \
+            for (t = 1; t < k; t++) {                                                  \
+                ra = rows[t] + q;                                                      \
+                for (u = 0; u < FK_NB; u++) a[u] += FC_LOADU(VT, ra + u * V);         \
+            }                                                                          \
+            if (divide) {                                                              \
+                VT kv = FC_SPLAT(VT, kk);                                              \
+                for (u = 0; u < FK_NB; u++) a[u] = a[u] / kv;                          \
+            } else {                                                                   \
+                VT sv = FC_SPLAT(VT, scale);                                           \
+                for (u = 0; u < FK_NB; u++) a[u] = a[u] * sv;                          \
+            }                                                                          \
+            for (u = 0; u < FK_NB; u++) FC_STOREU(VT, dst + q + u * V, a[u]);          \
+        }
+    #define FK_VECTOR_PART_float FK_VEC_COMB(float, fc_vf, FC_LANES_float)
+    #define FK_VECTOR_PART_double FK_VEC_COMB(double, fc_vd, FC_LANES_double)
+    #define FK_BOX_VECTOR_PART_float FK_VEC_BOX(float, fc_vf, FC_LANES_float)
+    #define FK_BOX_VECTOR_PART_double FK_VEC_BOX(double, fc_vd, FC_LANES_double)
+    #else
+    #define FK_VECTOR_PART_float
+    #define FK_VECTOR_PART_double
+    #define FK_BOX_VECTOR_PART_float
+    #define FK_BOX_VECTOR_PART_double
+    #endif
+    FK_DEFINE(float, fc_vf, FC_LANES_float)
+    FK_DEFINE(double, fc_vd, FC_LANES_double)
+    """
+    void fk_comb_float(const float **rows, const float *w, Py_ssize_t k, int sym,
+                       float *dst, Py_ssize_t n) noexcept nogil
+    void fk_comb_double(const double **rows, const double *w, Py_ssize_t k, int sym,
+                        double *dst, Py_ssize_t n) noexcept nogil
+    void fk_box_float(const float **rows, Py_ssize_t k, float *dst, Py_ssize_t n,
+                      float scale, int divide) noexcept nogil
+    void fk_box_double(const double **rows, Py_ssize_t k, double *dst, Py_ssize_t n,
+                       double scale, int divide) noexcept nogil
+
+
+cdef inline void _fk_comb(const floating **rows, const floating *w, Py_ssize_t k, int sym,
+                          floating *dst, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fk_comb_float(rows, w, k, sym, dst, n)
+    else:
+        fk_comb_double(rows, w, k, sym, dst, n)
+
+
+cdef inline void _fk_boxsum(const floating **rows, Py_ssize_t k, floating *dst,
+                            Py_ssize_t n, bint divide) noexcept nogil:
+    # dst[q] = (rows[0][q] + ... + rows[k-1][q]) / k (or * (1/k)), left to right
+    if floating is float:
+        fk_box_float(rows, k, dst, n, <float>(1.0 / k), divide)
+    else:
+        fk_box_double(rows, k, dst, n, 1.0 / k, divide)
+
+
+cdef void _fk_run_line(const double *ext, Py_ssize_t k, Py_ssize_t n,
+                       floating *dst) noexcept nogil:
+    # SciPy's running mean along one extended line (double accumulator)
+    cdef double s = 0.0, kd = <double>k
+    cdef Py_ssize_t t
+    for t in range(k):
+        s = s + ext[t]
+    dst[0] = <floating>(s / kd)
+    for t in range(1, n):
+        s = s + (ext[t - 1 + k] - ext[t - 1])
+        dst[t] = <floating>(s / kd)
+
+
+cdef void _fk_extend(floating *ext, Py_ssize_t off, Py_ssize_t n, const Py_ssize_t *idx,
+                     Py_ssize_t m, floating cval) noexcept nogil:
+    # ext[off .. off+n) holds the line; fill the other positions of ext[0..m)
+    cdef Py_ssize_t j, s
+    for j in range(off):
+        s = idx[j]
+        ext[j] = cval if s < 0 else ext[off + s]
+    for j in range(off + n, m):
+        s = idx[j]
+        ext[j] = cval if s < 0 else ext[off + s]
+
+
+def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                 const floating[::1] w, const Py_ssize_t[::1] idx, Py_ssize_t off,
+                 int sym, int box, int running, floating cval, Py_ssize_t qblock,
+                 Py_ssize_t strip, int nthreads):
+    """One separable pass along axis 1 of x (P, N, Q) into out.  Internal.
+
+    box = 0: correlation with w (sym 1 symmetric, -1 antisymmetric, 0
+    general); box = 1: uniform filter of size len(w) (w unused otherwise):
+    along the contiguous axis (Q == 1) SciPy's running mean (double
+    accumulator) when `running`, else a direct sum; along other axes the
+    running mean restarted every `strip` rows (strip >= N: SciPy's order).  off =
+    k//2 + origin: the extended position of input index 0.  Units: (p, row,
+    block of qblock columns) for Q > 1 correlations, (p, block of qblock
+    columns, strip) for Q > 1 uniform, (p, row) for Q == 1; rows vary fastest.
+    """
+    cdef Py_ssize_t P = x.shape[0], N = x.shape[1], Q = x.shape[2]
+    cdef Py_ssize_t k = w.shape[0], m = N + k - 1
+    cdef Py_ssize_t nqb, nstrips, nunits, u, r, p, i, qb, q0, q1, t, s0, s1, q, j, jj
+    cdef const floating **rows
+    cdef floating *buf
+    cdef double *acc
+    cdef double kd = <double>k
+    cdef floating *cvrow
+    cdef const floating *ra
+    cdef const floating *rb
+    cdef floating *orow
+    if P * N * Q == 0:
+        return
+    if qblock < 1:
+        qblock = Q
+    nqb = (Q + qblock - 1) // qblock
+    if strip < 1 or strip > N:
+        strip = N
+    nstrips = (N + strip - 1) // strip
+    if Q == 1:
+        nunits = P
+    elif box:
+        nunits = P * nqb * nstrips
+    else:
+        nunits = P * N * nqb
+    with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
+        rows = <const floating **>malloc(sizeof(floating *) * (k + 1))
+        buf = <floating *>malloc(sizeof(floating) * (m + Q + qblock + 1))
+        acc = <double *>malloc(sizeof(double) * (m + qblock + 1))
+        cvrow = buf + m
+        for jj in range(Q):
+            cvrow[jj] = cval
+        for u in prange(nunits, schedule='dynamic'):
+            if Q == 1:
+                p = u
+                orow = &out[p, 0, 0]
+                for j in range(N):
+                    buf[off + j] = x[p, j, 0]
+                _fk_extend(buf, off, N, &idx[0], m, cval)
+                if box:
+                    if running:
+                        # running mean (SciPy's arithmetic) in double
+                        for j in range(m):
+                            acc[j] = buf[j]
+                        _fk_run_line(acc, k, N, orow)
+                    else:
+                        for t in range(k):
+                            rows[t] = buf + t
+                        _fk_boxsum(rows, k, orow, N, True)
+                else:
+                    for t in range(k):
+                        rows[t] = buf + t
+                    _fk_comb(rows, &w[0], k, sym, orow, N)
+            elif box:
+                r = u
+                qb = r % nqb
+                r = r // nqb
+                s0 = (r % nstrips) * strip
+                p = r // nstrips
+                s1 = s0 + strip
+                if s1 > N:
+                    s1 = N
+                q0 = qb * qblock
+                q1 = q0 + qblock
+                if q1 > Q:
+                    q1 = Q
+                for q in range(q1 - q0):
+                    acc[q] = 0.0
+                for t in range(k):
+                    ra = _fk_row(&x[p, 0, 0], Q, idx[s0 + t], cvrow) + q0
+                    for q in range(q1 - q0):
+                        acc[q] = acc[q] + ra[q]
+                orow = &out[p, s0, q0]
+                for q in range(q1 - q0):
+                    orow[q] = <floating>(acc[q] / kd)
+                for i in range(s0 + 1, s1):
+                    ra = _fk_row(&x[p, 0, 0], Q, idx[i - 1 + k], cvrow) + q0
+                    rb = _fk_row(&x[p, 0, 0], Q, idx[i - 1], cvrow) + q0
+                    orow = &out[p, i, q0]
+                    for q in range(q1 - q0):
+                        acc[q] = acc[q] + (<double>ra[q] - <double>rb[q])
+                        orow[q] = <floating>(acc[q] / kd)
+            else:
+                # rows fastest: the k row blocks of a unit are mostly the
+                # previous unit's, still in cache
+                r = u
+                i = r % N
+                r = r // N
+                qb = r % nqb
+                p = r // nqb
+                q0 = qb * qblock
+                q1 = q0 + qblock
+                if q1 > Q:
+                    q1 = Q
+                for t in range(k):
+                    rows[t] = _fk_row(&x[p, 0, 0], Q, idx[i + t], cvrow) + q0
+                _fk_comb(rows, &w[0], k, sym, &out[p, i, q0], q1 - q0)
+        free(acc)
+        free(buf)
+        free(<void *>rows)
+
+
+def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                 const floating[::1] wv, const Py_ssize_t[::1] idxv, int symv,
+                 const floating[::1] wh, const Py_ssize_t[::1] idxh, Py_ssize_t offh,
+                 int symh, int box, floating cvalv, floating cvalh, Py_ssize_t strip,
+                 int nthreads):
+    """Two passes in one sweep over x (P, H, W): along axis 1 (weights wv,
+    index map idxv) then along the contiguous axis 2 (wh, idxh, offh).
+    Internal.
+
+    Each output row's axis-1 result is computed into the middle of a
+    per-thread line buffer (it never goes to memory), extended, and filtered
+    along the row into `out`.  box = 1: uniform filters (sizes len(wv),
+    len(wh)); axis 1 as a running sum in double restarted every `strip`
+    rows and scaled by 1/k, axis 2 as a direct sum scaled by 1/k (one
+    rounding away from SciPy's divisions).  Units: (p, strip of rows).
+    """
+    cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
+    cdef Py_ssize_t kv = wv.shape[0], kh = wh.shape[0], m = W + kh - 1
+    cdef Py_ssize_t nstrips, nunits, u, p, i, i0, i1, t, q, jj
+    cdef const floating **rows
+    cdef floating *ext
+    cdef floating *cvrow
+    cdef double *acc
+    cdef double invk = 1.0 / <double>kv
+    cdef const floating *ra
+    cdef const floating *rb
+    cdef floating *line
+    if P * H * W == 0:
+        return
+    if strip < 1 or strip > H:
+        strip = H
+    nstrips = (H + strip - 1) // strip
+    nunits = P * nstrips
+    with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
+        rows = <const floating **>malloc(sizeof(floating *) * (kv + kh + 1))
+        ext = <floating *>malloc(sizeof(floating) * (m + W + 1))
+        acc = <double *>malloc(sizeof(double) * (W + 1))
+        cvrow = ext + m
+        for jj in range(W):
+            cvrow[jj] = cvalv
+        for u in prange(nunits, schedule='dynamic'):
+            p = u // nstrips
+            i0 = (u % nstrips) * strip
+            i1 = i0 + strip
+            if i1 > H:
+                i1 = H
+            line = ext + offh
+            for i in range(i0, i1):
+                if box:
+                    if i == i0:
+                        for q in range(W):
+                            acc[q] = 0.0
+                        for t in range(kv):
+                            ra = _fk_row(&x[p, 0, 0], W, idxv[i0 + t], cvrow)
+                            for q in range(W):
+                                acc[q] = acc[q] + ra[q]
+                        for q in range(W):
+                            line[q] = <floating>(acc[q] * invk)
+                    else:
+                        ra = _fk_row(&x[p, 0, 0], W, idxv[i - 1 + kv], cvrow)
+                        rb = _fk_row(&x[p, 0, 0], W, idxv[i - 1], cvrow)
+                        for q in range(W):
+                            acc[q] = acc[q] + (<double>ra[q] - <double>rb[q])
+                            line[q] = <floating>(acc[q] * invk)
+                else:
+                    for t in range(kv):
+                        rows[t] = _fk_row(&x[p, 0, 0], W, idxv[i + t], cvrow)
+                    _fk_comb(rows, &wv[0], kv, symv, line, W)
+                _fk_extend(ext, offh, W, &idxh[0], m, cvalh)
+                for t in range(kh):
+                    rows[t] = ext + t
+                if box:
+                    _fk_boxsum(rows, kh, &out[p, i, 0], W, False)
+                else:
+                    _fk_comb(rows, &wh[0], kh, symh, &out[p, i, 0], W)
+        free(acc)
+        free(ext)
+        free(<void *>rows)
+
+
+def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
+                  const floating[::1] wd, const Py_ssize_t[::1] idxd, int symd,
+                  const floating[::1] wv, const Py_ssize_t[::1] idxv, int symv,
+                  const floating[::1] wh, const Py_ssize_t[::1] idxh, Py_ssize_t offh,
+                  int symh, floating cvald, floating cvalv, floating cvalh, int nthreads):
+    """Three correlation passes in one sweep over x (P, D, H, W): along
+    axis 1 (wd, idxd), axis 2 (wv, idxv), then the contiguous axis 3 (wh,
+    idxh, offh).  Internal.
+
+    Unit: one output plane (p, d).  Its axis-1 result is computed row by row
+    into a per-thread plane buffer (H*W elements, sized by the caller to stay
+    in cache), then each output row is the axis-2 correlation of that
+    buffer's rows into a line buffer, extended and filtered along the row
+    into `out` (as :func:`filter_fused`).  Neither intermediate goes to
+    memory.  Per element the order is SciPy's pass after pass.
+    """
+    cdef Py_ssize_t P = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t kd = wd.shape[0], kv = wv.shape[0], kh = wh.shape[0]
+    cdef Py_ssize_t m = W + kh - 1, HW = H * W
+    cdef Py_ssize_t nunits = P * D, u, p, d, h, i, t, jj, s
+    cdef const floating **rows
+    cdef floating *plane
+    cdef floating *ext
+    cdef floating *cvd
+    cdef floating *cvv
+    if nunits == 0 or HW == 0:
+        return
+    with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
+        rows = <const floating **>malloc(sizeof(floating *) * (kd + kv + kh + 1))
+        plane = <floating *>malloc(sizeof(floating) * (HW + m + 2 * W + 1))
+        ext = plane + HW
+        cvd = ext + m
+        cvv = cvd + W
+        for jj in range(W):
+            cvd[jj] = cvald
+            cvv[jj] = cvalv
+        for u in prange(nunits, schedule='dynamic'):
+            p = u // D
+            d = u % D
+            for h in range(H):
+                for t in range(kd):
+                    s = idxd[d + t]
+                    rows[t] = cvd if s < 0 else &x[p, s, h, 0]
+                _fk_comb(rows, &wd[0], kd, symd, plane + h * W, W)
+            for i in range(H):
+                for t in range(kv):
+                    rows[t] = _fk_row(plane, W, idxv[i + t], cvv)
+                _fk_comb(rows, &wv[0], kv, symv, ext + offh, W)
+                _fk_extend(ext, offh, W, &idxh[0], m, cvalh)
+                for t in range(kh):
+                    rows[t] = ext + t
+                _fk_comb(rows, &wh[0], kh, symh, &out[p, d, i, 0], W)
+        free(plane)
+        free(<void *>rows)

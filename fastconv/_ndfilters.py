@@ -1,0 +1,1228 @@
+"""scipy.ndimage's separable linear filters on fastconv's line kernels.
+
+Public functions (re-exported by :mod:`fastconv.ndimage`):
+:func:`gaussian_filter`, :func:`gaussian_filter1d`, :func:`uniform_filter`,
+:func:`uniform_filter1d`, :func:`sobel`, :func:`prewitt`, :func:`laplace`,
+:func:`gaussian_laplace`, :func:`gaussian_gradient_magnitude`,
+:func:`generic_laplace`, :func:`generic_gradient_magnitude`.
+
+How a call runs
+---------------
+Every filter is a list of 1-D passes ``(axis, weights or box size, origin,
+mode)`` in SciPy's order.  Each pass is one call of a compiled kernel
+(``fastconv/_filter_kernels.pxi``) along one axis of the array seen as
+``(P, N, Q)``; the boundary extension is an index map (no padded copy).  A
+pass along the second-to-last axis followed by one along the last axis runs
+as one fused sweep (the first pass's row never goes to memory); three
+correlation passes along the last three axes run as one sweep over planes
+(a per-thread plane buffer of at most ``_PLANE_MAX`` elements).
+
+Two routes, by output dtype:
+
+* float32 / float64 / complex outputs ("fast"): computed in float32 when
+  both input and output are float32 (complex64: each part), else float64, at
+  the dispatched SIMD level, passes fused where they can be; passes along
+  the last two axes with non-constant modes commute exactly (in exact
+  arithmetic) and may be reordered to fuse.
+* integer and bool outputs ("exact"): SciPy's own arithmetic, bit for bit:
+  float64, the baseline-level kernels (no FMA contraction on x86-64),
+  one pass at a time, each pass cast to the output dtype as SciPy stores it
+  (truncation, wrap-around) before the next.
+
+Accuracy of the fast route (the bound the tests use)
+----------------------------------------------------
+A correlation pass computes SciPy's sum of ``k`` products in SciPy's order,
+in the compute dtype, possibly with FMA: per element the difference to
+SciPy's float64 result is at most ``(k + 2) u sum_t |w_t x_t|`` (u the unit
+roundoff of the compute dtype), plus, for float32, SciPy's own rounding of
+its stored intermediate.  A uniform pass along the contiguous axis sums
+the ``k`` window values directly (bound as above); along other axes it is
+the running mean of SciPy in a float64 accumulator restarted every
+``_STRIP`` rows: ``|err| <= 2 (strip + k) u64 max|x|`` per pass before the
+final rounding to float32 — far below float32's rounding, and for float64 no
+worse than SciPy's own running sum over a whole line.
+
+Anything else (float16 and long double inputs, object arrays, a complex
+input with a real output, float16 outputs) is handed to ``scipy.ndimage``
+itself, which computes or raises exactly as SciPy does.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.ndimage as _nd
+
+from fastconv import _dispatch
+from fastconv._scipy_compat import RuntimeValueError
+from fastconv._threads import resolve_workers
+from fastconv.ndimage import _cast, _check_axes
+
+try:  # NumPy >= 2
+    from numpy.lib.array_utils import normalize_axis_index
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.multiarray import normalize_axis_index
+
+__all__ = ["gaussian_filter", "gaussian_filter1d", "uniform_filter", "uniform_filter1d",
+           "sobel", "prewitt", "laplace", "gaussian_laplace", "gaussian_gradient_magnitude",
+           "generic_laplace", "generic_gradient_magnitude"]
+
+_MODES = {"reflect": "reflect", "grid-mirror": "reflect", "mirror": "mirror",
+          "nearest": "nearest", "wrap": "wrap", "grid-wrap": "wrap",
+          "constant": "constant", "grid-constant": "constant"}
+_STRIP = 64          # rows per unit of the fused/strided running mean (fast route)
+_QBLOCK = 2048       # columns per unit of a strided correlation pass
+_BOX_DIRECT = 32     # contiguous-axis box sums up to this size are direct sums
+_SERIAL = 1 << 20    # passes with fewer element-taps than this run on one thread
+_LEVEL = [None]      # tests: force a SIMD level of the fast route
+
+
+# --------------------------------------------------------------------------
+# argument handling (SciPy's rules and messages)
+
+
+def _normalize_sequence(value, rank):
+    if not isinstance(value, str) and np.iterable(value):
+        values = list(value)
+        if len(values) != rank:
+            raise RuntimeValueError("sequence argument must have length equal to input rank")
+        return values
+    return [value] * rank
+
+
+def _mode(mode):
+    if isinstance(mode, str) and mode in _MODES:
+        return _MODES[mode]
+    raise RuntimeValueError("boundary mode not supported")
+
+
+def _ext_index(n, k, before, mode):
+    """Index map of an axis of length n extended by `before` samples in
+    front and ``k - 1 - before`` behind (-1: the constant)."""
+    p = np.arange(-before, n + k - 1 - before, dtype=np.int64)
+    if mode == "constant":
+        return np.where((p >= 0) & (p < n), p, -1).astype(np.intp)
+    if mode == "nearest":
+        return np.clip(p, 0, n - 1).astype(np.intp)
+    if mode == "wrap":
+        return np.mod(p, n).astype(np.intp)
+    if mode == "reflect":
+        q = np.mod(p, 2 * n)
+        return np.where(q >= n, 2 * n - 1 - q, q).astype(np.intp)
+    # mirror
+    if n == 1:
+        return np.zeros_like(p, dtype=np.intp)
+    q = np.mod(p, 2 * n - 2)
+    return np.where(q >= n, 2 * n - 2 - q, q).astype(np.intp)
+
+
+def _symmetry(w):
+    """SciPy's test: 1 symmetric, -1 antisymmetric, 0 neither (odd lengths)."""
+    k = len(w)
+    if not k & 1:
+        return 0
+    c = k // 2
+    eps = np.finfo(np.float64).eps
+    left, right = w[c - 1::-1] if c else w[:0], w[c + 1:]
+    if np.all(np.abs(right - left) <= eps):
+        return 1
+    if np.all(np.abs(right + left) <= eps):
+        return -1
+    return 0
+
+
+class _Pass:
+    """One 1-D pass: weights (correlation) or a box size, origin, mode."""
+
+    __slots__ = ("axis", "weights", "size", "origin", "mode")
+
+    def __init__(self, axis, weights=None, size=None, origin=0, mode="reflect"):
+        self.axis, self.weights, self.size = axis, weights, size
+        self.origin, self.mode = origin, _mode(mode)
+
+    @property
+    def k(self):
+        return self.size if self.weights is None else len(self.weights)
+
+    def index(self, n):
+        k = self.k
+        return _ext_index(n, k, k // 2 + self.origin, self.mode)
+
+
+def _out_spec(output, input, complex_output=False):
+    """SciPy's ``_get_output`` without allocating: (array or None, dtype)."""
+    if output is None:
+        if complex_output:
+            return None, np.promote_types(input.dtype, np.complex64)
+        return None, input.dtype
+    if isinstance(output, (type, np.dtype)):
+        dt = np.dtype(output)
+        if complex_output and dt.kind != "c":
+            warnings.warn("promoting specified output dtype to complex", stacklevel=4)
+            dt = np.promote_types(dt, np.complex64)
+        return None, dt
+    if isinstance(output, str):
+        dt = np.dtype(output)
+        if complex_output and dt.kind != "c":
+            raise RuntimeValueError("output must have complex dtype")
+        if not issubclass(dt.type, np.number):
+            raise RuntimeValueError("output must have numeric dtype")
+        return None, dt
+    output = np.asarray(output)
+    if output.shape != input.shape:
+        raise RuntimeValueError("output shape not correct")
+    if complex_output and output.dtype.kind != "c":
+        raise RuntimeValueError("output must have complex dtype")
+    return output, output.dtype
+
+
+def _supported(in_dtype, out_dtype):
+    if in_dtype.kind not in "biufc" or in_dtype in (np.float16, np.longdouble,
+                                                    np.clongdouble):
+        return False
+    if out_dtype.kind == "c":
+        return out_dtype in (np.complex64, np.complex128)
+    if in_dtype.kind == "c":
+        return False
+    return out_dtype.kind in "biu" or out_dtype in (np.float32, np.float64)
+
+
+def _cast_out(res, dtype):
+    """Store `res` as SciPy's C loops store it in `dtype`.  bool outputs get
+    the raw byte of the C cast ``(npy_bool)value`` (so -1.0 is the byte 255,
+    which the next pass of a multi-axis filter reads back as 255, as in
+    SciPy), every other dtype :func:`fastconv.ndimage._cast`."""
+    if np.dtype(dtype).kind == "b" and res.dtype.kind == "f":
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return res.astype(np.uint8).view(np.bool_)
+    return _cast(res, dtype)
+
+
+def _finish(res, out_arr, out_dtype):
+    res = _cast_out(res, out_dtype)
+    if out_arr is None:
+        return np.ascontiguousarray(res)
+    out_arr[...] = res
+    return out_arr
+
+
+# --------------------------------------------------------------------------
+# running passes
+
+
+def _pass_view(shape, axis):
+    P = int(np.prod(shape[:axis], dtype=np.int64))
+    Q = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    return (P, shape[axis], Q)
+
+
+def _threads(nthreads, work, units):
+    """Threads for a pass of `work` element-taps split into `units`."""
+    if work < _SERIAL:
+        return 1
+    return max(1, min(nthreads, units))
+
+
+def _one_pass(kern, x, ps, cval, exact, nthreads):
+    """One pass of `ps` over x (C-contiguous, compute dtype) -> new array."""
+    shape = x.shape
+    v = _pass_view(shape, ps.axis)
+    P, N, Q = v
+    out = np.empty(shape, dtype=x.dtype)
+    if x.size == 0:
+        return out
+    k = ps.k
+    box = ps.weights is None
+    w = np.ones(k, dtype=x.dtype) if box else np.ascontiguousarray(ps.weights, dtype=x.dtype)
+    sym = 0 if box else _symmetry(np.asarray(ps.weights, dtype=np.float64))
+    idx = ps.index(N)
+    off = k // 2 + ps.origin
+    if Q == 1:
+        units = P
+        qblock, strip = 1, N
+        running = int(box and (exact or k > _BOX_DIRECT))
+    else:
+        running = 1
+        qblock = min(Q, _QBLOCK)
+        strip = N if exact else _STRIP
+        nqb = -(-Q // qblock)
+        units = P * nqb * (-(-N // strip) if box else N)
+    kern.filter_lines(x.reshape(v), out.reshape(v), w, idx, off, sym, int(box), running,
+                      cval, qblock, strip, _threads(nthreads, x.size * k, units))
+    return out
+
+
+def _fused(kern, x, pv, ph, cval, nthreads):
+    """Pass `pv` (axis ndim-2) then `ph` (axis ndim-1) in one sweep."""
+    shape = x.shape
+    H, W = shape[-2], shape[-1]
+    P = x.size // (H * W) if x.size else 0
+    out = np.empty(shape, dtype=x.dtype)
+    if x.size == 0:
+        return out
+    box = pv.weights is None
+    if box:
+        wv = np.ones(pv.k, dtype=x.dtype)
+        wh = np.ones(ph.k, dtype=x.dtype)
+        symv = symh = 0
+    else:
+        wv = np.ascontiguousarray(pv.weights, dtype=x.dtype)
+        wh = np.ascontiguousarray(ph.weights, dtype=x.dtype)
+        symv = _symmetry(np.asarray(pv.weights, dtype=np.float64))
+        symh = _symmetry(np.asarray(ph.weights, dtype=np.float64))
+    strip = min(H, _STRIP) if box else max(1, min(H, 16))
+    units = P * -(-H // strip)
+    cvv = cval if pv.mode == "constant" else 0.0
+    cvh = cval if ph.mode == "constant" else 0.0
+    kern.filter_fused(x.reshape(P, H, W), out.reshape(P, H, W), wv, pv.index(H), symv,
+                      wh, ph.index(W), ph.k // 2 + ph.origin, symh, int(box), cvv, cvh,
+                      strip, _threads(nthreads, x.size * (pv.k + ph.k), units))
+    return out
+
+
+_PLANE_MAX = 1 << 17   # elements of the per-thread plane buffer of a 3-pass sweep
+
+
+def _fused3(kern, x, pd, pv, ph, cval, nthreads):
+    """Passes along axes ndim-3, ndim-2, ndim-1 (correlations) in one sweep."""
+    shape = x.shape
+    D, H, W = shape[-3:]
+    P = x.size // (D * H * W) if x.size else 0
+    out = np.empty(shape, dtype=x.dtype)
+    if x.size == 0:
+        return out
+    ws = [np.ascontiguousarray(ps.weights, dtype=x.dtype) for ps in (pd, pv, ph)]
+    sy = [_symmetry(np.asarray(ps.weights, dtype=np.float64)) for ps in (pd, pv, ph)]
+    cv = [cval if ps.mode == "constant" else 0.0 for ps in (pd, pv, ph)]
+    work = x.size * (pd.k + pv.k + ph.k)
+    kern.filter_fused3(x.reshape(P, D, H, W), out.reshape(P, D, H, W), ws[0], pd.index(D),
+                       sy[0], ws[1], pv.index(H), sy[1], ws[2], ph.index(W),
+                       ph.k // 2 + ph.origin, sy[2], cv[0], cv[1], cv[2],
+                       _threads(nthreads, work, P * D))
+    return out
+
+
+def _fuse3_order(group, ndim, plane):
+    """The three passes of `group` ordered by axis when they can run as one
+    3-pass sweep (correlations along the last three axes, a plane that fits
+    the buffer; reordered only when no mode is constant), else None."""
+    if len(group) != 3 or ndim < 3 or plane > _PLANE_MAX:
+        return None
+    if any(ps.weights is None for ps in group):
+        return None
+    ordered = sorted(group, key=lambda ps: ps.axis)
+    if [ps.axis for ps in ordered] != [ndim - 3, ndim - 2, ndim - 1]:
+        return None
+    if ordered != group and any(ps.mode == "constant" for ps in group):
+        return None
+    return ordered
+
+
+def _can_fuse(a, b, ndim):
+    """Pass a (axis ndim-2) then b (axis ndim-1) as one sweep: two
+    correlations, or two boxes whose row box is short enough for the fused
+    direct row sum (longer row boxes keep their O(1) running sum)."""
+    if a.axis != ndim - 2 or b.axis != ndim - 1:
+        return False
+    if a.weights is None and b.weights is None:
+        return b.k <= _BOX_DIRECT
+    return a.weights is not None and b.weights is not None
+
+
+def _run_real(x, passes, cval, out_dtype, nthreads):
+    """Run `passes` over a real array; returns an array of `out_dtype`
+    (or a compute-dtype array the caller casts)."""
+    exact = out_dtype.kind in "biu"
+    if exact:
+        kern = _dispatch.get_kernels("baseline")
+        cdtype = np.dtype(np.float64)
+    else:
+        kern = _dispatch.get_kernels(_LEVEL[0])
+        cdtype = np.dtype(np.float32 if (out_dtype == np.float32 and
+                                         x.dtype in (np.float32, np.complex64))
+                          else np.float64)
+    cur = np.ascontiguousarray(x, dtype=cdtype)
+    ndim = cur.ndim
+    # drop passes along length-1 axes? no: they still map cval/edges; keep them
+    passes = list(passes)
+    i = 0
+    while i < len(passes):
+        a = passes[i]
+        nxt = passes[i + 1] if i + 1 < len(passes) else None
+        if not exact and i + 2 < len(passes):
+            trio = _fuse3_order(passes[i:i + 3], ndim, cur.shape[-1] * cur.shape[-2])
+            if trio is not None:
+                cur = _fused3(kern, cur, *trio, cval, nthreads)
+                i += 3
+                continue
+        if not exact and nxt is not None and ndim >= 2:
+            if _can_fuse(a, nxt, ndim):
+                cur = _fused(kern, cur, a, nxt, cval, nthreads)
+                i += 2
+                continue
+            if (_can_fuse(nxt, a, ndim) and a.mode != "constant"
+                    and nxt.mode != "constant"):
+                cur = _fused(kern, cur, nxt, a, cval, nthreads)
+                i += 2
+                continue
+        cur = _one_pass(kern, cur, a, cval, exact, nthreads)
+        if exact and i + 1 < len(passes):
+            # SciPy stores every pass in the output dtype
+            cur = _cast_out(cur, out_dtype)
+            cur = (cur.view(np.uint8) if cur.dtype.kind == "b" else cur).astype(np.float64)
+        i += 1
+    return cur
+
+
+def _apply(input, passes, output, cval, workers, complex_output, scipy_call):
+    """Validate dtypes, run the passes, fill/return the output."""
+    nthreads = resolve_workers(workers)
+    out_arr, out_dtype = _out_spec(output, input, complex_output)
+    if not _supported(input.dtype, np.dtype(out_dtype)):
+        return scipy_call()
+    out_dtype = np.dtype(out_dtype)
+    if not passes:
+        if out_arr is None:
+            return _cast(input, out_dtype).copy() if input.dtype != out_dtype else input.copy()
+        out_arr[...] = input
+        return out_arr
+    if out_dtype.kind == "c":
+        real_out = np.dtype(np.float32 if out_dtype == np.complex64 else np.float64)
+        cv = complex(cval)
+        if input.dtype.kind == "c":
+            re = _run_real(input.real, passes, cv.real, real_out, nthreads)
+            im = _run_real(input.imag, passes, cv.imag, real_out, nthreads)
+        else:
+            if cv.imag != 0:
+                raise ValueError("Cannot provide a complex-valued cval when the input is real.")
+            re = _run_real(input, passes, cv.real, real_out, nthreads)
+            im = np.zeros_like(re)
+        res = np.empty(input.shape, dtype=out_dtype)
+        res.real = re
+        res.imag = im
+        return _finish(res, out_arr, out_dtype)
+    if isinstance(cval, (str, bytes, complex, np.complexfloating)):
+        raise TypeError(f"must be real number, not {type(cval).__name__}")
+    res = _run_real(input, passes, float(cval), out_dtype, nthreads)
+    return _finish(res, out_arr, out_dtype)
+
+
+# --------------------------------------------------------------------------
+# Gaussian
+
+
+def _gaussian_kernel1d(sigma, order, radius):
+    """Correlation weights of scipy.ndimage's Gaussian (derivative) kernel
+    (SciPy's own function where available, so the weights are bitwise its)."""
+    from scipy.ndimage import _filters
+    fn = getattr(_filters, "_gaussian_kernel1d", None)
+    if fn is not None:
+        return fn(sigma, order, radius)
+    if order < 0:  # pragma: no cover - only without SciPy's helper
+        raise ValueError("order must be non-negative")
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    phi = phi / phi.sum()
+    q = np.zeros(order + 1)
+    q[0] = 1
+    D = np.diag(np.arange(1, order + 1), 1)
+    Pm = np.diag(np.ones(order) / -(sigma * sigma), -1)
+    for _ in range(order):
+        q = (D + Pm).dot(q)
+    return (x[:, None] ** np.arange(order + 1)).dot(q) * phi
+
+
+def _gauss_pass(axis, sigma, order, mode, truncate, radius):
+    sd = float(sigma)
+    lw = int(truncate * sd + 0.5)
+    if radius is not None:
+        lw = radius
+    if not isinstance(lw, numbers.Integral) or lw < 0:
+        raise ValueError("Radius must be a nonnegative integer.")
+    weights = _gaussian_kernel1d(sigma, order, lw)[::-1]
+    return _Pass(axis, weights=np.ascontiguousarray(weights, dtype=np.float64), mode=mode)
+
+
+def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
+                      truncate=4.0, *, radius=None, workers=None):
+    """1-D Gaussian filter (``scipy.ndimage.gaussian_filter1d``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    sigma : scalar
+        Standard deviation of the Gaussian kernel.
+    axis : int, optional
+        The axis along which to filter (default -1).
+    order : int, optional
+        0: the Gaussian; 1, 2, 3: its derivative of that order.
+    output : ndarray or dtype, optional
+        Array to fill (the input's shape) or dtype of the result (default:
+        the input's dtype).
+    mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap'}, optional
+        Boundary extension (default ``'reflect'``; ``'grid-mirror'``,
+        ``'grid-constant'`` and ``'grid-wrap'`` are synonyms).
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    truncate : float, optional
+        Truncate the kernel at this many standard deviations (default 4).
+    radius : int, optional
+        Kernel radius (the kernel has ``2*radius + 1`` taps); overrides
+        `truncate`.
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-integer `radius`, a negative `order`, a bad
+        `axis`.
+    RuntimeError
+        For a bad `mode` or `output` (as SciPy; also a ``ValueError``).
+
+    See Also
+    --------
+    scipy.ndimage.gaussian_filter1d : The SciPy function this mirrors.
+    gaussian_filter : The N-D filter.
+
+    Notes
+    -----
+    ``radius = int(truncate * sigma + 0.5)``; the weights are SciPy's.
+    Computed as one pass of the separable line kernels (symmetric weights
+    folded: ``(x[i-j] + x[i+j]) * w[j]``); float32 in float32, integer
+    outputs bit for bit as SciPy (see :mod:`fastconv._ndfilters`).
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1)
+    array([1.42704095, 2.06782203, 3.        , 3.93217797, 4.57295905])
+    """
+    input = np.asarray(input)
+    axis = normalize_axis_index(axis, input.ndim)
+    ps = _gauss_pass(axis, sigma, order, mode, truncate, radius)
+
+    def scipy_call():
+        return _nd.gaussian_filter1d(input, sigma, axis, order, output, mode, cval, truncate,
+                                     radius=radius)
+    return _apply(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
+
+
+def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
+                    truncate=4.0, *, radius=None, axes=None, workers=None):
+    """Multidimensional Gaussian filter (``scipy.ndimage.gaussian_filter``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    sigma : scalar or sequence of scalars
+        Standard deviation per axis (one value for all).
+    order : int or sequence of ints, optional
+        Derivative order per axis (0: the Gaussian).
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result (default: the input's).
+    mode : str or sequence of str, optional
+        Boundary mode, or one per filtered axis (default ``'reflect'``).
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    truncate : float, optional
+        Truncate each kernel at this many standard deviations (default 4).
+    radius : int or sequence of ints, optional
+        Kernel radius per axis; overrides `truncate`.
+    axes : tuple of int, optional
+        Filter only these axes (sequences of `sigma`, `order`, `mode`,
+        `radius` then have ``len(axes)`` entries).
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        A sequence argument of the wrong length, a bad `mode` or `output`
+        (as SciPy; also a ``ValueError``).
+    ValueError
+        Bad `axes`, `radius` or `order`.
+
+    See Also
+    --------
+    scipy.ndimage.gaussian_filter : The SciPy function this mirrors.
+    cv2.GaussianBlur : OpenCV's 2-D Gaussian blur.
+
+    Notes
+    -----
+    One 1-D pass per axis with ``sigma > 1e-15``, in axis order, as SciPy.
+    A pass along the second-to-last axis and the pass along the last axis
+    run fused: each output row of the first is computed into a line buffer,
+    extended and filtered along the row straight into the output, so the
+    intermediate never goes to memory.  Symmetric kernels are folded (half
+    the multiplies).  float32 stays float32 (SciPy computes each pass in
+    float64 and stores it as float32; the difference is float32 rounding);
+    integer outputs match SciPy bit for bit (each pass truncated to the
+    output dtype, as SciPy stores it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> a = np.arange(50, step=2).reshape((5, 5))
+    >>> ndimage.gaussian_filter(a, sigma=1)
+    array([[ 4,  6,  8,  9, 11],
+           [10, 12, 14, 15, 17],
+           [20, 22, 24, 25, 27],
+           [29, 31, 33, 34, 36],
+           [35, 37, 39, 40, 42]])
+    """
+    input = np.asarray(input)
+    axes = _check_axes(axes, input.ndim)
+    n = len(axes)
+    orders = _normalize_sequence(order, n)
+    sigmas = _normalize_sequence(sigma, n)
+    modes = _normalize_sequence(mode, n)
+    radii = _normalize_sequence(radius, n)
+    passes = [_gauss_pass(axes[i], sigmas[i], orders[i], modes[i], truncate, radii[i])
+              for i in range(n) if sigmas[i] > 1e-15]
+
+    def scipy_call():
+        return _nd.gaussian_filter(input, sigma, order, output, mode, cval, truncate,
+                                   radius=radius, axes=axes)
+    return _apply(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
+
+
+# --------------------------------------------------------------------------
+# uniform
+
+
+def _uniform_pass(axis, size, origin, mode):
+    if size < 1:
+        raise RuntimeValueError("incorrect filter size")
+    if isinstance(origin, float):
+        raise TypeError(f"'{type(origin).__name__}' object cannot be interpreted as an integer")
+    origin = int(origin)
+    if (size // 2 + origin < 0) or (size // 2 + origin >= size):
+        raise ValueError("invalid origin")
+    return _Pass(axis, size=int(size), origin=origin, mode=mode)
+
+
+def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
+                     *, workers=None):
+    """1-D uniform (box mean) filter (``scipy.ndimage.uniform_filter1d``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    size : int
+        Length of the box.
+    axis : int, optional
+        The axis along which to filter (default -1).
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result (default: the input's).
+    mode : str, optional
+        Boundary mode (default ``'reflect'``).
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    origin : int, optional
+        Shifts the box (``-(size // 2) <= origin <= (size - 1) // 2``).
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        ``size < 1`` ("incorrect filter size"), a bad `mode` or `output`.
+    ValueError
+        An invalid `origin` ("invalid origin"), a bad `axis`.
+
+    See Also
+    --------
+    scipy.ndimage.uniform_filter1d : The SciPy function this mirrors.
+    uniform_filter : The N-D filter.
+
+    Notes
+    -----
+    O(1) per output along non-contiguous axes (a running sum, float64
+    accumulator, vectorised over neighbouring lines); along the contiguous
+    axis a vectorised direct sum for ``size <= 32``, else the running sum.
+    Integer outputs use SciPy's own running mean bit for bit.
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
+    array([4, 3, 4, 1, 4, 6, 6, 3])
+    """
+    input = np.asarray(input)
+    axis = normalize_axis_index(axis, input.ndim)
+    ps = _uniform_pass(axis, size, origin, mode)
+
+    def scipy_call():
+        return _nd.uniform_filter1d(input, size, axis, output, mode, cval, origin)
+    return _apply(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
+
+
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
+                   axes=None, workers=None):
+    """Multidimensional uniform (box mean) filter (``scipy.ndimage.uniform_filter``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    size : int or sequence of ints, optional
+        Box length per axis (default 3).
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result (default: the input's).
+    mode : str or sequence of str, optional
+        Boundary mode, or one per filtered axis (default ``'reflect'``).
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    origin : int or sequence of ints, optional
+        Shift of the box per axis.
+    axes : tuple of int, optional
+        Filter only these axes.
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        A sequence of the wrong length, ``size < 1``, a bad `mode` or
+        `output` (as SciPy; also a ``ValueError``).
+    ValueError
+        An invalid `origin` or bad `axes`.
+
+    See Also
+    --------
+    scipy.ndimage.uniform_filter : The SciPy function this mirrors.
+    cv2.blur : OpenCV's box filter.
+
+    Notes
+    -----
+    One 1-D pass per axis with ``size > 1``; the passes along the last two
+    axes run fused over strips of rows (a running column sum in float64,
+    restarted every 64 rows, then the row sums straight into the output).
+    Integer outputs are SciPy's bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.uniform_filter(np.arange(9.).reshape(3, 3), size=3)
+    array([[1.33333333, 2.        , 2.66666667],
+           [3.33333333, 4.        , 4.66666667],
+           [5.33333333, 6.        , 6.66666667]])
+    """
+    input = np.asarray(input)
+    axes = _check_axes(axes, input.ndim)
+    n = len(axes)
+    sizes = _normalize_sequence(size, n)
+    origins = _normalize_sequence(origin, n)
+    modes = _normalize_sequence(mode, n)
+    passes = [_uniform_pass(axes[i], int(sizes[i]), origins[i], modes[i])
+              for i in range(n) if sizes[i] > 1]
+
+    def scipy_call():
+        return _nd.uniform_filter(input, size, output, mode, cval, origin, axes=axes)
+    return _apply(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
+
+
+# --------------------------------------------------------------------------
+# Sobel, Prewitt
+
+
+def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
+    input = np.asarray(input)
+    axis = normalize_axis_index(axis, input.ndim)
+    modes = _normalize_sequence(mode, input.ndim)
+    passes = [_Pass(axis, weights=np.array([-1.0, 0.0, 1.0]), mode=modes[axis])]
+    passes += [_Pass(ii, weights=np.array(smooth), mode=modes[ii])
+               for ii in range(input.ndim) if ii != axis]
+
+    def scipy_call():
+        return scipy_fn(input, axis, output, mode, cval)
+    return _apply(input, passes, output, cval, workers, False, scipy_call)
+
+
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
+    """Sobel filter (``scipy.ndimage.sobel``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    axis : int, optional
+        The axis of the derivative ``[-1, 0, 1]`` (default -1); every other
+        axis is smoothed with ``[1, 2, 1]``.
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result (default: the input's).
+    mode : str or sequence of str, optional
+        Boundary mode, or one per axis of `input`.
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        A mode sequence whose length is not ``input.ndim``, a bad `mode`
+        or `output` (also a ``ValueError``).
+    numpy.exceptions.AxisError
+        A bad `axis`.
+
+    See Also
+    --------
+    scipy.ndimage.sobel : The SciPy function this mirrors.
+    prewitt : The same with ``[1, 1, 1]`` smoothing.
+
+    Notes
+    -----
+    The derivative pass and the smoothing passes run as in SciPy; the last
+    two axes fused in one sweep (with a non-constant mode they commute).
+    Like SciPy, integer outputs wrap (uint8 has no negative gradient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.sobel(np.array([[0., 0., 1., 1.]] * 3), axis=1)
+    array([[0., 4., 4., 0.],
+           [0., 4., 4., 0.],
+           [0., 4., 4., 0.]])
+    """
+    return _edge(input, axis, output, mode, cval, workers, [1.0, 2.0, 1.0], _nd.sobel)
+
+
+def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
+    """Prewitt filter (``scipy.ndimage.prewitt``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    axis : int, optional
+        The axis of the derivative ``[-1, 0, 1]`` (default -1); every other
+        axis is smoothed with ``[1, 1, 1]``.
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result.
+    mode : str or sequence of str, optional
+        Boundary mode, or one per axis of `input`.
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        As :func:`sobel`.
+    numpy.exceptions.AxisError
+        A bad `axis`.
+
+    See Also
+    --------
+    scipy.ndimage.prewitt : The SciPy function this mirrors.
+    sobel : The same with ``[1, 2, 1]`` smoothing.
+
+    Notes
+    -----
+    As :func:`sobel`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.prewitt(np.array([[0., 0., 1., 1.]] * 3), axis=1)
+    array([[0., 3., 3., 0.],
+           [0., 3., 3., 0.],
+           [0., 3., 3., 0.]])
+    """
+    return _edge(input, axis, output, mode, cval, workers, [1.0, 1.0, 1.0], _nd.prewitt)
+
+
+# --------------------------------------------------------------------------
+# Laplace and gradient magnitude
+
+
+def _out_array(output, input):
+    """SciPy's ``_get_output`` (allocating)."""
+    arr, dt = _out_spec(output, input)
+    if arr is None:
+        arr = np.zeros(input.shape, dtype=dt)
+    return arr
+
+
+def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
+                    extra_arguments=(), extra_keywords=None, *, axes=None):
+    """N-D Laplace filter from a second-derivative callable
+    (``scipy.ndimage.generic_laplace``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    derivative2 : callable
+        ``derivative2(input, axis, output, mode, cval, *extra_arguments,
+        **extra_keywords)``; fastconv's or your own.
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result.
+    mode : str or sequence of str, optional
+        Boundary mode, or one per filtered axis.
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    extra_arguments : sequence, optional
+        Extra positional arguments of `derivative2`.
+    extra_keywords : dict, optional
+        Extra keyword arguments of `derivative2`.
+    axes : tuple of int, optional
+        The axes to sum over (default all).
+
+    Returns
+    -------
+    ndarray
+        Sum of the second derivatives, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        A mode sequence of the wrong length (also a ``ValueError``).
+    ValueError
+        Bad `axes`.
+
+    See Also
+    --------
+    scipy.ndimage.generic_laplace : The SciPy function this mirrors.
+    laplace, gaussian_laplace
+
+    Notes
+    -----
+    As SciPy: the first derivative is written into the output, the others
+    are computed in the output dtype and added in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> def d2(x, axis, output, mode, cval):
+    ...     return ndimage.correlate1d(x, [1, -2, 1], axis, output, mode, cval)
+    >>> ndimage.generic_laplace(np.array([0., 1., 4., 9.]), d2)
+    array([ 1.,  2.,  2., -5.])
+    """
+    if extra_keywords is None:
+        extra_keywords = {}
+    input = np.asarray(input)
+    output = _out_array(output, input)
+    axes = _check_axes(axes, input.ndim)
+    if len(axes) > 0:
+        modes = _normalize_sequence(mode, len(axes))
+        derivative2(input, axes[0], output, modes[0], cval, *extra_arguments,
+                    **extra_keywords)
+        for ii in range(1, len(axes)):
+            tmp = derivative2(input, axes[ii], output.dtype, modes[ii], cval,
+                              *extra_arguments, **extra_keywords)
+            output += tmp
+    else:
+        output[...] = input[...]
+    return output
+
+
+def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=None):
+    """N-D Laplace filter with ``[1, -2, 1]`` second differences
+    (``scipy.ndimage.laplace``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result.
+    mode : str or sequence of str, optional
+        Boundary mode, or one per filtered axis.
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    axes : tuple of int, optional
+        The axes to sum over (default all).
+    workers : int, optional
+        Threads (``None``: all usable cores).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        A mode sequence of the wrong length, a bad mode (also a
+        ``ValueError``).
+    ValueError
+        Bad `axes`.
+
+    See Also
+    --------
+    scipy.ndimage.laplace : The SciPy function this mirrors.
+    generic_laplace
+
+    Notes
+    -----
+    :func:`generic_laplace` with a fastconv second-difference pass per axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.laplace(np.array([0., 1., 4., 9., 16.]))
+    array([ 1.,  2.,  2.,  2., -7.])
+    """
+    def derivative2(input, axis, output, mode, cval):
+        ps = _Pass(axis, weights=np.array([1.0, -2.0, 1.0]), mode=mode)
+
+        def scipy_call():
+            return _nd.correlate1d(input, [1, -2, 1], axis, output, mode, cval, 0)
+        return _apply(input, [ps], output, cval, workers, False, scipy_call)
+    return generic_laplace(input, derivative2, output, mode, cval, axes=axes)
+
+
+def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
+                     workers=None, **kwargs):
+    """Laplace filter with Gaussian second derivatives
+    (``scipy.ndimage.gaussian_laplace``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    sigma : scalar or sequence of scalars
+        Standard deviation per filtered axis.
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result.
+    mode : str or sequence of str, optional
+        Boundary mode, or one per filtered axis.
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    axes : tuple of int, optional
+        The axes to filter (default all).
+    workers : int, optional
+        Threads (``None``: all usable cores).
+    **kwargs
+        Passed to :func:`gaussian_filter` (``truncate``, ``radius``).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        Sequences of the wrong length (also a ``ValueError``).
+    ValueError
+        Bad `axes`.
+
+    See Also
+    --------
+    scipy.ndimage.gaussian_laplace : The SciPy function this mirrors.
+
+    Notes
+    -----
+    Per axis, :func:`gaussian_filter` with order 2 on that axis and 0 on the
+    others, summed in the output dtype (as SciPy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> x = np.zeros((5, 5)); x[2, 2] = 1
+    >>> float(ndimage.gaussian_laplace(x, 1)[2, 2]) < 0
+    True
+    """
+    input = np.asarray(input)
+
+    def derivative2(input, axis, output, mode, cval, sigma, **kw):
+        order = [0] * input.ndim
+        order[axis] = 2
+        return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
+    axes = _check_axes(axes, input.ndim)
+    sigma = _normalize_sequence(sigma, len(axes))
+    if len(axes) < input.ndim:
+        full = [0] * input.ndim
+        for s, ax in zip(sigma, axes):
+            full[ax] = s
+        sigma = full
+    return generic_laplace(input, derivative2, output, mode, cval, extra_arguments=(sigma,),
+                           extra_keywords=kwargs, axes=axes)
+
+
+def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", cval=0.0,
+                               extra_arguments=(), extra_keywords=None, *, axes=None):
+    """Gradient magnitude from a first-derivative callable
+    (``scipy.ndimage.generic_gradient_magnitude``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    derivative : callable
+        ``derivative(input, axis, output, mode, cval, *extra_arguments,
+        **extra_keywords)``, e.g. :func:`sobel` or your own.
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result.
+    mode : str or sequence of str, optional
+        Boundary mode, or one per filtered axis.
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    extra_arguments : sequence, optional
+        Extra positional arguments of `derivative`.
+    extra_keywords : dict, optional
+        Extra keyword arguments of `derivative`.
+    axes : tuple of int, optional
+        The axes to sum over (default all).
+
+    Returns
+    -------
+    ndarray
+        ``sqrt(sum of squared derivatives)``, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        A mode sequence of the wrong length (also a ``ValueError``).
+    ValueError
+        Bad `axes`.
+
+    See Also
+    --------
+    scipy.ndimage.generic_gradient_magnitude : The SciPy function this mirrors.
+    gaussian_gradient_magnitude
+
+    Notes
+    -----
+    As SciPy: squares accumulated in the output dtype, then a square root
+    in place (``casting='unsafe'``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> x = np.array([[0., 0., 1., 1.]] * 3)
+    >>> ndimage.generic_gradient_magnitude(x, ndimage.sobel)
+    array([[0., 4., 4., 0.],
+           [0., 4., 4., 0.],
+           [0., 4., 4., 0.]])
+    """
+    if extra_keywords is None:
+        extra_keywords = {}
+    input = np.asarray(input)
+    output = _out_array(output, input)
+    axes = _check_axes(axes, input.ndim)
+    if len(axes) > 0:
+        modes = _normalize_sequence(mode, len(axes))
+        derivative(input, axes[0], output, modes[0], cval, *extra_arguments,
+                   **extra_keywords)
+        np.multiply(output, output, output)
+        for ii in range(1, len(axes)):
+            tmp = derivative(input, axes[ii], output.dtype, modes[ii], cval,
+                             *extra_arguments, **extra_keywords)
+            np.multiply(tmp, tmp, tmp)
+            output += tmp
+        np.sqrt(output, output, casting="unsafe")
+    else:
+        output[...] = input[...]
+    return output
+
+
+def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
+                                axes=None, workers=None, **kwargs):
+    """Gradient magnitude with Gaussian derivatives
+    (``scipy.ndimage.gaussian_gradient_magnitude``).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    sigma : scalar or sequence of scalars
+        Standard deviation per axis.
+    output : ndarray or dtype, optional
+        Array to fill or dtype of the result.
+    mode : str or sequence of str, optional
+        Boundary mode, or one per filtered axis.
+    cval : scalar, optional
+        Value beyond the edges for ``mode='constant'``.
+    axes : tuple of int, optional
+        The axes to differentiate along (default all).
+    workers : int, optional
+        Threads (``None``: all usable cores).
+    **kwargs
+        Passed to :func:`gaussian_filter` (``truncate``, ``radius``).
+
+    Returns
+    -------
+    ndarray
+        The gradient magnitude, of `input`'s shape.
+
+    Raises
+    ------
+    RuntimeError
+        Sequences of the wrong length (also a ``ValueError``).
+    ValueError
+        Bad `axes`.
+
+    See Also
+    --------
+    scipy.ndimage.gaussian_gradient_magnitude : The SciPy function this mirrors.
+
+    Notes
+    -----
+    Per axis, :func:`gaussian_filter` with order 1 on that axis (SciPy's
+    composition; `sigma` is per axis of `input`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> x = np.zeros((5, 5)); x[2, 2] = 1
+    >>> float(ndimage.gaussian_gradient_magnitude(x, 1)[2, 2]) == 0
+    True
+    """
+    input = np.asarray(input)
+
+    def derivative(input, axis, output, mode, cval, sigma, **kw):
+        order = [0] * input.ndim
+        order[axis] = 1
+        return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
+    return generic_gradient_magnitude(input, derivative, output, mode, cval,
+                                      extra_arguments=(sigma,), extra_keywords=kwargs,
+                                      axes=axes)

@@ -1,0 +1,537 @@
+"""fastconv.ndimage's separable linear filters against scipy.ndimage.
+
+Tolerances (per output dtype, relative to ``scale = max|x| * prod_p sum|w_p|``,
+the largest magnitude any pass sequence can produce, with ``|cval|`` included
+in ``max|x|``):
+
+* integer and bool outputs: bitwise equal.  The route reproduces SciPy's
+  float64 arithmetic in SciPy's order on the baseline kernels (no FMA), and
+  casts every pass as SciPy stores it; any difference would be a bug.
+* float64: ``1e-13``.  Same order of operations as SciPy; the AVX2/AVX-512
+  builds may contract a multiply-add into an FMA (one rounding fewer per
+  tap) and the fused uniform route scales by ``1/k`` instead of dividing.
+  Observed at most 2.3e-16 on these grids (all SIMD levels), so the bound
+  has a wide margin while still catching a wrong tap (error ~1e-2).
+* float32 / complex64: ``4e-6``.  fastconv sums in float32 where SciPy sums
+  in float64 and rounds each pass to float32: per pass at most ``(k + 2) u``
+  of that pass's scale (u = 2**-24), over up to 4 passes with k <= 25 taps
+  here.  Observed at most 1.0e-7 on these grids (complex64 4.5e-8).
+"""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.ndimage as sndi
+
+from fastconv import _dispatch, _ndfilters
+from fastconv import ndimage as fndi
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-wrap", "grid-constant",
+         "grid-mirror"]
+SHAPES = [(37,), (23, 41), (9, 10, 11), (3, 4, 5, 6)]
+RTOL = {np.dtype(np.float64): 1e-13, np.dtype(np.complex128): 1e-13,
+        np.dtype(np.float32): 4e-6, np.dtype(np.complex64): 4e-6}
+LEVELS = _dispatch.supported_levels()
+
+
+def _data(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    if dtype.kind == "b":
+        return rng.standard_normal(shape) > 0
+    if dtype.kind in "iu":
+        lo, hi = (0, 200) if dtype.kind == "u" else (-100, 100)
+        return rng.integers(lo, hi, size=shape).astype(dtype)
+    return (rng.standard_normal(shape) * 10).astype(dtype)
+
+
+def _assert_match(got, ref, x, wsum=1.0, cval=0.0):
+    assert type(got) is type(ref)
+    assert got.shape == ref.shape and got.dtype == ref.dtype, (got.dtype, ref.dtype)
+    if ref.dtype.kind in "biu":
+        np.testing.assert_array_equal(got, ref)
+        return
+    scale = (max(float(np.abs(x).max()) if x.size else 0.0, abs(cval)) * wsum) or 1.0
+    err = float(np.abs(got.astype(np.complex128) - ref).max()) if ref.size else 0.0
+    assert err <= RTOL[ref.dtype] * scale, (err, scale)
+
+
+def _gauss_wsum(sigma, order, n, truncate=4.0):
+    total = 1.0
+    for s, o in zip(np.broadcast_to(sigma, (n,)), np.broadcast_to(order, (n,))):
+        if s > 1e-15:
+            r = int(truncate * float(s) + 0.5)
+            total *= float(np.abs(_ndfilters._gaussian_kernel1d(float(s), int(o), r)).sum())
+    return total
+
+
+# --------------------------------------------------------------------------
+# parity grids
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+def test_gaussian_filter_modes(shape, mode, dtype):
+    x = _data(shape, dtype)
+    got = fndi.gaussian_filter(x, 1.5, mode=mode, cval=3.0)
+    ref = sndi.gaussian_filter(x, 1.5, mode=mode, cval=3.0)
+    _assert_match(got, ref, x, _gauss_wsum(1.5, 0, x.ndim), 3.0)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+def test_uniform_filter_modes(shape, mode, dtype):
+    x = _data(shape, dtype)
+    size = (9, 3, 4, 2)[:x.ndim]     # odd and even sizes
+    got = fndi.uniform_filter(x, size, mode=mode, cval=-2.0)
+    ref = sndi.uniform_filter(x, size, mode=mode, cval=-2.0)
+    _assert_match(got, ref, x, 1.0, 2.0)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+@pytest.mark.parametrize("func", ["sobel", "prewitt"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.uint8])
+def test_sobel_prewitt(shape, mode, func, dtype):
+    x = _data(shape, dtype)
+    for axis in range(-x.ndim, x.ndim):
+        got = getattr(fndi, func)(x, axis, mode=mode, cval=1.5)
+        ref = getattr(sndi, func)(x, axis, mode=mode, cval=1.5)
+        _assert_match(got, ref, x, 2.0 * 4.0 ** (x.ndim - 1), 1.5)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint16])
+def test_laplace(shape, dtype):
+    x = _data(shape, dtype)
+    for mode in ("reflect", "constant", "wrap"):
+        got = fndi.laplace(x, mode=mode, cval=0.5)
+        ref = sndi.laplace(x, mode=mode, cval=0.5)
+        _assert_match(got, ref, x, 4.0 * x.ndim, 0.5)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_gaussian_filter1d_orders(order, dtype, axis):
+    x = _data((31, 44), dtype)
+    for sigma, truncate, radius in [(0.7, 4.0, None), (2.5, 2.0, None), (1.0, 4.0, 6),
+                                    (3.0, 4.0, 0)]:
+        got = fndi.gaussian_filter1d(x, sigma, axis, order, truncate=truncate, radius=radius)
+        ref = sndi.gaussian_filter1d(x, sigma, axis, order, truncate=truncate, radius=radius)
+        r = radius if radius is not None else int(truncate * sigma + 0.5)
+        wsum = float(np.abs(_ndfilters._gaussian_kernel1d(sigma, order, r)).sum())
+        _assert_match(got, ref, x, wsum)
+
+
+@pytest.mark.parametrize("shape", SHAPES[1:])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_gaussian_per_axis(shape, dtype):
+    x = _data(shape, dtype)
+    n = x.ndim
+    sigma = [2.0, 0.0, 0.8, 1.3][:n]        # 0: that axis skipped
+    order = [1, 0, 2, 3][:n]
+    mode = ["constant", "wrap", "mirror", "nearest"][:n]
+    radius = [3, 2, 4, 1][:n]
+    got = fndi.gaussian_filter(x, sigma, order, mode=mode, cval=2.0, truncate=3.0)
+    ref = sndi.gaussian_filter(x, sigma, order, mode=mode, cval=2.0, truncate=3.0)
+    _assert_match(got, ref, x, _gauss_wsum(sigma, order, n, 3.0), 2.0)
+    got = fndi.gaussian_filter(x, sigma, order, mode=mode, radius=radius)
+    ref = sndi.gaussian_filter(x, sigma, order, mode=mode, radius=radius)
+    assert got.shape == ref.shape
+    if ref.dtype.kind == "u":
+        np.testing.assert_array_equal(got, ref)
+    else:
+        np.testing.assert_allclose(got, ref, rtol=0, atol=RTOL[ref.dtype] * 100 *
+                                   float(np.abs(x).max()))
+
+
+@pytest.mark.parametrize("axes", [(0,), (1,), (-1, 0), (2, 0), (1, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_axes(axes, dtype):
+    x = _data((8, 13, 17), dtype)
+    k = len(axes)
+    got = fndi.gaussian_filter(x, [1.0, 2.0][:k], axes=axes, mode=["constant", "nearest"][:k],
+                               cval=4.0)
+    ref = sndi.gaussian_filter(x, [1.0, 2.0][:k], axes=axes, mode=["constant", "nearest"][:k],
+                               cval=4.0)
+    _assert_match(got, ref, x, 1.0, 4.0)
+    got = fndi.uniform_filter(x, [3, 4][:k], axes=axes, origin=[1, -2][:k],
+                              mode=["constant", "reflect"][:k], cval=4.0)
+    ref = sndi.uniform_filter(x, [3, 4][:k], axes=axes, origin=[1, -2][:k],
+                              mode=["constant", "reflect"][:k], cval=4.0)
+    _assert_match(got, ref, x, 1.0, 4.0)
+    for name in ("laplace", "gaussian_laplace", "gaussian_gradient_magnitude"):
+        args = () if name == "laplace" else (1.2,)
+        got = getattr(fndi, name)(x, *args, axes=axes)
+        ref = getattr(sndi, name)(x, *args, axes=axes)
+        if ref.dtype.kind in "iu":
+            np.testing.assert_array_equal(got, ref)
+        else:
+            np.testing.assert_allclose(got, ref, rtol=0, atol=RTOL[ref.dtype] * 50 *
+                                       float(np.abs(x).max()))
+
+
+@pytest.mark.parametrize("axes", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
+@pytest.mark.parametrize("modes", [("reflect", "wrap", "mirror"),
+                                   ("constant", "reflect", "nearest")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_three_pass_sweep_orders(axes, modes, dtype):
+    """Passes along the last three axes run as one sweep; given out of axis
+    order they are reordered only when no mode is constant (with a constant
+    mode the order changes the edges)."""
+    x = _data((2, 7, 12, 19), dtype)
+    sig = (1.0, 2.0, 0.7)
+    for order in (0, (1, 0, 2)):
+        ax = tuple(a + 1 for a in axes)
+        got = fndi.gaussian_filter(x, sig, order, mode=modes, cval=5.0, axes=ax)
+        ref = sndi.gaussian_filter(x, sig, order, mode=modes, cval=5.0, axes=ax)
+        _assert_match(got, ref, x, _gauss_wsum(sig, order, 3), 5.0)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 7, 40])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_uniform_filter1d_origins(size, dtype):
+    x = _data((5, 29), dtype)
+    for axis in (0, 1):
+        for origin in range(-(size // 2), (size - 1) // 2 + 1):
+            for mode in MODES:
+                got = fndi.uniform_filter1d(x, size, axis, mode=mode, cval=7, origin=origin)
+                ref = sndi.uniform_filter1d(x, size, axis, mode=mode, cval=7, origin=origin)
+                _assert_match(got, ref, x, 1.0, 7.0)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex(dtype):
+    x = _data((12, 19), dtype)
+    for cval in (0.0, 1 + 2j):
+        got = fndi.gaussian_filter(x, 1.3, mode="constant", cval=cval)
+        ref = sndi.gaussian_filter(x, 1.3, mode="constant", cval=cval)
+        _assert_match(got, ref, x, 1.0, abs(cval))
+        got = fndi.uniform_filter(x, 5, mode="constant", cval=cval)
+        ref = sndi.uniform_filter(x, 5, mode="constant", cval=cval)
+        _assert_match(got, ref, x, 1.0, abs(cval))
+        got = fndi.uniform_filter1d(x, 4, axis=0)
+        ref = sndi.uniform_filter1d(x, 4, axis=0)
+        _assert_match(got, ref, x)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32,
+                                   np.uint32, np.int64, np.uint64, np.float32, np.float64])
+@pytest.mark.parametrize("out", [None, np.float32, np.float64, np.uint8, np.int16, "int32"])
+def test_dtypes_and_outputs(dtype, out):
+    x = _data((14, 22), dtype)
+    for name, args in (("gaussian_filter", (1.1,)), ("uniform_filter", (3,)), ("sobel", ()),
+                       ("gaussian_laplace", (1.0,))):
+        # bool outputs hold the raw byte of SciPy's C cast (-1.0 -> 255):
+        # compared by value as bools and by byte below
+        got = getattr(fndi, name)(x, *args, output=out)
+        ref = getattr(sndi, name)(x, *args, output=out)
+        assert got.dtype == ref.dtype
+        if ref.dtype.kind in "biu":
+            np.testing.assert_array_equal(got, ref)
+            if ref.dtype.kind == "b":
+                np.testing.assert_array_equal(got.view(np.uint8), ref.view(np.uint8))
+        else:
+            np.testing.assert_allclose(got, ref, rtol=0, atol=RTOL[ref.dtype] * 40 *
+                                       max(1.0, float(np.abs(x.astype(float)).max())))
+
+
+def test_output_array_is_filled_and_returned():
+    x = _data((16, 20), np.float64)
+    for name, args in (("gaussian_filter", (2.0,)), ("uniform_filter", (5,)), ("sobel", (0,)),
+                       ("prewitt", (1,)), ("laplace", ()), ("gaussian_laplace", (1.0,)),
+                       ("gaussian_gradient_magnitude", (1.0,)), ("gaussian_filter1d", (1.0,)),
+                       ("uniform_filter1d", (4,))):
+        for odt in (np.float64, np.float32, np.int32):
+            out = np.full(x.shape, -1, dtype=odt)
+            res = getattr(fndi, name)(x, *args, output=out)
+            assert res is out
+            ref = getattr(sndi, name)(x, *args, output=odt)
+            if ref.dtype.kind == "i":
+                np.testing.assert_array_equal(out, ref)
+            else:
+                np.testing.assert_allclose(out, ref, rtol=0, atol=1e-4 * np.abs(x).max())
+    # a non-contiguous output view
+    big = np.zeros((16, 40))
+    res = fndi.gaussian_filter(x, 1.0, output=big[:, ::2])
+    np.testing.assert_allclose(big[:, ::2], sndi.gaussian_filter(x, 1.0), atol=1e-12)
+    assert res.base is big
+
+
+def test_non_contiguous_and_readonly_inputs():
+    x = _data((30, 40), np.float32)
+    v = x[::-2, 1::3]
+    np.testing.assert_allclose(fndi.gaussian_filter(v, 1.0), sndi.gaussian_filter(v, 1.0),
+                               atol=4e-6 * np.abs(v).max())
+    x.setflags(write=False)
+    np.testing.assert_allclose(fndi.uniform_filter(x, 4), sndi.uniform_filter(x, 4),
+                               atol=4e-6 * np.abs(x).max())
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt")
+def test_generic_with_user_callables():
+    x = _data((15, 18), np.float64)
+
+    def d2(inp, axis, output, mode, cval, scale, offset=0.0):
+        r = sndi.correlate1d(inp, [1, -2, 1], axis, output, mode, cval)
+        r *= scale
+        r += offset
+        return r
+    got = fndi.generic_laplace(x, d2, extra_arguments=(2.0,), extra_keywords={"offset": 1.0})
+    ref = sndi.generic_laplace(x, d2, extra_arguments=(2.0,), extra_keywords={"offset": 1.0})
+    np.testing.assert_array_equal(got, ref)
+    x = np.abs(x)
+    got = fndi.generic_gradient_magnitude(x, fndi.sobel, mode=["reflect", "wrap"])
+    ref = sndi.generic_gradient_magnitude(x, sndi.sobel, mode=["reflect", "wrap"])
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * 16 * np.abs(x).max())
+    got = fndi.generic_gradient_magnitude(x, fndi.prewitt, axes=(1,))
+    ref = sndi.generic_gradient_magnitude(x, sndi.prewitt, axes=(1,))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * 16 * np.abs(x).max())
+    i = _data((15, 18), np.int16)
+    np.testing.assert_array_equal(fndi.generic_gradient_magnitude(i, fndi.sobel),
+                                  sndi.generic_gradient_magnitude(i, sndi.sobel))
+    # no axes: a copy
+    np.testing.assert_array_equal(fndi.generic_laplace(x, d2, axes=(), extra_arguments=(1.0,)),
+                                  x)
+
+
+def test_empty_and_trivial():
+    for shape in [(0,), (0, 5), (3, 0)]:
+        x = np.zeros(shape, np.float32)
+        assert fndi.gaussian_filter(x, 1.0).shape == shape
+        assert fndi.uniform_filter(x, 3).shape == shape
+    x = _data((6, 7), np.float64)
+    # every sigma ~0 or every size 1: a copy, SciPy's dtype
+    np.testing.assert_array_equal(fndi.gaussian_filter(x, 0.0), sndi.gaussian_filter(x, 0.0))
+    np.testing.assert_array_equal(fndi.uniform_filter(x, 1, output=np.float32),
+                                  sndi.uniform_filter(x, 1, output=np.float32))
+    np.testing.assert_array_equal(fndi.gaussian_filter(np.float64(3.0), 1.0),
+                                  sndi.gaussian_filter(np.float64(3.0), 1.0))
+
+
+def test_nonfinite_propagate_like_scipy():
+    """Correlation passes propagate NaN/inf exactly as SciPy's (same terms).
+    Running sums do not: SciPy's running mean turns the rest of a line NaN
+    after a NaN or inf (its documented "undefined" NaN behaviour), fastconv's
+    the rest of a strip; only the NaN at the window positions is common."""
+    x = _data((9, 11), np.float64)
+    x[4, 5] = np.nan
+    x[1, 1] = np.inf
+    x[7, 2] = -np.inf
+    for f, args in (("gaussian_filter", (1.5,)), ("sobel", ()), ("laplace", ())):
+        got = getattr(fndi, f)(x, *args)
+        ref = getattr(sndi, f)(x, *args)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+    x[1, 1] = x[7, 2] = 0.0
+    got = fndi.uniform_filter(x, 3)
+    assert np.isnan(got[3:6, 4:7]).all()
+
+
+def test_delegated_dtypes_behave_as_scipy():
+    x = np.ones((4, 4), np.float16)
+    with pytest.raises(RuntimeError, match="not supported"):
+        sndi.gaussian_filter(x, 1.0)
+    with pytest.raises(RuntimeError, match="not supported"):
+        fndi.gaussian_filter(x, 1.0)
+    c = _data((5, 5), np.complex128)
+    with pytest.raises(RuntimeError, match="output must have complex dtype"):
+        fndi.gaussian_filter(c, 1.0, output=np.zeros((5, 5)))
+
+
+# --------------------------------------------------------------------------
+# errors: SciPy's types and messages
+
+
+ERRORS = [
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), [1, 2, 3]), RuntimeError,
+     "sequence argument must have length equal to input rank"),
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), 1, mode="bogus"), RuntimeError,
+     "boundary mode not supported"),
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), 1, radius=-1), ValueError,
+     "Radius must be a nonnegative integer"),
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), 1, radius=1.5), ValueError,
+     "Radius must be a nonnegative integer"),
+    (lambda m: m.gaussian_filter1d(np.ones(5), 1, order=-1), ValueError,
+     "order must be non-negative"),
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), 1, axes=(0, 0)), ValueError,
+     "axes must be unique"),
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), 1, axes=(2,)), ValueError,
+     "specified axis: 2 is out of range"),
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), 1, output=np.zeros((2, 3))), RuntimeError,
+     "output shape not correct"),
+    (lambda m: m.gaussian_filter(np.ones((3, 3)), 1, output="S3"), RuntimeError,
+     "output must have numeric dtype"),
+    (lambda m: m.uniform_filter1d(np.ones(5), 0), RuntimeError, "incorrect filter size"),
+    (lambda m: m.uniform_filter1d(np.ones(5), 3, origin=2), ValueError, "invalid origin"),
+    (lambda m: m.uniform_filter(np.ones((4, 4)), 3, origin=[0, -2]), ValueError,
+     "invalid origin"),
+    (lambda m: m.uniform_filter(np.ones((4, 4)), [3, 3, 3]), RuntimeError,
+     "sequence argument must have length equal to input rank"),
+    (lambda m: m.uniform_filter1d(np.ones(5), 3, axis=1), np.exceptions.AxisError,
+     "out of bounds"),
+    (lambda m: m.sobel(np.ones((4, 4)), 2), np.exceptions.AxisError, "out of bounds"),
+    (lambda m: m.sobel(np.ones((4, 4)), mode=["reflect"]), RuntimeError,
+     "sequence argument must have length equal to input rank"),
+    (lambda m: m.laplace(np.ones((4, 4)), mode=["reflect"] * 3), RuntimeError,
+     "sequence argument must have length equal to input rank"),
+    (lambda m: m.gaussian_laplace(np.ones((4, 4)), [1, 2, 3]), RuntimeError,
+     "sequence argument must have length equal to input rank"),
+    (lambda m: m.uniform_filter(np.ones(4), 3, axes=1.5), TypeError, "integer"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ERRORS)))
+def test_errors_match_scipy(case):
+    call, exc, msg = ERRORS[case]
+    with pytest.raises(exc, match=msg):
+        call(sndi)
+    with pytest.raises(exc, match=msg):
+        call(fndi)
+
+
+def test_complex_cval_with_real_input():
+    with pytest.raises(ValueError, match="complex-valued cval"):
+        fndi.uniform_filter(np.ones((4, 4)), 3, output=np.complex128, cval=1j)
+    with pytest.raises(TypeError, match="must be real number"):
+        fndi.gaussian_filter(np.ones((4, 4)), 1.0, cval="x")
+
+
+def test_workers_validated():
+    with pytest.raises(ValueError, match="workers"):
+        fndi.gaussian_filter(np.ones((4, 4)), 1.0, workers=0)
+    with pytest.raises(TypeError, match="workers"):
+        fndi.uniform_filter(np.ones((4, 4)), 3, workers=1.5)
+
+
+def test_promoting_warning_like_scipy():
+    c = _data((5, 5), np.complex64)
+    with pytest.warns(UserWarning, match="promoting specified output dtype to complex"):
+        ref = sndi.uniform_filter(c, 3, output=np.float32)
+    with pytest.warns(UserWarning, match="promoting specified output dtype to complex"):
+        got = fndi.uniform_filter(c, 3, output=np.float32)
+    assert got.dtype == ref.dtype
+
+
+# --------------------------------------------------------------------------
+# threads and SIMD levels
+
+
+BIG = [("gaussian_filter", (300, 257), (2.0,), {}),
+       ("gaussian_filter", (20, 33, 70), (1.5,), {"mode": "constant", "cval": 1.0}),
+       ("uniform_filter", (300, 257), (9,), {}),
+       ("uniform_filter", (20, 33, 70), ((4, 5, 7),), {"mode": "wrap"}),
+       ("sobel", (300, 257), (0,), {}),
+       ("gaussian_filter1d", (300, 257), (3.0, 0), {}),
+       ("uniform_filter1d", (70, 1100), (40, 1), {})]
+
+
+@pytest.mark.parametrize("case", range(len(BIG)))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16])
+def test_bitwise_for_any_thread_count(case, dtype, monkeypatch):
+    monkeypatch.setattr(_ndfilters, "_SERIAL", 0)     # threads even for small passes
+    name, shape, args, kw = BIG[case]
+    x = _data(shape, dtype, seed=case)
+    one = getattr(fndi, name)(x, *args, workers=1, **kw)
+    two = getattr(fndi, name)(x, *args, workers=2, **kw)
+    three = getattr(fndi, name)(x, *args, workers=3, **kw)
+    assert one.tobytes() == two.tobytes() == three.tobytes()
+    ref = getattr(sndi, name)(x, *args, **kw)
+    if ref.dtype.kind == "u":
+        np.testing.assert_array_equal(one, ref)
+    else:
+        np.testing.assert_allclose(one, ref, rtol=0,
+                                   atol=RTOL[ref.dtype] * 16 * float(np.abs(x).max()))
+
+
+@pytest.fixture
+def force_level():
+    """Run the fast route's kernels of a given SIMD level (restored after)."""
+    saved = _ndfilters._LEVEL[0]
+
+    def force(level):
+        _ndfilters._LEVEL[0] = level
+    yield force
+    _ndfilters._LEVEL[0] = saved
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_simd_level(level, dtype, force_level):
+    force_level(level)
+    for name, shape, args, kw in BIG:
+        x = _data(shape, dtype)
+        got = getattr(fndi, name)(x, *args, workers=2, **kw)
+        ref = getattr(sndi, name)(x, *args, **kw)
+        wsum = 4.0 if name == "sobel" else 1.0
+        _assert_match(got, ref, x, wsum, kw.get("cval", 0.0))
+
+
+def test_baseline_float64_is_scipy_bitwise(force_level):
+    """At the baseline level (no FMA on x86-64) the float64 route is SciPy's
+    arithmetic bit for bit (passes along the last two axes fused or not)."""
+    if _dispatch.CPU_LEVEL == "baseline" and "avx2" not in _dispatch.AVAILABLE:
+        pytest.skip("not an x86-64 build")
+    force_level("baseline")
+    x = _data((40, 51), np.float64)
+    for mode in MODES:
+        np.testing.assert_array_equal(fndi.gaussian_filter1d(x, 2.0, 0, mode=mode, cval=1.0),
+                                      sndi.gaussian_filter1d(x, 2.0, 0, mode=mode, cval=1.0))
+        np.testing.assert_array_equal(fndi.gaussian_filter(x, 1.5, mode=mode, cval=1.0),
+                                      sndi.gaussian_filter(x, 1.5, mode=mode, cval=1.0))
+        np.testing.assert_array_equal(fndi.uniform_filter1d(x, 5, 0, mode=mode),
+                                      sndi.uniform_filter1d(x, 5, 0, mode=mode))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_env_simd_level_in_subprocess(level):
+    code = ("import numpy as np, scipy.ndimage as s; from fastconv import ndimage as f, "
+            "_dispatch as d; x=np.random.default_rng(1).standard_normal((64,80)).astype('f4');"
+            "assert d.LEVEL == %r;"
+            "e=max(float(abs(f.gaussian_filter(x,2.)-s.gaussian_filter(x,2.)).max()),"
+            "float(abs(f.uniform_filter(x,5)-s.uniform_filter(x,5)).max()));"
+            "assert e < 4e-6*float(abs(x).max()), e; print('ok')" % level)
+    env = dict(os.environ, FASTCONV_SIMD=level)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+
+
+def test_index_map_matches_scipy_extension():
+    """The boundary index map reproduces ndimage's extension for every mode,
+    including windows much longer than the axis (repeated reflections)."""
+    for mode in MODES:
+        for n in (1, 2, 3, 5):
+            x = np.arange(1.0, n + 1)
+            for k in (1, 2, 5, 12):
+                for origin in range(-(k // 2), (k - 1) // 2 + 1):
+                    w = np.zeros(k)
+                    for j in range(k):
+                        w[:] = 0
+                        w[j] = 1
+                        ref = sndi.correlate1d(x, w, mode=mode, cval=-9.0, origin=origin)
+                        idx = _ndfilters._ext_index(n, k, k // 2 + origin,
+                                                    _ndfilters._mode(mode))[j:j + n]
+                        got = np.where(idx < 0, -9.0, x[np.maximum(idx, 0)])
+                        np.testing.assert_array_equal(got, ref)
+
+
+def test_filters_exported():
+    for name in _ndfilters.__all__:
+        assert getattr(fndi, name) is getattr(_ndfilters, name)
+        assert name in fndi.__all__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fndi.gaussian_filter(np.ones((3, 3)), 1.0)
