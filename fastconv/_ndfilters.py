@@ -54,9 +54,9 @@ import numpy as np
 import scipy.ndimage as _nd
 
 from fastconv import _dispatch
-from fastconv._scipy_compat import RuntimeValueError
+from fastconv._errors import RuntimeValueError
+from fastconv._ndimage_args import cast, check_axes
 from fastconv._threads import resolve_workers
-from fastconv.ndimage import _cast, _check_axes
 
 try:  # NumPy >= 2
     from numpy.lib.array_utils import normalize_axis_index
@@ -81,7 +81,7 @@ _LEVEL = [None]      # tests: force a SIMD level of the fast route
 # argument handling (SciPy's rules and messages)
 
 
-def _normalize_sequence(value, rank):
+def normalize_sequence(value, rank):
     if not isinstance(value, str) and np.iterable(value):
         values = list(value)
         if len(values) != rank:
@@ -196,7 +196,7 @@ def _cast_out(res, dtype):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return res.astype(np.uint8).view(np.bool_)
-    return _cast(res, dtype)
+    return cast(res, dtype)
 
 
 def _finish(res, out_arr, out_dtype):
@@ -384,7 +384,7 @@ def _apply(input, passes, output, cval, workers, complex_output, scipy_call):
     out_dtype = np.dtype(out_dtype)
     if not passes:
         if out_arr is None:
-            return _cast(input, out_dtype).copy() if input.dtype != out_dtype else input.copy()
+            return cast(input, out_dtype).copy() if input.dtype != out_dtype else input.copy()
         out_arr[...] = input
         return out_arr
     if out_dtype.kind == "c":
@@ -586,12 +586,12 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
            [35, 37, 39, 40, 42]])
     """
     input = np.asarray(input)
-    axes = _check_axes(axes, input.ndim)
+    axes = check_axes(axes, input.ndim)
     n = len(axes)
-    orders = _normalize_sequence(order, n)
-    sigmas = _normalize_sequence(sigma, n)
-    modes = _normalize_sequence(mode, n)
-    radii = _normalize_sequence(radius, n)
+    orders = normalize_sequence(order, n)
+    sigmas = normalize_sequence(sigma, n)
+    modes = normalize_sequence(mode, n)
+    radii = normalize_sequence(radius, n)
     passes = [_gauss_pass(axes[i], sigmas[i], orders[i], modes[i], truncate, radii[i])
               for i in range(n) if sigmas[i] > 1e-15]
 
@@ -736,11 +736,11 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
            [5.33333333, 6.        , 6.66666667]])
     """
     input = np.asarray(input)
-    axes = _check_axes(axes, input.ndim)
+    axes = check_axes(axes, input.ndim)
     n = len(axes)
-    sizes = _normalize_sequence(size, n)
-    origins = _normalize_sequence(origin, n)
-    modes = _normalize_sequence(mode, n)
+    sizes = normalize_sequence(size, n)
+    origins = normalize_sequence(origin, n)
+    modes = normalize_sequence(mode, n)
     passes = [_uniform_pass(axes[i], int(sizes[i]), origins[i], modes[i])
               for i in range(n) if sizes[i] > 1]
 
@@ -756,7 +756,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
     axis = normalize_axis_index(axis, input.ndim)
-    modes = _normalize_sequence(mode, input.ndim)
+    modes = normalize_sequence(mode, input.ndim)
     passes = [_Pass(axis, weights=np.array([-1.0, 0.0, 1.0]), mode=modes[axis])]
     passes += [_Pass(ii, weights=np.array(smooth), mode=modes[ii])
                for ii in range(input.ndim) if ii != axis]
@@ -945,9 +945,9 @@ def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
         extra_keywords = {}
     input = np.asarray(input)
     output = _out_array(output, input)
-    axes = _check_axes(axes, input.ndim)
+    axes = check_axes(axes, input.ndim)
     if len(axes) > 0:
-        modes = _normalize_sequence(mode, len(axes))
+        modes = normalize_sequence(mode, len(axes))
         derivative2(input, axes[0], output, modes[0], cval, *extra_arguments,
                     **extra_keywords)
         for ii in range(1, len(axes)):
@@ -1075,8 +1075,8 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
         order = [0] * input.ndim
         order[axis] = 2
         return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
-    axes = _check_axes(axes, input.ndim)
-    sigma = _normalize_sequence(sigma, len(axes))
+    axes = check_axes(axes, input.ndim)
+    sigma = normalize_sequence(sigma, len(axes))
     if len(axes) < input.ndim:
         full = [0] * input.ndim
         for s, ax in zip(sigma, axes):
@@ -1147,9 +1147,9 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
         extra_keywords = {}
     input = np.asarray(input)
     output = _out_array(output, input)
-    axes = _check_axes(axes, input.ndim)
+    axes = check_axes(axes, input.ndim)
     if len(axes) > 0:
-        modes = _normalize_sequence(mode, len(axes))
+        modes = normalize_sequence(mode, len(axes))
         derivative(input, axes[0], output, modes[0], cval, *extra_arguments,
                    **extra_keywords)
         np.multiply(output, output, output)

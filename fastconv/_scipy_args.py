@@ -8,6 +8,9 @@ convolution each mode returns.  Every check raises SciPy's own error text.
 
 import numbers
 import operator
+import warnings
+
+import numpy as np
 
 from fastconv._errors import TypeValueError
 
@@ -127,3 +130,32 @@ def conv_axes_windows(in1, b, mode, axes, same_start=None):
     else:
         conv_axes = freq_axes(in1, b, mode, axes)[2]
     return conv_axes, conv_windows(mode, in1.shape, b.shape, conv_axes, same_start)
+
+
+BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap",
+               "symm": "symm", "symmetric": "symm", "reflect": "reflect"}
+
+
+NP_PAD = {"wrap": "wrap", "symm": "symmetric"}
+
+
+def check_fillvalue(fillvalue, rt):
+    """SciPy's conversion of `fillvalue` to the output dtype."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fv = None
+        if isinstance(fillvalue, np.ndarray):
+            if np.can_cast(fillvalue.dtype, rt, "safe"):
+                fv = fillvalue.astype(rt)
+        else:
+            try:
+                fv = np.array(fillvalue, dtype=rt)
+            except (TypeError, ValueError, OverflowError):
+                fv = None
+        if fv is None:
+            np.array(fillvalue, dtype=np.complex128)  # SciPy's own error if this fails
+            raise ValueError("could not cast `fillvalue` directly to the output type "
+                             "(it was first converted to complex).")
+    if fv.size != 1:
+        raise ValueError("`fillvalue` must be scalar or an array with one element.")
+    return fv.reshape(())[()]

@@ -14,9 +14,7 @@ the input is extended by the boundary mode (``np.pad``: ``reflect`` ->
 materialised) and the other axes are the engine's batch axis.
 """
 
-import numbers
-import operator
-import warnings
+
 from collections.abc import Iterable
 
 import numpy as np
@@ -24,6 +22,9 @@ import scipy.ndimage as _nd
 
 from fastconv._direct import conv_window, has_nonfinite
 from fastconv._errors import RuntimeValueError
+from fastconv._ndimage_args import (SUPPORTED_KINDS, cast, check_axes, check_origin_type,
+                                    invalid_origin, normalize_sequence, np_pad_mode,
+                                    output_array, real_cval)
 from fastconv._threads import resolve_workers
 from fastconv._docs import docfiller
 
@@ -37,103 +38,6 @@ __all__ = ["correlate", "convolve", "correlate1d", "convolve1d",
            "sobel", "prewitt", "laplace", "gaussian_laplace", "gaussian_gradient_magnitude",
            "generic_laplace", "generic_gradient_magnitude"]
 
-_PAD_MODES = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect",
-              "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap",
-              "constant": "constant", "grid-constant": "constant"}
-# input dtypes ndimage's C loops accept (others raise there; we delegate)
-_SUPPORTED_KINDS = "biufc"
-
-
-def _pad_mode(mode):
-    if isinstance(mode, str) and mode in _PAD_MODES:
-        return _PAD_MODES[mode]
-    raise RuntimeValueError("boundary mode not supported")
-
-
-def _check_axes(axes, ndim):
-    """scipy.ndimage's axes rules (int, iterable of ints or None)."""
-    if axes is None:
-        return tuple(range(ndim))
-    if np.isscalar(axes):
-        axes = (operator.index(axes),)
-    elif isinstance(axes, Iterable):
-        axes = tuple(operator.index(ax) for ax in axes)
-        for ax in axes:
-            if ax < -ndim or ax > ndim - 1:
-                raise ValueError(f"specified axis: {ax} is out of range")
-        axes = tuple(ax % ndim if ax < 0 else ax for ax in axes)
-    else:
-        raise ValueError("axes must be an integer, iterable of integers, or None")
-    if len(set(axes)) != len(axes):
-        raise ValueError("axes must be unique")
-    return axes
-
-
-def _normalize_sequence(value, rank):
-    if not isinstance(value, str) and np.iterable(value):
-        values = list(value)
-        if len(values) != rank:
-            raise RuntimeValueError("sequence argument must have length equal to input rank")
-        return values
-    return [value] * rank
-
-
-def _invalid_origin(origin, k):
-    return origin < -(k // 2) or origin > (k - 1) // 2
-
-
-def _output(output, input, complex_output):
-    """ndimage's ``output`` argument -> (array to fill or None, dtype)."""
-    if output is None:
-        if complex_output:
-            return None, np.promote_types(input.dtype, np.complex64)
-        return None, input.dtype
-    if isinstance(output, (type, np.dtype)):
-        dtype = np.dtype(output)
-        if complex_output and dtype.kind != "c":
-            warnings.warn("promoting specified output dtype to complex", stacklevel=4)
-            dtype = np.promote_types(dtype, np.complex64)
-        return None, dtype
-    if isinstance(output, str):
-        dtype = np.dtype(output)
-        if complex_output and dtype.kind != "c":
-            raise RuntimeValueError("output must have complex dtype")
-        if not issubclass(dtype.type, np.number):
-            raise RuntimeValueError("output must have numeric dtype")
-        return None, dtype
-    if not isinstance(output, np.ndarray):
-        raise TypeError("output must be None, a dtype or a NumPy array, "
-                        f"got {type(output).__name__}")
-    if output.shape != input.shape:
-        raise RuntimeValueError("output shape not correct")
-    if complex_output and output.dtype.kind != "c":
-        raise RuntimeValueError("output must have complex dtype")
-    return output, output.dtype
-
-
-def _cast(res, dtype):
-    """Cast a float64/complex result to `dtype` the way ndimage's C loops do
-    (truncation toward zero, wrap-around; x86-64 conversions)."""
-    dtype = np.dtype(dtype)
-    if res.dtype == dtype:
-        return res
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        if dtype.kind == "b":
-            return res.astype(np.uint8) != 0
-        if dtype == np.uint32:
-            return res.astype(np.int64).astype(np.uint32)
-        if dtype.kind in "iu" and res.dtype.kind == "c":
-            res = res.real
-        return res.astype(dtype)
-
-
-def _real_cval(cval):
-    """ndimage's C conversion of `cval` to a double (TypeError otherwise)."""
-    if isinstance(cval, (str, bytes, complex, np.complexfloating)):
-        raise TypeError(f"must be real number, not {type(cval).__name__}")
-    return float(cval)
-
 
 def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_path):
     """Shared body of the four public functions (validated geometry).
@@ -141,9 +45,9 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     `weights` has one axis per entry of `axes`; `origins` likewise (already
     the correlation origins, i.e. after convolve's flip adjustment).
     """
-    pad_mode = _pad_mode(mode)
+    pad_mode = np_pad_mode(mode)
     nthreads = resolve_workers(workers)
-    out_arr, out_dtype = _output(output, input, complex_path)
+    out_arr, out_dtype = output_array(output, input, complex_path)
     if complex_path:
         supported = out_dtype in (np.complex64, np.complex128)
     else:
@@ -183,7 +87,7 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     if pad_mode == "constant" and cv == 0 and not has_nonfinite(b):
         pad_mode = None   # zero edges: never materialised
     res = conv_window(input, b, axes, windows, cdtype, nthreads, pad_mode=pad_mode, cval=cv)
-    res = _cast(res, out_dtype)
+    res = cast(res, out_dtype)
     if out_arr is None:
         return np.ascontiguousarray(res)
     out_arr[...] = res
@@ -194,7 +98,7 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
                            axes, workers):
     input = np.asarray(input)
     weights = np.asarray(weights)
-    if input.dtype.kind not in _SUPPORTED_KINDS or input.dtype in (np.longdouble,
+    if input.dtype.kind not in SUPPORTED_KINDS or input.dtype in (np.longdouble,
                                                                    np.clongdouble):
         if input.dtype != np.float16:
             func = _nd.convolve if convolution else _nd.correlate
@@ -209,8 +113,8 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
             weights = weights.astype(np.float64)
     else:
         weights = np.asarray(weights, dtype=np.float64)
-        cval = _real_cval(cval)
-    axes = _check_axes(axes, input.ndim)
+        cval = real_cval(cval)
+    axes = check_axes(axes, input.ndim)
     num_axes = len(axes)
     ndim = input.ndim
     n_pos = len([k for k in weights.shape if k > 0])
@@ -221,10 +125,10 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
         n_pos += ndim - num_axes
     # origins: one per entry of `axes` (SciPy pairs them with `axes` when
     # filtering fewer axes than the input has, with axes 0, 1, ... otherwise)
-    origins = _normalize_sequence(origin, num_axes)
+    origins = normalize_sequence(origin, num_axes)
     if n_pos != ndim:
         raise RuntimeValueError(f"weights.ndim ({n_pos}) must match len(axes) ({num_axes})")
-    origins = [_check_origin_type(o) for o in origins]
+    origins = [check_origin_type(o) for o in origins]
     axes_sorted = tuple(sorted(axes))
     if num_axes < ndim:
         by_axis = dict(zip(axes, origins))
@@ -234,26 +138,13 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
         weights = weights[(slice(None, None, -1),) * weights.ndim]
         origins = [-o - (0 if k & 1 else 1) for o, k in zip(origins, weights.shape)]
     for o, k in zip(origins, weights.shape):
-        if _invalid_origin(o, k):
+        if invalid_origin(o, k):
             raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) "
                              "<= origin[k] <= (weights.shape[k]-1) // 2")
     if not isinstance(mode, str) and isinstance(mode, Iterable):
         raise RuntimeValueError("A sequence of modes is not supported")
     return _filter(input, weights, axes_sorted, origins, mode, cval, output, workers,
                    complex_path)
-
-
-def _check_origin_type(o):
-    if isinstance(o, bool):
-        return int(o)
-    if isinstance(o, (numbers.Integral, np.integer)):
-        return int(o)
-    if isinstance(o, (numbers.Real,)):
-        raise TypeError(f"'{type(o).__name__}' object cannot be interpreted as an integer")
-    try:
-        return operator.index(o)
-    except TypeError:
-        raise TypeError(f"origin must be an int or a sequence of ints, got {o!r}") from None
 
 
 @docfiller
@@ -417,14 +308,14 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, convolution):
     input = np.asarray(input)
     weights = np.asarray(weights)
-    if input.dtype.kind not in _SUPPORTED_KINDS or input.dtype in (np.longdouble,
+    if input.dtype.kind not in SUPPORTED_KINDS or input.dtype in (np.longdouble,
                                                                    np.clongdouble):
         if input.dtype != np.float16:
             func = _nd.convolve1d if convolution else _nd.correlate1d
             return func(input, weights, axis, output, mode, cval, origin)
     if convolution:
         weights = weights[::-1]
-        origin = -_check_origin_type(origin)
+        origin = -check_origin_type(origin)
         if not weights.shape[0] & 1:
             origin -= 1
         if weights.dtype.kind == "c":
@@ -437,12 +328,12 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, conv
             raise ValueError("Cannot provide a complex-valued cval when the input is real.")
     else:
         weights = np.asarray(weights, dtype=np.float64)
-        cval = _real_cval(cval)
+        cval = real_cval(cval)
     if weights.ndim != 1 or weights.shape[0] < 1:
         raise RuntimeValueError("no filter weights given")
     axis = normalize_axis_index(axis, input.ndim)
-    origin = _check_origin_type(origin)
-    if _invalid_origin(origin, len(weights)):
+    origin = check_origin_type(origin)
+    if invalid_origin(origin, len(weights)):
         raise ValueError("Invalid origin; origin must satisfy -(len(weights) // 2) <= "
                          "origin <= (len(weights)-1) // 2")
     if not isinstance(mode, str):

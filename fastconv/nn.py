@@ -143,7 +143,7 @@ def conv(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1, 
     """
     if not isinstance(weight, np.ndarray):
         weight = np.asarray(weight)
-    return _conv_impl("conv", weight.ndim - 2, x, weight, bias, stride, padding, dilation,
+    return conv_impl("conv", weight.ndim - 2, x, weight, bias, stride, padding, dilation,
                       groups, padding_mode, data_format, activation, workers)
 
 
@@ -152,11 +152,11 @@ def conv_cached(x, weight, bias, weight_cache, *, stride, padding, dilation, gro
     """:func:`conv` keeping the packed weights in `weight_cache` between calls
     (an :class:`fastconv._engine.WeightCache`; used by the layers)."""
     weight = np.asarray(weight)
-    return _conv_impl("conv", weight.ndim - 2, x, weight, bias, stride, padding, dilation,
+    return conv_impl("conv", weight.ndim - 2, x, weight, bias, stride, padding, dilation,
                       groups, "zeros", data_format, activation, workers, weight_cache)
 
 
-def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
+def conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
                padding_mode, data_format, activation, workers, weight_cache=None):
     x = np.asarray(x)
     weight = np.asarray(weight)
@@ -218,7 +218,7 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
 def _make(rank, name):
     def f(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1, *,
           padding_mode="zeros", data_format="channels_first", activation=None, workers=None):
-        return _conv_impl(name, rank, x, weight, bias, stride, padding, dilation, groups,
+        return conv_impl(name, rank, x, weight, bias, stride, padding, dilation, groups,
                           padding_mode, data_format, activation, workers)
     f.__name__ = f.__qualname__ = name
     return f

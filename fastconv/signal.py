@@ -26,17 +26,14 @@ from fastconv import _engine, _fft
 from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice, use_numpy,
                             worth_pricing)
 from fastconv._direct import NonFinite, conv_window, has_nonfinite, run_engine
-from fastconv._scipy_args import (check_method, check_mode, conv_axes_windows, freq_axes,
+from fastconv._scipy_args import (BOUNDARIES, NP_PAD, check_fillvalue, check_method, check_mode,
+                                  conv_axes_windows, freq_axes,
                                   normalize_axes, np_conv_ok, swap_needed, conv_windows)
 from fastconv._docs import docfiller
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
            "oaconvolve", "choose_conv_method"]
-
-_BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap",
-               "symm": "symm", "symmetric": "symm", "reflect": "reflect"}
-_NP_PAD = {"wrap": "wrap", "symm": "symmetric"}
 
 
 # --------------------------------------------------------------------------
@@ -417,28 +414,6 @@ def correlate(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
     return _conv_or_corr(in1, in2, mode, method, axes, workers, corr=True)
 
 
-def _fillvalue(fillvalue, rt):
-    """SciPy's conversion of `fillvalue` to the output dtype."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fv = None
-        if isinstance(fillvalue, np.ndarray):
-            if np.can_cast(fillvalue.dtype, rt, "safe"):
-                fv = fillvalue.astype(rt)
-        else:
-            try:
-                fv = np.array(fillvalue, dtype=rt)
-            except (TypeError, ValueError, OverflowError):
-                fv = None
-        if fv is None:
-            np.array(fillvalue, dtype=np.complex128)  # SciPy's own error if this fails
-            raise ValueError("could not cast `fillvalue` directly to the output type "
-                             "(it was first converted to complex).")
-    if fv.size != 1:
-        raise ValueError("`fillvalue` must be scalar or an array with one element.")
-    return fv.reshape(())[()]
-
-
 def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     nthreads = resolve_workers(workers)
     in1 = np.asarray(in1)
@@ -448,14 +423,14 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
         raise ValueError(f"{name} inputs must both be 2-D arrays")
     swapped = swap_needed(mode, in1.shape, in2.shape)
     check_mode(mode)
-    if not isinstance(boundary, str) or boundary not in _BOUNDARIES:
+    if not isinstance(boundary, str) or boundary not in BOUNDARIES:
         raise ValueError("Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), "
                          "and 'symmetric' (or 'symm').")
-    boundary = _BOUNDARIES[boundary]
+    boundary = BOUNDARIES[boundary]
     if boundary == "reflect":
         raise ValueError("Incorrect boundary value.")
     rt = np.result_type(in1, in2)
-    fv = _fillvalue(fillvalue, rt)
+    fv = check_fillvalue(fillvalue, rt)
     if compute_route(rt)[0] == "fallback" and rt.kind != "O":
         func = _ss.correlate2d if corr else _ss.convolve2d
         return np.asarray(func(in1, in2, mode, boundary, fillvalue))
@@ -484,7 +459,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
         elif mode != "valid" and has_nonfinite(b):
             pad_mode = "constant"
     else:
-        pad_mode = _NP_PAD[boundary]
+        pad_mode = NP_PAD[boundary]
     if mode == "valid":
         pad_mode = None
     return conv_window(a, b, (0, 1), windows, rt, nthreads, pad_mode=pad_mode, cval=cval)

@@ -33,6 +33,7 @@ import numpy as np
 import fastconv
 from fastconv import nn as _nn
 from fastconv import signal as _signal
+from fastconv import _activations, _scipy_args, _spec
 from fastconv._scipy_args import normalize_axes
 from fastconv.dask import _core
 from fastconv.dask import ndimage  # noqa: F401 - fastconv.dask.ndimage
@@ -370,15 +371,15 @@ def _two_d(fname, func, in1, in2, mode, boundary, fillvalue, workers, corr):
         return _whole(x, k, func, ref.shape, rt, f"fastconv-{fname}", mode=mode,
                       boundary=boundary, fillvalue=fillvalue,
                       workers=_core.block_workers(workers, 1))
-    bmode = _signal._BOUNDARIES[boundary]
+    bmode = _scipy_args.BOUNDARIES[boundary]
     cval = 0
     if bmode == "fill":
         np_mode = "constant"
-        cval = _signal._fillvalue(fillvalue, rt)
+        cval = _scipy_args.check_fillvalue(fillvalue, rt)
         if cval != 0 and x.dtype != rt:
             x = x.astype(rt)       # the fill value in the result's dtype, exactly
     else:
-        np_mode = _signal._NP_PAD[bmode]
+        np_mode = _scipy_args.NP_PAD[bmode]
     start = (lambda m: m // 2) if corr else (lambda m: (m - 1) // 2)
     plans = []
     for ax in range(2):
@@ -531,38 +532,38 @@ def _conv_dask(fname, rank, x, weight, bias, stride, padding, dilation, groups, 
     if not isinstance(padding_mode, str):
         raise TypeError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                         f"got {type(padding_mode).__name__} {padding_mode!r}")
-    _nn._check_data_format(data_format)
-    if padding_mode not in _nn._PADDING_MODES:
+    _spec.check_data_format(data_format)
+    if padding_mode not in _spec.PADDING_MODES:
         raise ValueError("padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                          f"got {padding_mode!r}")
-    _nn._check_activation(activation)
+    _activations.check_activation(activation)
     if rank is None:
         rank = w.ndim - 2
     if rank < 1 or w.ndim != rank + 2 or x.ndim not in (rank + 1, rank + 2):
         # the in-memory function's own message
-        _nn._conv_impl(fname, rank, np.zeros((1,) * x.ndim, x.dtype), w.meta(), None,
+        _nn.conv_impl(fname, rank, np.zeros((1,) * x.ndim, x.dtype), w.meta(), None,
                        stride, padding, dilation, groups, padding_mode, data_format,
                        activation, 1)
     unbatched = x.ndim == rank + 1
     if unbatched:
         x = x[None]
-    groups_i = _nn._check_groups(groups)
-    geo = _nn._conv_geometry(fname, x.shape, w.shape, stride, padding, dilation, groups_i,
+    groups_i = _spec.check_groups(groups)
+    geo = _spec.conv_spec(fname, x.shape, w.shape, stride, padding, dilation, groups_i,
                              data_format)
     # dtype, bias shape, activation on complex: a stand-in call of output size 1
     cf = data_format == "channels_first"
     ext = tuple(d * (k - 1) + 1 for k, d in zip(geo.ksize, geo.dilation))
     meta_shape = (1, geo.C) + ext if cf else (1,) + ext + (geo.C,)
-    meta = _nn._conv_impl(fname, rank, np.zeros(meta_shape, x.dtype), w.meta(),
+    meta = _nn.conv_impl(fname, rank, np.zeros(meta_shape, x.dtype), w.meta(),
                           None if b is None else b.meta(), stride, "valid", dilation, groups,
                           "zeros", data_format, activation, 1)
-    np_mode = _nn._PADDING_MODES[padding_mode]
+    np_mode = _spec.PADDING_MODES[padding_mode]
     if np_mode is not None:
         for axis, ((lo, hi), n) in enumerate(zip(geo.pads, geo.spatial)):
             if n == 0 and (lo or hi):
                 raise ValueError(f"padding_mode={padding_mode!r} cannot pad spatial axis "
                                  f"{axis}: it is empty (size 0)")
-        _nn._check_padding_limits(geo.pads, geo.spatial, padding_mode)
+        _spec.check_padding_limits(geo.pads, geo.spatial, padding_mode)
     first = 2 if cf else 1
     chan = 1 if cf else x.ndim - 1
     plans = []

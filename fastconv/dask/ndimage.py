@@ -14,8 +14,8 @@ import numpy as np
 
 from fastconv import ndimage as _nd
 from fastconv.dask import _core
-from fastconv.ndimage import (_PAD_MODES, _check_axes, _check_origin_type,
-                              _normalize_sequence)
+from fastconv._ndimage_args import (PAD_MODES, check_axes, check_origin_type,
+                              normalize_sequence)
 
 try:  # NumPy >= 2
     from numpy.lib.array_utils import normalize_axis_index
@@ -45,7 +45,7 @@ def _compute_dtype(x_dtype, w_dtype, out_dtype):
 def _prepare_constant(x, w_dtype, out_dtype, mode, cval):
     """ndimage extends with `cval` in its compute dtype; an input of another
     dtype is cast to it first, so that the halo holds `cval` exactly."""
-    if _PAD_MODES[mode] != "constant" or cval == 0:
+    if PAD_MODES[mode] != "constant" or cval == 0:
         return x
     cdtype = _compute_dtype(x.dtype, np.dtype(w_dtype), np.dtype(out_dtype))
     if x.dtype != cdtype and x.dtype != np.float16:
@@ -86,13 +86,13 @@ def _nd_filter(input, weights, output, mode, cval, origin, axes, workers, convol
     meta = func(np.zeros((1,) * x.ndim, dtype=x.dtype), w.meta(), output, mode, cval, origin,
                 axes=axes, workers=1)
     out_dtype = meta.dtype
-    axes_t = _check_axes(axes, x.ndim)
-    origins = [_check_origin_type(o) for o in _normalize_sequence(origin, len(axes_t))]
+    axes_t = check_axes(axes, x.ndim)
+    origins = [check_origin_type(o) for o in normalize_sequence(origin, len(axes_t))]
     axes_sorted = tuple(sorted(axes_t))
     if len(axes_t) < x.ndim:
         by_axis = dict(zip(axes_t, origins))
         origins = [by_axis[ax] for ax in axes_sorted]
-    pad_mode = _PAD_MODES[mode]
+    pad_mode = PAD_MODES[mode]
     wshape = w.shape
     x = _prepare_constant(x, w.dtype, out_dtype, mode, cval)
     plans, axes_reach = [], []
@@ -126,9 +126,9 @@ def _1d_filter(input, weights, axis, output, mode, cval, origin, workers, convol
     out_dtype = meta.dtype
     axis = normalize_axis_index(axis, x.ndim)
     k = w.shape[0]
-    lo = _reach_lo(k, _check_origin_type(origin), convolution)
+    lo = _reach_lo(k, check_origin_type(origin), convolution)
     x = _prepare_constant(x, w.dtype, out_dtype, mode, cval)
-    plan = _core.AxisPlan(axis, lo, k - 1 - lo, k - 1, mode=_PAD_MODES[mode],
+    plan = _core.AxisPlan(axis, lo, k - 1 - lo, k - 1, mode=PAD_MODES[mode],
                           cval=_pad_cval(cval, x.dtype))
     name = "convolve1d" if convolution else "correlate1d"
     return _core.halo_map(x, [plan], _block_1d, out_dtype, token=f"fastconv-ndimage-{name}",
