@@ -47,6 +47,7 @@ input with a real output, float16 outputs) is handed to ``scipy.ndimage``
 itself, which computes or raises exactly as SciPy does.
 """
 
+import functools
 import numbers
 import warnings
 
@@ -55,8 +56,8 @@ import scipy.ndimage as _nd
 
 from fastconv import _dispatch
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import cast, check_axes
-from fastconv._threads import resolve_workers
+from fastconv._ndimage_args import cast, check_axes, normalize_sequence
+from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
     from numpy.lib.array_utils import normalize_axis_index
@@ -73,21 +74,11 @@ _MODES = {"reflect": "reflect", "grid-mirror": "reflect", "mirror": "mirror",
 _STRIP = 64          # rows per unit of the fused/strided running mean (fast route)
 _QBLOCK = 2048       # columns per unit of a strided correlation pass
 _BOX_DIRECT = 32     # contiguous-axis box sums up to this size are direct sums
-_SERIAL = 1 << 20    # passes with fewer element-taps than this run on one thread
 _LEVEL = [None]      # tests: force a SIMD level of the fast route
 
 
 # --------------------------------------------------------------------------
 # argument handling (SciPy's rules and messages)
-
-
-def normalize_sequence(value, rank):
-    if not isinstance(value, str) and np.iterable(value):
-        values = list(value)
-        if len(values) != rank:
-            raise RuntimeValueError("sequence argument must have length equal to input rank")
-        return values
-    return [value] * rank
 
 
 def _mode(mode):
@@ -116,6 +107,14 @@ def _ext_index(n, k, before, mode):
     return np.where(q >= n, 2 * n - 2 - q, q).astype(np.intp)
 
 
+@functools.lru_cache(maxsize=256)
+def line_index(n, k, before, mode):
+    """:func:`_ext_index` for an ndimage `mode` name, cached (read-only)."""
+    idx = _ext_index(n, k, before, _mode(mode))
+    idx.setflags(write=False)
+    return idx
+
+
 def _symmetry(w):
     """SciPy's test: 1 symmetric, -1 antisymmetric, 0 neither (odd lengths)."""
     k = len(w)
@@ -131,7 +130,7 @@ def _symmetry(w):
     return 0
 
 
-class _Pass:
+class Pass:
     """One 1-D pass: weights (correlation) or a box size, origin, mode."""
 
     __slots__ = ("axis", "weights", "size", "origin", "mode")
@@ -217,13 +216,6 @@ def _pass_view(shape, axis):
     return (P, shape[axis], Q)
 
 
-def _threads(nthreads, work, units):
-    """Threads for a pass of `work` element-taps split into `units`."""
-    if work < _SERIAL:
-        return 1
-    return max(1, min(nthreads, units))
-
-
 def _one_pass(kern, x, ps, cval, exact, nthreads):
     """One pass of `ps` over x (C-contiguous, compute dtype) -> new array."""
     shape = x.shape
@@ -249,7 +241,7 @@ def _one_pass(kern, x, ps, cval, exact, nthreads):
         nqb = -(-Q // qblock)
         units = P * nqb * (-(-N // strip) if box else N)
     kern.filter_lines(x.reshape(v), out.reshape(v), w, idx, off, sym, int(box), running,
-                      cval, qblock, strip, _threads(nthreads, x.size * k, units))
+                      cval, qblock, strip, team_size(nthreads, units, work=x.size * k))
     return out
 
 
@@ -277,7 +269,7 @@ def _fused(kern, x, pv, ph, cval, nthreads):
     cvh = cval if ph.mode == "constant" else 0.0
     kern.filter_fused(x.reshape(P, H, W), out.reshape(P, H, W), wv, pv.index(H), symv,
                       wh, ph.index(W), ph.k // 2 + ph.origin, symh, int(box), cvv, cvh,
-                      strip, _threads(nthreads, x.size * (pv.k + ph.k), units))
+                      strip, team_size(nthreads, units, work=x.size * (pv.k + ph.k)))
     return out
 
 
@@ -299,7 +291,7 @@ def _fused3(kern, x, pd, pv, ph, cval, nthreads):
     kern.filter_fused3(x.reshape(P, D, H, W), out.reshape(P, D, H, W), ws[0], pd.index(D),
                        sy[0], ws[1], pv.index(H), sy[1], ws[2], ph.index(W),
                        ph.k // 2 + ph.origin, sy[2], cv[0], cv[1], cv[2],
-                       _threads(nthreads, work, P * D))
+                       team_size(nthreads, P * D, work=work))
     return out
 
 
@@ -375,7 +367,7 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
     return cur
 
 
-def _apply(input, passes, output, cval, workers, complex_output, scipy_call):
+def apply_passes(input, passes, output, cval, workers, complex_output, scipy_call):
     """Validate dtypes, run the passes, fill/return the output."""
     nthreads = resolve_workers(workers)
     out_arr, out_dtype = _out_spec(output, input, complex_output)
@@ -441,7 +433,7 @@ def _gauss_pass(axis, sigma, order, mode, truncate, radius):
     if not isinstance(lw, numbers.Integral) or lw < 0:
         raise ValueError("Radius must be a nonnegative integer.")
     weights = _gaussian_kernel1d(sigma, order, lw)[::-1]
-    return _Pass(axis, weights=np.ascontiguousarray(weights, dtype=np.float64), mode=mode)
+    return Pass(axis, weights=np.ascontiguousarray(weights, dtype=np.float64), mode=mode)
 
 
 def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
@@ -512,7 +504,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     def scipy_call():
         return _nd.gaussian_filter1d(input, sigma, axis, order, output, mode, cval, truncate,
                                      radius=radius)
-    return _apply(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
+    return apply_passes(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
 
 
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
@@ -598,7 +590,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     def scipy_call():
         return _nd.gaussian_filter(input, sigma, order, output, mode, cval, truncate,
                                    radius=radius, axes=axes)
-    return _apply(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
+    return apply_passes(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
 
 
 # --------------------------------------------------------------------------
@@ -613,7 +605,7 @@ def _uniform_pass(axis, size, origin, mode):
     origin = int(origin)
     if (size // 2 + origin < 0) or (size // 2 + origin >= size):
         raise ValueError("invalid origin")
-    return _Pass(axis, size=int(size), origin=origin, mode=mode)
+    return Pass(axis, size=int(size), origin=origin, mode=mode)
 
 
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
@@ -675,7 +667,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
 
     def scipy_call():
         return _nd.uniform_filter1d(input, size, axis, output, mode, cval, origin)
-    return _apply(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
+    return apply_passes(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
 
 
 def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
@@ -746,7 +738,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 
     def scipy_call():
         return _nd.uniform_filter(input, size, output, mode, cval, origin, axes=axes)
-    return _apply(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
+    return apply_passes(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
 
 
 # --------------------------------------------------------------------------
@@ -757,13 +749,13 @@ def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
     axis = normalize_axis_index(axis, input.ndim)
     modes = normalize_sequence(mode, input.ndim)
-    passes = [_Pass(axis, weights=np.array([-1.0, 0.0, 1.0]), mode=modes[axis])]
-    passes += [_Pass(ii, weights=np.array(smooth), mode=modes[ii])
+    passes = [Pass(axis, weights=np.array([-1.0, 0.0, 1.0]), mode=modes[axis])]
+    passes += [Pass(ii, weights=np.array(smooth), mode=modes[ii])
                for ii in range(input.ndim) if ii != axis]
 
     def scipy_call():
         return scipy_fn(input, axis, output, mode, cval)
-    return _apply(input, passes, output, cval, workers, False, scipy_call)
+    return apply_passes(input, passes, output, cval, workers, False, scipy_call)
 
 
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
@@ -1008,11 +1000,11 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
     array([ 1.,  2.,  2.,  2., -7.])
     """
     def derivative2(input, axis, output, mode, cval):
-        ps = _Pass(axis, weights=np.array([1.0, -2.0, 1.0]), mode=mode)
+        ps = Pass(axis, weights=np.array([1.0, -2.0, 1.0]), mode=mode)
 
         def scipy_call():
             return _nd.correlate1d(input, [1, -2, 1], axis, output, mode, cval, 0)
-        return _apply(input, [ps], output, cval, workers, False, scipy_call)
+        return apply_passes(input, [ps], output, cval, workers, False, scipy_call)
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)
 
 

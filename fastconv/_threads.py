@@ -177,11 +177,14 @@ def max_threads():
 
 def default_threads():
     """The thread count ``workers=None`` resolves to right now."""
-    n = max_threads()
+    if not _openmp.openmp_enabled() or _state["forked_child"]:
+        return 1
+    cpus = usable_cpus()
+    n = min(_openmp.max_threads(), cpus)
     if n > 1:
         # a core counts as free unless others keep more than a quarter of it busy
-        n = min(n, max(1, int(usable_cpus() - busy_cores() + 0.75)))
-    return n
+        n = min(n, max(1, int(cpus - busy_cores() + 0.75)))
+    return max(1, n)
 
 
 def in_forked_child():

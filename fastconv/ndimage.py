@@ -22,6 +22,7 @@ import scipy.ndimage as _nd
 
 from fastconv._direct import conv_window, has_nonfinite
 from fastconv._errors import RuntimeValueError
+from fastconv._ndfilters import Pass, apply_passes, line_index
 from fastconv._ndimage_args import (SUPPORTED_KINDS, cast, check_axes, check_origin_type,
                                     invalid_origin, normalize_sequence, np_pad_mode,
                                     output_array, real_cval)
@@ -39,6 +40,33 @@ __all__ = ["correlate", "convolve", "correlate1d", "convolve1d",
            "generic_laplace", "generic_gradient_magnitude"]
 
 
+# 1-D inputs up to this many multiply-adds take NumPy's loop (see _filter)
+_SMALL_LINE = 1 << 16
+
+
+def _engine_filter(input, weights, axes, origins, pad_mode, cv, cdtype, nthreads):
+    """The filter as one window of an engine convolution (see the module
+    docstring): the conv-form kernel is the weights expanded to the input's
+    rank and flipped along the filtered axes."""
+    ndim = input.ndim
+    shape = [1] * ndim
+    for ax, k in zip(axes, weights.shape):
+        shape[ax] = k
+    flip = tuple(slice(None, None, -1) if ax in axes else slice(None) for ax in range(ndim))
+    b = weights.reshape(shape)[flip]
+    windows = []
+    for ax in range(ndim):
+        n = input.shape[ax]
+        if ax in axes:
+            k = shape[ax]
+            windows.append((k - 1 - (k // 2 + origins[axes.index(ax)]), n))
+        else:
+            windows.append((0, n))
+    if pad_mode == "constant" and cv == 0 and not has_nonfinite(b):
+        pad_mode = None   # zero edges: never materialised
+    return conv_window(input, b, axes, windows, cdtype, nthreads, pad_mode=pad_mode, cval=cv)
+
+
 def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_path):
     """Shared body of the four public functions (validated geometry).
 
@@ -46,7 +74,6 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     the correlation origins, i.e. after convolve's flip adjustment).
     """
     pad_mode = np_pad_mode(mode)
-    nthreads = resolve_workers(workers)
     out_arr, out_dtype = output_array(output, input, complex_path)
     if complex_path:
         supported = out_dtype in (np.complex64, np.complex128)
@@ -66,27 +93,20 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     else:
         small = input.dtype == np.float32 and out_dtype == np.float32
         cdtype = np.dtype(np.float32 if small else np.float64)
-    # conv-form kernel: weights expanded to the input's rank, flipped along
-    # the filtered axes (correlation == convolution with flipped weights)
-    shape = [1] * ndim
-    for ax, k in zip(axes, weights.shape):
-        shape[ax] = k
-    w = weights.reshape(shape)
-    flip = tuple(slice(None, None, -1) if ax in axes else slice(None) for ax in range(ndim))
-    b = w[flip]
-    windows = []
-    for ax in range(ndim):
-        n = input.shape[ax]
-        if ax in axes:
-            k = shape[ax]
-            o = origins[axes.index(ax)]
-            windows.append((k - 1 - (k // 2 + o), n))
-        else:
-            windows.append((0, n))
     cv = complex(cval) if complex_path else cval
-    if pad_mode == "constant" and cv == 0 and not has_nonfinite(b):
-        pad_mode = None   # zero edges: never materialised
-    res = conv_window(input, b, axes, windows, cdtype, nthreads, pad_mode=pad_mode, cval=cv)
+    if ndim == 1 and not complex_path and 0 < input.size * weights.size <= _SMALL_LINE:
+        if workers is not None:
+            resolve_workers(workers)        # its errors; one thread is used
+        # a short line: the extended copy and NumPy's correlation loop cost
+        # less than planning an engine call
+        idx = line_index(input.size, weights.size, weights.size // 2 + origins[0], mode)
+        xe = np.empty(input.size + 1, dtype=cdtype)   # the last slot: cval (index -1)
+        xe[:-1] = input
+        xe[-1] = cv
+        res = np.correlate(xe[idx], weights.astype(cdtype, copy=False), "valid")
+    else:
+        res = _engine_filter(input, weights, axes, origins, pad_mode, cv, cdtype,
+                             resolve_workers(workers))
     res = cast(res, out_dtype)
     if out_arr is None:
         return np.ascontiguousarray(res)
@@ -340,6 +360,13 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, conv
         raise RuntimeValueError("boundary mode not supported")
     if complex_path and weights.dtype.kind != "c":
         weights = weights.astype(np.float64)
+    if not complex_path and axis != input.ndim - 1:
+        # lines across memory: one pass of the filters' kernels, several
+        # columns at a time, boundary by index (no padded or transposed copy)
+        def scipy_call():
+            return _nd.correlate1d(input, weights, axis, output, mode, cval, origin)
+        return apply_passes(input, [Pass(axis, weights=weights, origin=origin, mode=mode)],
+                            output, cval, workers, False, scipy_call)
     return _filter(input, weights, (axis,), [origin], mode, cval, output, workers,
                    complex_path)
 

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as sndi
 
-from fastconv import _dispatch, _ndfilters
+from fastconv import _dispatch, _ndfilters, _threads
 from fastconv import ndimage as fndi
 
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-wrap", "grid-constant",
@@ -438,7 +438,7 @@ BIG = [("gaussian_filter", (300, 257), (2.0,), {}),
 @pytest.mark.parametrize("case", range(len(BIG)))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16])
 def test_bitwise_for_any_thread_count(case, dtype, monkeypatch):
-    monkeypatch.setattr(_ndfilters, "_SERIAL", 0)     # threads even for small passes
+    monkeypatch.setattr(_threads, "SERIAL_WORK", 0)    # threads even for small passes
     name, shape, args, kw = BIG[case]
     x = _data(shape, dtype, seed=case)
     one = getattr(fndi, name)(x, *args, workers=1, **kw)
