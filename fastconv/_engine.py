@@ -80,9 +80,19 @@ _SLACK = 256          # readable elements after a source buffer (> widest tile)
 _PMAX = {"baseline": 2, "avx2": 4, "avx512": 8}
 
 
+_SCRATCH_CAP = 64 << 20   # bytes kept per thread and dtype; larger buffers are one-off
+
+
 def _scratch(nelem, dtype):
-    """A per-Python-thread buffer reused across calls (no page faults per call)."""
-    key = np.dtype(dtype).char
+    """A per-Python-thread buffer reused across calls (no page faults per call).
+
+    Buffers above ``_SCRATCH_CAP`` bytes are not kept: they are freed when
+    the call that asked for them returns (issue 13: one oversized call used
+    to pin its scratch for the life of the thread)."""
+    dtype = np.dtype(dtype)
+    if nelem * dtype.itemsize > _SCRATCH_CAP:
+        return np.empty(max(nelem, 1), dtype=dtype)[:nelem]
+    key = dtype.char
     buf = getattr(_SCRATCH, key, None)
     if buf is None or buf.size < nelem:
         buf = np.empty(max(nelem, 1), dtype=dtype)
@@ -297,6 +307,8 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
     rank = len(stride)
     if x.dtype.char not in "fd" or rank > 3:
         return False
+    if _source_is_wasteful(x.shape[2:], w.shape[2:], out.shape[2:], stride, dilation, pads):
+        return False      # the generic kernel clips taps and allocates nothing
     N, C = x.shape[:2]
     F, Cg = w.shape[:2]
     Fg = F // groups
@@ -371,6 +383,58 @@ def _fast_channels_first(kern, x, w, out, bias, stride, dilation, pads, groups, 
     return True
 
 
+def _source_is_wasteful(spatial, kshape, osp, stride, dilation, pads):
+    """True when a padded (phase-split) source copy would be much larger than
+    the input plus what the outputs read: huge padding, stride or dilation
+    around a small input.  Such calls run on the generic kernel, whose cost
+    and memory follow the outputs and the taps that land in the input."""
+    for n, k, o, s, d, (lo, hi) in zip(spatial, kshape, osp, stride, dilation, pads):
+        padded = n + lo + hi + (s if s > 1 else 0)
+        if padded > 4 * (n + o * k) + 256:
+            return True
+    return False
+
+
+def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
+    """Geometry by what the output reads: an axis with one output position has
+    no stride and a one-tap axis no dilation.  The high pad is re-derived so
+    that nothing downstream (phase split, padded copy) is sized by a stride
+    or dilation the output never uses.  Returns (stride, dilation, pads)."""
+    rank = len(stride)
+    if layout == "channels_first":
+        spatial, ksp, osp = x.shape[2:], w.shape[2:], oshape[2:]
+    else:
+        spatial, ksp, osp = x.shape[1:-1], w.shape[:rank], oshape[1:-1]
+    new_s, new_d, new_p = [], [], []
+    for n, k, o, s, d, (lo, hi) in zip(spatial, ksp, osp, stride, dilation, pads):
+        if (o == 1 and s > 1) or (k == 1 and d > 1):
+            s = 1 if o == 1 else s
+            d = 1 if k == 1 else d
+            hi = max(0, min(hi, (o - 1) * s + d * (k - 1) + 1 - n - lo))
+        new_s.append(s)
+        new_d.append(d)
+        new_p.append((lo, hi))
+    return tuple(new_s), tuple(new_d), tuple(new_p)
+
+
+_UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
+
+
+def _products_may_overflow(kern, x, w, nthreads):
+    """True when some finite product ``x[i] * w[j]`` could round to infinity.
+
+    That is the only case where a fused multiply-add (one rounding) and a
+    separate multiply and add (SciPy's arithmetic) disagree on which outputs
+    are NaN or infinite: non-finite inputs propagate identically either way.
+    One parallel read of `x`; the weights are small."""
+    big = np.finfo(x.dtype).max * 0.5
+    mw = kern.max_finite_abs(w.reshape(-1), 1)
+    if mw == 0.0:
+        return False
+    mx = kern.max_finite_abs(x.reshape(-1), nthreads)
+    return mx * mw >= big
+
+
 def _fill_bias(out, b, layout, rank):
     """Set every output element to its filter's bias (0 without a bias)."""
     if b.size == 0:
@@ -396,7 +460,8 @@ def output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout):
 
 
 def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
-              layout="channels_first", nthreads=1, out=None, accumulate=False, level=None):
+              layout="channels_first", nthreads=1, out=None, accumulate=False, level=None,
+              _guard=True):
     """Run the canonical correlation (see the module docstring).
 
     Parameters
@@ -427,6 +492,15 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     -------
     ndarray
         `out`.
+
+    Notes
+    -----
+    Non-finite contract: the AVX2 and AVX-512 kernels use fused
+    multiply-adds.  They give the same NaN/inf pattern as unfused
+    arithmetic (SciPy's) unless a finite product overflows; when the
+    largest finite ``|x| * |w|`` could, the call runs on the baseline
+    kernels, compiled without contraction, instead.  Finite results of the
+    levels differ by rounding only (see docs/user_guide.rst).
     """
     kern = _dispatch.get_kernels(level)
     dtype = np.result_type(x.dtype, w.dtype)
@@ -439,6 +513,11 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         accumulate = False
     if out.size == 0:
         return out
+    stride, dilation, pads = _reduce_geometry(x, w, oshape, stride, dilation, pads, layout)
+    if (_guard and _UNFUSED_FALLBACK[0] and dtype.char in "fd" and kern.simd_level() != "baseline"
+            and _products_may_overflow(kern, x, w, nthreads)):
+        kern = _dispatch.get_kernels("baseline")
+        level = "baseline"
     b = (np.zeros(0, dtype=dtype) if bias is None
          else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
     pad_lo = tuple(p[0] for p in pads)
@@ -461,7 +540,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         os_ = out.reshape((out.shape[0], 1) + out.shape[1:-1])
         correlate(xs, ws, stride=stride, dilation=dilation, pads=pads, groups=1, bias=b,
                   relu=relu, layout="channels_first", nthreads=nthreads, out=os_,
-                  accumulate=accumulate, level=level)
+                  accumulate=accumulate, level=level, _guard=False)
         return out
     if (layout == "channels_first" and not accumulate and rank <= 3 and not _GENERIC_ONLY[0]
             and _fast_channels_first(kern, x, w, out, b, stride, dilation, pads, groups, relu,

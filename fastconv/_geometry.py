@@ -11,10 +11,14 @@ and obeys this formula.
 
 import math
 import numbers
+import sys
 
 __all__ = ["conv_output_shape", "resolve_padding"]
 
 _NAMED = ("valid", "same", "causal", "full")
+# Largest size, stride, dilation or padding the compiled kernels index with
+# (``Py_ssize_t``); beyond it a geometry is rejected before anything runs.
+MAX_INDEX = sys.maxsize
 
 
 def _is_int(v):
@@ -46,6 +50,9 @@ def normalize_tuple(value, rank, name, minimum=1):
     for v in values:
         if v < minimum:
             raise ValueError(f"{name} must be >= {minimum} on every axis, got {value!r}")
+        if v > MAX_INDEX:
+            raise ValueError(f"{name} must be at most {MAX_INDEX} (2**63 - 1) on every axis, "
+                             f"got {value!r}")
     return values
 
 
@@ -158,6 +165,14 @@ def resolve_padding(padding, input_shape, kernel_size, stride=1, dilation=1):
 
 def output_length(n, k, s, d, lo, hi, axis=0):
     """The formula for one axis; raises ``ValueError`` when it is below 1."""
+    if lo > MAX_INDEX or hi > MAX_INDEX or n + lo + hi > MAX_INDEX:
+        raise ValueError(
+            f"padding ({lo}, {hi}) on spatial axis {axis} makes the padded length "
+            f"n + p_lo + p_hi = {n + lo + hi} exceed {MAX_INDEX} (2**63 - 1)")
+    if d * (k - 1) > MAX_INDEX:
+        raise ValueError(
+            f"dilation {d} with kernel size {k} on spatial axis {axis} spans d*(k-1) = "
+            f"{d * (k - 1)} elements, more than {MAX_INDEX} (2**63 - 1)")
     out = (n + lo + hi - d * (k - 1) - 1) // s + 1
     if out < 1:
         raise ValueError(

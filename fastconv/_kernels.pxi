@@ -907,3 +907,36 @@ def any_nonfinite(const floating[::1] a, int nthreads):
                 bad = bad | (d != 0)
             fl[c] = bad
     return any(flags)
+
+
+def max_finite_abs(const floating[::1] a, int nthreads):
+    """Largest ``|a[i]|`` over the finite elements of `a` (0.0 when there are
+    none), as a Python float.  Chunks run in parallel; each writes its own
+    slot.  The engine uses it to tell whether a finite product could
+    overflow (the only case where fused multiply-adds change which outputs
+    are NaN or infinite).  Internal."""
+    cdef Py_ssize_t n = a.shape[0]
+    cdef Py_ssize_t chunk = 1 << 16
+    cdef Py_ssize_t nchunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t c, i, lo, hi
+    cdef double m, v
+    if n == 0:
+        return 0.0
+    res = bytearray(8 * nchunks)
+    cdef double[::1] mx = memoryview(res).cast("d")
+    with nogil:
+        for c in prange(nchunks, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1 and nchunks > 1):
+            lo = c * chunk
+            hi = lo + chunk
+            if hi > n:
+                hi = n
+            m = 0
+            for i in range(lo, hi):
+                v = a[i]
+                if v < 0:
+                    v = -v
+                if v - v == 0 and v > m:   # finite (NaN and inf fail v - v == 0)
+                    m = v
+            mx[c] = m
+    return max(mx)
