@@ -694,6 +694,10 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
     True
     """
     fname = "conv_backward"
+    for name, flag in (("input_grad", input_grad), ("weight_grad", weight_grad)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{fname}: {name} must be True or False, got "
+                            f"{type(flag).__name__} {flag!r}")
     x = _as_float(fname, "x", x)
     weight = _as_float(fname, "weight", weight)
     grad_out = _as_float(fname, "grad_out", grad_out)

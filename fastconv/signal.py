@@ -15,6 +15,7 @@ for how every call is reduced to one engine call.
 """
 
 import math
+import numbers
 import timeit
 import warnings
 
@@ -125,8 +126,21 @@ def _int_fft_unsafe(in1, in2):
         # max |value| in Python ints (np.abs(int8(-128)) overflows, which
         # defeats SciPy's own version of this guard)
         def maxabs(a):
+            # the distinct elements only: a broadcast view (zero strides) is
+            # reduced over its stored values, not its 2**58 positions
+            a = a[tuple(slice(0, 1) if st == 0 and n > 0 else slice(None)
+                        for st, n in zip(a.strides, a.shape))]
+            if a.size == 0:
+                return 0
             if a.dtype.kind == "b":
                 return int(a.any())
+            if a.dtype.kind == "c":   # no int() of a complex (ComplexWarning)
+                return max(maxabs(a.real), maxabs(a.imag))
+            if a.dtype.kind == "f":
+                m = float(np.max(np.abs(a.astype(np.float64))))
+                return int(np.ceil(m)) if np.isfinite(m) else 2 ** 64   # NaN/inf: unsafe
+            if a.dtype.kind not in "iu":
+                return 2 ** 64
             return max(abs(int(a.min())), abs(int(a.max())))
         big = maxabs(in1) * maxabs(in2) * int(min(in1.size, in2.size))
         return big > 2 ** np.finfo(float).nmant - 1
@@ -177,6 +191,14 @@ def _empty_result(in1, in2, mode, rt):
     if mode == "valid" and in1.ndim > 1:
         return np.zeros(tuple(abs(n1 - n2) + 1 for n1, n2 in zip(in1.shape, in2.shape)),
                         dtype=rt)
+    if in1.ndim > 1 and mode in ("full", "same"):
+        # N-D: SciPy returns the (empty) full-size result, e.g. (0, 3) * (1, 3)
+        # -> (0, 5), and 'same' of a non-empty in1 with an empty in2 -> zeros
+        if mode == "same" and in1.size != 0:
+            return np.zeros(in1.shape, dtype=rt)
+        shape = tuple(n1 + n2 - 1 for n1, n2 in zip(in1.shape, in2.shape))
+        if mode == "full" and min(shape) >= 0 and math.prod(shape) == 0:
+            return np.zeros(shape, dtype=rt)
     name = "in1" if in1.size == 0 else "in2"
     raise ValueError(f"{name} cannot be empty (mode {mode!r} needs at least one "
                      "element in each input)")
@@ -193,6 +215,12 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
         func = _ss.correlate if corr else _ss.convolve
         return np.asarray(func(in1, in2, mode, method="direct"))
     if _use_numpy(in1, in2, b, mode, axes, rt, nthreads):
+        return (np.correlate if corr else np.convolve)(in1, in2, mode)
+    if (rt.kind == "c" and axes is None and _np_conv_ok(in1, in2, mode)
+            and (has_nonfinite(in1) or has_nonfinite(in2))):
+        # SciPy's 1-D direct method is NumPy's loop, whose complex products
+        # give their own NaN/inf pattern (correlate([-inf+0j], [1+1j]) is
+        # nan+infj there): with a non-finite operand, take the same loop.
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     if axes is None:
         out = _plain_direct(in1, b, mode, nthreads)
@@ -249,10 +277,24 @@ def _plain_direct(in1, b, mode, nthreads):
     return _run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
 
 
+def _check_numeric(in1, in2, what):
+    """SciPy's "Unsupported type" / "not available for this type" as a clear
+    ValueError for structured, datetime, string and non-number object arrays
+    (not NumPy's promotion error or a raw TypeError from inside the loop)."""
+    for a in (in1, in2):
+        if a.dtype.kind not in "biufcO" or (
+                a.dtype.kind == "O" and not all(isinstance(v, numbers.Number)
+                                                for v in a.flat)):
+            raise ValueError(f"{what}: inputs must hold numbers, got dtypes "
+                             f"{in1.dtype} and {in2.dtype}")
+
+
 def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     nthreads = resolve_workers(workers)
     in1 = np.asarray(in1)
     in2 = np.asarray(in2)
+    if in1.ndim > 1 or in1.dtype.kind not in "biufcO" or in2.dtype.kind not in "biufcO":
+        _check_numeric(in1, in2, "Unsupported type")
     if in1.ndim == in2.ndim == 0:
         return in1 * _conj(in2) if corr else in1 * in2
     if in1.ndim != in2.ndim:
@@ -262,6 +304,10 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     check_mode(mode)
     _check_method(method)
     if axes is not None:
+        if isinstance(axes, (bool, np.bool_)) or (
+                isinstance(axes, (tuple, list)) and any(isinstance(a, (bool, np.bool_))
+                                                        for a in axes)):
+            raise TypeError(f"axes must be an int or a sequence of ints, got {axes!r}")
         axes = normalize_axes(axes, in1.ndim)
         if not axes:
             raise ValueError("when provided, axes cannot be empty")
@@ -564,6 +610,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     name = "correlate2d" if corr else "convolve2d"
     if not in1.ndim == in2.ndim == 2:
         raise ValueError(f"{name} inputs must both be 2-D arrays")
+    _check_numeric(in1, in2, f"{name} not available for this type")
     swapped = swap_needed(mode, in1.shape, in2.shape)
     check_mode(mode)
     if not isinstance(boundary, str) or boundary not in _BOUNDARIES:
@@ -833,7 +880,7 @@ def fftconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     if in1.ndim == in2.ndim == 0:
         return in1 * in2
     if in1.ndim == in2.ndim and in1.size and in2.size:
-        check_mode(mode)
+        check_mode(mode, fft=True)
     return _fft.fftconvolve(in1, in2, mode, axes, nthreads)
 
 
@@ -901,7 +948,7 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     if in1.ndim == in2.ndim == 0:
         return in1 * in2
     if in1.ndim == in2.ndim and in1.size and in2.size:
-        check_mode(mode)
+        check_mode(mode, fft=True)
     return _fft.oaconvolve(in1, in2, mode, axes, nthreads)
 
 
