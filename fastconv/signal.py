@@ -469,13 +469,19 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
 
     Empty inputs follow SciPy's direct method whatever `method` is:
     ``'same'`` with an empty `in1` gives an empty array, N-D ``'valid'``
-    gives zeros (the empty sum), every other case raises ``ValueError``.
+    gives zeros (the empty sum), N-D ``'full'`` the empty full-size array
+    (``(0, 3)`` with ``(1, 3)`` gives ``(0, 5)``), every other case raises
+    ``ValueError``.
     (SciPy's FFT method raises ``IndexError`` on empty inputs.)
 
     NaN and inf: the direct result is NaN/inf exactly where SciPy's direct
     method's is (SciPy's N-D path multiplies its zero padding, so an inf in
     the kernel next to an edge gives ``0 * inf = nan`` there, which is
     reproduced; its 1-D path skips the padding, which is reproduced too).
+    This holds at every SIMD level: the AVX2/AVX-512 kernels fuse
+    multiply-adds, which changes the pattern only when a finite product
+    overflows, and such calls run on the unfused baseline kernels (see
+    the user guide, "Non-finite values and SIMD levels").
     With `axes` given, padding is never multiplied.  ``method='fft'``
     behaves as SciPy's FFT path (a NaN spreads through the whole output
     and a ``RuntimeWarning`` is issued).
