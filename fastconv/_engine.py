@@ -399,22 +399,32 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
     """Geometry by what the output reads: an axis with one output position has
     no stride and a one-tap axis no dilation.  The high pad is re-derived so
     that nothing downstream (phase split, padded copy) is sized by a stride
-    or dilation the output never uses.  Returns (stride, dilation, pads)."""
+    or dilation the output never uses; input the output never reads is cropped
+    (so the output still has the formula's length for the new geometry).
+    Returns (x, stride, dilation, pads)."""
     rank = len(stride)
+    first = 2 if layout == "channels_first" else 1
     if layout == "channels_first":
         spatial, ksp, osp = x.shape[2:], w.shape[2:], oshape[2:]
     else:
         spatial, ksp, osp = x.shape[1:-1], w.shape[:rank], oshape[1:-1]
     new_s, new_d, new_p = [], [], []
-    for n, k, o, s, d, (lo, hi) in zip(spatial, ksp, osp, stride, dilation, pads):
+    crop = [slice(None)] * x.ndim
+    for axis, (n, k, o, s, d, (lo, hi)) in enumerate(
+            zip(spatial, ksp, osp, stride, dilation, pads)):
         if (o == 1 and s > 1) or (k == 1 and d > 1):
             s = 1 if o == 1 else s
             d = 1 if k == 1 else d
-            hi = max(0, min(hi, (o - 1) * s + d * (k - 1) + 1 - n - lo))
+            need = (o - 1) * s + d * (k - 1) + 1 - lo    # input length the output reads
+            if need < n:
+                crop[first + axis] = slice(0, max(need, 1))
+            hi = min(hi, need - n) if need >= n else 0
         new_s.append(s)
         new_d.append(d)
         new_p.append((lo, hi))
-    return tuple(new_s), tuple(new_d), tuple(new_p)
+    if any(c != slice(None) for c in crop):
+        x = np.ascontiguousarray(x[tuple(crop)])
+    return x, tuple(new_s), tuple(new_d), tuple(new_p)
 
 
 _UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
@@ -513,7 +523,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         accumulate = False
     if out.size == 0:
         return out
-    stride, dilation, pads = _reduce_geometry(x, w, oshape, stride, dilation, pads, layout)
+    x, stride, dilation, pads = _reduce_geometry(x, w, oshape, stride, dilation, pads, layout)
     if (_guard and _UNFUSED_FALLBACK[0] and dtype.char in "fd" and kern.simd_level() != "baseline"
             and _products_may_overflow(kern, x, w, nthreads)):
         kern = _dispatch.get_kernels("baseline")

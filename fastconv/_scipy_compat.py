@@ -66,7 +66,7 @@ import math
 import numpy as np
 
 from fastconv import _dispatch, _engine
-from fastconv._threads import resolve_workers
+from fastconv._threads import resolve_workers, usable_cpus
 
 _UINT64 = np.dtype(np.uint64)
 _F32 = np.dtype(np.float32)
@@ -349,8 +349,10 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
         # finite.
         if nonfinite is None:
             nonfinite = NonFinite(a, b)
-        layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype, nthreads,
-                              None)
+        # the layout (summation order) must not depend on `workers`: it is
+        # priced for the machine's usable CPUs (issue 13, bitwise equality)
+        layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype,
+                              usable_cpus(), None)
         best = orientation = layout[1]
         kernel_of = {"a": 1, "b": 0}
         if nonfinite[kernel_of[best]]:
@@ -365,7 +367,7 @@ def conv_window(a, b, conv_axes, windows, result_dtype, nthreads, *,
     else:
         if layout is None or layout[1] != orientation:
             layout = _best_layout(a.shape, b.shape, spatial, windows, route, cdtype,
-                                  nthreads, orientation)
+                                  usable_cpus(), orientation)
         _, orientation, inner = layout
         spatial = [ax for ax in spatial if ax != inner] + [inner]
     if orientation == "a":
