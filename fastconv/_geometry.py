@@ -11,7 +11,10 @@ and obeys this formula.
 
 import math
 import numbers
+import os
 import sys
+
+import numpy as np
 
 __all__ = ["conv_output_shape", "resolve_padding"]
 
@@ -161,6 +164,27 @@ def resolve_padding(padding, input_shape, kernel_size, stride=1, dilation=1):
             raise ValueError(f"padding must be >= 0, got {padding!r}")
         pads.append((lo, hi))
     return tuple(pads)
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return MAX_INDEX
+
+
+def check_output_memory(fname, shape, dtype):
+    """Raise a ``MemoryError`` naming the shape before allocating an output that
+    cannot fit: more elements than 64-bit indexing allows or more bytes than
+    the machine's physical memory (a geometry mistake, e.g. a huge padding)."""
+    n = math.prod(int(v) for v in shape)
+    nbytes = n * max(1, np.dtype(dtype).itemsize)
+    phys = _physical_memory()
+    if n > MAX_INDEX or nbytes > phys:
+        raise MemoryError(
+            f"{fname}: the output would have shape {tuple(shape)} ({nbytes / 2**30:.4g} GiB "
+            f"of {np.dtype(dtype)}), more than this machine's {phys / 2**30:.4g} GiB of "
+            f"memory; check the stride, padding, dilation and output_padding")
 
 
 def output_length(n, k, s, d, lo, hi, axis=0):

@@ -10,7 +10,7 @@ engine path as :func:`fastconv.conv_grad_input`.
 import numpy as np
 
 from fastconv._autograd import _as_float, _swap_weight, _transpose_core
-from fastconv._geometry import MAX_INDEX, normalize_tuple, resolve_padding
+from fastconv._geometry import MAX_INDEX, check_output_memory, normalize_tuple, resolve_padding
 from fastconv._threads import resolve_workers
 from fastconv.nn import _check_data_format, _check_groups
 
@@ -166,6 +166,9 @@ def _conv_transpose_impl(fname, rank, x, weight, bias, stride, padding, output_p
                 f"spatial axis {axis} exceed {MAX_INDEX} (2**63 - 1)")
         out_spatial.append(m)
     dtype = np.result_type(x.dtype, weight.dtype)
+    oshape = ((x.shape[0], Cout) + tuple(out_spatial) if layout == "channels_first"
+              else (x.shape[0],) + tuple(out_spatial) + (Cout,))
+    check_output_memory(fname, oshape, dtype)
     if bias is not None:
         bias = _as_float(fname, "bias", bias)
         if bias.shape != (Cout,):

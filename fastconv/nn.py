@@ -11,7 +11,8 @@ import numbers
 import numpy as np
 
 from fastconv import _engine
-from fastconv._geometry import normalize_tuple, output_length, resolve_padding
+from fastconv._geometry import (check_output_memory, normalize_tuple, output_length,
+                                resolve_padding)
 from fastconv._threads import resolve_workers
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
@@ -327,6 +328,7 @@ def _conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
                          "use None, 'linear', 'sigmoid', 'tanh' or a callable")
     geo = _conv_geometry(fname, x.shape, weight.shape, stride, padding, dilation, groups,
                          data_format)
+    check_output_memory(fname, geo.y_shape(), dtype)
     F, stride, dilation, pads = geo.F, geo.stride, geo.dilation, geo.pads
     if bias is not None:
         bias = np.asarray(bias)

@@ -26,6 +26,7 @@ from fastconv import _fft
 from fastconv._fft import check_mode, freq_axes, normalize_axes, swap_needed
 from fastconv._scipy_compat import (ENGINE_CALL, NonFinite, _run_engine, compute_route,
                                     conv_window, direct_cost, has_nonfinite)
+from fastconv._geometry import check_output_memory
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
@@ -277,6 +278,18 @@ def _plain_direct(in1, b, mode, nthreads):
     return _run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
 
 
+def _check_out_memory(fname, s1, s2, mode, rt):
+    """A clear MemoryError naming the shape before an output that cannot fit
+    (e.g. a huge broadcast operand) is allocated anywhere."""
+    if mode == "full":
+        shape = tuple(a + b - 1 for a, b in zip(s1, s2))
+    elif mode == "same":
+        shape = tuple(s1)
+    else:
+        shape = tuple(abs(a - b) + 1 for a, b in zip(s1, s2))
+    check_output_memory(fname, shape, rt if rt.kind != "O" else np.float64)
+
+
 def _check_numeric(in1, in2, what):
     """SciPy's "Unsupported type" / "not available for this type" as a clear
     ValueError for structured, datetime, string and non-number object arrays
@@ -315,6 +328,8 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     b = _reverse_conj(in2, rev_axes) if corr else in2
     _plan(in1, b, mode, axes)   # shape checks (SciPy's errors) before anything runs
     rt = np.result_type(in1, in2)
+    if axes is None:
+        _check_out_memory("correlate" if corr else "convolve", in1.shape, in2.shape, mode, rt)
     if in1.size == 0 or in2.size == 0:
         return _empty_result(in1, in2, mode, rt)
     nonfinite = None
@@ -626,6 +641,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     if boundary == "reflect":
         raise ValueError("Incorrect boundary value.")
     rt = np.result_type(in1, in2)
+    _check_out_memory(name, in1.shape, in2.shape, mode, rt)
     fv = _fillvalue(fillvalue, rt)
     if compute_route(rt)[0] == "fallback" and rt.kind != "O":
         func = _ss.correlate2d if corr else _ss.convolve2d
