@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 limit = int(float(os.environ.get("FASTCONV_CATALOGUE_AS_GB", "6")) * (1 << 30))
-if limit > 0:
+if limit > 0 and "libasan" not in os.environ.get("LD_PRELOAD", ""):
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 import catalogue_cases  # noqa: E402
