@@ -193,13 +193,17 @@ def _empty_result(in1, in2, mode, rt):
         return np.zeros(tuple(abs(n1 - n2) + 1 for n1, n2 in zip(in1.shape, in2.shape)),
                         dtype=rt)
     if in1.ndim > 1 and mode in ("full", "same"):
-        # N-D: SciPy returns the (empty) full-size result, e.g. (0, 3) * (1, 3)
-        # -> (0, 5), and 'same' of a non-empty in1 with an empty in2 -> zeros
-        if mode == "same" and in1.size != 0:
+        # N-D: SciPy zero-pads in1 to the full shape ps = n1 + n2 - 1 (in1
+        # must broadcast into its corner), then correlates: 'full' gives the
+        # empty ps-shaped result when ps has a zero, 'same' in1-shaped zeros;
+        # e.g. (0, 3) * (1, 3) -> (0, 5).  Other shapes raise as below.
+        ps = tuple(n1 + n2 - 1 for n1, n2 in zip(in1.shape, in2.shape))
+        fits = min(ps) >= 0 and all(n1 in (1, min(n1, p)) for n1, p in zip(in1.shape, ps))
+        if fits and mode == "same":
             return np.zeros(in1.shape, dtype=rt)
-        shape = tuple(n1 + n2 - 1 for n1, n2 in zip(in1.shape, in2.shape))
-        if mode == "full" and min(shape) >= 0 and math.prod(shape) == 0:
-            return np.zeros(shape, dtype=rt)
+        if fits and math.prod(ps) == 0 and (in2.size == 0 or all(
+                p == 0 or p >= n2 for p, n2 in zip(ps, in2.shape))):
+            return np.zeros(ps, dtype=rt)
     name = "in1" if in1.size == 0 else "in2"
     raise ValueError(f"{name} cannot be empty (mode {mode!r} needs at least one "
                      "element in each input)")

@@ -486,3 +486,24 @@ def test_item15_flaky_timing_tests_gone():
     i = src.index("def test_property_adjoint_identities")
     head = src[max(0, i - 600):i]
     assert "HealthCheck.too_slow" in head
+
+
+EMPTY_SHAPES = [(1, 3), (2, 3), (0, 3), (2, 0), (1, 1), (3, 1), (0, 0), (1, 0)]
+
+
+@pytest.mark.parametrize("s1", EMPTY_SHAPES)
+@pytest.mark.parametrize("s2", [(0, 3), (1, 0), (0, 1), (2, 0), (0, 0), (1, 3), (2, 3)])
+def test_item10_empty_nd_grid_follows_scipy_direct(s1, s2):
+    if np.prod(s1) and np.prod(s2):
+        pytest.skip("not an empty case")
+    for name in ("convolve", "correlate"):
+        for mode in ("full", "same", "valid"):
+            try:
+                ref = getattr(ss, name)(np.ones(s1), np.ones(s2), mode, method="direct")
+            except ValueError:
+                with pytest.raises(ValueError):
+                    getattr(fsignal, name)(np.ones(s1), np.ones(s2), mode, method="direct")
+                continue
+            got = getattr(fsignal, name)(np.ones(s1), np.ones(s2), mode, method="direct")
+            assert got.shape == ref.shape and got.dtype == ref.dtype
+            assert_array_equal(got, ref)
