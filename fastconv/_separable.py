@@ -485,11 +485,7 @@ def maybe_run(xt, kt, pads, cdtype, nthreads):
     N = xt.shape[0]
     spatial = xt.shape[2:]
     klens = kt.shape[2:]
-    # priced for the machine, not for `workers`: whether the route is taken
-    # (its rounding differs from the full kernel's) must not depend on the
-    # thread count (issue 13, bitwise equality)
-    from fastconv._threads import usable_cpus
-    plan = _priced_plan(N, spatial, klens, pads, cdtype, usable_cpus())
+    plan = _priced_plan(N, spatial, klens, pads, cdtype, nthreads)
     if plan is None:
         return None
     plan = plan[0]
