@@ -1,8 +1,8 @@
 """Cost of the non-finite guard (issue 13, item 6): time of a direct
 convolution with the unfused-fallback check on, over the time with it off.
 
-The check is one parallel read of the input (largest finite ``|x|``); its
-cost relative to the convolution is what this prints, for the SIMD level in
+The check reads the weights and, when some ``|w| > 1``, the input (largest
+finite ``|x|``); its cost relative to the convolution is what this prints, for the SIMD level in
 use (``FASTCONV_SIMD=avx2 python build_tools/bench_nonfinite_guard.py`` for
 another).  Interleaved medians in one process after warm-up.  Run under
 ``flock /tmp/fastconv-bench.lock`` on a shared machine, with
@@ -50,6 +50,9 @@ def main():
             lambda: fastconv.convolve(img, k5, mode="same", method="direct"), 3)
     measure("2**20 f64 * 31 'full' (convolve)",
             lambda: fastconv.convolve(sig, k31, method="direct"), 3)
+    k5n = (k5 / np.abs(k5).sum()).astype(np.float32)   # |w| <= 1: no input scan
+    measure("2048^2 f32 * 5x5 'same', |w|<=1",
+            lambda: fastconv.convolve(img, k5n, mode="same", method="direct"), 3)
     x = rng.standard_normal((8, 64, 56, 56)).astype(np.float32)
     w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
     measure("conv2d 8x64x56x56 f32, 64 3x3 'same'",

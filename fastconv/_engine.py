@@ -436,10 +436,14 @@ def _products_may_overflow(kern, x, w, nthreads):
     That is the only case where a fused multiply-add (one rounding) and a
     separate multiply and add (SciPy's arithmetic) disagree on which outputs
     are NaN or infinite: non-finite inputs propagate identically either way.
-    One parallel read of `x`; the weights are small."""
+    One parallel read of `x` when some weight exceeds 1 in magnitude; the
+    weights are small."""
     big = np.finfo(x.dtype).max * 0.5
     mw = kern.max_finite_abs(w.reshape(-1), 1)
-    if mw == 0.0:
+    if mw <= 1.0:
+        # |x| <= max and |w| <= 1: every exact product is <= max, so no
+        # rounded product is infinite -- no scan of x needed (the usual case
+        # for CNN weights and normalised filters)
         return False
     mx = kern.max_finite_abs(x.reshape(-1), nthreads)
     return mx * mw >= big

@@ -220,10 +220,13 @@ def test_rss_flat_after_oversized_call():
 
 
 # Item 4 (workers capped at usable CPUs) is the lead's change in
-# fastconv/_threads.py.  This test is written for it: strict xfail on this
-# branch (it fails, as the issue says); once the cap lands it XPASSes, which
-# strict mode reports, so the marker must then be removed.
-@pytest.mark.xfail(strict=True, reason="issue 13 item 4: workers cap lands in _threads.py")
+# fastconv/_threads.py (the thread-policy rework that adds team_size()).
+# Before it, this test is a strict xfail (it fails, as the issue says).
+from fastconv import _threads  # noqa: E402
+
+
+@pytest.mark.xfail(not hasattr(_threads, "team_size"), strict=True,
+                   reason="issue 13 item 4: the workers cap lands with the thread policy")
 def test_item4_workers_capped_at_usable_cpus():
     out = run_py("""
         import os
@@ -350,6 +353,9 @@ def test_products_may_overflow_threshold():
     assert _engine._products_may_overflow(kern, np.array([1e200]), np.array([1e108]), 1)
     assert not _engine._products_may_overflow(kern, np.array([1e200, np.inf]),
                                               np.array([1e100]), 1)
+    # |w| <= 1: no finite product can overflow, whatever x holds
+    assert not _engine._products_may_overflow(kern, np.array([1.7e308]), np.array([1.0]), 1)
+    assert _engine._products_may_overflow(kern, np.array([1.7e308]), np.array([1.5]), 1)
 
 
 # --------------------------------------------------------------------------
