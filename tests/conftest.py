@@ -269,7 +269,7 @@ try:
     # HYPOTHESIS_PROFILE=long (tests/test_fuzz.py is the differential suite).
     settings.register_profile("ci", deadline=None,
                               suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile("long", deadline=None, max_examples=20000,
+    settings.register_profile("long", deadline=None, max_examples=2000,
                               suppress_health_check=[HealthCheck.too_slow,
                                                      HealthCheck.data_too_large])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
