@@ -148,7 +148,7 @@ def test_large_dilation_with_large_padding():
         y = conv2d(x, w, stride=s, padding=s)
         assert y.shape == (1, 3, 3, 3)
         ref = np.zeros((1, 3, 3, 3))
-        ref[:, :, 1, 1] = np.einsum("fchw,nchw->nf", w, np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 0)))[:, :, :3, :3])
+        ref[:, :, 1, 1] = np.einsum("fchw,nchw->nf", w, x[:, :, :3, :3])
         np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
         gw = conv_grad_weight(x, w.shape, np.ones(y.shape), stride=s, padding=s)
         ref_gw = np.broadcast_to(x[0, :, :3, :3], w.shape)
