@@ -48,7 +48,10 @@ def _is_x86():
 
 # SIMD levels for the dispatched kernel module: name -> flags per compiler family.
 SIMD_LEVELS = {
-    "baseline": {"unix": [], "msvc": []},
+    # baseline: no contraction into FMA (a no-op on x86-64's SSE2, needed where the
+    # baseline ISA has FMA, e.g. aarch64): it is the unfused reference level that
+    # fastconv._engine falls back to when a product could overflow (issue 13).
+    "baseline": {"unix": ["-ffp-contract=off"], "msvc": []},
 }
 if _is_x86():
     SIMD_LEVELS["avx2"] = {"unix": ["-mavx2", "-mfma", "-mf16c"], "msvc": ["/arch:AVX2"]}

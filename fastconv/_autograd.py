@@ -31,6 +31,7 @@ import numbers
 
 import numpy as np
 
+from fastconv._engine import source_is_wasteful
 from fastconv._threads import blas_limit, resolve_workers
 from fastconv._activations import NEEDS_PRE, activation_grad, check_activation
 from fastconv._polyphase import swap_weight, transpose_core
@@ -187,18 +188,40 @@ def _weight_grad_gemm(x, gy, pads, geo):
     O = gy.shape[2:]
     P = int(np.prod(O))
     K = int(np.prod(geo.ksize))
+    gather = source_is_wasteful(x.shape[2:], geo.ksize, O, geo.stride,
+                                         geo.dilation, pads)
+    if gather:
+        # huge padding/stride/dilation: gather what each window reads through
+        # index arrays (a zero slot past the end stands for the padding), so
+        # nothing is sized by the padding, the stride or the dilation.
+        x = np.pad(x, ((0, 0), (0, 0)) + ((0, 1),) * rank)
+        idx = []
+        for a, (n, k, s, d, (lo, _), o) in enumerate(
+                zip(x.shape[2:], geo.ksize, geo.stride, geo.dilation, pads, O)):
+            i = (np.arange(k, dtype=object)[:, None] * d + np.arange(o, dtype=object) * s
+                 - lo)
+            i = np.where((i >= 0) & (i < n - 1), i, n - 1).astype(np.intp)
+            shape = [1] * (2 * rank)
+            shape[a], shape[rank + a] = k, o
+            idx.append(i.reshape(shape))
     eff = tuple(d * (k - 1) + 1 for k, d in zip(geo.ksize, geo.dilation))
     dw = np.zeros((G, Fg, Cg * K), dtype=gy.dtype)
     sliding = np.lib.stride_tricks.sliding_window_view
     pos_sl = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(geo.stride, O))
     win_sl = tuple(slice(None, None, d) for d in geo.dilation)
     for n in range(N):
+        gyn = gy[n].reshape(F, P)
+        if gather:
+            cols_all = x[n][(slice(None),) + tuple(idx)]             # (C, *K, *O)
+            for g in range(G):
+                cols = cols_all[g * Cg:(g + 1) * Cg].reshape(Cg * K, P)
+                dw[g] += gyn[g * Fg:(g + 1) * Fg] @ cols.T
+            continue
         xn = x[n]
         if any(lo or hi for lo, hi in pads):
             xn = np.pad(xn, ((0, 0),) + tuple(pads))
         win = sliding(xn, eff, axis=tuple(a + 1 for a in r_ax))     # (C, *pos, *eff)
         win = win[(slice(None),) + pos_sl + win_sl]                  # (C, *O, *K)
-        gyn = gy[n].reshape(F, P)
         for g in range(G):
             # (Cg, *K, *O): the copy runs along output rows (contiguous for stride 1)
             cols = win[g * Cg:(g + 1) * Cg].transpose(
@@ -490,6 +513,10 @@ def conv_backward(grad_out, x, weight, bias=None, stride=1, padding="valid", dil
     True
     """
     fname = "conv_backward"
+    for name, flag in (("input_grad", input_grad), ("weight_grad", weight_grad)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{fname}: {name} must be True or False, got "
+                            f"{type(flag).__name__} {flag!r}")
     x = as_float(fname, "x", x)
     weight = as_float(fname, "weight", weight)
     grad_out = as_float(fname, "grad_out", grad_out)

@@ -21,6 +21,7 @@ never for the call's ``workers`` or the machine's load, so results are
 bitwise identical for every thread count.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -173,25 +174,40 @@ def direct_cost(s1, s2, conv_axes, windows, result_dtype, operands=None,
     `s1`, `s2`; without them the full-kernel route is priced).  With a
     `ceiling` (seconds), the kernel is not tested when even the separable
     route would cost at least that much (the full-kernel price is returned:
-    the caller's choice is the same).
+    the caller's choice is the same).  The shapes are priced once per
+    geometry (:func:`_direct_prices`); only the rank-one test runs per call.
     """
+    full, sep = _direct_prices(tuple(s1), tuple(s2), tuple(conv_axes),
+                               tuple(tuple(w) for w in windows), np.dtype(result_dtype))
+    if sep is None or operands is None or not _separable.ENABLED:
+        return full
+    price, which, perm, kshape, cdtype = sep
+    if ceiling is not None and price >= ceiling:
+        return full
+    k = operands[1] if which == "a" else operands[0]
+    if k.dtype.kind != "f":
+        return full
+    # the kernel exactly as conv_window hands it to the engine
+    kv = k.transpose(perm).reshape(kshape)[(slice(None, None, -1),) * len(kshape)]
+    return price if factorize(kv, cdtype) is not None else full
+
+
+@functools.lru_cache(maxsize=512)
+def _direct_prices(s1, s2, conv_axes, windows, result_dtype):
+    """(full-kernel price, separable candidate or None) of a geometry; the
+    candidate is (price, which operand is the input, the kernel's axis
+    order and shape as the engine sees it, compute dtype)."""
     route, cdtype = compute_route(result_dtype)
     if route == "fallback":
-        return math.inf
+        return math.inf, None
     spatial = [ax for ax in conv_axes if s1[ax] > 1 and s2[ax] > 1]
     if not spatial:
-        n = 1
-        for n1, n2 in zip(s1, s2):
-            n *= max(n1, n2)
-        return ENGINE_OUT["f8"] * n
+        return ENGINE_OUT["f8"] * math.prod(max(n1, n2) for n1, n2 in zip(s1, s2)), None
     layout = best_layout(s1, s2, spatial, windows, route, cdtype, None)
+    sep = None
     if route == "real" and len(spatial) >= 2:
-        sep = planned_cost(s1, s2, spatial, windows, cdtype, layout,
-                                      operands, ceiling)
-        if sep is not None:
-            # the layout's transposed copies (if any) are paid either way
-            return layout[0] - sep[1] + sep[0]
-    return layout[0]
+        sep = _separable_candidate(s1, s2, spatial, windows, cdtype, layout)
+    return layout[0], sep
 
 
 def best_layout(s1, s2, spatial, windows, route, cdtype, orientation):
@@ -288,8 +304,17 @@ def worth_pricing(n, spatial, klens, pads):
 
 def priced_separable(n, spatial, klens, pads, cdtype):
     """(plan, separable cost, full-kernel cost) when the route is cheaper by
-    the cost model, else None (the one decision of both :func:`fastconv._direct.run_engine`
-    and :func:`planned_cost`)."""
+    the cost model, else None (the one decision of both
+    :func:`fastconv._direct.run_engine` and :func:`direct_cost`); cached per
+    geometry."""
+    return _priced_separable(int(n), tuple(int(v) for v in spatial),
+                             tuple(int(v) for v in klens),
+                             tuple((int(lo), int(hi)) for lo, hi in pads), np.dtype(cdtype))
+
+
+@functools.lru_cache(maxsize=512)
+def _priced_separable(n, spatial, klens, pads, cdtype):
+    """The cached body of :func:`priced_separable`."""
     if not worth_pricing(n, spatial, klens, pads):
         return None
     plan = SeparablePlan(n, spatial, klens, pads)
@@ -303,43 +328,16 @@ def priced_separable(n, spatial, klens, pads, cdtype):
     return plan, cost, full
 
 
-def planned_cost(s1, s2, spatial, windows, cdtype, layout, operands,
-                 ceiling=None):
-    """Cost of the separable route as conv_window would run it, or None.
+def _separable_candidate(s1, s2, spatial, windows, cdtype, layout):
+    """The separable route as conv_window would run it, priced on shapes.
 
-    Parameters
-    ----------
-    s1, s2 : tuple of int
-        Operand shapes (conv form).
-    spatial : list of int
-        Convolved axes where both operands are longer than 1.
-    windows : sequence of (int, int)
-    cdtype : dtype
-        Compute dtype of route ``'real'``.
-    nthreads : int
-    layout : (float, str, int)
-        ``best_layout``'s answer: (cost, orientation, inner axis).
-    operands : (ndarray, ndarray) or None
-        The operands (None: unknown, the route is not priced).
-    ceiling : float or None
-        Seconds at or above which the route is of no interest: its kernel
-        is then not tested (None is returned).
-
-    Returns
-    -------
-    (float, float) or None
-        Estimated seconds of the separable route and of the full-kernel
-        engine call it replaces, or None when the route would not be taken.
+    Returns ``(price, which, perm, kshape, cdtype)`` -- the whole direct
+    method's price with the route (the layout's transposed copies, if any,
+    are paid either way), the engine input operand, and the transpose and
+    shape that turn the other operand into the engine's kernel -- or None
+    when the route would not be taken whatever the kernel.
     """
-    if not _separable.ENABLED:
-        return None
-    if operands is None:
-        return None
-    a, b = operands
     _, which, inner = layout
-    x, k = (a, b) if which == "a" else (b, a)
-    if k.dtype.kind != "f":
-        return None
     xs, ks = (s1, s2) if which == "a" else (s2, s1)
     nd = len(s1)
     if any(ks[ax] != 1 for ax in range(nd) if ax not in spatial):
@@ -364,14 +362,8 @@ def planned_cost(s1, s2, spatial, windows, cdtype, layout, operands,
     if priced is None:
         return None
     _, cost, full = priced
-    if ceiling is not None and layout[0] - full + cost >= ceiling:
-        return None
-    # the kernel exactly as conv_window hands it to the engine
-    kv = k.transpose([ax for ax in range(nd) if ax not in spatial] + order)
-    kv = kv.reshape(tuple(ks[ax] for ax in order))[(slice(None, None, -1),) * len(order)]
-    if factorize(kv, cdtype) is None:
-        return None
-    return cost, full
+    perm = tuple([ax for ax in range(nd) if ax not in spatial] + order)
+    return layout[0] - full + cost, which, perm, tuple(ks[ax] for ax in order), cdtype
 
 
 FFT_CALL = 7.0e-5       # includes the front-end's planning
@@ -477,8 +469,21 @@ def int_fft_unsafe(in1, in2):
         # max |value| in Python ints (np.abs(int8(-128)) overflows, which
         # defeats SciPy's own version of this guard)
         def maxabs(a):
+            # the distinct elements only: a broadcast view (zero strides) is
+            # reduced over its stored values, not its 2**58 positions
+            a = a[tuple(slice(0, 1) if st == 0 and n > 0 else slice(None)
+                        for st, n in zip(a.strides, a.shape))]
+            if a.size == 0:
+                return 0
             if a.dtype.kind == "b":
                 return int(a.any())
+            if a.dtype.kind == "c":   # no int() of a complex (ComplexWarning)
+                return max(maxabs(a.real), maxabs(a.imag))
+            if a.dtype.kind == "f":
+                m = float(np.max(np.abs(a.astype(np.float64))))
+                return int(np.ceil(m)) if np.isfinite(m) else 2 ** 64   # NaN/inf: unsafe
+            if a.dtype.kind not in "iu":
+                return 2 ** 64
             return max(abs(int(a.min())), abs(int(a.max())))
         big = maxabs(in1) * maxabs(in2) * int(min(in1.size, in2.size))
         return big > 2 ** np.finfo(float).nmant - 1
@@ -486,11 +491,16 @@ def int_fft_unsafe(in1, in2):
 
 
 def fft_choice(a, b, mode, conv_axes):
-    """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost."""
+    """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost
+    (priced once per geometry)."""
     complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
     rt = np.result_type(a.dtype, b.dtype)
     itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
-    s1, s2 = a.shape, b.shape
+    return _fft_choice(a.shape, b.shape, tuple(conv_axes), itemsize, complex_result)
+
+
+@functools.lru_cache(maxsize=512)
+def _fft_choice(s1, s2, conv_axes, itemsize, complex_result):
     t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
     t_oa = oa_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
     if t_oa < t_fft:

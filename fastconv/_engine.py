@@ -82,9 +82,19 @@ _SLACK = 256          # readable elements after a source buffer (> widest tile)
 _PMAX = {"baseline": 2, "avx2": 4, "avx512": 8}
 
 
+_SCRATCH_CAP = 64 << 20   # bytes kept per thread and dtype; larger buffers are one-off
+
+
 def _scratch(nelem, dtype):
-    """A per-Python-thread buffer reused across calls (no page faults per call)."""
-    key = np.dtype(dtype).char
+    """A per-Python-thread buffer reused across calls (no page faults per call).
+
+    Buffers above ``_SCRATCH_CAP`` bytes are not kept: they are freed when
+    the call that asked for them returns (issue 13: one oversized call used
+    to pin its scratch for the life of the thread)."""
+    dtype = np.dtype(dtype)
+    if nelem * dtype.itemsize > _SCRATCH_CAP:
+        return np.empty(max(nelem, 1), dtype=dtype)[:nelem]
+    key = dtype.char
     buf = getattr(_SCRATCH, key, None)
     if buf is None or buf.size < nelem:
         buf = np.empty(max(nelem, 1), dtype=dtype)
@@ -273,6 +283,72 @@ def _pack_filtt(w5, bias, groups, pf):
     return wp.reshape(-1), bp.reshape(-1), np.array(blocks, dtype=np.intp).reshape(-1, 4)
 
 
+def source_is_wasteful(spatial, kshape, osp, stride, dilation, pads):
+    """True when a padded (phase-split) source copy would be much larger than
+    the input plus what the outputs read: huge padding, stride or dilation
+    around a small input.  Such calls run on the generic kernel, whose cost
+    and memory follow the outputs and the taps that land in the input."""
+    for n, k, o, s, d, (lo, hi) in zip(spatial, kshape, osp, stride, dilation, pads):
+        padded = n + lo + hi + (s if s > 1 else 0)
+        if padded > 4 * (n + o * k) + 256:
+            return True
+    return False
+
+
+def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
+    """Geometry by what the output reads: an axis with one output position has
+    no stride and a one-tap axis no dilation.  The high pad is re-derived so
+    that nothing downstream (phase split, padded copy) is sized by a stride
+    or dilation the output never uses; input the output never reads is cropped
+    (so the output still has the formula's length for the new geometry).
+    Returns (x, stride, dilation, pads)."""
+    rank = len(stride)
+    first = 2 if layout == "channels_first" else 1
+    if layout == "channels_first":
+        spatial, ksp, osp = x.shape[2:], w.shape[2:], oshape[2:]
+    else:
+        spatial, ksp, osp = x.shape[1:-1], w.shape[:rank], oshape[1:-1]
+    new_s, new_d, new_p = [], [], []
+    crop = [slice(None)] * x.ndim
+    for axis, (n, k, o, s, d, (lo, hi)) in enumerate(
+            zip(spatial, ksp, osp, stride, dilation, pads)):
+        if (o == 1 and s > 1) or (k == 1 and d > 1):
+            s = 1 if o == 1 else s
+            d = 1 if k == 1 else d
+            need = (o - 1) * s + d * (k - 1) + 1 - lo    # input length the output reads
+            if need < n:
+                crop[first + axis] = slice(0, max(need, 1))
+            hi = min(hi, need - n) if need >= n else 0
+        new_s.append(s)
+        new_d.append(d)
+        new_p.append((lo, hi))
+    if any(c != slice(None) for c in crop):
+        x = np.ascontiguousarray(x[tuple(crop)])
+    return x, tuple(new_s), tuple(new_d), tuple(new_p)
+
+
+_UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
+
+
+def _products_may_overflow(kern, x, w, nthreads):
+    """True when some finite product ``x[i] * w[j]`` could round to infinity.
+
+    That is the only case where a fused multiply-add (one rounding) and a
+    separate multiply and add (SciPy's arithmetic) disagree on which outputs
+    are NaN or infinite: non-finite inputs propagate identically either way.
+    One parallel read of `x` when some weight exceeds 1 in magnitude; the
+    weights are small."""
+    big = np.finfo(x.dtype).max * 0.5
+    mw = kern.max_finite_abs(w.reshape(-1), 1)
+    if mw <= 1.0:
+        # |x| <= max and |w| <= 1: every exact product is <= max, so no
+        # rounded product is infinite -- no scan of x needed (the usual case
+        # for CNN weights and normalised filters)
+        return False
+    mx = kern.max_finite_abs(x.reshape(-1), nthreads)
+    return mx * mw >= big
+
+
 def _fill_bias(out, b, layout, rank):
     """Set every output element to its filter's bias (0 without a bias)."""
     if b.size == 0:
@@ -372,9 +448,11 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, lev
     d = _pad3(dilation, rank, 1)
     x5 = xshape[:2] + (1,) * (3 - rank) + tuple(xshape[2:])
     k5 = (1,) * (3 - rank) + tuple(wshape[2:])
+    osp = output_shape(xshape, wshape, stride, dilation, pads, groups, "channels_first")[2:]
+    if source_is_wasteful(xshape[2:], wshape[2:], osp, stride, dilation, pads):
+        return None       # the generic kernel clips taps and allocates nothing
     D, H, W = x5[2:]
-    OD, OH, OW = _pad3(output_shape(xshape, wshape, stride, dilation, pads, groups,
-                                    "channels_first")[2:], rank, 1)
+    OD, OH, OW = _pad3(osp, rank, 1)
     ntaps = Cg * k5[0] * k5[1] * k5[2]
     c = dict(pl=pl, ph=ph, s=s, d=d, k5=k5, x5=x5)
     if Cg == 1 and Fg == 1:
@@ -752,12 +830,35 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     -------
     ndarray
         `out`.
+
+    Notes
+    -----
+    Non-finite contract: the AVX2 and AVX-512 kernels use fused
+    multiply-adds.  They give the same NaN/inf pattern as unfused
+    arithmetic (SciPy's) unless a finite product overflows; when the
+    largest finite ``|x| * |w|`` could, the call runs on the baseline
+    kernels, compiled without contraction, instead.  Finite results of the
+    levels differ by rounding only (see docs/user_guide.rst).  Geometry is
+    taken by what the output reads: an axis with one output position has no
+    stride, a one-tap axis no dilation, and unread input is cropped
+    (``_reduce_geometry``), so nothing is sized by a stride, dilation or
+    padding the output never uses.
     """
     dtype = np.result_type(x.dtype, w.dtype)
     x = np.ascontiguousarray(x, dtype=dtype)
     w = np.ascontiguousarray(w, dtype=dtype)
     if out is None:
         accumulate = False
+    if plan is None:
+        oshape = output_shape(x.shape, w.shape, stride, dilation, pads, groups, layout)
+        x, stride, dilation, pads = _reduce_geometry(x, w, oshape, stride, dilation, pads,
+                                                     layout)
+    level = level or _dispatch.LEVEL
+    if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
+            and x.size and w.size
+            and _products_may_overflow(_dispatch.get_kernels(level), x, w, nthreads)):
+        level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
+        plan = None
     if plan is None:
         plan = plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
                               pads=pads, groups=groups, relu=relu, layout=layout,

@@ -73,8 +73,9 @@ def spectral_product(in1, in2, axes, fshape, nthreads):
     in2 = _prepare(in2)
     sp1 = fwd(in1, fshape, axes=axes, workers=nthreads)
     sp2 = fwd(in2, fshape, axes=axes, workers=nthreads)
-    if sp1.shape == np.broadcast_shapes(sp1.shape, sp2.shape):
-        sp1 *= sp2
+    if (sp1.shape == np.broadcast_shapes(sp1.shape, sp2.shape)
+            and sp1.dtype == np.result_type(sp1.dtype, sp2.dtype)):
+        sp1 *= sp2      # in place only when it keeps the wider dtype (SciPy's result type)
     else:
         sp1 = sp1 * sp2
     del sp2

@@ -11,10 +11,17 @@ and obeys this formula.
 
 import math
 import numbers
+import os
+import sys
+
+import numpy as np
 
 __all__ = ["conv_output_shape", "resolve_padding"]
 
 _NAMED = ("valid", "same", "causal", "full")
+# Largest size, stride, dilation or padding the compiled kernels index with
+# (``Py_ssize_t``); beyond it a geometry is rejected before anything runs.
+MAX_INDEX = sys.maxsize
 
 
 def _is_int(v):
@@ -46,6 +53,9 @@ def normalize_tuple(value, rank, name, minimum=1):
     for v in values:
         if v < minimum:
             raise ValueError(f"{name} must be >= {minimum} on every axis, got {value!r}")
+        if v > MAX_INDEX:
+            raise ValueError(f"{name} must be at most {MAX_INDEX} (2**63 - 1) on every axis, "
+                             f"got {value!r}")
     return values
 
 
@@ -156,8 +166,37 @@ def resolve_padding(padding, input_shape, kernel_size, stride=1, dilation=1):
     return tuple(pads)
 
 
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return MAX_INDEX
+
+
+def check_output_memory(fname, shape, dtype):
+    """Raise a ``MemoryError`` naming the shape before allocating an output that
+    cannot fit: more elements than 64-bit indexing allows or more bytes than
+    the machine's physical memory (a geometry mistake, e.g. a huge padding)."""
+    n = math.prod(int(v) for v in shape)
+    nbytes = n * max(1, np.dtype(dtype).itemsize)
+    phys = _physical_memory()
+    if n > MAX_INDEX or nbytes > phys:
+        raise MemoryError(
+            f"{fname}: the output would have shape {tuple(shape)} ({nbytes / 2**30:.4g} GiB "
+            f"of {np.dtype(dtype)}), more than this machine's {phys / 2**30:.4g} GiB of "
+            f"memory; check the stride, padding, dilation and output_padding")
+
+
 def output_length(n, k, s, d, lo, hi, axis=0):
     """The formula for one axis; raises ``ValueError`` when it is below 1."""
+    if lo > MAX_INDEX or hi > MAX_INDEX or n + lo + hi > MAX_INDEX:
+        raise ValueError(
+            f"padding ({lo}, {hi}) on spatial axis {axis} makes the padded length "
+            f"n + p_lo + p_hi = {n + lo + hi} exceed {MAX_INDEX} (2**63 - 1)")
+    if d * (k - 1) > MAX_INDEX:
+        raise ValueError(
+            f"dilation {d} with kernel size {k} on spatial axis {axis} spans d*(k-1) = "
+            f"{d * (k - 1)} elements, more than {MAX_INDEX} (2**63 - 1)")
     out = (n + lo + hi - d * (k - 1) - 1) // s + 1
     if out < 1:
         raise ValueError(

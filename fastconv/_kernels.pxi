@@ -20,6 +20,8 @@
 # the engine (fastconv/_engine.py) has checked every shape before.
 
 from cython.parallel cimport prange
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy
 from fastconv._fused cimport numeric, floating
 
 
@@ -907,4 +909,71 @@ def any_nonfinite(const floating[::1] a, int nthreads):
                 bad = bad | (d != 0)
             fl[c] = bad
     return any(flags)
+
+
+
+def max_finite_abs(const floating[::1] a, int nthreads):
+    """Largest ``|a[i]|`` over the finite elements of `a` (0.0 when there are
+    none), as a Python float.  The engine uses it to tell whether a finite
+    product could overflow (the only case where fused multiply-adds change
+    which outputs are NaN or infinite).
+
+    Branch-free on the bit patterns: for non-negative IEEE numbers the
+    integer order is the numeric order, so ``|a[i]|`` is the sign-cleared
+    pattern, non-finite patterns (exponent all ones) become 0, and an
+    unsigned max reduction (which vectorises, unlike a float max without
+    -ffast-math) gives the answer.  Chunks run in parallel; each writes its
+    own slot.  Internal."""
+    cdef Py_ssize_t n = a.shape[0]
+    cdef Py_ssize_t chunk = 1 << 16
+    cdef Py_ssize_t nchunks = (n + chunk - 1) // chunk
+    cdef Py_ssize_t c, i, lo, hi
+    cdef const uint32_t *p32
+    cdef const uint64_t *p64
+    cdef uint32_t u32, m32
+    cdef uint64_t u64, m64
+    cdef float f32
+    cdef double f64
+    if n == 0:
+        return 0.0
+    res = bytearray(8 * nchunks)
+    cdef uint64_t[::1] mx = memoryview(res).cast("Q")
+    if floating is float:
+        p32 = <const uint32_t *> &a[0]
+        with nogil:
+            for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
+                            use_threads_if=nthreads > 1 and nchunks > 1):
+                lo = c * chunk
+                hi = lo + chunk
+                if hi > n:
+                    hi = n
+                m32 = 0
+                for i in range(lo, hi):
+                    u32 = p32[i] & 0x7fffffffu
+                    u32 = 0 if u32 >= 0x7f800000u else u32
+                    m32 = u32 if u32 > m32 else m32
+                mx[c] = m32
+        m32 = <uint32_t> max(mx)
+        memcpy(&f32, &m32, 4)
+        return float(f32)
+    else:
+        p64 = <const uint64_t *> &a[0]
+        with nogil:
+            for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
+                            use_threads_if=nthreads > 1 and nchunks > 1):
+                lo = c * chunk
+                hi = lo + chunk
+                if hi > n:
+                    hi = n
+                m64 = 0
+                for i in range(lo, hi):
+                    u64 = p64[i] & 0x7fffffffffffffffull
+                    u64 = 0 if u64 >= 0x7ff0000000000000ull else u64
+                    m64 = u64 if u64 > m64 else m64
+                mx[c] = m64
+        m64 = <uint64_t> max(mx)
+        memcpy(&f64, &m64, 8)
+        return float(f64)
+
+
 include "_filter_kernels.pxi"

@@ -50,14 +50,15 @@ def _axis_phases(n_out, off, O, k, s, d):
     gcd = math.gcd(s, d)
     step, dil = s // gcd, d // gcd
     phases = []
-    for r in range(s):
+    # The residues a tap reaches are r = t0*d mod s for t0 < min(step, k) (each
+    # t0 < step gives a distinct one): loop over those taps, never over
+    # range(s), so a huge stride costs nothing.
+    for t0 in sorted(range(min(step, k)), key=lambda t: (t * d) % s):
+        r = (t0 * d) % s
         q0 = -((r - off) // s)          # ceil((off - r) / s)
         q1 = -((r - off - n_out) // s)  # ceil((off + n_out - r) / s)
         count = q1 - q0
-        if count <= 0 or r % gcd:
-            continue
-        t0 = next(t for t in range(step) if (t * d - r) % s == 0)
-        if t0 >= k:
+        if count <= 0:
             continue
         m = (k - t0 + step - 1) // step
         c0 = (r - t0 * d) // s

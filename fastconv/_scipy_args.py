@@ -18,9 +18,12 @@ from fastconv._errors import TypeValueError
 MODES = ("full", "same", "valid")
 
 
-def check_mode(mode):
+def check_mode(mode, fft=False):
+    """SciPy's texts: fftconvolve/oaconvolve say "acceptable ...", the others
+    "Acceptable ..."; both name the value received."""
     if not isinstance(mode, str) or mode not in MODES:
-        raise ValueError("Acceptable mode flags are 'valid', 'same', or 'full'.")
+        head = "acceptable" if fft else "Acceptable"
+        raise ValueError(f"{head} mode flags are 'valid', 'same', or 'full', not mode={mode}")
     return mode
 
 

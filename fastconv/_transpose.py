@@ -9,7 +9,7 @@ engine path as :func:`fastconv.conv_grad_input`.
 
 import numpy as np
 
-from fastconv._geometry import normalize_tuple, resolve_padding
+from fastconv._geometry import MAX_INDEX, check_output_memory, normalize_tuple, resolve_padding
 from fastconv._polyphase import swap_weight, transpose_core
 from fastconv._spec import as_float, check_data_format, check_groups
 from fastconv._threads import resolve_workers
@@ -161,8 +161,15 @@ def _conv_transpose_impl(fname, rank, x, weight, bias, stride, padding, output_p
                 f"{fname}: output size would be {m} (< 1) on spatial axis {axis}: "
                 f"(L - 1)*s - p_lo - p_hi + d*(k - 1) + output_padding + 1 with L={n}, "
                 f"s={s}, p=({lo}, {hi}), d={d}, k={k}, output_padding={op}")
+        if m > MAX_INDEX:
+            raise ValueError(
+                f"{fname}: stride {s} (or dilation {d}) makes the output length {m} on "
+                f"spatial axis {axis} exceed {MAX_INDEX} (2**63 - 1)")
         out_spatial.append(m)
     dtype = np.result_type(x.dtype, weight.dtype)
+    oshape = ((x.shape[0], Cout) + tuple(out_spatial) if layout == "channels_first"
+              else (x.shape[0],) + tuple(out_spatial) + (Cout,))
+    check_output_memory(fname, oshape, dtype)
     if bias is not None:
         bias = as_float(fname, "bias", bias)
         if bias.shape != (Cout,):

@@ -75,6 +75,18 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     """
     pad_mode = np_pad_mode(mode)
     out_arr, out_dtype = output_array(output, input, complex_path)
+    out_dtype = out_dtype.newbyteorder("=")   # byte-swapped arrays: computed natively
+    if input.ndim == 0 or input.size == 0:
+        # SciPy: a 0-d input gives a 0-d result, an empty input an empty one
+        if input.size == 0:
+            res = np.zeros(input.shape, dtype=out_dtype)
+        else:
+            res = _filter(input.reshape(1), weights.reshape(1), (0,), [0], mode, cval,
+                          out_dtype, workers, complex_path).reshape(())
+        if out_arr is None:
+            return res
+        out_arr[...] = res
+        return out_arr
     if complex_path:
         supported = out_dtype in (np.complex64, np.complex128)
     else:

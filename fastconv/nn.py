@@ -11,6 +11,7 @@ import numpy as np
 from fastconv import _engine
 from fastconv._activations import apply_activation, check_activation
 from fastconv._docs import docfiller
+from fastconv._geometry import check_output_memory
 from fastconv._spec import (PADDING_MODES, check_data_format, check_dtype, check_groups,
                             check_padding_limits, conv_spec)
 from fastconv._threads import resolve_workers
@@ -196,6 +197,7 @@ def conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
                          "use None, 'linear', 'sigmoid', 'tanh' or a callable")
     geo = conv_spec(fname, x.shape, weight.shape, stride, padding, dilation, groups,
                          data_format)
+    check_output_memory(fname, geo.y_shape(), dtype)
     F, stride, dilation, pads = geo.F, geo.stride, geo.dilation, geo.pads
     if bias is not None:
         bias = np.asarray(bias)

@@ -16,6 +16,7 @@ for how every call is reduced to one engine call.
 
 import functools
 import math
+import numbers
 import timeit
 import warnings
 
@@ -26,10 +27,11 @@ from fastconv import _engine, _fft
 from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice, use_numpy,
                             worth_pricing)
 from fastconv._direct import NonFinite, conv_window, has_nonfinite, run_engine
-from fastconv._scipy_args import (BOUNDARIES, NP_PAD, check_fillvalue, check_method, check_mode,
-                                  conv_axes_windows, freq_axes,
-                                  normalize_axes, np_conv_ok, swap_needed, conv_windows)
 from fastconv._docs import docfiller
+from fastconv._geometry import check_output_memory
+from fastconv._scipy_args import (BOUNDARIES, NP_PAD, check_fillvalue, check_method, check_mode,
+                                  conv_axes_windows, conv_windows, freq_axes, normalize_axes,
+                                  np_conv_ok, swap_needed)
 from fastconv._threads import resolve_workers
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
@@ -73,6 +75,18 @@ def _empty_result(in1, in2, mode, rt):
     if mode == "valid" and in1.ndim > 1:
         return np.zeros(tuple(abs(n1 - n2) + 1 for n1, n2 in zip(in1.shape, in2.shape)),
                         dtype=rt)
+    if in1.ndim > 1 and mode in ("full", "same"):
+        # N-D: SciPy zero-pads in1 to the full shape ps = n1 + n2 - 1 (in1
+        # must broadcast into its corner), then correlates: 'full' gives the
+        # empty ps-shaped result when ps has a zero, 'same' in1-shaped zeros;
+        # e.g. (0, 3) * (1, 3) -> (0, 5).  Other shapes raise as below.
+        ps = tuple(n1 + n2 - 1 for n1, n2 in zip(in1.shape, in2.shape))
+        fits = min(ps) >= 0 and all(n1 in (1, min(n1, p)) for n1, p in zip(in1.shape, ps))
+        if fits and mode == "same":
+            return np.zeros(in1.shape, dtype=rt)
+        if fits and math.prod(ps) == 0 and (in2.size == 0 or all(
+                p == 0 or p >= n2 for p, n2 in zip(ps, in2.shape))):
+            return np.zeros(ps, dtype=rt)
     name = "in1" if in1.size == 0 else "in2"
     raise ValueError(f"{name} cannot be empty (mode {mode!r} needs at least one "
                      "element in each input)")
@@ -89,6 +103,12 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
         func = _ss.correlate if corr else _ss.convolve
         return np.asarray(func(in1, in2, mode, method="direct"))
     if use_numpy(in1, in2, b, mode, axes, rt):
+        return (np.correlate if corr else np.convolve)(in1, in2, mode)
+    if (rt.kind == "c" and axes is None and np_conv_ok(in1, in2, mode)
+            and (has_nonfinite(in1) or has_nonfinite(in2))):
+        # SciPy's 1-D direct method is NumPy's loop, whose complex products
+        # give their own NaN/inf pattern (correlate([-inf+0j], [1+1j]) is
+        # nan+infj there): with a non-finite operand, take the same loop.
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     if axes is None:
         out = _plain_direct(in1, b, mode, nthreads)
@@ -163,10 +183,36 @@ def _plain_plan(s1, s2, dchar, mode):
     return pads, eplan, separable
 
 
+def _check_out_memory(fname, s1, s2, mode, rt):
+    """A clear MemoryError naming the shape before an output that cannot fit
+    (e.g. a huge broadcast operand) is allocated anywhere."""
+    if mode == "full":
+        shape = tuple(a + b - 1 for a, b in zip(s1, s2))
+    elif mode == "same":
+        shape = tuple(s1)
+    else:
+        shape = tuple(abs(a - b) + 1 for a, b in zip(s1, s2))
+    check_output_memory(fname, shape, rt if rt.kind != "O" else np.float64)
+
+
+def _check_numeric(in1, in2, what):
+    """SciPy's "Unsupported type" / "not available for this type" as a clear
+    ValueError for structured, datetime, string and non-number object arrays
+    (not NumPy's promotion error or a raw TypeError from inside the loop)."""
+    for a in (in1, in2):
+        if a.dtype.kind not in "biufcO" or (
+                a.dtype.kind == "O" and not all(isinstance(v, numbers.Number)
+                                                for v in a.flat)):
+            raise ValueError(f"{what}: inputs must hold numbers, got dtypes "
+                             f"{in1.dtype} and {in2.dtype}")
+
+
 def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     nthreads = resolve_workers(workers)
     in1 = np.asarray(in1)
     in2 = np.asarray(in2)
+    if in1.ndim > 1 or in1.dtype.kind not in "biufcO" or in2.dtype.kind not in "biufcO":
+        _check_numeric(in1, in2, "Unsupported type")
     if in1.ndim == in2.ndim == 0:
         return in1 * _conj(in2) if corr else in1 * in2
     if in1.ndim != in2.ndim:
@@ -176,6 +222,10 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     check_mode(mode)
     check_method(method)
     if axes is not None:
+        if isinstance(axes, (bool, np.bool_)) or (
+                isinstance(axes, (tuple, list)) and any(isinstance(a, (bool, np.bool_))
+                                                        for a in axes)):
+            raise TypeError(f"axes must be an int or a sequence of ints, got {axes!r}")
         axes = normalize_axes(axes, in1.ndim)
         if not axes:
             raise ValueError("when provided, axes cannot be empty")
@@ -183,6 +233,8 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
     b = _reverse_conj(in2, rev_axes) if corr else in2
     conv_axes_windows(in1, b, mode, axes)   # shape checks (SciPy's errors) before anything runs
     rt = np.result_type(in1, in2)
+    if axes is None:
+        _check_out_memory("correlate" if corr else "convolve", in1.shape, in2.shape, mode, rt)
     if in1.size == 0 or in2.size == 0:
         return _empty_result(in1, in2, mode, rt)
     if (method != "fft" and axes is None and in1.size * in2.size <= _SMALL_1D_MACS
@@ -302,13 +354,19 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
 
     Empty inputs follow SciPy's direct method whatever `method` is:
     ``'same'`` with an empty `in1` gives an empty array, N-D ``'valid'``
-    gives zeros (the empty sum), every other case raises ``ValueError``.
+    gives zeros (the empty sum), N-D ``'full'`` the empty full-size array
+    (``(0, 3)`` with ``(1, 3)`` gives ``(0, 5)``), every other case raises
+    ``ValueError``.
     (SciPy's FFT method raises ``IndexError`` on empty inputs.)
 
     NaN and inf: the direct result is NaN/inf exactly where SciPy's direct
     method's is (SciPy's N-D path multiplies its zero padding, so an inf in
     the kernel next to an edge gives ``0 * inf = nan`` there, which is
     reproduced; its 1-D path skips the padding, which is reproduced too).
+    This holds at every SIMD level: the AVX2/AVX-512 kernels fuse
+    multiply-adds, which changes the pattern only when a finite product
+    overflows, and such calls run on the unfused baseline kernels (see
+    the user guide, "Non-finite values and SIMD levels").
     With `axes` given, padding is never multiplied.  ``method='fft'``
     behaves as SciPy's FFT path (a NaN spreads through the whole output
     and a ``RuntimeWarning`` is issued).
@@ -421,6 +479,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     name = "correlate2d" if corr else "convolve2d"
     if not in1.ndim == in2.ndim == 2:
         raise ValueError(f"{name} inputs must both be 2-D arrays")
+    _check_numeric(in1, in2, f"{name} not available for this type")
     swapped = swap_needed(mode, in1.shape, in2.shape)
     check_mode(mode)
     if not isinstance(boundary, str) or boundary not in BOUNDARIES:
@@ -430,6 +489,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     if boundary == "reflect":
         raise ValueError("Incorrect boundary value.")
     rt = np.result_type(in1, in2)
+    _check_out_memory(name, in1.shape, in2.shape, mode, rt)
     fv = check_fillvalue(fillvalue, rt)
     if compute_route(rt)[0] == "fallback" and rt.kind != "O":
         func = _ss.correlate2d if corr else _ss.convolve2d
@@ -690,7 +750,7 @@ def fftconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     if in1.ndim == in2.ndim == 0:
         return in1 * in2
     if in1.ndim == in2.ndim and in1.size and in2.size:
-        check_mode(mode)
+        check_mode(mode, fft=True)
     return _fft.fftconvolve(in1, in2, mode, axes, nthreads)
 
 
@@ -758,7 +818,7 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     if in1.ndim == in2.ndim == 0:
         return in1 * in2
     if in1.ndim == in2.ndim and in1.size and in2.size:
-        check_mode(mode)
+        check_mode(mode, fft=True)
     return _fft.oaconvolve(in1, in2, mode, axes, nthreads)
 
 

@@ -211,3 +211,67 @@ def random_array(rng, shape, dtype):
              + 1j * rng.standard_normal(shape).astype(real))
         return a.astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
+
+
+# --------------------------------------------------------------------------
+# Issue 13 (additive): an input-unchanged check and the hypothesis profiles.
+
+import contextlib  # noqa: E402
+import os  # noqa: E402
+
+
+def _snapshot(a):
+    """What must not change about an argument: its bytes, shape, dtype, strides
+    and writeable flag (lists and scalars are compared by value)."""
+    if isinstance(a, np.ndarray):
+        raw = None
+        if a.dtype.kind != "O":
+            raw = np.array(a, copy=True).tobytes()
+        else:
+            raw = [id(v) for v in a.flat]
+        return ("nd", a.shape, a.dtype, a.strides, a.flags.writeable, raw)
+    if isinstance(a, (list, tuple)):
+        return ("seq", type(a), tuple(_snapshot(v) for v in a))
+    return ("val", repr(a))
+
+
+@contextlib.contextmanager
+def inputs_unchanged(*args, **kwargs):
+    """Context manager: fail if any argument (array, list, scalar) is modified
+    by the code inside (bytes compared exactly, so NaN payloads count)."""
+    before = [_snapshot(a) for a in args] + [_snapshot(v) for v in kwargs.values()]
+    yield
+    after = [_snapshot(a) for a in args] + [_snapshot(v) for v in kwargs.values()]
+    names = [f"argument {i}" for i in range(len(args))] + list(kwargs)
+    for name, b, a in zip(names, before, after):
+        assert a == b, f"{name} was modified by the call"
+
+
+def assert_inputs_unchanged(func, *args, **kwargs):
+    """Call ``func(*args, **kwargs)`` and check that no argument changed;
+    returns the result (exceptions propagate after the check)."""
+    with inputs_unchanged(*args, **kwargs):
+        return func(*args, **kwargs)
+
+
+@pytest.fixture
+def check_inputs_unchanged():
+    """The :func:`assert_inputs_unchanged` helper, as a fixture."""
+    return assert_inputs_unchanged
+
+
+try:
+    from hypothesis import HealthCheck, settings
+
+    # "ci" (the default): hypothesis's usual example count, no deadline and no
+    # too_slow health check (the suite must pass on a loaded machine).
+    # "long": many more examples for a local fuzzing session, selected with
+    # HYPOTHESIS_PROFILE=long (tests/test_fuzz.py is the differential suite).
+    settings.register_profile("ci", deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("long", deadline=None, max_examples=2000,
+                              suppress_health_check=[HealthCheck.too_slow,
+                                                     HealthCheck.data_too_large])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass

@@ -746,7 +746,7 @@ def test_errors_pinned():
         fs.fftconvolve(np.ones(3), x)
     with pytest.raises(ValueError, match="in1 and in2 should have the same dimensionality"):
         fs.oaconvolve(np.ones(3), x)
-    with pytest.raises(ValueError, match="Acceptable mode flags"):
+    with pytest.raises(ValueError, match="acceptable mode flags"):   # SciPy's lower case
         fs.oaconvolve(x, x, mode="nope")
     with pytest.raises(ValueError, match="volume and kernel should have the same"):
         fs.choose_conv_method(np.ones(3), x)
