@@ -36,6 +36,10 @@ mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap'}, optional
     "nd_cval": """\
 cval : scalar, optional
     Value beyond the edges for ``mode='constant'`` (default 0.0).""",
+    "nd_modes": """\
+mode : str or sequence of str, optional
+    Boundary mode (see :func:`fastconv.ndimage.correlate`; default
+    ``'reflect'``), or one per filtered axis.""",
 }
 
 

@@ -851,8 +851,9 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         accumulate = False
     if plan is None:
         oshape = output_shape(x.shape, w.shape, stride, dilation, pads, groups, layout)
-        x, stride, dilation, pads = _reduce_geometry(x, w, oshape, stride, dilation, pads,
-                                                     layout)
+        reduced = _reduce_geometry(x, w, oshape, stride, dilation, pads, layout)
+        if output_shape(reduced[0].shape, w.shape, *reduced[1:], groups, layout) == oshape:
+            x, stride, dilation, pads = reduced
     level = level or _dispatch.LEVEL
     if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
             and x.size and w.size

@@ -55,8 +55,9 @@ import numpy as np
 import scipy.ndimage as _nd
 
 from fastconv import _dispatch
+from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import cast, check_axes, normalize_sequence
+from fastconv._ndimage_args import cast, check_axes, normalize_sequence, output_array
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -146,33 +147,6 @@ class Pass:
     def index(self, n):
         k = self.k
         return _ext_index(n, k, k // 2 + self.origin, self.mode)
-
-
-def _out_spec(output, input, complex_output=False):
-    """SciPy's ``_get_output`` without allocating: (array or None, dtype)."""
-    if output is None:
-        if complex_output:
-            return None, np.promote_types(input.dtype, np.complex64)
-        return None, input.dtype
-    if isinstance(output, (type, np.dtype)):
-        dt = np.dtype(output)
-        if complex_output and dt.kind != "c":
-            warnings.warn("promoting specified output dtype to complex", stacklevel=4)
-            dt = np.promote_types(dt, np.complex64)
-        return None, dt
-    if isinstance(output, str):
-        dt = np.dtype(output)
-        if complex_output and dt.kind != "c":
-            raise RuntimeValueError("output must have complex dtype")
-        if not issubclass(dt.type, np.number):
-            raise RuntimeValueError("output must have numeric dtype")
-        return None, dt
-    output = np.asarray(output)
-    if output.shape != input.shape:
-        raise RuntimeValueError("output shape not correct")
-    if complex_output and output.dtype.kind != "c":
-        raise RuntimeValueError("output must have complex dtype")
-    return output, output.dtype
 
 
 def _supported(in_dtype, out_dtype):
@@ -370,7 +344,7 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
 def apply_passes(input, passes, output, cval, workers, complex_output, scipy_call):
     """Validate dtypes, run the passes, fill/return the output."""
     nthreads = resolve_workers(workers)
-    out_arr, out_dtype = _out_spec(output, input, complex_output)
+    out_arr, out_dtype = output_array(output, input, complex_output)
     if not _supported(input.dtype, np.dtype(out_dtype)):
         return scipy_call()
     out_dtype = np.dtype(out_dtype)
@@ -436,14 +410,14 @@ def _gauss_pass(axis, sigma, order, mode, truncate, radius):
     return Pass(axis, weights=np.ascontiguousarray(weights, dtype=np.float64), mode=mode)
 
 
+@docfiller
 def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
                       truncate=4.0, *, radius=None, workers=None):
     """1-D Gaussian filter (``scipy.ndimage.gaussian_filter1d``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     sigma : scalar
         Standard deviation of the Gaussian kernel.
     axis : int, optional
@@ -456,15 +430,13 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap'}, optional
         Boundary extension (default ``'reflect'``; ``'grid-mirror'``,
         ``'grid-constant'`` and ``'grid-wrap'`` are synonyms).
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_cval)s
     truncate : float, optional
         Truncate the kernel at this many standard deviations (default 4).
     radius : int, optional
         Kernel radius (the kernel has ``2*radius + 1`` taps); overrides
         `truncate`.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -507,24 +479,22 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     return apply_passes(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
 
 
+@docfiller
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
                     truncate=4.0, *, radius=None, axes=None, workers=None):
     """Multidimensional Gaussian filter (``scipy.ndimage.gaussian_filter``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     sigma : scalar or sequence of scalars
         Standard deviation per axis (one value for all).
     order : int or sequence of ints, optional
         Derivative order per axis (0: the Gaussian).
     output : ndarray or dtype, optional
         Array to fill or dtype of the result (default: the input's).
-    mode : str or sequence of str, optional
-        Boundary mode, or one per filtered axis (default ``'reflect'``).
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_modes)s
+    %(nd_cval)s
     truncate : float, optional
         Truncate each kernel at this many standard deviations (default 4).
     radius : int or sequence of ints, optional
@@ -532,8 +502,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     axes : tuple of int, optional
         Filter only these axes (sequences of `sigma`, `order`, `mode`,
         `radius` then have ``len(axes)`` entries).
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -608,14 +577,14 @@ def _uniform_pass(axis, size, origin, mode):
     return Pass(axis, size=int(size), origin=origin, mode=mode)
 
 
+@docfiller
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
                      *, workers=None):
     """1-D uniform (box mean) filter (``scipy.ndimage.uniform_filter1d``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     size : int
         Length of the box.
     axis : int, optional
@@ -624,12 +593,10 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
         Array to fill or dtype of the result (default: the input's).
     mode : str, optional
         Boundary mode (default ``'reflect'``).
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_cval)s
     origin : int, optional
         Shifts the box (``-(size // 2) <= origin <= (size - 1) // 2``).
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -670,28 +637,25 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     return apply_passes(input, [ps], output, cval, workers, input.dtype.kind == "c", scipy_call)
 
 
+@docfiller
 def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
                    axes=None, workers=None):
     """Multidimensional uniform (box mean) filter (``scipy.ndimage.uniform_filter``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     size : int or sequence of ints, optional
         Box length per axis (default 3).
     output : ndarray or dtype, optional
         Array to fill or dtype of the result (default: the input's).
-    mode : str or sequence of str, optional
-        Boundary mode, or one per filtered axis (default ``'reflect'``).
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_modes)s
+    %(nd_cval)s
     origin : int or sequence of ints, optional
         Shift of the box per axis.
     axes : tuple of int, optional
         Filter only these axes.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -758,13 +722,13 @@ def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     return apply_passes(input, passes, output, cval, workers, False, scipy_call)
 
 
+@docfiller
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
     """Sobel filter (``scipy.ndimage.sobel``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     axis : int, optional
         The axis of the derivative ``[-1, 0, 1]`` (default -1); every other
         axis is smoothed with ``[1, 2, 1]``.
@@ -772,10 +736,8 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None
         Array to fill or dtype of the result (default: the input's).
     mode : str or sequence of str, optional
         Boundary mode, or one per axis of `input`.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(nd_cval)s
+    %(workers)s
 
     Returns
     -------
@@ -813,13 +775,13 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None
     return _edge(input, axis, output, mode, cval, workers, [1.0, 2.0, 1.0], _nd.sobel)
 
 
+@docfiller
 def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
     """Prewitt filter (``scipy.ndimage.prewitt``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     axis : int, optional
         The axis of the derivative ``[-1, 0, 1]`` (default -1); every other
         axis is smoothed with ``[1, 1, 1]``.
@@ -827,10 +789,8 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=No
         Array to fill or dtype of the result.
     mode : str or sequence of str, optional
         Boundary mode, or one per axis of `input`.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(nd_cval)s
+    %(workers)s
 
     Returns
     -------
@@ -871,12 +831,13 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=No
 
 def _out_array(output, input):
     """SciPy's ``_get_output`` (allocating)."""
-    arr, dt = _out_spec(output, input)
+    arr, dt = output_array(output, input, False)
     if arr is None:
         arr = np.zeros(input.shape, dtype=dt)
     return arr
 
 
+@docfiller
 def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
                     extra_arguments=(), extra_keywords=None, *, axes=None):
     """N-D Laplace filter from a second-derivative callable
@@ -884,17 +845,14 @@ def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     derivative2 : callable
         ``derivative2(input, axis, output, mode, cval, *extra_arguments,
         **extra_keywords)``; fastconv's or your own.
     output : ndarray or dtype, optional
         Array to fill or dtype of the result.
-    mode : str or sequence of str, optional
-        Boundary mode, or one per filtered axis.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_modes)s
+    %(nd_cval)s
     extra_arguments : sequence, optional
         Extra positional arguments of `derivative2`.
     extra_keywords : dict, optional
@@ -951,24 +909,21 @@ def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
     return output
 
 
+@docfiller
 def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=None):
     """N-D Laplace filter with ``[1, -2, 1]`` second differences
     (``scipy.ndimage.laplace``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     output : ndarray or dtype, optional
         Array to fill or dtype of the result.
-    mode : str or sequence of str, optional
-        Boundary mode, or one per filtered axis.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_modes)s
+    %(nd_cval)s
     axes : tuple of int, optional
         The axes to sum over (default all).
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
 
     Returns
     -------
@@ -1008,6 +963,7 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)
 
 
+@docfiller
 def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
                      workers=None, **kwargs):
     """Laplace filter with Gaussian second derivatives
@@ -1015,20 +971,16 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     sigma : scalar or sequence of scalars
         Standard deviation per filtered axis.
     output : ndarray or dtype, optional
         Array to fill or dtype of the result.
-    mode : str or sequence of str, optional
-        Boundary mode, or one per filtered axis.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_modes)s
+    %(nd_cval)s
     axes : tuple of int, optional
         The axes to filter (default all).
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
     **kwargs
         Passed to :func:`gaussian_filter` (``truncate``, ``radius``).
 
@@ -1078,6 +1030,7 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
                            extra_keywords=kwargs, axes=axes)
 
 
+@docfiller
 def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", cval=0.0,
                                extra_arguments=(), extra_keywords=None, *, axes=None):
     """Gradient magnitude from a first-derivative callable
@@ -1085,17 +1038,14 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     derivative : callable
         ``derivative(input, axis, output, mode, cval, *extra_arguments,
         **extra_keywords)``, e.g. :func:`sobel` or your own.
     output : ndarray or dtype, optional
         Array to fill or dtype of the result.
-    mode : str or sequence of str, optional
-        Boundary mode, or one per filtered axis.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_modes)s
+    %(nd_cval)s
     extra_arguments : sequence, optional
         Extra positional arguments of `derivative`.
     extra_keywords : dict, optional
@@ -1156,6 +1106,7 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
     return output
 
 
+@docfiller
 def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
                                 axes=None, workers=None, **kwargs):
     """Gradient magnitude with Gaussian derivatives
@@ -1163,20 +1114,16 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(nd_input)s
     sigma : scalar or sequence of scalars
         Standard deviation per axis.
     output : ndarray or dtype, optional
         Array to fill or dtype of the result.
-    mode : str or sequence of str, optional
-        Boundary mode, or one per filtered axis.
-    cval : scalar, optional
-        Value beyond the edges for ``mode='constant'``.
+    %(nd_modes)s
+    %(nd_cval)s
     axes : tuple of int, optional
         The axes to differentiate along (default all).
-    workers : int, optional
-        Threads (``None``: all usable cores).
+    %(workers)s
     **kwargs
         Passed to :func:`gaussian_filter` (``truncate``, ``radius``).
 
