@@ -32,6 +32,11 @@ except ImportError:  # pragma: no cover - NumPy 1.x
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d"]
 
+
+def __dir__():
+    return list(__all__)
+
+
 _PAD_MODES = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect",
               "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap",
               "constant": "constant", "grid-constant": "constant"}

@@ -16,6 +16,11 @@ from fastconv._threads import resolve_workers
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
+
+def __dir__():
+    return list(__all__)
+
+
 _PADDING_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))

@@ -30,6 +30,11 @@ from fastconv._threads import resolve_workers
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
            "oaconvolve", "choose_conv_method"]
 
+
+def __dir__():
+    return list(__all__)
+
+
 _METHODS = ("auto", "direct", "fft")
 _ENGINE_FLOOR = ENGINE_CALL
 _BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap",
