@@ -24,8 +24,9 @@ No needless rebuilds:
   otherwise cythonize and compile everything again in a fresh temporary
   folder each time.  Cython regenerates a C file only when its ``.pyx`` (or an
   included ``.pxi``/``.pxd``) changed, and an extension is compiled only when
-  its C file or a header is newer than the module, so re-running the install
-  after changing nothing compiles nothing;
+  its C file or a header is newer than the module already built in the source
+  tree (which is then reused), so re-running the install after changing
+  nothing compiles nothing;
 * the extensions are cythonized and compiled in parallel (one job per CPU;
   ``FASTCONV_BUILD_JOBS=N`` or ``build_ext -j N`` overrides);
 * ``ccache`` is used when it is on ``PATH`` and ``CC`` is not set
@@ -44,6 +45,11 @@ import sysconfig
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
+try:
+    from setuptools.modified import newer_group
+except ImportError:  # setuptools < 69
+    from setuptools._distutils.dep_util import newer_group
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(ROOT, "build_tools"))
@@ -128,6 +134,27 @@ class BuildExt(build_ext):
         # the same sources in another clone or temporary folder hit the cache
         os.environ.setdefault("CCACHE_BASEDIR", ROOT)
         return True
+
+    def build_extension(self, ext):
+        # An editable install builds into a fresh temporary build_lib and
+        # copies the modules into the source tree.  When the module already
+        # in the tree is newer than its C file and headers, and the build
+        # configuration is unchanged (self.force is False; a changed one
+        # re-cythonizes every C file, which makes every module in the tree
+        # older than its C file), that module is the build: copy it.  So
+        # `pip install -e .` twice, or `pip install .` after it, compiles nothing.
+        if not self.force:
+            filename = self.get_ext_filename(ext.name)
+            in_tree = os.path.join(ROOT, filename)
+            target = self.get_ext_fullpath(ext.name)
+            sources = list(ext.sources) + list(ext.depends or [])
+            if os.path.exists(in_tree) and not newer_group(sources, in_tree, "newer"):
+                print(f"fastconv build: {ext.name} is up to date")
+                if os.path.abspath(target) != os.path.abspath(in_tree):
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    shutil.copy2(in_tree, target)
+                return
+        super().build_extension(ext)
 
     def build_extensions(self):
         print(f"fastconv build: {self.parallel} parallel job(s); "
