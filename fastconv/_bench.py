@@ -326,12 +326,12 @@ def scaling(quick, repeats):
 
 
 def speedup_figure(rows, title, machine=None):
-    """A matplotlib figure: horizontal bars of fastconv's speed-up over each peer.
+    """A matplotlib figure of fastconv's speed-up over each peer, per workload.
 
     `rows` are result rows of one section (``workload``, ``fastconv_s``,
-    ``peers``); `machine` (a string, e.g. the CPU and SIMD level) is written
-    under the title.  Log scale; the line at 1x separates "fastconv faster"
-    (right) from "peer faster" (left).
+    ``peers``); `machine` (a string: the CPU and SIMD level) is written under
+    the title.  One line per workload, one marker per peer, log scale; the
+    line at 1x separates "fastconv faster" (right) from "peer faster" (left).
     """
     import matplotlib
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
@@ -340,17 +340,18 @@ def speedup_figure(rows, title, machine=None):
 
     peers = sorted({p for row in rows for p in row["peers"]})
     n_rows = len(rows)
-    height = 0.8 / max(len(peers), 1)
-    fig, ax = plt.subplots(figsize=(9.0, 0.25 * n_rows * max(len(peers), 1) + 1.6))
+    fig, ax = plt.subplots(figsize=(9.0, 0.34 * n_rows + 1.7))
     cmap = plt.get_cmap("tab10")
+    markers = "oDs^vP*Xh<>"
     for ip, peer in enumerate(peers):
         ys, vals = [], []
         for ir, row in enumerate(rows):
             t = row["peers"].get(peer)
             if t:
-                ys.append(ir + (ip - (len(peers) - 1) / 2) * height)
+                ys.append(ir)
                 vals.append(t / row["fastconv_s"])
-        ax.barh(ys, vals, height=height * 0.92, color=cmap(ip % 10), label=peer)
+        ax.scatter(vals, ys, s=38, color=cmap(ip % 10), marker=markers[ip % len(markers)],
+                   label=peer, zorder=3, edgecolors="white", linewidths=0.5)
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log")
     ratios = [t / row["fastconv_s"] for row in rows for t in row["peers"].values() if t]
@@ -364,12 +365,13 @@ def speedup_figure(rows, title, machine=None):
     ax.minorticks_off()
     ax.set_yticks(range(n_rows))
     ax.set_yticklabels([row["workload"] for row in rows], fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(n_rows - 0.5, -0.5)
     ax.set_xlabel("speed-up = peer time / fastconv time (log scale; > 1: fastconv faster)")
     ax.set_title(title if not machine else f"{title}\n{machine}", fontsize=10, loc="left")
     if peers:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="x", which="both", alpha=0.3)
+    ax.grid(axis="y", alpha=0.15)
     fig.tight_layout()
     return fig
 

@@ -150,7 +150,8 @@ def accuracy(model, x, y, batch=512):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[3])
+    parser = argparse.ArgumentParser(
+        description="Train a small CNN built from fastconv layers on scikit-learn's 8x8 digits.")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     parser.add_argument("--out", default=".", help="directory for the plot and the numbers")
     parser.add_argument("--batch-size", type=int, default=32)
