@@ -1,6 +1,7 @@
 """Sphinx configuration of fastconv's documentation.
 
-Build (from the repository root, with the ``docs`` group installed: ``python -m pip install --group docs``)::
+Build (from the repository root, with the ``docs`` group installed:
+``python -m pip install --group docs``)::
 
     sphinx-build -W -b html docs docs/_build/html
     sphinx-build -W -b doctest docs docs/_build/doctest
