@@ -394,7 +394,6 @@ def save_plot(data, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
 
     sections = [k for k in SECTIONS if any(r["section"] == k for r in data["results"])]
     if not sections:
