@@ -1,7 +1,7 @@
 """Speed-ups of fastconv over its peers, from one commit's asv results.
 
 ``asv compare`` compares one benchmark across two commits; this script
-compares benchmarks *within* one run, the way BENCHMARKS.md states its
+compares benchmarks *within* one run, the way the benchmarks page states its
 targets: "speed-up" = peer time / fastconv time, measured in the same run
 on the same inputs.  For every fastconv ``time_`` benchmark (classes named
 ``*Fastconv``) it finds the peer ``time_`` benchmarks of the same module and

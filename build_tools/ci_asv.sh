@@ -5,8 +5,8 @@
 #
 # * Runs against the fastconv INSTALLED in $PYTHON's environment
 #   (`asv run --python=same`): no virtualenv, no build, nothing recorded
-#   (`--dry-run`).  $PYTHON (default: `python`) needs the `bench` extra
-#   (asv); the peers (extra `peers`: torch, opencv) are benchmarked when
+#   (`--dry-run`).  $PYTHON (default: `python`) needs the `bench` group
+#   (asv); the peers (group `peers`: torch, opencv) are benchmarked when
 #   installed and skipped otherwise.
 # * `--quick` runs each benchmark exactly once; FASTCONV_ASV_SMALL=1 shrinks
 #   the arrays (not the parameters) so the whole suite takes a few minutes;

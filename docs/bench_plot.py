@@ -6,9 +6,12 @@ Called by ``docs/conf.py`` while the docs build::
                            "docs/_generated/bench_results.inc",
                            "docs/_generated/bench")
 
-If the JSON file exists, one bar chart per BENCHMARKS.md section (A-D) of the
-speed-up over each peer (peer time / fastconv time, measured in the same run)
-is drawn with matplotlib, and the scaling section (E) becomes a table.  If it
+If the JSON file exists, one bar chart per section (2-D filtering, 1-D
+signals, 3-D volumes, CNN layers) of the speed-up over each peer (peer time /
+fastconv time, measured in the same run) is drawn with the same function as
+``python -m fastconv bench --plot`` (``fastconv._bench.speedup_figure``), each
+titled with the CPU it was measured on, and the scaling section becomes a
+table.  If it
 does not exist, the fragment says that no results are recorded; nothing is
 ever made up.
 
@@ -19,12 +22,9 @@ import json
 import os
 import sys
 
-SECTION_TITLES = {
-    "A": "A. Single-channel 2-D filtering",
-    "B": "B. 1-D signals",
-    "C": "C. 3-D volumes",
-    "D": "D. CNN layers (float32)",
-}
+from fastconv._bench import SECTIONS, machine_label, speedup_figure
+
+SECTION_TITLES = {key: title for key, (_, title) in SECTIONS.items()}
 
 
 def load(path):
@@ -41,46 +41,9 @@ def load(path):
     return data
 
 
-def section_figure(rows, title):
+def section_figure(rows, title, machine=None):
     """Horizontal bars: speed-up of fastconv over every peer, per workload."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    peers = sorted({p for row in rows for p in row["peers"]})
-    n_rows = len(rows)
-    height = 0.8 / max(len(peers), 1)
-    fig, ax = plt.subplots(figsize=(9.0, 0.25 * n_rows * max(len(peers), 1) + 1.4))
-    cmap = plt.get_cmap("tab10")
-    for ip, peer in enumerate(peers):
-        ys, vals = [], []
-        for ir, row in enumerate(rows):
-            t = row["peers"].get(peer)
-            if t:
-                ys.append(ir + (ip - (len(peers) - 1) / 2) * height)
-                vals.append(t / row["fastconv_s"])
-        ax.barh(ys, vals, height=height * 0.92, color=cmap(ip % 10), label=peer)
-    ax.axvline(1.0, color="black", linewidth=1)
-    ax.set_xscale("log")
-    ratios = [t / row["fastconv_s"] for row in rows for t in row["peers"].values() if t]
-    lo, hi = min(ratios + [1.0]), max(ratios + [1.0])
-    steps = (1,) if hi / lo > 300 else (1, 2, 5)  # fewer labels over a wide range
-    ticks = [v * 10.0 ** e for e in range(-4, 5) for v in steps]
-    ticks = [t for t in ticks if lo / 2.5 <= t <= hi * 2.5]
-    ax.set_xlim(min(ticks[0], lo / 1.3), max(ticks[-1], hi * 1.3))
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}x" for t in ticks])
-    ax.minorticks_off()
-    ax.set_yticks(range(n_rows))
-    ax.set_yticklabels([row["workload"] for row in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("speed-up = peer time / fastconv time (log scale; > 1: fastconv faster)")
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.grid(axis="x", which="both", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return speedup_figure(rows, title, machine)
 
 
 def _rst_table(header, rows):
@@ -96,17 +59,25 @@ def fragment_lines(data, image_paths):
     cfg = data.get("config") or {}
     simd = (cfg.get("simd") or {}).get("level", "?")
     omp = "on" if (cfg.get("openmp") or {}).get("enabled") else "off"
+    machine = data.get("machine") or {}
     lines = [
-        "Results of ``python -m fastconv bench``, recorded in "
-        "``docs/_static/bench/results.json``: fastconv "
+        f"**Measured on:** {machine_label(data)}.",
+        "",
+        "Results of ``python -m fastconv bench``: fastconv "
         f"{cfg.get('version', '?')}, OpenMP {omp}, {cfg.get('threads', '?')} threads, "
         f"SIMD level {simd}; "
-        + ("*quick* (reduced) sizes" if data.get("quick") else "the BENCHMARKS.md sizes")
+        + ("*quick* (reduced) sizes" if data.get("quick") else "the full sizes")
         + f", median of {data.get('repeats', '?')} repeats after a warm-up.",
         "",
     ]
+    if machine.get("note"):
+        lines += [str(machine["note"]), ""]
+    if machine.get("busy"):
+        lines += [".. warning::", "",
+                  "   The machine was busy during this run (other processes took CPU "
+                  "time): the ratios below are not trustworthy.", ""]
     for section, path in image_paths:
-        lines += [SECTION_TITLES.get(section, section), "~" * len(SECTION_TITLES.get(section, section)), "",
+        lines += [SECTION_TITLES.get(section, section), "^" * len(SECTION_TITLES.get(section, section)), "",
                   f".. image:: {path}", f"   :alt: speed-ups, section {section}", ""]
         rows = [r for r in data["results"] if r["section"] == section]
         table = []
@@ -130,8 +101,8 @@ def fragment_lines(data, image_paths):
             lines += _rst_table(["workload", "auto / fastest", "fastest", "methods"], table)
     scaling = data.get("scaling") or []
     if scaling:
-        title = "E. Scaling, determinism and memory"
-        lines += [title, "~" * len(title), ""]
+        title = SECTION_TITLES["E"]
+        lines += [title, "^" * len(title), ""]
         table = [[s.get("workload", "?"), f"{s.get('t1', 0) * 1e3:.2f} ms",
                   f"{s.get('t2', 0) * 1e3:.2f} ms", f"{s.get('scaling', 0):.2f}x",
                   str(s.get("bitwise_identical", "?")),
@@ -141,16 +112,21 @@ def fragment_lines(data, image_paths):
     return lines
 
 
-NO_RESULTS = [
-    ".. note::",
-    "",
-    "   No benchmark results are recorded in this build of the documentation.",
-    "   To add them, run the benchmark on the machine you care about and rebuild::",
-    "",
-    "       python -m fastconv bench --json docs/_static/bench/results.json",
-    "       sphinx-build -W -b html docs docs/_build/html",
-    "",
-]
+def no_results_lines(json_path):
+    """The note shown where a results file does not exist (yet)."""
+    name = os.path.basename(json_path)
+    return [
+        ".. note::",
+        "",
+        "   No benchmark results are recorded for this machine in this build of the",
+        "   documentation.  To add them, run the benchmark on such a machine and",
+        "   rebuild::",
+        "",
+        f"       python -m fastconv bench --json docs/_static/bench/{name} "
+        f"--plot speedups.png",
+        "       bash build_tools/ci_docs.sh",
+        "",
+    ]
 
 
 def write_results_fragment(json_path, fragment_path, image_dir, image_ref_prefix):
@@ -162,15 +138,16 @@ def write_results_fragment(json_path, fragment_path, image_dir, image_ref_prefix
     """
     os.makedirs(os.path.dirname(fragment_path), exist_ok=True)
     if not os.path.exists(json_path):
-        lines = NO_RESULTS
+        lines = no_results_lines(json_path)
         found = False
     else:
         data = load(json_path)
         os.makedirs(image_dir, exist_ok=True)
         images = []
-        for section in sorted({r["section"] for r in data["results"]}):
+        for section in [k for k in SECTIONS if any(r["section"] == k for r in data["results"])]:
             rows = [r for r in data["results"] if r["section"] == section]
-            fig = section_figure(rows, SECTION_TITLES.get(section, section))
+            fig = section_figure(rows, SECTION_TITLES.get(section, section),
+                                 machine_label(data))
             name = f"speedup_{section}.png"
             fig.savefig(os.path.join(image_dir, name), dpi=100)
             import matplotlib.pyplot as plt

@@ -1,15 +1,17 @@
-"""``python -m fastconv [info|check|bench]``.
+"""python -m fastconv [info | check | bench]
 
-* ``info``  - how fastconv was built and what it will use (one item a line);
-* ``check`` - a self-check against SciPy on small built-in examples;
-* ``bench`` - the benchmark table of BENCHMARKS.md on this machine.
+  info   how fastconv was built and what it will use (one item a line)
+  check  a self-check against SciPy on small built-in examples
+  bench  fastconv against the installed peers (SciPy, NumPy, PyTorch, OpenCV)
+         on this machine; see python -m fastconv bench --help
 
-With no argument: ``info``, ``check``, then ``bench --quick`` (small sizes,
-against whichever peers are installed) when the check passed.
+With no command: info, check, then bench --quick (small sizes) when the
+check passed.
 """
 
 import argparse
 import sys
+import textwrap
 
 
 def cmd_info(args=None):
@@ -62,15 +64,36 @@ def cmd_bench(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fastconv", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("info", help="build and runtime facts")
-    sub.add_parser("check", help="self-check against SciPy")
-    pb = sub.add_parser("bench", help="benchmark against installed peers")
+    from fastconv._bench import RATIO_LINE, SECTIONS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m fastconv",
+        description="fastconv's build facts, self-check and benchmark.",
+        epilog="With no command: info, check, then bench --quick when the check passed.")
+    sub = parser.add_subparsers(dest="command", title="commands")
+    sub.add_parser("info", help="how fastconv was built and what it will use",
+                   description="How fastconv was built and what it will use: OpenMP "
+                               "runtime, threads, SIMD level of the kernels, compiler.")
+    sub.add_parser("check", help="self-check against SciPy (exit status 1 on a mismatch)",
+                   description="Compare fastconv with SciPy on small built-in examples, "
+                               "at every SIMD level this CPU runs; exit status 1 on a "
+                               "mismatch.")
+    names = "\n".join(f"  {name:9s} {title}" for name, title in SECTIONS.values())
+    pb = sub.add_parser(
+        "bench", help="benchmark against the installed peers",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill("Time fastconv against the installed peers (SciPy, NumPy, "
+                                  "PyTorch, OpenCV) on this machine.  " + RATIO_LINE, 78)
+        + "\n\nsections:\n" + names,
+        epilog="Progress goes to stderr, the table to stdout.  A busy machine (high load "
+               "average, or a fixed loop whose times scatter) is reported at the end: "
+               "re-run when it is idle.")
     pb.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     pb.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    pb.add_argument("--sections", default="ABCDEF", help="which BENCHMARKS.md sections")
+    pb.add_argument("--plot", metavar="FILE",
+                    help="also save a PNG chart of the speed-ups (needs matplotlib)")
+    pb.add_argument("--sections", default="all", metavar="NAMES",
+                    help="comma-separated section names (see above), default all")
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)

@@ -1,4 +1,9 @@
-"""``python -m fastconv bench``: the BENCHMARKS.md workloads on this machine.
+"""``python -m fastconv bench``: fastconv against its peers on this machine.
+
+Six groups of workloads, named in words (``--sections``): 2-D filtering of
+one image, 1-D signals, 3-D volumes, CNN layers, thread scaling (with
+determinism and memory) and scipy.ndimage's linear filters.  The documentation's benchmarks page
+describes them and their targets.
 
 Every number is a ratio against a named peer measured in the same process and
 run, on the same fresh random inputs, median of several repeats after a
@@ -12,6 +17,7 @@ Speed-up = peer time / fastconv time (higher is better).
 
 import json
 import os
+import platform
 import sys
 import time
 
@@ -41,23 +47,104 @@ def _import(name):
         return None
 
 
-class Progress:
-    """A one-line progress bar on stderr."""
+# section id (as stored in the JSON) -> (name for --sections, title)
+SECTIONS = {
+    "A": ("filter2d", "2-D filtering of one image (the SciPy / OpenCV user)"),
+    "B": ("signal1d", "1-D signals"),
+    "C": ("volume3d", "3-D volumes"),
+    "D": ("cnn", "CNN layers, float32 (the PyTorch user)"),
+    "E": ("scaling", "Thread scaling, determinism and memory"),
+    "F": ("filters", "scipy.ndimage's linear filters (gaussian, uniform, sobel)"),
+}
+SECTION_BY_NAME = {name: key for key, (name, _) in SECTIONS.items()}
 
-    def __init__(self, total, enabled=True):
-        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+RATIO_LINE = ("speed-up = peer time / fastconv time, measured in this run: 2.00x means "
+              "fastconv took half the peer's time; below 1.00x the peer was faster.")
+
+
+def parse_sections(text):
+    """``'filter2d,cnn'`` (or ``'all'``) -> the section ids, in order."""
+    if text is None or text.strip().lower() in ("", "all"):
+        return list(SECTIONS)
+    keys = []
+    for item in text.replace(" ", "").split(","):
+        if item in SECTION_BY_NAME:
+            keys.append(SECTION_BY_NAME[item])
+        elif item.upper() in SECTIONS and len(item) == 1:   # the old one-letter ids
+            keys.append(item.upper())
+        else:
+            raise ValueError(f"--sections: unknown section {item!r}; choose from "
+                             f"{', '.join(SECTION_BY_NAME)} (comma-separated) or all")
+    return [k for k in SECTIONS if k in keys]
+
+
+class Progress:
+    """Progress on stderr: a bar on a terminal, else one line per workload."""
+
+    def __init__(self, total, stream=None):
+        self.total, self.done = total, 0
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.t0 = time.perf_counter()
 
     def step(self, label):
         self.done += 1
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * self.done / self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
-                         f"{self.done}/{self.total} {label[:40]:40s}")
-        sys.stderr.flush()
-        if self.done == self.total:
-            sys.stderr.write("\n")
+        elapsed = time.perf_counter() - self.t0
+        if self.tty:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
+                              f"{self.done}/{self.total} {elapsed:5.0f}s {label[:50]:50s}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"[{self.done}/{self.total}] {elapsed:.0f}s done: {label}\n")
+        self.stream.flush()
+
+
+def cpu_model():
+    """The CPU's model name (``lscpu``'s "Model name"), or what the platform says."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine_state(cpus, samples=15):
+    """How busy the machine is: load average and the spread of a fixed loop.
+
+    The loop (``np.sin`` over 100,000 numbers: one thread) does the same work
+    every time; on a quiet machine its times agree within a few per cent.
+    Returns a dict with ``loadavg`` (1 minute, None where unknown),
+    ``spread`` ((90th - 10th percentile) / median of the loop's times) and
+    ``busy`` (load average above half the usable CPUs, or spread > 25 %).
+    """
+    a = np.random.default_rng(0).standard_normal(100_000)
+    out = np.empty_like(a)
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(10):
+            np.sin(a, out=out)
+        times.append(time.perf_counter() - t0)
+    p10, p50, p90 = np.percentile(times, [10, 50, 90])
+    spread = float((p90 - p10) / p50)
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        load = None
+    busy = spread > 0.25 or (load is not None and load > 0.5 * cpus + 0.5)
+    return {"loadavg": load, "spread": spread, "busy": bool(busy), "cpus": cpus}
+
+
+def _state_text(state):
+    load = "unknown" if state["loadavg"] is None else f"{state['loadavg']:.2f}"
+    return (f"load average {load} on {state['cpus']} usable CPUs; timing spread of a "
+            f"fixed loop {state['spread'] * 100:.0f}%")
 
 
 def time_interleaved(funcs, repeats):
@@ -209,7 +296,7 @@ def workloads(quick):
 
 
 def filter_workloads(quick):
-    """F: scipy.ndimage's separable filters, float32 (issue 15), in the
+    """F: scipy.ndimage's separable filters, float32, in the
     format of :func:`workloads`.  Peers: scipy.ndimage and OpenCV with the
     same kernels and border (``BORDER_REFLECT`` = ndimage's ``'reflect'``).
     The GFLOP/s column counts 2 flops per tap per pass and output (the
@@ -251,9 +338,9 @@ def scaling(quick, repeats):
     rng = _rng()
     rows = []
     cases = [
-        ("A 2-D 9x9 float32", (1, 1) + ((512, 512) if quick else (2048, 2048)), (1, 1, 9, 9), 4, 1),
-        ("D conv2d 64->64 3x3", ((4 if quick else 16), 64, 56, 56), (64, 64, 3, 3), 1, 1),
-        ("C 3-D 5^3 float32", (1, 1) + ((48,) * 3 if quick else (128,) * 3), (1, 1, 5, 5, 5), 2, 1),
+        ("2-D filtering 9x9 float32", (1, 1) + ((512, 512) if quick else (2048, 2048)), (1, 1, 9, 9), 4, 1),
+        ("CNN conv2d 64->64 3x3", ((4 if quick else 16), 64, 56, 56), (64, 64, 3, 3), 1, 1),
+        ("3-D volume 5^3 float32", (1, 1) + ((48,) * 3 if quick else (128,) * 3), (1, 1, 5, 5, 5), 2, 1),
     ]
     for name, xs, ws, p, g in cases:
         x = rng.standard_normal(xs, dtype=np.float32)
@@ -274,26 +361,127 @@ def scaling(quick, repeats):
     return rows
 
 
+def speedup_figure(rows, title, machine=None):
+    """A matplotlib figure of fastconv's speed-up over each peer, per workload.
+
+    `rows` are result rows of one section (``workload``, ``fastconv_s``,
+    ``peers``); `machine` (a string: the CPU and SIMD level) is written under
+    the title.  One line per workload, one marker per peer, log scale; the
+    line at 1x separates "fastconv faster" (right) from "peer faster" (left).
+    """
+    import matplotlib
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    peers = sorted({p for row in rows for p in row["peers"]})
+    n_rows = len(rows)
+    fig, ax = plt.subplots(figsize=(9.0, 0.34 * n_rows + 1.7))
+    cmap = plt.get_cmap("tab10")
+    markers = "oDs^vP*Xh<>"
+    for ip, peer in enumerate(peers):
+        ys, vals = [], []
+        for ir, row in enumerate(rows):
+            t = row["peers"].get(peer)
+            if t:
+                ys.append(ir)
+                vals.append(t / row["fastconv_s"])
+        ax.scatter(vals, ys, s=38, color=cmap(ip % 10), marker=markers[ip % len(markers)],
+                   label=peer, zorder=3, edgecolors="white", linewidths=0.5)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xscale("log")
+    ratios = [t / row["fastconv_s"] for row in rows for t in row["peers"].values() if t]
+    lo, hi = min(ratios + [1.0]), max(ratios + [1.0])
+    steps = (1,) if hi / lo > 300 else (1, 2, 5)  # fewer labels over a wide range
+    ticks = [v * 10.0 ** e for e in range(-4, 5) for v in steps]
+    ticks = [t for t in ticks if lo / 2.5 <= t <= hi * 2.5]
+    ax.set_xlim(min(ticks[0], lo / 1.3), max(ticks[-1], hi * 1.3))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}x" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks(range(n_rows))
+    ax.set_yticklabels([row["workload"] for row in rows], fontsize=8)
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    ax.set_xlabel("speed-up = peer time / fastconv time (log scale; > 1: fastconv faster)")
+    ax.set_title(title if not machine else f"{title}\n{machine}", fontsize=10, loc="left")
+    if peers:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.grid(axis="y", alpha=0.15)
+    fig.tight_layout()
+    return fig
+
+
+def machine_label(data):
+    """One line naming where a results file was measured: CPU, SIMD level, threads."""
+    cfg = data.get("config") or {}
+    mach = data.get("machine") or {}
+    simd = cfg.get("simd") or {}
+    cpu = mach.get("cpu") or "CPU model not recorded"
+    label = (f"{cpu}; the CPU supports {simd.get('cpu_supports', '?')}, kernels ran at "
+             f"{simd.get('level', '?')}; {cfg.get('threads', '?')} threads")
+    if mach.get("busy"):
+        label += "; machine busy: ratios not trustworthy"
+    return label
+
+
+def save_plot(data, path):
+    """Save one PNG with a panel of speed-ups per section of `data` (the JSON)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sections = [k for k in SECTIONS if any(r["section"] == k for r in data["results"])]
+    if not sections:
+        raise ValueError("--plot: no speed-ups to plot (no section with peers ran)")
+    images = []
+    for key in sections:
+        rows = [r for r in data["results"] if r["section"] == key]
+        fig = speedup_figure(rows, SECTIONS[key][1], machine_label(data))
+        fig.canvas.draw()
+        images.append(np.asarray(fig.canvas.buffer_rgba()))
+        plt.close(fig)
+    width = max(im.shape[1] for im in images)
+    padded = [np.pad(im, ((0, 0), (0, width - im.shape[1]), (0, 0)), constant_values=255)
+              for im in images]
+    plt.imsave(path, np.concatenate(padded, axis=0))
+
+
 def main(args):
     argv = sys.argv[2:] if len(sys.argv) > 2 and sys.argv[1] == "bench" else []
+    try:
+        sections = parse_sections(getattr(args, "sections", None))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if getattr(args, "plot", None):
+        import importlib.util
+        if importlib.util.find_spec("matplotlib") is None:
+            print("--plot needs matplotlib: pip install matplotlib", file=sys.stderr)
+            return 2
     _maybe_reexec(argv)
     import fastconv
     quick = bool(getattr(args, "quick", False))
-    sections = getattr(args, "sections", "ABCDEF") or "ABCDEF"
     repeats = 3 if quick else 7
     cfg = fastconv.show_config(print_out=False)
-    print(f"fastconv {cfg['version']} | OpenMP {'on' if cfg['openmp']['enabled'] else 'off'} | "
-          f"threads {cfg['threads']} | SIMD {cfg['simd']['level']} | "
-          f"{'quick sizes' if quick else 'BENCHMARKS.md sizes'}; median of {repeats} after warm-up")
+    cpu = cpu_model()
+    state = machine_state(cfg["usable_cpus"])
+    print(f"fastconv {cfg['version']} | {cpu} | OpenMP {'on' if cfg['openmp']['enabled'] else 'off'}"
+          f" | threads {cfg['threads']} | SIMD {cfg['simd']['level']}")
+    print(f"{'quick (reduced) sizes' if quick else 'full sizes'}; median of {repeats} "
+          "repeats after a warm-up, libraries called in turn")
+    print(RATIO_LINE)
+    if state["busy"]:
+        print(f"note: the machine is busy before the run ({_state_text(state)})")
     work = [w for w in workloads(quick) if w[0] in sections]
     work += filter_workloads(quick) if "F" in sections else []
-    prog = Progress(len(work) + (1 if "E" in sections else 0), sys.stderr.isatty())
+    prog = Progress(len(work) + (1 if "E" in sections else 0))
     results = []
     for section, name, flops, funcs, meths in work:
         calls = dict(funcs)
         calls.update({"method:" + k: f for k, f in meths.items()})
         t = time_interleaved(calls, repeats)
-        prog.step(name)
+        prog.step(f"{SECTIONS[section][0]}: {name}")
         row = {"section": section, "workload": name, "fastconv_s": t["fastconv"],
                "gflops": flops / t["fastconv"] / 1e9,
                "peers": {k: v for k, v in t.items()
@@ -306,31 +494,50 @@ def main(args):
         results.append(row)
     scal = scaling(quick, repeats) if "E" in sections else []
     if scal:
-        prog.step("scaling")
+        prog.step("scaling: 1 -> 2 threads")
     current = None
     for row in results:
         if row["section"] != current:
             current = row["section"]
-            print(f"\n== {current} ==")
-            print(f"{'workload':40s} {'fastconv':>10s} {'GFLOP/s':>8s}  speed-up vs peers "
-                  "(peer time / fastconv time)")
+            print(f"\n== {SECTIONS[current][1]} ==")
+            print(f"{'workload':40s} {'fastconv':>10s} {'GFLOP/s':>8s}  speed-up over each peer")
+            if current in "ABC":
+                print(f"{'':40s} planner: fastconv's method='auto' time / its fastest method's "
+                      f"(direct, fft, oa), should be <= {PLANNER_TOLERANCE:.2f}x")
         ratios = "  ".join(f"{k} {v / row['fastconv_s']:.2f}x" for k, v in row["peers"].items())
-        print(f"{row['workload']:40s} {row['fastconv_s'] * 1e3:8.2f}ms {row['gflops']:8.1f}  {ratios}")
+        print(f"{row['workload']:40s} {row['fastconv_s'] * 1e3:8.2f}ms {row['gflops']:8.1f}  "
+              f"{ratios or '(no peer installed)'}")
         if "planner" in row:
             pl = row["planner"]
             ms = "  ".join(f"{k} {v * 1e3:.2f}ms" for k, v in row["methods"].items())
-            flag = "ok" if pl["auto_over_best"] <= PLANNER_TOLERANCE else "SLOW"
-            print(f"{'':40s} planner: auto / best method {pl['auto_over_best']:.2f}x "
-                  f"({flag}; best {pl['best']}; {ms})")
+            flag = ("ok" if pl["auto_over_best"] <= PLANNER_TOLERANCE
+                    else f"over {PLANNER_TOLERANCE:.2f}x: auto chose a slower method")
+            print(f"{'':40s} planner: {pl['auto_over_best']:.2f}x "
+                  f"({flag}; fastest {pl['best']}; {ms})")
     if scal:
-        print("\n== E: scaling 1 -> 2 threads, determinism, memory ==")
+        print(f"\n== {SECTIONS['E'][1]} ==")
+        print("scaling = 1-thread time / 2-thread time: 2.00x is perfect on 2 free cores; "
+              "near or below 1.00x means the second core was busy with another process.")
         for r in scal:
             print(f"{r['workload']:28s} 1 thread {r['t1'] * 1e3:8.2f}ms  2 threads "
                   f"{r['t2'] * 1e3:8.2f}ms  scaling {r['scaling']:.2f}x  bitwise identical: "
                   f"{r['bitwise_identical']}  extra peak memory {r['extra_peak_over_input']:.2f}x input")
+    after = machine_state(cfg["usable_cpus"])
+    busy = state["busy"] or after["busy"]
+    if busy:
+        again = " ".join(["python -m fastconv bench"] + argv)
+        print(f"\nWARNING: the machine was busy during this run ({_state_text(after)} at the "
+              "end).  Other processes took CPU time, so these timings and ratios are not "
+              "trustworthy.  Close other programs (or wait for the load average to drop "
+              f"below half the number of CPUs) and run again: {again}")
+    data = {"config": cfg, "machine": {"cpu": cpu, "before": state, "after": after,
+                                       "busy": busy},
+            "quick": quick, "repeats": repeats, "results": results, "scaling": scal}
     if getattr(args, "json", None):
         with open(args.json, "w") as fh:
-            json.dump({"config": cfg, "quick": quick, "repeats": repeats, "results": results,
-                       "scaling": scal}, fh, indent=2, default=str)
+            json.dump(data, fh, indent=2, default=str)
         print(f"\nwrote {args.json}")
+    if getattr(args, "plot", None):
+        save_plot(data, args.plot)
+        print(f"wrote {args.plot}")
     return 0

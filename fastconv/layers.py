@@ -16,8 +16,9 @@ Differences from Keras: ``strides > 1`` may be combined with
 ``dilation_rate > 1``; ``padding='causal'`` works for every rank (``d*(k-1)``
 zeros before each spatial axis); ``padding`` also accepts explicit amounts
 (an int, ints per axis or ``(lo, hi)`` pairs, as :func:`fastconv.conv`);
-``'leaky_relu'`` has slope 0.01 and ``'gelu'`` is the exact erf form (the
-activations of :func:`fastconv.conv`).
+``'gelu'`` is the exact erf form.  ``'leaky_relu'`` follows Keras 3: negative
+slope 0.2 (the functions of :func:`fastconv.conv` keep PyTorch's 0.01), so
+ported Keras code gives Keras's numbers.
 """
 
 import math
@@ -32,6 +33,15 @@ from fastconv._engine import WeightCache
 from fastconv.nn import conv_cached
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D"]
+
+
+def __dir__():
+    return list(__all__)
+
+
+# Keras 3's ``activation='leaky_relu'`` (keras.activations.leaky_relu's
+# default negative_slope); fastconv.conv's 'leaky_relu' keeps PyTorch's 0.01.
+_KERAS_LEAKY_RELU_SLOPE = 0.2
 
 _INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
                  "lecun_uniform", "lecun_normal", "zeros", "ones", "random_normal",
@@ -388,6 +398,10 @@ class _Conv:
             z = conv_cached(x, w, self._bias, self._packed, activation=None, **kw)
             y = apply_activation(z.copy(), act)
             self._cache = (x, z, None)
+        elif act == "leaky_relu":
+            y = conv_cached(x, w, self._bias, self._packed, activation=None, **kw)
+            np.multiply(y, y.dtype.type(_KERAS_LEAKY_RELU_SLOPE), out=y, where=y < 0)
+            self._cache = (x, None, y)
         else:
             y = conv_cached(x, w, self._bias, self._packed, activation=act, **kw)
             self._cache = (x, None, y)
@@ -424,7 +438,11 @@ class _Conv:
             raise ValueError(f"layer {self.name!r}: grad_out must have the output's shape "
                              f"{want}, got {grad_out.shape}")
         grad = grad_out.astype(self.dtype, copy=False)
-        grad = activation_grad(grad, self.activation, pre=pre, out=out)
+        if self.activation == "leaky_relu":
+            slope = grad.dtype.type(_KERAS_LEAKY_RELU_SLOPE)
+            grad = np.where(out >= 0, grad, grad * slope)
+        else:
+            grad = activation_grad(grad, self.activation, pre=pre, out=out)
         grad = np.asarray(grad, dtype=self.dtype)
         gx, gw, gb = conv_backward(grad, x, self._engine_kernel(),
                                    self._bias if self.trainable else None,
@@ -485,7 +503,8 @@ groups : int, optional
     `filters`.
 activation : str or callable, optional
     None/``'linear'``, ``'relu'``, ``'sigmoid'``, ``'tanh'``, ``'gelu'``,
-    ``'elu'``, ``'leaky_relu'`` (slope 0.01); a callable works forward only.
+    ``'elu'``, ``'leaky_relu'`` (Keras 3's negative slope 0.2, not the 0.01 of
+    :func:`fastconv.conv`); a callable works forward only.
 use_bias : bool, optional
     Add a bias (default True).
 kernel_initializer, bias_initializer : str or callable, optional

@@ -40,6 +40,10 @@ __all__ = ["correlate", "convolve", "correlate1d", "convolve1d",
            "generic_laplace", "generic_gradient_magnitude"]
 
 
+def __dir__():
+    return list(__all__)
+
+
 # 1-D inputs up to this many multiply-adds take NumPy's loop (see _filter)
 _SMALL_LINE = 1 << 16
 

@@ -19,6 +19,10 @@ from fastconv._threads import resolve_workers
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
 
+def __dir__():
+    return list(__all__)
+
+
 def _pad_input(x, pads, mode, rank, layout):
     """Apply non-zero padding modes with PyTorch's semantics."""
     np_mode = PADDING_MODES[mode]

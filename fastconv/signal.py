@@ -37,6 +37,9 @@ from fastconv._threads import resolve_workers
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve",
            "oaconvolve", "choose_conv_method"]
 
+def __dir__():
+    return list(__all__)
+
 
 # --------------------------------------------------------------------------
 # helpers

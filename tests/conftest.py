@@ -19,6 +19,7 @@ Numerical Algorithms*, 2nd ed., eq. 4.4 / 3.5).
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -275,3 +276,59 @@ try:
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # pragma: no cover - hypothesis is a test dependency
     pass
+
+# ---------------------------------------------------------------- optional packages
+# Tests that compare against an optional package skip with
+# ``pytest.importorskip(...)`` when it is missing.  The skip reason, and a
+# summary at the end of the run, say what to install to run them.
+
+OPTIONAL_PACKAGES = {
+    "torch": ("PyTorch", "pip install torch==2.13.0 (CPU build; or: pip install --group peers)"),
+    "cv2": ("OpenCV", "pip install opencv-python-headless (or: pip install --group peers)"),
+    "sklearn": ("scikit-learn", "pip install --group examples"),
+    "matplotlib": ("matplotlib", "pip install --group docs"),
+    "asv": ("asv", "pip install --group bench"),
+    "hypothesis": ("hypothesis", "pip install --group test"),
+    "threadpoolctl": ("threadpoolctl", "pip install --group test"),
+    "dask": ("dask", 'pip install ".[dask]"'),
+}
+_IMPORT_SKIP = re.compile(r"^(Skipped: )?could not import '([\w.]+)'")
+_missing_counts = {}
+
+
+def _explain_skip(report):
+    """Rewrite an importorskip reason to name the package to install."""
+    if not report.skipped or not isinstance(report.longrepr, tuple):
+        return
+    path, lineno, reason = report.longrepr
+    match = _IMPORT_SKIP.match(reason)
+    if not match:
+        return
+    module = match.group(2).split(".")[0]
+    if module not in OPTIONAL_PACKAGES:
+        return
+    name, how = OPTIONAL_PACKAGES[module]
+    report.longrepr = (path, lineno, f"{match.group(1) or ''}{name} not installed: {how}")
+    _missing_counts[module] = _missing_counts.get(module, 0) + 1
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _explain_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _explain_skip(outcome.get_result())
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _missing_counts:
+        return
+    terminalreporter.section("optional packages not installed")
+    for module, count in sorted(_missing_counts.items(), key=lambda kv: -kv[1]):
+        name, how = OPTIONAL_PACKAGES[module]
+        terminalreporter.write_line(f"{name}: {count} tests or test files skipped; "
+                                    f"to run them: {how}")

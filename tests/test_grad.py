@@ -326,7 +326,7 @@ def test_activation_vs_pytorch(rng, activation):
 
 
 def test_benchmark_backward_shape_vs_pytorch_float32(rng):
-    """The BENCHMARKS.md backward layer's geometry (64->64, 3x3, padding 1),
+    """The benchmarks page's backward layer's geometry (64->64, 3x3, padding 1),
     shrunk to N=2 and 14x14 to keep the suite fast."""
     pytest.importorskip("torch")
     x = rng.standard_normal((2, 64, 14, 14)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""BENCHMARKS.md A: single-channel 2-D filtering (the SciPy / OpenCV user).
+"""Benchmarks, 2-D filtering: single-channel 2-D filtering (the SciPy / OpenCV user).
 
 Image 2048x2048 (256x256 under FASTCONV_ASV_SMALL=1), square kernels 3, 5, 9,
 15 and 31, float32 and float64, output the size of the image (``mode='same'``,

@@ -1,7 +1,7 @@
-"""BENCHMARKS.md B: 1-D signals.
+"""Benchmarks, 1-D signals.
 
 2**22 samples (2**16 under FASTCONV_ASV_SMALL=1), 7, 31, 127 and 1023 taps,
-``mode='same'``; BENCHMARKS.md sets float32, float64 is measured too.  Peers:
+``mode='same'``; the benchmarks page sets float32, float64 is measured too.  Peers:
 ``numpy.convolve``, ``scipy.signal.convolve`` (``method='auto'``),
 ``scipy.signal.oaconvolve``.
 

@@ -1,7 +1,7 @@
-"""BENCHMARKS.md C: 3-D volumes.
+"""Benchmarks, 3-D volumes.
 
 128**3 volume (32**3 under FASTCONV_ASV_SMALL=1), cubic kernels 3, 5 and 7,
-``mode='same'``; BENCHMARKS.md sets float32, float64 is measured too.  Peers:
+``mode='same'``; the benchmarks page sets float32, float64 is measured too.  Peers:
 ``scipy.signal.convolve`` (``method='auto'``), ``scipy.ndimage.convolve``
 (``mode='constant'``), ``torch.nn.functional.conv3d`` with one channel
 (kernel flipped so it convolves, ``padding=k//2``).

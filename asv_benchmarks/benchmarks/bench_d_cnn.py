@@ -1,4 +1,4 @@
-"""BENCHMARKS.md D: CNN layers, channels-first (PyTorch layout), float32.
+"""Benchmarks, CNN layers, channels-first (PyTorch layout), float32.
 
 ========== =============================================== (FASTCONV_ASV_SMALL=1)
 layer      shape                                           small
@@ -35,7 +35,7 @@ LAYERS = {
     "conv1d": (pick((16, 64, 4096), (2, 64, 512)), (64, 64, 7), 1, 3, 1),
     "conv3d": (pick((4, 16, 32, 32, 32), (1, 16, 8, 8, 8)), (32, 16, 3, 3, 3), 1, 1, 1),
 }
-DTYPES_D = ("float32",)  # BENCHMARKS.md D is float32; add "float64" here to widen it
+DTYPES_D = ("float32",)  # the CNN section is float32; add "float64" here to widen it
 
 
 class _CNN(Benchmark):

@@ -1,4 +1,4 @@
-"""BENCHMARKS.md E: scaling and memory.
+"""Benchmarks, thread scaling and memory.
 
 * 1 -> 2 threads: the ``workers`` parameter of every fastconv benchmark in
   A-D; ``python ratios.py`` prints the speed-up per workload.
@@ -9,7 +9,7 @@
   NumPy-allocated temporaries during one call (measured with
   ``tracemalloc``, which sees NumPy's allocations but not scratch that
   compiled code takes with ``malloc``), beyond the output, divided by the
-  input's size.  BENCHMARKS.md allows at most one extra copy (1.0) plus
+  input's size.  The benchmarks page allows at most one extra copy (1.0) plus
   per-thread scratch.
 
 Compare two commits on this file only (run from ``asv_benchmarks/``)::

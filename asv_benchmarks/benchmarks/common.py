@@ -1,4 +1,4 @@
-"""Shared pieces of fastconv's asv suite (the workloads of BENCHMARKS.md, A-E).
+"""Shared pieces of fastconv's asv suite (the workloads of docs/benchmarks.rst).
 
 Every command below runs from ``asv_benchmarks/``::
 
@@ -19,7 +19,7 @@ Environment variables read here:
 ``FASTCONV_ASV_SMALL=1``
     Shrink every array (not the kernel sizes or other parameters) so a
     ``--quick`` run of the whole suite takes a minute or two.  Results taken
-    with it are NOT the BENCHMARKS.md workloads; never record them.
+    with it are NOT the documented workloads; never record them.
 ``FASTCONV_ASV_WORKERS``
     Comma-separated thread counts for the ``workers`` parameter (default
     ``1,2``: serial and the 2 cores of the reference machine).
@@ -63,7 +63,7 @@ DTYPES = ("float32", "float64")
 
 
 def pick(full, small):
-    """The BENCHMARKS.md size, or the shrunken one under FASTCONV_ASV_SMALL=1."""
+    """The documented size, or the shrunken one under FASTCONV_ASV_SMALL=1."""
     return small if SMALL else full
 
 

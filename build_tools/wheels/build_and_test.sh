@@ -141,11 +141,13 @@ echo "$AUDIT_SHOW"
 "$TOOLS_PY" "$HERE/check_dists.py" repaired "$WHEEL"
 
 # --- 4. a fresh virtual environment with the repaired wheel ------------------
-stamp "fresh venv: install the repaired wheel with the test extra"
+stamp "fresh venv: install the repaired wheel and the test tools"
 rm -rf "$WORK/venv"
 "$PY" -m venv "$WORK/venv"
 VPY="$WORK/venv/bin/python"
-"$VPY" -m pip install -q "${WHEEL}[test]"
+"$VPY" -m pip install -q --upgrade "pip>=25.1"     # --group (PEP 735 dependency groups)
+"$VPY" -m pip install -q "$WHEEL"
+"$VPY" -m pip install -q --group "$SRC/pyproject.toml:test"
 if [ "${FASTCONV_WHEEL_TORCH:-1}" = "1" ]; then
     stamp "install torch==2.13.0 (the PyTorch import-order tests)"
     "$VPY" -m pip install -q "torch==2.13.0"

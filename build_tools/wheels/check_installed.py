@@ -62,7 +62,7 @@ def main(argv=None):
         try:
             from threadpoolctl import threadpool_info, threadpool_limits
         except ImportError:
-            problems.append("threadpoolctl is not installed (the test extra needs it)")
+            problems.append("threadpoolctl is not installed (the test group needs it)")
         else:
             infos = [i for i in threadpool_info() if i["user_api"] == "openmp"]
             for info in infos:

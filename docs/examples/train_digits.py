@@ -1,4 +1,8 @@
-"""Train a small CNN built from fastconv layers on scikit-learn's 8x8 digits.
+"""
+Training a small CNN on handwritten digits
+==========================================
+
+Train a small CNN built from fastconv layers on scikit-learn's 8x8 digits.
 
 The network is two :class:`fastconv.layers.Conv2D` layers (their forward and
 backward passes run on fastconv's compiled kernels) plus a few lines of
@@ -18,7 +22,9 @@ downloaded.  Run::
 It prints a progress bar per epoch and, at the end, the test accuracy and
 the wall time; it saves the loss and accuracy curves to
 ``OUT/train_digits.png`` and the numbers to ``OUT/train_digits.json``.
-Needs the ``examples`` extra (scikit-learn, matplotlib).
+Needs scikit-learn and matplotlib (``python -m pip install --group examples``).
+In this documentation the example ran for 3 epochs, to keep the build short;
+the default 20 epochs reach about 97 % test accuracy.
 """
 
 import argparse
@@ -144,7 +150,8 @@ def accuracy(model, x, y, batch=512):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Train a small CNN built from fastconv layers on scikit-learn's 8x8 digits.")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     parser.add_argument("--out", default=".", help="directory for the plot and the numbers")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -213,7 +220,7 @@ def main(argv=None):
     fig.tight_layout()
     plot_path = os.path.join(args.out, "train_digits.png")
     fig.savefig(plot_path, dpi=100)
-    plt.close(fig)
+    # the figure stays open: the documentation's gallery shows it
     result = dict(history, test_accuracy_final=history["test_accuracy"][-1] if history["epoch"]
                   else None, seconds=elapsed, epochs=args.epochs)
     with open(os.path.join(args.out, "train_digits.json"), "w") as fh:
