@@ -39,7 +39,11 @@ from fastconv.dask import _core
 from fastconv.dask import ndimage  # noqa: F401 - fastconv.dask.ndimage
 
 __all__ = ["convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d",
-           "correlate2d", "conv", "conv1d", "conv2d", "conv3d"]
+           "correlate2d", "conv", "conv1d", "conv2d", "conv3d", "ndimage"]
+
+
+def __dir__():
+    return list(__all__)
 
 
 # --------------------------------------------------------------------------

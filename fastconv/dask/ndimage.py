@@ -25,6 +25,10 @@ except ImportError:  # pragma: no cover - NumPy 1.x
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d"]
 
 
+def __dir__():
+    return list(__all__)
+
+
 def _check_output(output):
     if output is not None and not isinstance(output, (type, np.dtype, str)):
         raise TypeError("output must be None or a dtype for dask arrays (the result is a "
