@@ -20,6 +20,7 @@ import os
 import platform
 import sys
 import time
+import types
 
 import numpy as np
 
@@ -183,8 +184,8 @@ def workloads(quick):
     cv2 = _import("cv2")
     if torch is not None:
         torch.set_num_threads(max(1, fastconv.show_config(print_out=False)["threads"]))
-    rng = _rng()
-    out = []
+    ctx = types.SimpleNamespace(rng=_rng(), torch=torch, cv2=cv2, ss=ss, ndi=ndi,
+                                fastconv=fastconv)
     convolve = getattr(fastconv, "convolve", None)
 
     def fc_same(img, ker):
@@ -202,13 +203,21 @@ def workloads(quick):
                 "fft": lambda: fastconv.fftconvolve(img, ker, mode="same"),
                 "oa": lambda: fastconv.oaconvolve(img, ker, mode="same")}
 
+    ctx.fc_same, ctx.methods = fc_same, methods
+    return _filter2d(ctx, quick) + _signal_volume(ctx, quick) + _cnn_layers(ctx, quick)
+
+
+def _filter2d(ctx, quick):
+    """Section A of :func:`workloads`."""
+    ss, ndi, cv2 = ctx.ss, ctx.ndi, ctx.cv2
+    out = []
     # A: single-channel 2-D filtering
     size = 512 if quick else 2048
     for dt in (np.float32, np.float64):
-        img = rng.standard_normal((size, size)).astype(dt)
+        img = ctx.rng.standard_normal((size, size)).astype(dt)
         for k in ((3, 9) if quick else (3, 5, 9, 15, 31)):
-            ker = rng.standard_normal((k, k)).astype(dt)
-            f = {"fastconv": fc_same(img, ker),
+            ker = ctx.rng.standard_normal((k, k)).astype(dt)
+            f = {"fastconv": ctx.fc_same(img, ker),
                  "scipy.signal.convolve(auto)": lambda img=img, ker=ker: ss.convolve(img, ker, "same"),
                  "scipy.ndimage.convolve": lambda img=img, ker=ker: ndi.convolve(img, ker, mode="constant")}
             if k <= 9 or not quick:
@@ -221,24 +230,31 @@ def workloads(quick):
                 f["cv2.filter2D"] = (lambda img=img, kf=kf: cv2.filter2D(
                     img, -1, kf, borderType=cv2.BORDER_CONSTANT))
             out.append(("A", f"2-D {size}^2 {np.dtype(dt).name} {k}x{k}", 2.0 * img.size * k * k, f,
-                        methods(img, ker)))
+                        ctx.methods(img, ker)))
+    return out
+
+
+def _signal_volume(ctx, quick):
+    """Sections B and C of :func:`workloads`."""
+    ss, ndi, torch = ctx.ss, ctx.ndi, ctx.torch
+    out = []
     # B: 1-D signals
     n = 1 << (16 if quick else 22)
-    sig = rng.standard_normal(n).astype(np.float32)
+    sig = ctx.rng.standard_normal(n).astype(np.float32)
     for taps in ((7, 127) if quick else (7, 31, 127, 1023)):
-        h = rng.standard_normal(taps).astype(np.float32)
-        f = {"fastconv": fc_same(sig, h),
+        h = ctx.rng.standard_normal(taps).astype(np.float32)
+        f = {"fastconv": ctx.fc_same(sig, h),
              "numpy.convolve": lambda h=h: np.convolve(sig, h, "same"),
              "scipy.signal.convolve(auto)": lambda h=h: ss.convolve(sig, h, "same"),
              "scipy.signal.oaconvolve": lambda h=h: ss.oaconvolve(sig, h, "same")}
         out.append(("B", f"1-D 2^{int(np.log2(n))} float32 {taps} taps", 2.0 * n * taps, f,
-                    methods(sig, h)))
+                    ctx.methods(sig, h)))
     # C: 3-D volumes
     m = 48 if quick else 128
-    vol = rng.standard_normal((m, m, m)).astype(np.float32)
+    vol = ctx.rng.standard_normal((m, m, m)).astype(np.float32)
     for k in ((3,) if quick else (3, 5, 7)):
-        ker = rng.standard_normal((k, k, k)).astype(np.float32)
-        f = {"fastconv": fc_same(vol, ker),
+        ker = ctx.rng.standard_normal((k, k, k)).astype(np.float32)
+        f = {"fastconv": ctx.fc_same(vol, ker),
              "scipy.signal.convolve(auto)": lambda ker=ker: ss.convolve(vol, ker, "same"),
              "scipy.ndimage.convolve": lambda ker=ker: ndi.convolve(vol, ker, mode="constant")}
         if torch is not None:
@@ -247,7 +263,14 @@ def workloads(quick):
             f["torch.conv3d"] = lambda vt=vt, kt=kt, k=k: torch.nn.functional.conv3d(
                 vt, kt, padding=k // 2)
         out.append(("C", f"3-D {m}^3 float32 {k}^3", 2.0 * vol.size * k ** 3, f,
-                    methods(vol, ker)))
+                    ctx.methods(vol, ker)))
+    return out
+
+
+def _cnn_layers(ctx, quick):
+    """Section D of :func:`workloads`."""
+    torch, fastconv = ctx.torch, ctx.fastconv
+    out = []
     # D: CNN layers (float32, channels_first, PyTorch peer)
     div = 4 if quick else 1
     layers = [
@@ -261,8 +284,8 @@ def workloads(quick):
         ("conv3d 16->32 32^3 3x3x3", (4 // min(div, 4), 16, 32, 32, 32), (32, 16, 3, 3, 3), 1, 1, 1),
     ]
     for name, xs, ws, s, p, g in layers:
-        x = rng.standard_normal(xs, dtype=np.float32)
-        w = rng.standard_normal(ws, dtype=np.float32)
+        x = ctx.rng.standard_normal(xs, dtype=np.float32)
+        w = ctx.rng.standard_normal(ws, dtype=np.float32)
         y = fastconv.conv(x, w, stride=s, padding=p, groups=g)
         flops = 2.0 * y.size * int(np.prod(ws[1:]))
         f = {"fastconv": lambda x=x, w=w, s=s, p=p, g=g: fastconv.conv(x, w, stride=s, padding=p,
@@ -276,9 +299,9 @@ def workloads(quick):
     # D: backward of the first conv2d layer (input and weight gradients)
     if hasattr(fastconv, "conv_backward"):
         name, xs, ws, s, p, g = layers[0]
-        x = rng.standard_normal(xs, dtype=np.float32)
-        w = rng.standard_normal(ws, dtype=np.float32)
-        gy = rng.standard_normal((xs[0], ws[0]) + xs[2:], dtype=np.float32)
+        x = ctx.rng.standard_normal(xs, dtype=np.float32)
+        w = ctx.rng.standard_normal(ws, dtype=np.float32)
+        gy = ctx.rng.standard_normal((xs[0], ws[0]) + xs[2:], dtype=np.float32)
         f = {"fastconv": lambda: fastconv.conv_backward(gy, x, w, padding=p)}
         if torch is not None:
             xt = torch.from_numpy(x)
@@ -447,6 +470,58 @@ def save_plot(data, path):
     plt.imsave(path, np.concatenate(padded, axis=0))
 
 
+def _run_workloads(work, repeats, prog):
+    """Time every workload (peers and fastconv's methods, in turn)."""
+    results = []
+    for section, name, flops, funcs, meths in work:
+        calls = dict(funcs)
+        calls.update({"method:" + k: f for k, f in meths.items()})
+        t = time_interleaved(calls, repeats)
+        prog.step(f"{SECTIONS[section][0]}: {name}")
+        row = {"section": section, "workload": name, "fastconv_s": t["fastconv"],
+               "gflops": flops / t["fastconv"] / 1e9,
+               "peers": {k: v for k, v in t.items()
+                         if k != "fastconv" and not k.startswith("method:")}}
+        if meths:
+            row["methods"] = {k: t["method:" + k] for k in meths}
+            best = min(row["methods"], key=row["methods"].get)
+            row["planner"] = {"best": best,
+                              "auto_over_best": t["fastconv"] / row["methods"][best]}
+        results.append(row)
+    return results
+
+
+def _print_results(results, scal):
+    """The tables, one per section, and the scaling lines."""
+    current = None
+    for row in results:
+        if row["section"] != current:
+            current = row["section"]
+            print(f"\n== {SECTIONS[current][1]} ==")
+            print(f"{'workload':40s} {'fastconv':>10s} {'GFLOP/s':>8s}  speed-up over each peer")
+            if current in "ABC":
+                print(f"{'':40s} planner: fastconv's method='auto' time / its fastest method's "
+                      f"(direct, fft, oa), should be <= {PLANNER_TOLERANCE:.2f}x")
+        ratios = "  ".join(f"{k} {v / row['fastconv_s']:.2f}x" for k, v in row["peers"].items())
+        print(f"{row['workload']:40s} {row['fastconv_s'] * 1e3:8.2f}ms {row['gflops']:8.1f}  "
+              f"{ratios or '(no peer installed)'}")
+        if "planner" in row:
+            pl = row["planner"]
+            ms = "  ".join(f"{k} {v * 1e3:.2f}ms" for k, v in row["methods"].items())
+            flag = ("ok" if pl["auto_over_best"] <= PLANNER_TOLERANCE
+                    else f"over {PLANNER_TOLERANCE:.2f}x: auto chose a slower method")
+            print(f"{'':40s} planner: {pl['auto_over_best']:.2f}x "
+                  f"({flag}; fastest {pl['best']}; {ms})")
+    if scal:
+        print(f"\n== {SECTIONS['E'][1]} ==")
+        print("scaling = 1-thread time / 2-thread time: 2.00x is perfect on 2 free cores; "
+              "near or below 1.00x means the second core was busy with another process.")
+        for r in scal:
+            print(f"{r['workload']:28s} 1 thread {r['t1'] * 1e3:8.2f}ms  2 threads "
+                  f"{r['t2'] * 1e3:8.2f}ms  scaling {r['scaling']:.2f}x  bitwise identical: "
+                  f"{r['bitwise_identical']}  extra peak memory {r['extra_peak_over_input']:.2f}x input")
+
+
 def main(args):
     argv = sys.argv[2:] if len(sys.argv) > 2 and sys.argv[1] == "bench" else []
     try:
@@ -476,52 +551,11 @@ def main(args):
     work = [w for w in workloads(quick) if w[0] in sections]
     work += filter_workloads(quick) if "F" in sections else []
     prog = Progress(len(work) + (1 if "E" in sections else 0))
-    results = []
-    for section, name, flops, funcs, meths in work:
-        calls = dict(funcs)
-        calls.update({"method:" + k: f for k, f in meths.items()})
-        t = time_interleaved(calls, repeats)
-        prog.step(f"{SECTIONS[section][0]}: {name}")
-        row = {"section": section, "workload": name, "fastconv_s": t["fastconv"],
-               "gflops": flops / t["fastconv"] / 1e9,
-               "peers": {k: v for k, v in t.items()
-                         if k != "fastconv" and not k.startswith("method:")}}
-        if meths:
-            row["methods"] = {k: t["method:" + k] for k in meths}
-            best = min(row["methods"], key=row["methods"].get)
-            row["planner"] = {"best": best,
-                              "auto_over_best": t["fastconv"] / row["methods"][best]}
-        results.append(row)
+    results = _run_workloads(work, repeats, prog)
     scal = scaling(quick, repeats) if "E" in sections else []
     if scal:
         prog.step("scaling: 1 -> 2 threads")
-    current = None
-    for row in results:
-        if row["section"] != current:
-            current = row["section"]
-            print(f"\n== {SECTIONS[current][1]} ==")
-            print(f"{'workload':40s} {'fastconv':>10s} {'GFLOP/s':>8s}  speed-up over each peer")
-            if current in "ABC":
-                print(f"{'':40s} planner: fastconv's method='auto' time / its fastest method's "
-                      f"(direct, fft, oa), should be <= {PLANNER_TOLERANCE:.2f}x")
-        ratios = "  ".join(f"{k} {v / row['fastconv_s']:.2f}x" for k, v in row["peers"].items())
-        print(f"{row['workload']:40s} {row['fastconv_s'] * 1e3:8.2f}ms {row['gflops']:8.1f}  "
-              f"{ratios or '(no peer installed)'}")
-        if "planner" in row:
-            pl = row["planner"]
-            ms = "  ".join(f"{k} {v * 1e3:.2f}ms" for k, v in row["methods"].items())
-            flag = ("ok" if pl["auto_over_best"] <= PLANNER_TOLERANCE
-                    else f"over {PLANNER_TOLERANCE:.2f}x: auto chose a slower method")
-            print(f"{'':40s} planner: {pl['auto_over_best']:.2f}x "
-                  f"({flag}; fastest {pl['best']}; {ms})")
-    if scal:
-        print(f"\n== {SECTIONS['E'][1]} ==")
-        print("scaling = 1-thread time / 2-thread time: 2.00x is perfect on 2 free cores; "
-              "near or below 1.00x means the second core was busy with another process.")
-        for r in scal:
-            print(f"{r['workload']:28s} 1 thread {r['t1'] * 1e3:8.2f}ms  2 threads "
-                  f"{r['t2'] * 1e3:8.2f}ms  scaling {r['scaling']:.2f}x  bitwise identical: "
-                  f"{r['bitwise_identical']}  extra peak memory {r['extra_peak_over_input']:.2f}x input")
+    _print_results(results, scal)
     after = machine_state(cfg["usable_cpus"])
     busy = state["busy"] or after["busy"]
     if busy:

@@ -339,14 +339,25 @@ def _products_may_overflow(kern, x, w, nthreads):
     One parallel read of `x` when some weight exceeds 1 in magnitude; the
     weights are small."""
     big = np.finfo(x.dtype).max * 0.5
-    mw = kern.max_finite_abs(w.reshape(-1), 1)
+    mw = _max_finite_abs(kern, w, 1)
     if mw <= 1.0:
         # |x| <= max and |w| <= 1: every exact product is <= max, so no
         # rounded product is infinite -- no scan of x needed (the usual case
         # for CNN weights and normalised filters)
         return False
-    mx = kern.max_finite_abs(x.reshape(-1), nthreads)
+    mx = _max_finite_abs(kern, x, nthreads)
     return mx * mw >= big
+
+
+def _max_finite_abs(kern, a, nthreads):
+    """Largest finite ``|a|``: NumPy for small arrays (no kernel call set-up),
+    the parallel bit-pattern kernel otherwise (and whenever NaN/inf are
+    present, which NumPy's max would return)."""
+    if a.size <= 4096:
+        m = float(np.max(np.abs(a))) if a.size else 0.0
+        if m < np.inf:        # False for inf and NaN
+            return m
+    return kern.max_finite_abs(a.reshape(-1), nthreads)
 
 
 def _fill_bias(out, b, layout, rank):
@@ -433,6 +444,26 @@ def _source_geometry(shape5, pl, ph, S, copy):
     return (C * xc, xc, xd, xh), Wq, N * C * Dp * Hp * S * Wq
 
 
+def _plan_rows(c, rowblocks, OW):
+    """(path, consts) of the ROWS driver (one input channel per filter):
+    the input itself when no padded copy is needed, else the padded one."""
+    pl, ph, s, d, k5, x5 = c["pl"], c["ph"], c["s"], c["d"], c["k5"], c["x5"]
+    D, H, W = x5[2:]
+    big = OW >= 256 or not (any(pl) or any(ph))
+    copy = not (s[2] == 1 and big)
+    xstr, Wq, total = _source_geometry(x5, pl, ph, s[2], copy)
+    c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
+             toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, s[2]), rowblocks=rowblocks,
+             ow=OW)
+    if copy:
+        c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
+        c["shape"] = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + k5, dtype=np.intp)
+    else:
+        c["geo"] = np.array(s + d + pl, dtype=np.intp)
+        c["shape"] = np.array((D, H, W) + k5, dtype=np.intp)
+    return ("rows_padded" if copy else "rows"), c
+
+
 def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, level_name,
                 force):
     """(path, consts) of a register-tiled channels-first path, or None."""
@@ -457,21 +488,7 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, lev
     c = dict(pl=pl, ph=ph, s=s, d=d, k5=k5, x5=x5)
     if Cg == 1 and Fg == 1:
         # one input channel per filter: depthwise or plain single-channel
-        big = OW >= 256 or not (any(pl) or any(ph))
-        copy = not (s[2] == 1 and big)
-        xstr, Wq, total = _source_geometry(x5, pl, ph, s[2], copy)
-        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
-                 toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, s[2]))
-        if copy:
-            c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
-            c["shape"] = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + k5,
-                                  dtype=np.intp)
-        else:
-            c["geo"] = np.array(s + d + pl, dtype=np.intp)
-            c["shape"] = np.array((D, H, W) + k5, dtype=np.intp)
-        c["rowblocks"] = N * F * OD * -(-OH // 4)
-        c["ow"] = OW
-        return ("rows_padded" if copy else "rows"), c
+        return _plan_rows(c, N * F * OD * -(-OH // 4), OW)
     flat_ok = s[1] == 1 and s[2] == 1
     Wp = W + pl[2] + ph[2]
     filtt = force.get("filtt")

@@ -84,9 +84,49 @@ def check_padding_limits(pads, spatial, mode):
                              f"axis; spatial axis {axis} has size {n} and padding ({lo}, {hi})")
 
 
+def _typed(v):
+    """A cache key that tells 1 from True and 1.0 (equal, same hash)."""
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__,) + tuple(_typed(e) for e in v)
+    return (type(v).__name__, v)
+
+
 def conv_spec(fname, x_shape, w_shape, stride, padding, dilation, groups, layout):
     """Channels, kernel, stride, dilation, padding and output lengths of a batched
-    call, checked; `groups` (an int) and `layout` are validated by the caller."""
+    call, checked; `groups` (an int) and `layout` are validated by the caller.
+
+    Validated once per distinct call geometry (cached; a repeated call of the
+    same shape re-checks nothing) and returned as a fresh :class:`ConvSpec`
+    (callers fill in ``padding_mode`` and ``dtype``)."""
+    try:
+        key = (fname, tuple(x_shape), tuple(w_shape), _typed(stride), _typed(padding),
+               _typed(dilation), groups, layout)
+        cached = _conv_spec_cached(key, stride, padding, dilation)
+    except TypeError as exc:
+        if "unhashable" not in str(exc):
+            raise
+        return _conv_spec(fname, x_shape, w_shape, stride, padding, dilation, groups, layout)
+    g = ConvSpec()
+    for name in ConvSpec.__slots__:
+        setattr(g, name, getattr(cached, name))
+    return g
+
+
+_SPEC_CACHE = {}
+
+
+def _conv_spec_cached(key, stride, padding, dilation):
+    g = _SPEC_CACHE.get(key)
+    if g is None:
+        fname, x_shape, w_shape, _, _, _, groups, layout = key
+        g = _conv_spec(fname, x_shape, w_shape, stride, padding, dilation, groups, layout)
+        if len(_SPEC_CACHE) > 1024:
+            _SPEC_CACHE.clear()
+        _SPEC_CACHE[key] = g
+    return g
+
+
+def _conv_spec(fname, x_shape, w_shape, stride, padding, dilation, groups, layout):
     g = ConvSpec()
     g.layout = layout
     g.rank = rank = len(w_shape) - 2
