@@ -54,11 +54,18 @@ LEVEL = _choose()
 kernels = importlib.import_module(f"fastconv._kernels_{LEVEL}")
 
 
+_LOADED = {}
+
+
 def get_kernels(level=None):
     """Return the kernel module for `level` (default: the dispatched one)."""
     if level is None:
         return kernels
+    mod = _LOADED.get(level)
+    if mod is not None:
+        return mod
     if level not in supported_levels():
         raise ValueError(f"SIMD level {level!r} is not runnable here; "
                          f"choose from {supported_levels()}")
-    return importlib.import_module(f"fastconv._kernels_{level}")
+    mod = _LOADED[level] = importlib.import_module(f"fastconv._kernels_{level}")
+    return mod
