@@ -17,6 +17,13 @@ the busy-machine workloads, and stops the processes by their process id.
 ``overhead``: per-call time of tiny problems (where the arithmetic is
 negligible), i.e. the Python and set-up cost of a direct call, an ``auto``
 call, an ndimage call and a ``conv2d`` call.
+
+``icount NAME N``: the same calls counted in instructions, which do not drift
+with the machine's load (run it twice, with N and 0, and divide the
+difference by N)::
+
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
+        python build_tools/bench_calls.py icount conv2d 100
 """
 
 import argparse
@@ -157,7 +164,7 @@ def run_busy(repeats, load):
             p.join()
 
 
-def run_overhead(repeats):
+def overhead_calls():
     rng = np.random.default_rng(0)
     x1, k1 = rng.standard_normal(16), rng.standard_normal(3)
     x2, k2 = rng.standard_normal((8, 8)), rng.standard_normal((3, 3))
@@ -169,18 +176,40 @@ def run_overhead(repeats):
         "ndimage call: ndimage.convolve(8x8, 3x3)": lambda: fnd.convolve(x2, k2),
         "conv2d call: conv2d(1x1x8x8, 1x1x3x3)": lambda: fastconv.conv2d(xc, wc),
     }
+    return calls
+
+
+def run_overhead(repeats):
+    calls = overhead_calls()
     t = interleaved(calls, repeats)
     for name, v in t.items():
         print(f"{name:46s} {v * 1e6:7.1f} us")
 
 
+def run_icount(name, n):
+    """Warm up, then switch callgrind's instrumentation on around `n` calls."""
+    import subprocess
+    call = next(f for k, f in overhead_calls().items() if k.startswith(name))
+    for _ in range(5):
+        call()
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True)
+    for _ in range(n):
+        call()
+    subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["small", "busy", "overhead"])
+    ap.add_argument("what", choices=["small", "busy", "overhead", "icount"])
+    ap.add_argument("name", nargs="?", default="direct")
+    ap.add_argument("n", nargs="?", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--load", type=int, default=len(os.sched_getaffinity(0))
                     if hasattr(os, "sched_getaffinity") else os.cpu_count())
     args = ap.parse_args(argv)
+    if args.what == "icount":
+        return run_icount(args.name, args.n)
     print(f"fastconv {fastconv.__version__}; SIMD "
           f"{fastconv.show_config(print_out=False)['simd']['level']}; "
           f"CPUs {os.cpu_count()}; python {sys.version.split()[0]}")
