@@ -1,29 +1,11 @@
 """Build and runtime facts: ``fastconv.show_config()``."""
 
-import glob
 import os
 import sys
 
 
-def _not_built_message(package_dir):
-    return (
-        f"fastconv is being imported from {package_dir}, which holds no compiled "
-        "modules (fastconv._openmp, fastconv._kernels_*): a source tree that was not "
-        "built in place.  After a regular install (pip install .), run Python from "
-        "another folder: here the source folder shadows the installed package.  To "
-        "work in the source tree, install it editable instead: "
-        "python -m pip install -e .")
-
-
-try:
-    from fastconv import _openmp
-except ImportError as exc:  # the first compiled module any import of fastconv loads
-    _here = os.path.dirname(os.path.abspath(__file__))
-    if glob.glob(os.path.join(_here, "_openmp.*")) == [os.path.join(_here, "_openmp.pyx")]:
-        raise ImportError(_not_built_message(_here)) from exc
-    raise
-
 from fastconv import _dispatch, _threads  # noqa: E402
+from fastconv._threads import _openmp  # noqa: E402
 
 _OMP_NAMES = ("libgomp", "libomp", "libiomp", "vcomp", "libgomp-")
 

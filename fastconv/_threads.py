@@ -49,6 +49,7 @@ child, and every call in the child then runs serially (the kernels do not
 enter an OpenMP parallel region at all when given one thread).
 """
 
+import glob
 import importlib
 import numbers
 import os
@@ -58,13 +59,29 @@ import time
 _SPIN_COUNT = "20000"     # about 10-30 us of spinning before a thread sleeps
 
 
+def _not_built_message(package_dir):
+    return (
+        f"fastconv is being imported from {package_dir}, which holds no compiled "
+        "modules (fastconv._openmp, fastconv._kernels_*): a source tree that was not "
+        "built in place.  After a regular install (pip install .), run Python from "
+        "another folder: here the source folder shadows the installed package.  To "
+        "work in the source tree, install it editable instead: "
+        "python -m pip install -e .")
+
+
 def _load_openmp():
-    """Import the OpenMP module with fastconv's wait policy for its runtime."""
+    """Import the OpenMP module (the first compiled module any import of
+    fastconv loads) with fastconv's wait policy for its runtime."""
     user_set = "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ
     if not user_set:
         os.environ["GOMP_SPINCOUNT"] = _SPIN_COUNT
     try:
         return importlib.import_module("fastconv._openmp")
+    except ImportError as exc:
+        here = os.path.dirname(os.path.abspath(__file__))
+        if glob.glob(os.path.join(here, "_openmp.*")) == [os.path.join(here, "_openmp.pyx")]:
+            raise ImportError(_not_built_message(here)) from exc
+        raise
     finally:
         if not user_set:
             os.environ.pop("GOMP_SPINCOUNT", None)

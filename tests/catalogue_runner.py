@@ -15,7 +15,7 @@ import sys
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.environ.get("FASTCONV_IMPORT_ROOT", os.path.dirname(HERE)))
 sys.path.insert(0, HERE)
 
 limit = int(float(os.environ.get("FASTCONV_CATALOGUE_AS_GB", "6")) * (1 << 30))

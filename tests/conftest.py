@@ -18,11 +18,19 @@ Numerical Algorithms*, 2nd ed., eq. 4.4 / 3.5).
 """
 
 import itertools
+import os
 import math
 import re
 
 import numpy as np
 import pytest
+
+import fastconv as _fastconv_under_test
+
+#: The folder ``import fastconv`` resolved from (the source tree for an
+#: editable or in-place build, site-packages for an installed wheel): child
+#: interpreters of the tests start there so they import the same fastconv.
+IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(_fastconv_under_test.__file__)))
 
 # Unit roundoff of the formats (2**-24 and 2**-53).
 U32 = 2.0 ** -24
@@ -218,7 +226,6 @@ def random_array(rng, shape, dtype):
 # Issue 13 (additive): an input-unchanged check and the hypothesis profiles.
 
 import contextlib  # noqa: E402
-import os  # noqa: E402
 
 
 def _snapshot(a):

@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import catalogue_cases  # noqa: E402
+from conftest import IMPORT_ROOT  # noqa: E402
 
 RUNNER = os.path.join(HERE, "catalogue_runner.py")
 GROUP = 150
@@ -35,11 +36,11 @@ GROUPS = [IDS[i:i + GROUP] for i in range(0, len(IDS), GROUP)]
 
 def _run(ids, timeout):
     """Run `ids` in one child; return ({id: (outcome, detail)}, child status)."""
-    env = dict(os.environ)
+    env = dict(os.environ, FASTCONV_IMPORT_ROOT=IMPORT_ROOT)
     env.setdefault("OMP_NUM_THREADS", "2")
     try:
         proc = subprocess.run([sys.executable, RUNNER] + ids, capture_output=True, text=True,
-                              timeout=timeout, env=env, cwd=os.path.dirname(HERE))
+                              timeout=timeout, env=env, cwd=IMPORT_ROOT)
         out, status = proc.stdout, ("exit", proc.returncode, proc.stderr[-2000:])
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")

@@ -29,6 +29,7 @@ import scipy.ndimage as sndi
 
 from fastconv import _dispatch, _ndfilters, _threads
 from fastconv import ndimage as fndi
+from conftest import IMPORT_ROOT
 
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-wrap", "grid-constant",
          "grid-mirror"]
@@ -501,8 +502,7 @@ def test_env_simd_level_in_subprocess(level):
             "float(abs(f.uniform_filter(x,5)-s.uniform_filter(x,5)).max()));"
             "assert e < 4e-6*float(abs(x).max()), e; print('ok')" % level)
     env = dict(os.environ, FASTCONV_SIMD=level)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = IMPORT_ROOT + os.pathsep + env.get("PYTHONPATH", "")
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr

@@ -18,16 +18,18 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import fastconv
 from fastconv import _dispatch, _engine, signal as fsignal
+from conftest import IMPORT_ROOT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 120   # generous for a loaded machine; the fixed code needs well under 1 s
 
 
 def run_py(code, env=None, timeout=TIMEOUT):
-    """Run `code` in a fresh interpreter at the repository root; return stdout."""
+    """Run `code` in a fresh interpreter that imports the fastconv under test;
+    return stdout."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=IMPORT_ROOT,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
