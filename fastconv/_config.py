@@ -124,7 +124,7 @@ def show_config(print_out=True):
     >>> import fastconv
     >>> cfg = fastconv.show_config(print_out=False)
     >>> sorted(cfg)[:4]
-    ['build_flags', 'compiler', 'openmp', 'python']
+    ['build_flags', 'busy_cores', 'compiler', 'openmp']
     >>> cfg["threads"] >= 1
     True
     """
