@@ -67,7 +67,7 @@ import math
 import numpy as np
 
 from fastconv import _dispatch, _engine
-from fastconv._cost import best_layout, compute_route, priced_separable
+from fastconv._cost import TINY_MACS, best_layout, compute_route, priced_separable
 from fastconv import _separable
 from fastconv._threads import team_size
 
@@ -506,3 +506,60 @@ def _maybe_separable(xt, kt, pads, cdtype, nthreads):
     x = np.ascontiguousarray(xt, dtype=cdtype).reshape((N,) + tuple(spatial))
     res = _separable.execute(x, factors, plan, nthreads)
     return res.reshape((N, 1, 1) + tuple(plan.out))
+
+
+# --------------------------------------------------------------------------
+# Small calls
+#
+# Below ~TINY_MACS multiply-adds a call is all set-up: the planning, the
+# overflow guard of the fused-multiply-add levels and the tiled driver cost
+# several times the arithmetic.  Such a call runs the baseline generic kernel
+# (compiled without contraction: SciPy's NaN/inf pattern with no guard
+# needed, one thread) with geometry decided once per shape.
+
+
+class SmallPlan:
+    """One generic-kernel call: 5-D shapes of input, kernel and output, the
+    kernel's geometry vector and the result's shape."""
+
+    __slots__ = ("x5", "w5", "o5", "geo", "oshape", "bias")
+
+    def __init__(self, x5, w5, o5, geo, oshape, bias):
+        self.x5, self.w5, self.o5, self.geo, self.oshape, self.bias = x5, w5, o5, geo, oshape, bias
+
+
+@functools.lru_cache(maxsize=512)
+def plan_small(s1, s2, dchar, windows):
+    """The :class:`SmallPlan` that computes `windows` (``(start, length)`` per
+    axis of the full convolution of shapes `s1` and `s2`), or None when the
+    problem is not small or needs more than zero-skipping edges (a kernel
+    longer than the input on some axis, rank > 3, an empty operand)."""
+    rank = len(s1)
+    if not 1 <= rank <= 3 or math.prod(s1) * math.prod(s2) >= TINY_MACS:
+        return None
+    if any(k > n or k == 0 for n, k in zip(s1, s2)):
+        return None
+    lead = (1,) * (3 - rank)
+    pad_lo = tuple(k - 1 - start for (start, _), k in zip(windows, s2))
+    oshape = tuple(length for _, length in windows)
+    geo = np.array((1, 1, 1) * 2 + (0,) * (3 - rank) + pad_lo, dtype=np.intp)
+    geo.flags.writeable = False
+    bias = np.zeros(0, dtype=dchar)
+    bias.flags.writeable = False
+    return SmallPlan((1, 1) + lead + s1, (1, 1) + lead + s2, (1, 1) + lead + oshape,
+                     geo, oshape, bias)
+
+
+def run_small(plan, x, w):
+    """Correlate `x` with `w` (the flipped convolution kernel) as planned:
+    same float dtype, any strides.  None when `w` holds NaN or infinity
+    (SciPy's N-D direct method multiplies materialised zeros then: the
+    general route reproduces it)."""
+    kern = _dispatch.get_kernels("baseline")
+    w = np.ascontiguousarray(w).reshape(plan.w5)
+    if kern.any_nonfinite(w.reshape(-1), 1):
+        return None
+    out = np.empty(plan.o5, dtype=w.dtype)
+    kern.correlate_channels_first(np.ascontiguousarray(x).reshape(plan.x5), w, out, plan.bias,
+                                  plan.geo, 1, False, False, plan.o5[-1], 1)
+    return out.reshape(plan.oshape)

@@ -26,7 +26,8 @@ import scipy.signal as _ss
 from fastconv import _engine, _fft
 from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice, use_numpy,
                             worth_pricing)
-from fastconv._direct import NonFinite, conv_window, has_nonfinite, run_engine
+from fastconv._direct import (NonFinite, conv_window, has_nonfinite, plan_small, run_engine,
+                              run_small)
 from fastconv._docs import docfiller
 from fastconv._geometry import check_output_memory
 from fastconv._scipy_args import (BOUNDARIES, NP_PAD, check_fillvalue, check_method, check_mode,
@@ -210,7 +211,42 @@ def _check_numeric(in1, in2, what):
                              f"{in1.dtype} and {in2.dtype}")
 
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+@functools.lru_cache(maxsize=512)
+def _small_plan(s1, s2, dchar, mode):
+    """The small-call plan of :func:`fastconv._direct.plan_small` for a valid
+    `mode`, or None (then the general route decides, and raises SciPy's
+    errors)."""
+    if mode not in ("full", "same", "valid") or len(s1) != len(s2):
+        return None
+    return plan_small(s1, s2, dchar, tuple(conv_windows(mode, s1, s2, range(len(s1)))))
+
+
+def _small_call(in1, in2, mode, method, corr):
+    """A small real float32/float64 call straight to the generic kernel, or
+    None.  Fewer than ``TINY_MACS`` multiply-adds: ``method='auto'`` is
+    always the direct method there (:func:`choose_method`), no thread pays,
+    and the baseline kernel needs no overflow guard."""
+    if type(in1) is not np.ndarray or type(in2) is not np.ndarray:
+        return None
+    dt = in1.dtype
+    if not ((dt is _F64 or dt is _F32) and in2.dtype is dt) or type(mode) is not str or \
+            not (method == "auto" or method == "direct"):
+        return None
+    plan = _small_plan(in1.shape, in2.shape, dt.char, mode)
+    if plan is None:
+        return None
+    return run_small(plan, in1, in2 if corr else in2[(slice(None, None, -1),) * in2.ndim])
+
+
 def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
+    if axes is None and (workers is None or resolve_workers(workers)):
+        out = _small_call(in1, in2, mode, method, corr)
+        if out is not None:
+            return out
     nthreads = resolve_workers(workers)
     in1 = np.asarray(in1)
     in2 = np.asarray(in2)
