@@ -330,7 +330,11 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
 _UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
 
 
-def _products_may_overflow(kern, x, w, nthreads):
+_HALF_MAX = {c: float(np.finfo(c).max) * 0.5 for c in "fd"}
+_SERIAL_SCAN = 1 << 16   # inputs up to this size: one compiled call on one thread
+
+
+def products_may_overflow(kern, x, w, nthreads):
     """True when some finite product ``x[i] * w[j]`` could round to infinity.
 
     That is the only case where a fused multiply-add (one rounding) and a
@@ -338,7 +342,9 @@ def _products_may_overflow(kern, x, w, nthreads):
     are NaN or infinite: non-finite inputs propagate identically either way.
     One parallel read of `x` when some weight exceeds 1 in magnitude; the
     weights are small."""
-    big = np.finfo(x.dtype).max * 0.5
+    big = _HALF_MAX[x.dtype.char]
+    if x.size <= _SERIAL_SCAN:
+        return kern.products_may_overflow(x.reshape(-1), w.reshape(-1), big)
     mw = _max_finite_abs(kern, w, 1)
     if mw <= 1.0:
         # |x| <= max and |w| <= 1: every exact product is <= max, so no
@@ -874,7 +880,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     level = level or _dispatch.LEVEL
     if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
             and x.size and w.size
-            and _products_may_overflow(_dispatch.get_kernels(level), x, w, nthreads)):
+            and products_may_overflow(_dispatch.get_kernels(level), x, w, nthreads)):
         level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
         plan = None
     if plan is None:

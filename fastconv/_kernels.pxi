@@ -976,4 +976,40 @@ def max_finite_abs(const floating[::1] a, int nthreads):
         return float(f64)
 
 
+cdef double _max_finite_abs_serial(const floating *a, Py_ssize_t n) noexcept nogil:
+    # max_finite_abs on one thread (the same bit-pattern reduction)
+    cdef Py_ssize_t i
+    cdef uint32_t u32, m32 = 0
+    cdef uint64_t u64, m64 = 0
+    cdef float f32
+    cdef double f64
+    if floating is float:
+        for i in range(n):
+            u32 = (<const uint32_t *> a)[i] & 0x7fffffffu
+            u32 = 0 if u32 >= 0x7f800000u else u32
+            m32 = u32 if u32 > m32 else m32
+        memcpy(&f32, &m32, 4)
+        return f32
+    else:
+        for i in range(n):
+            u64 = (<const uint64_t *> a)[i] & 0x7fffffffffffffffull
+            u64 = 0 if u64 >= 0x7ff0000000000000ull else u64
+            m64 = u64 if u64 > m64 else m64
+        memcpy(&f64, &m64, 8)
+        return f64
+
+
+def products_may_overflow(const floating[::1] x, const floating[::1] w, double big):
+    """One thread, no allocation: whether ``max|x| * max|w| >= big`` over the
+    finite elements, `x` scanned only when some ``|w| > 1`` (the engine's
+    overflow guard for small operands).  Internal."""
+    cdef double mw = 0.0, mx = 0.0
+    with nogil:
+        if w.shape[0]:
+            mw = _max_finite_abs_serial(&w[0], w.shape[0])
+        if mw > 1.0 and x.shape[0]:
+            mx = _max_finite_abs_serial(&x[0], x.shape[0])
+    return mw > 1.0 and mx * mw >= big
+
+
 include "_filter_kernels.pxi"

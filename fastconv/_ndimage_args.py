@@ -117,6 +117,8 @@ def real_cval(cval):
 
 
 def check_origin_type(o):
+    if type(o) is int:      # the usual case, before the ABC checks
+        return o
     if isinstance(o, bool):
         return int(o)
     if isinstance(o, (numbers.Integral, np.integer)):

@@ -20,10 +20,11 @@ from collections.abc import Iterable
 import numpy as np
 import scipy.ndimage as _nd
 
+from fastconv import _dispatch, _engine
 from fastconv._direct import conv_window, has_nonfinite
 from fastconv._errors import RuntimeValueError
 from fastconv._ndfilters import Pass, apply_passes, line_index
-from fastconv._ndimage_args import (SUPPORTED_KINDS, cast, check_axes, check_origin_type,
+from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, cast, check_axes, check_origin_type,
                                     invalid_origin, normalize_sequence, np_pad_mode,
                                     output_array, real_cval)
 from fastconv._threads import resolve_workers
@@ -113,13 +114,21 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     if ndim == 1 and not complex_path and 0 < input.size * weights.size <= _SMALL_LINE:
         if workers is not None:
             resolve_workers(workers)        # its errors; one thread is used
-        # a short line: the extended copy and NumPy's correlation loop cost
-        # less than planning an engine call
-        idx = line_index(input.size, weights.size, weights.size // 2 + origins[0], mode)
-        xe = np.empty(input.size + 1, dtype=cdtype)   # the last slot: cval (index -1)
-        xe[:-1] = input
-        xe[-1] = cv
-        res = np.correlate(xe[idx], weights.astype(cdtype, copy=False), "valid")
+        # a short line: one call of the filters' line kernel (boundary by
+        # index, no padded copy, one thread) costs less than planning an
+        # engine call.  Integer outputs, and products that could overflow
+        # (where a fused multiply-add changes the NaN/inf pattern), take the
+        # baseline level: SciPy's unfused arithmetic.
+        n, k = input.size, weights.size
+        off = k // 2 + origins[0]
+        x = np.ascontiguousarray(input, dtype=cdtype).reshape(1, n, 1)
+        w = np.ascontiguousarray(weights, dtype=cdtype)
+        kern = _dispatch.kernels
+        if out_dtype.kind in "biu" or _engine.products_may_overflow(kern, x, w, 1):
+            kern = _dispatch.get_kernels("baseline")
+        res = np.empty(n, dtype=cdtype)
+        kern.filter_lines(x, res.reshape(1, n, 1), w, line_index(n, k, off, mode), off,
+                          0, 0, 0, cv, 0, 0, 1)
     else:
         res = _engine_filter(input, weights, axes, origins, pad_mode, cv, cdtype,
                              resolve_workers(workers))
@@ -341,7 +350,44 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
                                   workers)
 
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def _short_line(x, w, mode, cval, origin, convolution):
+    """A short float32/float64 line filtered by one call of the filters' line
+    kernel with its defaults (no `output`, `workers`), or None when an
+    argument needs the general route (which also raises its errors)."""
+    dt = x.dtype
+    n, k = x.shape[0], w.shape[0]
+    if not (dt is _F64 or dt is _F32) or not 0 < n * k <= _SMALL_LINE or \
+            w.dtype.kind not in "fiu" or mode not in PAD_MODES or \
+            type(cval) not in (float, int) or type(origin) is not int:
+        return None
+    if convolution:
+        w = w[::-1]
+        origin = -origin - (0 if k & 1 else 1)
+    if invalid_origin(origin, k):
+        return None
+    off = k // 2 + origin
+    w = np.ascontiguousarray(w, dtype=dt)
+    kern = _dispatch.kernels
+    if _engine.products_may_overflow(kern, x, w, 1):
+        kern = _dispatch.get_kernels("baseline")    # SciPy's unfused NaN/inf (see _filter)
+    x = np.ascontiguousarray(x)
+    res = np.empty(n, dtype=dt)
+    kern.filter_lines(x.reshape(1, n, 1), res.reshape(1, n, 1), w, line_index(n, k, off, mode),
+                      off, 0, 0, 0, cval, 0, 0, 1)
+    return res
+
+
 def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, convolution):
+    if (type(input) is np.ndarray and type(weights) is np.ndarray and input.ndim == 1
+            and weights.ndim == 1 and output is None and workers is None
+            and (axis == -1 or axis == 0) and type(mode) is str):
+        res = _short_line(input, weights, mode, cval, origin, convolution)
+        if res is not None:
+            return res
     input = np.asarray(input)
     weights = np.asarray(weights)
     if input.dtype.kind not in SUPPORTED_KINDS or input.dtype in (np.longdouble,

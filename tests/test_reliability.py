@@ -344,7 +344,7 @@ def test_unfused_fallback_is_what_fixes_it(level):
     assert not np.isnan(raw[0, 0, 0, 1])   # FMA: inf + (-2e308 exact) = inf... or -inf
 
 
-def test_products_may_overflow_threshold():
+def testproducts_may_overflow_threshold():
     kern = _dispatch.get_kernels()
     x = np.array([1.0, np.nan, -np.inf, 3e300])
     assert kern.max_finite_abs(x, 1) == 3e300
@@ -352,12 +352,12 @@ def test_products_may_overflow_threshold():
     assert kern.max_finite_abs(np.zeros(0), 1) == 0.0
     big = np.arange(200_000, dtype=np.float32)
     assert kern.max_finite_abs(big, 2) == 199_999.0
-    assert _engine._products_may_overflow(kern, np.array([1e200]), np.array([1e108]), 1)
-    assert not _engine._products_may_overflow(kern, np.array([1e200, np.inf]),
+    assert _engine.products_may_overflow(kern, np.array([1e200]), np.array([1e108]), 1)
+    assert not _engine.products_may_overflow(kern, np.array([1e200, np.inf]),
                                               np.array([1e100]), 1)
     # |w| <= 1: no finite product can overflow, whatever x holds
-    assert not _engine._products_may_overflow(kern, np.array([1.7e308]), np.array([1.0]), 1)
-    assert _engine._products_may_overflow(kern, np.array([1.7e308]), np.array([1.5]), 1)
+    assert not _engine.products_may_overflow(kern, np.array([1.7e308]), np.array([1.0]), 1)
+    assert _engine.products_may_overflow(kern, np.array([1.7e308]), np.array([1.5]), 1)
 
 
 # --------------------------------------------------------------------------
