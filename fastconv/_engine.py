@@ -221,6 +221,10 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
     return flat <= row
 
 
+# packed FILTT weights per block of taps (whole input channels): kept in L1
+# while every tile of a group of positions uses them
+_FILTT_WBYTES = 8192
+
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
 
 
@@ -245,19 +249,24 @@ def _flat_chunks(kern, dtype_char, nplanes, nblocks, pend, planes_read, nthreads
 
 
 
-def _use_filtt(kern, dtype_char, level_name, OH, OW, Wp, Fg, ntaps):
+def _use_filtt(kern, dtype_char, level_name, OH, OW, Wp, Fg, ntaps, flat_ok=True):
     """FILTT tiles (vectors along filters) when they compute no more lanes
     than the flat and row tiles (they never compute padding or row-end
-    columns) and each output sums at least 256 products: a tile's transposed
-    store costs about as much as 64 taps, so small sums (pointwise) keep the
-    flat tiles.  Only on AVX-512, whose 32 vector registers hold the 8x2
-    tile (AVX2 and SSE2 would spill)."""
-    if level_name != "avx512" or ntaps < 256:
+    columns; `flat_ok` False: strided rows or columns, where the flat tiles
+    do not apply) and each output sums at least 256 products: a tile's
+    transposed store costs about as much as 64 taps, so small sums
+    (pointwise) keep the flat tiles.  Not at the baseline level: its
+    256-bit vectors are pairs of SSE2 registers, so even the 6x2 tile of
+    16-register levels would spill."""
+    if level_name == "baseline" or ntaps < 256:
         return False
     pf, r = kern.filtt_width(dtype_char)
     t_lanes = -(-OH * OW // r) * r * (-(-Fg // pf) * pf) / Fg
     row, flat = _tile_lanes(kern, dtype_char, OH, OW, Wp)
-    return t_lanes <= min(row, flat)
+    # per lane the FILTT tile issues fewer loads than the FILT shapes and
+    # keeps more accumulators in flight: a few more lanes (a partial last
+    # tile of R positions) still win
+    return t_lanes <= 1.05 * (row if not flat_ok else min(row, flat))
 
 
 def _pack_filtt(w5, bias, groups, pf):
@@ -493,8 +502,9 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, lev
     Wp = W + pl[2] + ph[2]
     filtt = force.get("filtt")
     if filtt is None:
-        filtt = flat_ok and _use_filtt(kern, dchar, level_name, OH, OW, Wp, Fg, ntaps)
-    if filtt and flat_ok:
+        filtt = _use_filtt(kern, dchar, level_name, OH, OW, Wp, Fg, ntaps, flat_ok)
+    if filtt:
+        # any stride: tile positions are offsets into an unsplit source
         copy = any(pl) or any(ph)
         xstr, Wq, total = _source_geometry(x5, pl, ph, 1, copy)
         pf, _ = kern.filtt_width(dchar)
@@ -502,9 +512,13 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, lev
         chunk = (OH * OW if nunits >= 4 * _threads.max_threads()
                  else max(8, -(-OH * OW * nunits // (4 * _threads.max_threads()))))
         chunk = force.get("flat_chunk") or chunk
-        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
+        tpc = k5[0] * k5[1] * k5[2]
+        item = 4 if dchar == "f" else 8
+        tblk = force.get("filtt_taps") or max(tpc, _FILTT_WBYTES // (pf * item) // tpc * tpc)
+        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf, tblk=tblk,
+                 group=force.get("filtt_group", 0),
                  toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
-                 chunk=chunk, units=nunits * -(-OH * OW // chunk), Cg=Cg)
+                 chunk=chunk, units=nunits * -(-OH * OW // chunk), Cg=Cg, phases=1)
         return "filtt", c
     pmax = _PMAX.get(level_name, 4)
     nblocks = 0
@@ -540,7 +554,7 @@ def _fill_source(x5, c, kern, nthreads):
     """The source buffer of a tiled path: `x5` itself or its padded copy."""
     if not c["copy"]:
         return x5.reshape(-1)
-    return _source(x5, c["pl"], c["ph"], c["s"][2], kern, nthreads)[0]
+    return _source(x5, c["pl"], c["ph"], c.get("phases", c["s"][2]), kern, nthreads)[0]
 
 
 def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None):
@@ -563,7 +577,8 @@ def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
                             lambda: _pack_filtt(w5, b, _groups_of(x, w), c["pf"]))
     flat = _fill_source(x5, c, kern, nthreads)
     kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
-                         c["chunk"], plan.relu, team_size(nthreads, c["units"]))
+                         c["s"][1], c["s"][2], c["chunk"], c["tblk"], c["group"], plan.relu,
+                         team_size(nthreads, c["units"]))
 
 
 class WeightCache:

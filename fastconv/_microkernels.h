@@ -136,17 +136,25 @@ static inline void fc_rows_##T##_##R##x##U(                                     
  * all U*V filters.  The R positions are arbitrary (pos[], offsets into x), so
  * a tile never computes a padding or row-end column; the tile is stored to
  * buf laid out (R, U*V) for the caller to transpose.  Same tap order and
- * init as FILT. */
+ * init as FILT.  With `cont` the accumulators start from buf instead (the
+ * tile's sums over earlier taps): splitting the taps into consecutive
+ * blocks keeps every output's order of additions, so the bits. */
 #define FC_DEFINE_FILTT(T, VT, V, R, U)                                             \
 static inline void fc_filtt_##T##_##R##x##U(                                        \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init)                                \
+        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
 {                                                                                   \
     VT acc[R][U];                                                                   \
     const T *px[R];                                                                 \
-    for (int u = 0; u < U; u++) {                                                   \
-        VT s = init ? FC_LOADU(VT, init + u * V) : (VT){0};                         \
-        for (int r = 0; r < R; r++) acc[r][u] = s;                                  \
+    if (cont) {                                                                     \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++)                                             \
+                acc[r][u] = FC_LOADU(VT, buf + r * (U * V) + u * V);                \
+    } else {                                                                        \
+        for (int u = 0; u < U; u++) {                                               \
+            VT s = init ? FC_LOADU(VT, init + u * V) : (VT){0};                     \
+            for (int r = 0; r < R; r++) acc[r][u] = s;                              \
+        }                                                                           \
     }                                                                               \
     for (int r = 0; r < R; r++) px[r] = x + pos[r];                                 \
     for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
@@ -191,11 +199,11 @@ static void fc_rows_##T##_##R##x##U(                                            
 #define FC_DEFINE_FILTT(T, VT, V, R, U)                                             \
 static void fc_filtt_##T##_##R##x##U(                                               \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init)                                \
+        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
 {                                                                                   \
     for (int r = 0; r < R; r++)                                                     \
         for (int j = 0; j < U * V; j++) {                                           \
-            T a = init ? init[j] : (T)0;                                            \
+            T a = cont ? buf[r * (U * V) + j] : init ? init[j] : (T)0;              \
             for (ptrdiff_t t = 0; t < ntaps; t++) a += wp[t * (U * V) + j] * x[pos[r] + toff[t]]; \
             buf[r * (U * V) + j] = a;                                               \
         }                                                                           \
@@ -219,10 +227,16 @@ FC_DEFINE_ROWS(float, fc_vf, FC_LANES_float, 1, 3)
 FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 4, 3)
 FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 1, 8)
 FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 1, 3)
-/* FILTT: 8 positions x 2 vectors of filters (32 float / 16 double filters
- * per block on AVX-512, 16 / 8 below). */
+/* FILTT: R positions x 2 vectors of filters (32 float / 16 double filters
+ * per block on AVX-512, 16 / 8 below).  R*2 accumulators + 2 weight vectors
+ * + 1 broadcast must fit the register file: R = 8 with AVX-512's 32
+ * registers, R = 6 with the 16 of AVX2 (15 live vectors, no spills). */
 #ifndef FC_FILTT_R
+#if defined(FC_NARROW)
 #define FC_FILTT_R 8
+#else
+#define FC_FILTT_R 6
+#endif
 #endif
 #define FC_FILTT_NAME_(T, R) fc_filtt_##T##_##R##x2
 #define FC_FILTT_NAME(T, R) FC_FILTT_NAME_(T, R)
