@@ -8,7 +8,8 @@ place and copies the valid columns of the others from a tile buffer, and
 falls back to a scalar loop for tiles whose vector loads would pass the end
 of a source without slack (no padding, no copy).
 
-FILTT tiles hold 8 output positions x 2 vectors of filters; positions are
+FILTT tiles hold R output positions (8 with 32 vector registers, 6 with
+16) x 2 vectors of filters; positions are
 arbitrary (only valid outputs are computed), the last tile of a chunk
 repeats its last position, and blocks of a group's last filters are padded
 with zero weights.
@@ -172,19 +173,21 @@ def test_flat_engine_reaches_driver_by_default():
     assert_conv_close(y, ref, scale, np.float32, n_terms(w.shape, 1))
 
 
-def test_filtt_chosen_for_long_sums_above_baseline():
+def test_filtt_chosen_for_long_sums_where_a_tile_fits():
     use = _engine._use_filtt
     for level in LEVELS:
         kern = _dispatch.get_kernels(level)
-        if level == "baseline":      # SSE2 register pairs: the tile would spill
-            assert not use(kern, "f", level, 14, 14, 16, 256, 2304)
+        tile = _engine._filtt_tile(kern, "f")
+        if tile is None:             # e.g. SSE2 register pairs: the tile would spill
+            assert level == "baseline"
+            assert not use(kern, "f", 14, 14, 16, 256, 2304)
             continue
-        pf, _ = kern.filtt_width("f")
-        assert use(kern, "f", level, 14, 14, 16, 256, 2304)        # deep
-        assert use(kern, "f", level, 1, 4096, 4102, 64, 448)       # conv1d k7
-        assert use(kern, "f", level, 32, 32, 68, 64, 288, False)   # strided + dilated
-        assert not use(kern, "f", level, 1, 3136, 3136, 64, 64)    # pointwise: short sums
-        assert not use(kern, "f", level, 14, 14, 16, pf + 4, 2304)  # mostly empty blocks
+        pf, _ = kern.filtt_width(tile["index"])
+        assert use(kern, "f", 14, 14, 16, 256, 2304)        # deep
+        assert use(kern, "f", 1, 4096, 4102, 64, 448)       # conv1d k7
+        assert use(kern, "f", 32, 32, 68, 64, 288, False)   # strided + dilated
+        assert not use(kern, "f", 1, 3136, 3136, 64, 64)    # pointwise: short sums
+        assert not use(kern, "f", 14, 14, 16, pf + 4, 2304)  # mostly empty blocks
 
 
 # (N, Cg, Fg, G, spatial, kernel, stride, dilation, pads): FILTT with strides
