@@ -269,9 +269,13 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
     return flat <= row
 
 
-# packed FILTT weights per block of taps (whole input channels): kept in L1
-# while every tile of a group of positions uses them
-_FILTT_WBYTES = 8192
+# FILTT taps per block on strided layers (whole input channels): the block's
+# packed weights stay in L1 while every tile of a group of positions uses
+# them.  Measured on Zen 4 (one thread, CPU time): +10-20% on the strided and
+# dilated layer at both levels, best near 128 taps; on stride-1 layers
+# blocking was neutral at AVX2 and 5-15% slower at AVX-512 (whose 8x2 tile
+# buffer and weights then crowd L1), so they run all taps in one block.
+_FILTT_TAPS_STRIDED = 128
 
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
 
@@ -465,7 +469,8 @@ class EnginePlan:
         SIMD level whose kernels run.
     consts : dict
         Path constants (tap offsets, strides of the source buffer, chunk
-        sizes, units of parallel work, ...).
+        sizes, units of parallel work, ...); the tiled paths name the
+        registry tile they run in ``consts['tile']``.
     sub : EnginePlan or None
         The plan of the reshaped/transposed problem for the paths that run
         another one (``pointwise``, ``cl_single``, ``cl_tiled``).
@@ -521,8 +526,7 @@ def _plan_rows(c, rowblocks, OW):
     return ("rows_padded" if copy else "rows"), c
 
 
-def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, level_name,
-                force):
+def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, force):
     """(path, consts) of a register-tiled channels-first path, or None."""
     rank = len(stride)
     if dchar not in "fd" or rank > 3:
@@ -565,10 +569,10 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, lev
                  else max(8, -(-OH * OW * nunits // (4 * _threads.max_threads()))))
         chunk = force.get("flat_chunk") or chunk
         tpc = k5[0] * k5[1] * k5[2]
-        item = 4 if dchar == "f" else 8
-        tblk = force.get("filtt_taps") or max(tpc, _FILTT_WBYTES // (pf * item) // tpc * tpc)
-        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf, tblk=tblk, tile=tile["name"],
-                 tile_index=tile["index"],
+        tblk = force.get("filtt_taps") or (
+            0 if flat_ok else max(tpc, _FILTT_TAPS_STRIDED // tpc * tpc))
+        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
+                 tblk=tblk, tile=tile["name"], tile_index=tile["index"],
                  group=force.get("filtt_group", 0),
                  toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
                  chunk=chunk, units=nunits * -(-OH * OW // chunk), Cg=Cg, phases=1)
@@ -634,7 +638,8 @@ def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
                             lambda: _pack_filtt(w5, b, _groups_of(x, w), c["pf"]))
     flat = _fill_source(x5, c, kern, nthreads)
     kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
-                         c["s"][1], c["s"][2], c["chunk"], c["tblk"], c["group"], plan.relu, c["tile_index"],
+                         c["s"][1], c["s"][2], c["chunk"], c["tblk"], c["group"], plan.relu,
+                         c["tile_index"],
                          team_size(nthreads, c["units"]))
 
 
@@ -812,7 +817,10 @@ def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1,
     force : dict or None
         Tests: ``{'generic': True}`` takes the generic kernel;
         ``{'flat': bool}``, ``{'filtt': bool}`` force or forbid those tiled
-        drivers where they apply; ``{'flat_chunk': int}`` sets their chunk.
+        drivers where they apply; ``{'flat_chunk': int}`` sets their chunk;
+        ``{'tile': name}`` runs one registry tile (its driver; FILT: blocks
+        of at most its filters); ``{'filtt_taps': int, 'filtt_group': int}``
+        set the FILTT tap block and tiles per group.
 
     Returns
     -------
@@ -866,7 +874,7 @@ def _plan_cached(key):
             path = "pointwise"
         else:
             tiled = _plan_tiled(kern, xs, ws, dchar, stride, dilation, pads, groups,
-                                kern.simd_level(), force)
+                                force)
             sub = None if tiled is None else plan(*tiled)
             path = None if tiled is None else "tiled"
         if sub is not None and sub.path != "generic":

@@ -700,7 +700,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     block and group: tiles per group of positions (see _filtt_chunk; 0: all
     taps in one block, the largest group); tile: the FILTT entry of the
     registry (capabilities()) that runs, A positions x PF = B * lanes
-    filters.  blocks[b] = (f0, nf, woff, g): nf <= PF filters of group g, weights wpack[woff:] laid out
+    filters.  blocks[b] = (f0, nf, woff, g): nf <= PF filters of group g,
+    weights wpack[woff:] laid out
     (ntaps, PF) with zero columns past nf, initial values bpack[b*PF:] (the
     biases, zeros without bias).  Unit of parallel work: (n, od, block, chunk
     of `chunk` output positions, a multiple of A).  Every output element is
