@@ -5,7 +5,7 @@ Usage (from the repository root, fastconv built in place)::
 
     MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=100000000000 \\
         flock /tmp/fastconv-bench.lock python build_tools/bench_cnn.py [--repeats 9]
-        [--threads 2] [--only NAME-SUBSTRING]
+        [--threads 2] [--only NAME-SUBSTRING] [--threads 1 --cpu-clock]
 
 ``FASTCONV_SIMD=avx2`` selects the AVX2 kernels on an AVX-512 CPU.  Prints
 one line per layer: the engine path, fastconv GFLOP/s and the ratio
@@ -23,6 +23,26 @@ sys.path.insert(0, os.getcwd())
 import fastconv  # noqa: E402
 from fastconv import _dispatch, _engine  # noqa: E402
 from fastconv._bench import time_interleaved  # noqa: E402
+
+
+def time_cpu(funcs, repeats):
+    """Like time_interleaved, but the calling thread's CPU time (one
+    thread only): the time a busy machine's other processes take from the
+    core is not counted, so single-thread comparisons stay meaningful under
+    load."""
+    import time
+    for f in funcs.values():
+        f()
+    times = {k: [] for k in funcs}
+    order = np.random.default_rng(len(funcs))
+    items = list(funcs.items())
+    for _ in range(repeats):
+        for i in order.permutation(len(items)):
+            k, f = items[i]
+            t0 = time.thread_time()
+            f()
+            times[k].append(time.thread_time() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 LAYERS = [
     # name, x shape, w shape, stride, padding, dilation, groups
@@ -69,7 +89,12 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="")
     ap.add_argument("--no-backward", action="store_true")
+    ap.add_argument("--cpu-clock", action="store_true",
+                    help="with --threads 1: time the thread's CPU time (busy machines)")
     a = ap.parse_args(argv)
+    if a.cpu_clock and a.threads != 1:
+        ap.error("--cpu-clock needs --threads 1")
+    timer = time_cpu if a.cpu_clock else time_interleaved
     import torch
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(20261202)
@@ -95,7 +120,7 @@ def main(argv=None):
         if ort_:
             sess = ort_[0]
             f["onnxruntime"] = lambda: sess.run(None, {"x": x})
-        t = time_interleaved(f, a.repeats)
+        t = timer(f, a.repeats)
         ratios = " ".join(f"{k} {t[k] / t['fastconv']:.2f}" for k in t if k != "fastconv")
         print(f"{name:28s} {path:18s} {str(tile or ''):14s} {flops / t['fastconv'] / 1e9:6.1f}"
               f" GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  {ratios}", flush=True)
@@ -112,7 +137,7 @@ def main(argv=None):
         f = {"fastconv": lambda: fastconv.conv_backward(gy, x, w, padding=1,
                                                         workers=a.threads),
              "torch": tb}
-        t = time_interleaved(f, a.repeats)
+        t = timer(f, a.repeats)
         flops = 4.0 * gy.size * 64 * 9
         print(f"{'backward 64->64 56x56':28s} {'':18s} {'':14s} "
               f"{flops / t['fastconv'] / 1e9:6.1f} GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  "
