@@ -18,7 +18,7 @@
  *   FILT (many channels): P filters x U vectors of one output row (or of
  *        consecutive flat positions).  Per tap, U input vectors are loaded
  *        once and used by all P filters.
- *   FILTT (many channels, vectors along filters; used at the AVX-512 level):
+ *   FILTT (many channels, vectors along filters; AVX2 and AVX-512 levels):
  *        R output positions x U vectors of filters.  Per tap, U weight
  *        vectors are loaded once and used by all R positions.
  *   ROWS (one channel per filter): R output rows x U vectors.  Per tap, one
