@@ -79,7 +79,55 @@ def _run3(kern, x, w, out, bias, stride, dilation, pad_lo, groups, accumulate, r
 
 _SCRATCH = threading.local()
 _SLACK = 256          # readable elements after a source buffer (> widest tile)
-_PMAX = {"baseline": 2, "avx2": 4, "avx512": 8}
+
+
+# --- the tile registry ------------------------------------------------------
+#
+# Each kernel module exports its tiles (``capabilities()``, generated from
+# the X-macro list fastconv/_tiles.inc): kind, dtype, shape, lanes, live
+# vector registers and whether they fit the level's register file.  The
+# plan picks tiles from that list once per geometry; nothing here knows a
+# level by name.
+
+@functools.lru_cache(maxsize=8)
+def _registry(kern):
+    return tuple(kern.capabilities())
+
+
+def _tiles(kern, kind, dchar, fits=True, narrow=False):
+    """Registry entries of one kind and dtype (that fit the registers)."""
+    return [t for t in _registry(kern) if t["kind"] == kind and t["dtype"] == dchar
+            and (t["fits"] or not fits) and t["narrow"] == narrow]
+
+
+def _forced_tile(kern, force, dchar):
+    """The registry entry named by ``force['tile']`` (tests), or None."""
+    name = force.get("tile")
+    if name is None:
+        return None
+    for t in _registry(kern):
+        if t["name"] == name and t["dtype"] == dchar:
+            return t
+    raise ValueError(f"tile {name!r} is not in this level's registry for {dchar!r}")
+
+
+def _filt_pmax(kern, dchar):
+    """Filters per block of the largest FILT tile that fits the registers."""
+    return max((t["shape"][0] for t in _tiles(kern, "FILT", dchar)), default=1)
+
+
+def _filt_name(kern, dchar, pmax, narrow):
+    """Name of the FILT entry with `pmax` filters (the wide one where the
+    level has no narrow tiles)."""
+    names = [t["name"] for t in _registry(kern) if t["kind"] == "FILT"
+             and t["dtype"] == dchar and t["shape"][0] == pmax and t["narrow"] == narrow]
+    return names[0] if names else _filt_name(kern, dchar, pmax, False)
+
+
+def _filtt_tile(kern, dchar):
+    """The FILTT entry that fits the registers (most accumulators), or None."""
+    tiles = _tiles(kern, "FILTT", dchar)
+    return max(tiles, key=lambda t: t["shape"][0] * t["shape"][1]) if tiles else None
 
 
 _SCRATCH_CAP = 64 << 20   # bytes kept per thread and dtype; larger buffers are one-off
@@ -221,6 +269,14 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
     return flat <= row
 
 
+# FILTT taps per block on strided layers (whole input channels): the block's
+# packed weights stay in L1 while every tile of a group of positions uses
+# them.  Measured on Zen 4 (one thread, CPU time): +10-20% on the strided and
+# dilated layer at both levels, best near 128 taps; on stride-1 layers
+# blocking was neutral at AVX2 and 5-15% slower at AVX-512 (whose 8x2 tile
+# buffer and weights then crowd L1), so they run all taps in one block.
+_FILTT_TAPS_STRIDED = 128
+
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
 
 
@@ -245,19 +301,24 @@ def _flat_chunks(kern, dtype_char, nplanes, nblocks, pend, planes_read, nthreads
 
 
 
-def _use_filtt(kern, dtype_char, level_name, OH, OW, Wp, Fg, ntaps):
-    """FILTT tiles (vectors along filters) when they compute no more lanes
-    than the flat and row tiles (they never compute padding or row-end
-    columns) and each output sums at least 256 products: a tile's transposed
-    store costs about as much as 64 taps, so small sums (pointwise) keep the
-    flat tiles.  Only on AVX-512, whose 32 vector registers hold the 8x2
-    tile (AVX2 and SSE2 would spill)."""
-    if level_name != "avx512" or ntaps < 256:
+def _use_filtt(kern, dtype_char, OH, OW, Wp, Fg, ntaps, flat_ok=True):
+    """FILTT tiles (vectors along filters) when this level has one that fits
+    its registers, they compute no more lanes than the flat and row tiles
+    (they never compute padding or row-end columns; `flat_ok` False:
+    strided rows or columns, where the flat tiles do not apply) and each
+    output sums at least 256 products: a tile's transposed store costs
+    about as much as 64 taps, so small sums (pointwise) keep the flat
+    tiles."""
+    tile = _filtt_tile(kern, dtype_char)
+    if tile is None or ntaps < 256:
         return False
-    pf, r = kern.filtt_width(dtype_char)
+    pf, r = kern.filtt_width(tile["index"])
     t_lanes = -(-OH * OW // r) * r * (-(-Fg // pf) * pf) / Fg
     row, flat = _tile_lanes(kern, dtype_char, OH, OW, Wp)
-    return t_lanes <= min(row, flat)
+    # per lane the FILTT tile issues fewer loads than the FILT shapes and
+    # keeps more accumulators in flight: a few more lanes (a partial last
+    # tile of R positions) still win
+    return t_lanes <= 1.05 * (row if not flat_ok else min(row, flat))
 
 
 def _pack_filtt(w5, bias, groups, pf):
@@ -414,7 +475,8 @@ class EnginePlan:
         SIMD level whose kernels run.
     consts : dict
         Path constants (tap offsets, strides of the source buffer, chunk
-        sizes, units of parallel work, ...).
+        sizes, units of parallel work, ...); the tiled paths name the
+        registry tile they run in ``consts['tile']``.
     sub : EnginePlan or None
         The plan of the reshaped/transposed problem for the paths that run
         another one (``pointwise``, ``cl_single``, ``cl_tiled``).
@@ -470,8 +532,7 @@ def _plan_rows(c, rowblocks, OW):
     return ("rows_padded" if copy else "rows"), c
 
 
-def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, level_name,
-                force):
+def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, force):
     """(path, consts) of a register-tiled channels-first path, or None."""
     rank = len(stride)
     if dchar not in "fd" or rank > 3:
@@ -497,30 +558,42 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, lev
         return _plan_rows(c, N * F * OD * -(-OH // 4), OW)
     flat_ok = s[1] == 1 and s[2] == 1
     Wp = W + pl[2] + ph[2]
+    ftile = _forced_tile(kern, force, dchar)
     filtt = force.get("filtt")
-    if filtt is None:
-        filtt = flat_ok and _use_filtt(kern, dchar, level_name, OH, OW, Wp, Fg, ntaps)
-    if filtt and flat_ok:
+    if ftile is not None:
+        filtt = ftile["kind"] == "FILTT"
+    elif filtt is None:
+        filtt = _use_filtt(kern, dchar, OH, OW, Wp, Fg, ntaps, flat_ok)
+    if filtt:
+        tile = ftile or _filtt_tile(kern, dchar) or _tiles(kern, "FILTT", dchar, False)[0]
+        # any stride: tile positions are offsets into an unsplit source
         copy = any(pl) or any(ph)
         xstr, Wq, total = _source_geometry(x5, pl, ph, 1, copy)
-        pf, _ = kern.filtt_width(dchar)
+        pf, _ = kern.filtt_width(tile["index"])
         nunits = N * OD * (groups * -(-Fg // pf))
         chunk = (OH * OW if nunits >= 4 * _threads.max_threads()
                  else max(8, -(-OH * OW * nunits // (4 * _threads.max_threads()))))
         chunk = force.get("flat_chunk") or chunk
+        tpc = k5[0] * k5[1] * k5[2]
+        tblk = force.get("filtt_taps") or (
+            0 if flat_ok else max(tpc, _FILTT_TAPS_STRIDED // tpc * tpc))
         c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
+                 tblk=tblk, tile=tile["name"], tile_index=tile["index"],
+                 group=force.get("filtt_group", 0),
                  toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
-                 chunk=chunk, units=nunits * -(-OH * OW // chunk), Cg=Cg)
+                 chunk=chunk, units=nunits * -(-OH * OW // chunk), Cg=Cg, phases=1)
         return "filtt", c
-    pmax = _PMAX.get(level_name, 4)
+    pmax = ftile["shape"][0] if ftile is not None else _filt_pmax(kern, dchar)
     nblocks = 0
     for _ in range(groups):
         f = 0
         while f < Fg:
             f += next(p for p in (8, 4, 2, 1) if p <= pmax and p <= Fg - f)
             nblocks += 1
-    c.update(pmax=pmax, Cg=Cg)
+    c.update(pmax=pmax, Cg=Cg, tile=_filt_name(kern, dchar, pmax, False))
     flat = force.get("flat")
+    if ftile is not None and ftile["narrow"]:
+        flat = False          # the flat driver runs full-width tiles only
     if flat is None:
         flat = flat_ok and _use_flat(kern, dchar, OH, OW, Wp)
     if flat and flat_ok:
@@ -538,7 +611,9 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, lev
     xstr, Wq, total = _source_geometry(x5, pl, ph, s[2], copy)
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
              toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, s[2], Cg, xstr[1]),
-             narrow=_narrow_tiles(kern, dchar, OW), units=N * nblocks * OD * OH)
+             narrow=(ftile["narrow"] if ftile is not None else _narrow_tiles(kern, dchar, OW)),
+             units=N * nblocks * OD * OH)
+    c["tile"] = _filt_name(kern, dchar, pmax, c["narrow"])
     return "filt", c
 
 
@@ -546,7 +621,7 @@ def _fill_source(x5, c, kern, nthreads):
     """The source buffer of a tiled path: `x5` itself or its padded copy."""
     if not c["copy"]:
         return x5.reshape(-1)
-    return _source(x5, c["pl"], c["ph"], c["s"][2], kern, nthreads)[0]
+    return _source(x5, c["pl"], c["ph"], c.get("phases", c["s"][2]), kern, nthreads)[0]
 
 
 def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None):
@@ -569,7 +644,9 @@ def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
                             lambda: _pack_filtt(w5, b, _groups_of(x, w), c["pf"]))
     flat = _fill_source(x5, c, kern, nthreads)
     kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
-                         c["chunk"], plan.relu, team_size(nthreads, c["units"]))
+                         c["s"][1], c["s"][2], c["chunk"], c["tblk"], c["group"], plan.relu,
+                         c["tile_index"],
+                         team_size(nthreads, c["units"]))
 
 
 class WeightCache:
@@ -746,7 +823,10 @@ def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1,
     force : dict or None
         Tests: ``{'generic': True}`` takes the generic kernel;
         ``{'flat': bool}``, ``{'filtt': bool}`` force or forbid those tiled
-        drivers where they apply; ``{'flat_chunk': int}`` sets their chunk.
+        drivers where they apply; ``{'flat_chunk': int}`` sets their chunk;
+        ``{'tile': name}`` runs one registry tile (its driver; FILT: blocks
+        of at most its filters); ``{'filtt_taps': int, 'filtt_group': int}``
+        set the FILTT tap block and tiles per group.
 
     Returns
     -------
@@ -800,7 +880,7 @@ def _plan_cached(key):
             path = "pointwise"
         else:
             tiled = _plan_tiled(kern, xs, ws, dchar, stride, dilation, pads, groups,
-                                kern.simd_level(), force)
+                                force)
             sub = None if tiled is None else plan(*tiled)
             path = None if tiled is None else "tiled"
         if sub is not None and sub.path != "generic":

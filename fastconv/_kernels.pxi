@@ -271,61 +271,25 @@ cdef extern from "_microkernels.h" nogil:
     int FC_LANES_double
     int FC_LANES_float_n
     int FC_LANES_double_n
-    void fc_filt_float_8x2n(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_float_4x2n(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_float_2x2n(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_float_1x2n(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_double_8x2n(const double *x, const Py_ssize_t *toff, const double *wp,
-                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                           const double *init)
-    void fc_filt_double_4x2n(const double *x, const Py_ssize_t *toff, const double *wp,
-                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                           const double *init)
-    void fc_filt_double_2x2n(const double *x, const Py_ssize_t *toff, const double *wp,
-                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                           const double *init)
-    void fc_filt_double_1x2n(const double *x, const Py_ssize_t *toff, const double *wp,
-                           Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                           const double *init)
-    void fc_filt_float_8x2(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_float_4x2(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_float_2x2(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_float_1x2(const float *x, const Py_ssize_t *toff, const float *wp,
-                           Py_ssize_t ntaps, float *out, Py_ssize_t ostride, int ncols,
-                           const float *init)
-    void fc_filt_double_8x2(const double *x, const Py_ssize_t *toff, const double *wp,
-                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                            const double *init)
-    void fc_filt_double_4x2(const double *x, const Py_ssize_t *toff, const double *wp,
-                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                            const double *init)
-    void fc_filt_double_2x2(const double *x, const Py_ssize_t *toff, const double *wp,
-                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                            const double *init)
-    void fc_filt_double_1x2(const double *x, const Py_ssize_t *toff, const double *wp,
-                            Py_ssize_t ntaps, double *out, Py_ssize_t ostride, int ncols,
-                            const double *init)
-    int FC_FILTT_R
-    void fc_filtt_float(const float *x, const Py_ssize_t *toff, const float *wp,
-                            Py_ssize_t ntaps, const Py_ssize_t *pos, float *buf,
-                            const float *init)
-    void fc_filtt_double(const double *x, const Py_ssize_t *toff, const double *wp,
-                             Py_ssize_t ntaps, const Py_ssize_t *pos, double *buf,
-                             const double *init)
+    ctypedef struct fc_tile_entry:
+        int kind, itemsize, a, b, narrow, lanes, vregs
+        const char *name
+        void (*fn)() noexcept nogil
+    const fc_tile_entry fc_tiles[]
+    const int fc_ntiles
+    const int fc_vregs
+    ctypedef void (*fc_filt_float_fn)(const float *, const Py_ssize_t *, const float *,
+                                      Py_ssize_t, float *, Py_ssize_t, int,
+                                      const float *) noexcept nogil
+    ctypedef void (*fc_filt_double_fn)(const double *, const Py_ssize_t *, const double *,
+                                       Py_ssize_t, double *, Py_ssize_t, int,
+                                       const double *) noexcept nogil
+    ctypedef void (*fc_filtt_float_fn)(const float *, const Py_ssize_t *, const float *,
+                                       Py_ssize_t, const Py_ssize_t *, float *,
+                                       const float *, int) noexcept nogil
+    ctypedef void (*fc_filtt_double_fn)(const double *, const Py_ssize_t *, const double *,
+                                        Py_ssize_t, const Py_ssize_t *, double *,
+                                        const double *, int) noexcept nogil
     void fc_rows_float_4x3(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
                            const float *w, Py_ssize_t ntaps, float *out, Py_ssize_t ors,
                            int ncols, float init)
@@ -346,45 +310,55 @@ cdef extern from "_microkernels.h" nogil:
                             int ncols, double init)
 
 
+# Tile tables, filled once from the registry (fc_tiles, see _tiles.inc):
+# FILT by (narrow, P); FILTT tiles are passed by registry index.  Levels
+# without narrow tiles use the wide ones for both.
+_KINDS = ("FILT", "FILTT", "ROWS")
+cdef fc_filt_float_fn _FILT_F[2][9]
+cdef fc_filt_double_fn _FILT_D[2][9]
+
+
+cdef _fill_tables():
+    cdef int i, nar
+    cdef const fc_tile_entry *e
+    for nar in range(2):
+        for i in range(fc_ntiles):
+            e = &fc_tiles[i]
+            if e.kind != 0 or e.narrow > nar or e.a > 8:
+                continue
+            if e.itemsize == 4:
+                _FILT_F[nar][e.a] = <fc_filt_float_fn>e.fn
+            else:
+                _FILT_D[nar][e.a] = <fc_filt_double_fn>e.fn
+
+
+_fill_tables()
+
+
+def capabilities():
+    """The tile registry of this build (_tiles.inc): one dict per tile with
+    its ``index``, ``kind`` ('FILT', 'FILTT' or 'ROWS'), ``dtype`` ('f' or
+    'd'), ``shape`` (A, B), ``lanes`` per vector, ``narrow``, ``vregs``
+    (live vector registers it holds), ``fits`` (no spills at this level)
+    and ``name`` (its C function).  Internal."""
+    out = []
+    cdef int i
+    for i in range(fc_ntiles):
+        e = fc_tiles[i]
+        out.append(dict(index=i, kind=_KINDS[e.kind], dtype="f" if e.itemsize == 4 else "d",
+                        shape=(e.a, e.b), lanes=e.lanes, narrow=bool(e.narrow),
+                        vregs=e.vregs, fits=e.vregs <= fc_vregs,
+                        name=e.name.decode("ascii")))
+    return out
+
+
 cdef inline void _filt_tile(const floating *x, const Py_ssize_t *toff, const floating *wp,
                             Py_ssize_t ntaps, floating *out, Py_ssize_t ostride, int ncols,
                             const floating *init, Py_ssize_t P, bint narrow) noexcept nogil:
     if floating is float:
-        if narrow:
-            if P == 8:
-                fc_filt_float_8x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-            elif P == 4:
-                fc_filt_float_4x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-            elif P == 2:
-                fc_filt_float_2x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-            else:
-                fc_filt_float_1x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-        elif P == 8:
-            fc_filt_float_8x2(x, toff, wp, ntaps, out, ostride, ncols, init)
-        elif P == 4:
-            fc_filt_float_4x2(x, toff, wp, ntaps, out, ostride, ncols, init)
-        elif P == 2:
-            fc_filt_float_2x2(x, toff, wp, ntaps, out, ostride, ncols, init)
-        else:
-            fc_filt_float_1x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        _FILT_F[narrow][P](x, toff, wp, ntaps, out, ostride, ncols, init)
     else:
-        if narrow:
-            if P == 8:
-                fc_filt_double_8x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-            elif P == 4:
-                fc_filt_double_4x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-            elif P == 2:
-                fc_filt_double_2x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-            else:
-                fc_filt_double_1x2n(x, toff, wp, ntaps, out, ostride, ncols, init)
-        elif P == 8:
-            fc_filt_double_8x2(x, toff, wp, ntaps, out, ostride, ncols, init)
-        elif P == 4:
-            fc_filt_double_4x2(x, toff, wp, ntaps, out, ostride, ncols, init)
-        elif P == 2:
-            fc_filt_double_2x2(x, toff, wp, ntaps, out, ostride, ncols, init)
-        else:
-            fc_filt_double_1x2(x, toff, wp, ntaps, out, ostride, ncols, init)
+        _FILT_D[narrow][P](x, toff, wp, ntaps, out, ostride, ncols, init)
 
 
 cdef inline void _rows_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
@@ -407,9 +381,11 @@ cdef inline void _rows_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t 
             fc_rows_double_1x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
 
 
-def filtt_width(dtype_char):
-    """Filters per FILTT block (2 vectors) and positions per FILTT tile."""
-    return 2 * (FC_LANES_float if dtype_char == 'f' else FC_LANES_double), FC_FILTT_R
+def filtt_width(Py_ssize_t tile):
+    """(filters per block, positions per tile) of FILTT registry entry
+    `tile`: B vectors of lanes, A positions.  Internal."""
+    e = fc_tiles[tile]
+    return e.b * e.lanes, e.a
 
 
 def lanes(dtype_char, bint narrow=False):
@@ -637,70 +613,116 @@ def filt_correlate_flat(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                         relu, TW, xlen - boff - tmax - TW)
 
 
+cdef enum:
+    _FILTT_BUF = 4096       # elements of a chunk's accumulators: tiles x R x PF
+
+
 cdef inline void _filtt_chunk(const floating *xbase, const Py_ssize_t *toff,
                               const floating *wb, Py_ssize_t ntaps, floating *obase,
                               Py_ssize_t ostride, const floating *init, Py_ssize_t nf,
-                              Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t Wp, Py_ssize_t OW,
-                              bint relu) noexcept nogil:
+                              Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t rp, Py_ssize_t sw,
+                              Py_ssize_t OW, Py_ssize_t tblk, Py_ssize_t group,
+                              bint relu, void (*fn)() noexcept nogil, Py_ssize_t R,
+                              Py_ssize_t PF) noexcept nogil:
     # FILTT tiles over valid output positions k0 .. k1-1 of one plane (k =
-    # oh*OW + ow reads source position oh*Wp + ow); the last tile repeats its
-    # last position and stores only the valid ones.  nf <= PF valid filters.
-    cdef floating tb[16 * 32]           # R <= 16 positions x PF <= 32 filters
-    cdef Py_ssize_t pos[16]
-    cdef Py_ssize_t R = FC_FILTT_R
-    cdef Py_ssize_t PF = 2 * (FC_LANES_float if floating is float else FC_LANES_double)
-    cdef Py_ssize_t k = k0, r, kk, nk, j
+    # oh*OW + ow reads source position oh*rp + ow*sw: rp = row stride times
+    # the source row pitch); the last tile repeats its last position and
+    # stores only the valid ones.  nf <= PF valid filters.
+    #
+    # Positions go in groups of up to MT tiles whose accumulators live in
+    # tb; the taps go in blocks of tblk (a few input channels), each block
+    # run over every tile of the group, continuing its sums from tb.  So
+    # one block's packed weights (tblk x PF) stay in L1 while all the
+    # group's tiles use them.  Every output still adds init, then the taps
+    # in order: the same bits as one call over all taps.
+    cdef floating tb[_FILTT_BUF]
+    cdef Py_ssize_t pos[256]
+    cdef Py_ssize_t MT = _FILTT_BUF // (R * PF)
+    cdef Py_ssize_t k = k0, r, kk, nk, j, i, nt, t0, nb
     cdef floating v
     cdef floating *o
+    cdef const floating *src
+    if MT * R > 256:
+        MT = 256 // R
+    if 0 < group < MT:
+        MT = group
+    if tblk <= 0 or tblk > ntaps:
+        tblk = ntaps
     while k < k1:
-        nk = k1 - k if k1 - k < R else R
-        for r in range(R):
-            kk = k + r if r < nk else k + nk - 1
-            pos[r] = (kk // OW) * Wp + kk % OW
-        if floating is float:
-            fc_filtt_float(xbase, toff, wb, ntaps, pos, tb, init)
-        else:
-            fc_filtt_double(xbase, toff, wb, ntaps, pos, tb, init)
+        nt = (k1 - k + R - 1) // R
+        if nt > MT:
+            nt = MT
+        for i in range(nt * R):
+            kk = k + i
+            if kk >= k1:
+                kk = k1 - 1
+            pos[i] = (kk // OW) * rp + (kk % OW) * sw
+        t0 = 0
+        while t0 < ntaps:
+            nb = ntaps - t0 if ntaps - t0 < tblk else tblk
+            for i in range(nt):
+                if floating is float:
+                    (<fc_filtt_float_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
+                                            &pos[i * R], &tb[i * R * PF], init, t0 > 0)
+                else:
+                    (<fc_filtt_double_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
+                                             &pos[i * R], &tb[i * R * PF], init, t0 > 0)
+            t0 = t0 + nb
+        nk = k1 - k if k1 - k < nt * R else nt * R
         for j in range(nf):
             o = obase + j * ostride + k
-            for r in range(nk):
-                v = tb[r * PF + j]
-                if relu and v < 0:
-                    v = 0
-                o[r] = v
-        k = k + R
+            src = &tb[j]
+            if relu:
+                for r in range(nk):
+                    v = src[r * PF]
+                    o[r] = 0 if v < 0 else v       # NaN stays NaN
+            else:
+                for r in range(nk):
+                    o[r] = src[r * PF]
+        k = k + nt * R
 
 
 def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     const Py_ssize_t[::1] toff, const floating[::1] wpack,
                     const Py_ssize_t[:, ::1] blocks, const floating[::1] bpack,
                     floating[:, :, :, :, ::1] out,
-                    Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t chunk, bint relu,
-                    int nthreads):
+                    Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t sh, Py_ssize_t sw,
+                    Py_ssize_t chunk, Py_ssize_t tblk, Py_ssize_t group, bint relu,
+                    Py_ssize_t tile, int nthreads):
     """Many-channel correlation with FILTT tiles (vectors along filters;
-    stride 1 along rows and columns).  Internal.
+    any stride and dilation: each tile position is an arbitrary offset and
+    each tap input a broadcast scalar, so strided layers need no phase
+    split).  Internal.
 
-    xp, xstr, toff as for filt_correlate_flat (row pitch Wp = xstr[3]; every
-    tap of every valid output is inside xp).  blocks[b] = (f0, nf, woff, g):
-    nf <= PF = 2 * lanes filters of group g, weights wpack[woff:] laid out
+    xp, xstr, toff as for filt_correlate_flat (row pitch xstr[3], column
+    phases never split; every tap of every valid output is inside xp);
+    sd, sh, sw: strides along depth, rows and columns; tblk: taps per
+    block and group: tiles per group of positions (see _filtt_chunk; 0: all
+    taps in one block, the largest group); tile: the FILTT entry of the
+    registry (capabilities()) that runs, A positions x PF = B * lanes
+    filters.  blocks[b] = (f0, nf, woff, g): nf <= PF filters of group g,
+    weights wpack[woff:] laid out
     (ntaps, PF) with zero columns past nf, initial values bpack[b*PF:] (the
     biases, zeros without bias).  Unit of parallel work: (n, od, block, chunk
-    of `chunk` output positions, a multiple of 8).  Every output element is
+    of `chunk` output positions, a multiple of A).  Every output element is
     one tile call (init, then the taps in order), as in the FILT drivers, so
     results do not depend on the thread count.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
     cdef Py_ssize_t nblk = blocks.shape[0], ntaps = toff.shape[0]
-    cdef Py_ssize_t xn = xstr[0], xc = xstr[1], xd = xstr[2], Wp = xstr[3]
+    cdef Py_ssize_t xn = xstr[0], xc = xstr[1], xd = xstr[2], rp = sh * xstr[3]
     cdef Py_ssize_t ostride = OD * OH * OW
-    cdef Py_ssize_t PF = 2 * (FC_LANES_float if floating is float else FC_LANES_double)
+    cdef const fc_tile_entry *e = &fc_tiles[tile]
+    cdef Py_ssize_t PF = e.b * e.lanes, R = e.a
     cdef Py_ssize_t kend = OH * OW
     cdef Py_ssize_t nch, nunits
     cdef Py_ssize_t u, r, n, b, od, ch, f0, woff, g, k0, k1
-    if chunk < FC_FILTT_R:
-        chunk = FC_FILTT_R
-    chunk = (chunk + FC_FILTT_R - 1) // FC_FILTT_R * FC_FILTT_R
+    if e.kind != 1 or e.itemsize != sizeof(floating) or R > 16 or PF > 64:
+        raise ValueError("tile: not a FILTT tile of this dtype")
+    if chunk < R:
+        chunk = R
+    chunk = (chunk + R - 1) // R * R
     nch = (kend + chunk - 1) // chunk
     nunits = N * OD * nblk * nch
     if nunits == 0:
@@ -723,7 +745,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                 k1 = kend
             _filtt_chunk(&xp[0] + n * xn + g * Cg * xc + od * sd * xd, &toff[0],
                          &wpack[woff], ntaps, &out[n, f0, od, 0, 0], ostride,
-                         &bpack[b * PF], blocks[b, 1], k0, k1, Wp, OW, relu)
+                         &bpack[b * PF], blocks[b, 1], k0, k1, rp, sw, OW, tblk, group,
+                         relu, e.fn, R, PF)
 
 
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,

@@ -18,7 +18,7 @@
  *   FILT (many channels): P filters x U vectors of one output row (or of
  *        consecutive flat positions).  Per tap, U input vectors are loaded
  *        once and used by all P filters.
- *   FILTT (many channels, vectors along filters; used at the AVX-512 level):
+ *   FILTT (many channels, vectors along filters; AVX2 and AVX-512 levels):
  *        R output positions x U vectors of filters.  Per tap, U weight
  *        vectors are loaded once and used by all R positions.
  *   ROWS (one channel per filter): R output rows x U vectors.  Per tap, one
@@ -72,8 +72,8 @@ typedef double fc_vd __attribute__((vector_size(32)));
  * peak with it and at the peak without it. */
 #define FC_SPLAT(VT, s) ((s) - (VT){0})
 
-#define FC_DEFINE_FILT(T, VT, V, P, U, SFX)                                         \
-static inline void fc_filt_##T##_##P##x##U##SFX(                                         \
+#define FC_DEFINE_FILT(T, VT, V, P, U, NAME)                                        \
+static inline void NAME(                                                            \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
         T *out, ptrdiff_t ostride, int ncols, const T *init)                        \
 {                                                                                   \
@@ -136,17 +136,25 @@ static inline void fc_rows_##T##_##R##x##U(                                     
  * all U*V filters.  The R positions are arbitrary (pos[], offsets into x), so
  * a tile never computes a padding or row-end column; the tile is stored to
  * buf laid out (R, U*V) for the caller to transpose.  Same tap order and
- * init as FILT. */
-#define FC_DEFINE_FILTT(T, VT, V, R, U)                                             \
-static inline void fc_filtt_##T##_##R##x##U(                                        \
+ * init as FILT.  With `cont` the accumulators start from buf instead (the
+ * tile's sums over earlier taps): splitting the taps into consecutive
+ * blocks keeps every output's order of additions, so the bits. */
+#define FC_DEFINE_FILTT(T, VT, V, R, U, NAME)                                       \
+static inline void NAME(                                                            \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init)                                \
+        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
 {                                                                                   \
     VT acc[R][U];                                                                   \
     const T *px[R];                                                                 \
-    for (int u = 0; u < U; u++) {                                                   \
-        VT s = init ? FC_LOADU(VT, init + u * V) : (VT){0};                         \
-        for (int r = 0; r < R; r++) acc[r][u] = s;                                  \
+    if (cont) {                                                                     \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++)                                             \
+                acc[r][u] = FC_LOADU(VT, buf + r * (U * V) + u * V);                \
+    } else {                                                                        \
+        for (int u = 0; u < U; u++) {                                               \
+            VT s = init ? FC_LOADU(VT, init + u * V) : (VT){0};                     \
+            for (int r = 0; r < R; r++) acc[r][u] = s;                              \
+        }                                                                           \
     }                                                                               \
     for (int r = 0; r < R; r++) px[r] = x + pos[r];                                 \
     for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
@@ -163,8 +171,8 @@ static inline void fc_filtt_##T##_##R##x##U(                                    
         for (int u = 0; u < U; u++) FC_STOREU(VT, buf + r * (U * V) + u * V, acc[r][u]); \
 }
 #else  /* portable fallback: same arithmetic order, scalar code */
-#define FC_DEFINE_FILT(T, VT, V, P, U, SFX)                                         \
-static void fc_filt_##T##_##P##x##U##SFX(                                                \
+#define FC_DEFINE_FILT(T, VT, V, P, U, NAME)                                        \
+static void NAME(                                                                   \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
         T *out, ptrdiff_t ostride, int ncols, const T *init)                        \
 {                                                                                   \
@@ -188,72 +196,99 @@ static void fc_rows_##T##_##R##x##U(                                            
             for (int j = 0; j < ncols; j++) acc[r][j] += w[t] * x[toff[t] + r * xrs + j]; \
     for (int r = 0; r < R; r++) memcpy(out + r * ors, acc[r], sizeof(T) * (size_t)ncols); \
 }
-#define FC_DEFINE_FILTT(T, VT, V, R, U)                                             \
-static void fc_filtt_##T##_##R##x##U(                                               \
+#define FC_DEFINE_FILTT(T, VT, V, R, U, NAME)                                       \
+static void NAME(                                                                   \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init)                                \
+        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
 {                                                                                   \
     for (int r = 0; r < R; r++)                                                     \
         for (int j = 0; j < U * V; j++) {                                           \
-            T a = init ? init[j] : (T)0;                                            \
+            T a = cont ? buf[r * (U * V) + j] : init ? init[j] : (T)0;              \
             for (ptrdiff_t t = 0; t < ntaps; t++) a += wp[t * (U * V) + j] * x[pos[r] + toff[t]]; \
             buf[r * (U * V) + j] = a;                                               \
         }                                                                           \
 }
 #endif
 
-/* Tile shapes.  FILT: P in {8, 4, 2, 1} filters x 2 vectors (16 floats /
- * 8 doubles per row).  ROWS: 4 rows x 3 vectors for images, 1 row x 8
- * vectors for 1-D signals. */
-FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 8, 2, )
-FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 4, 2, )
-FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 2, 2, )
-FC_DEFINE_FILT(float, fc_vf, FC_LANES_float, 1, 2, )
-FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 8, 2, )
-FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 4, 2, )
-FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 2, 2, )
-FC_DEFINE_FILT(double, fc_vd, FC_LANES_double, 1, 2, )
+/* Tile shapes: the registry _tiles.inc lists every tile; the FILT and FILTT
+ * functions are defined from it below.  ROWS: 4 rows x 3 vectors for
+ * images, 1 row x 8 vectors for 1-D signals. */
 FC_DEFINE_ROWS(float, fc_vf, FC_LANES_float, 4, 3)
 FC_DEFINE_ROWS(float, fc_vf, FC_LANES_float, 1, 8)
 FC_DEFINE_ROWS(float, fc_vf, FC_LANES_float, 1, 3)
 FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 4, 3)
 FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 1, 8)
 FC_DEFINE_ROWS(double, fc_vd, FC_LANES_double, 1, 3)
-/* FILTT: 8 positions x 2 vectors of filters (32 float / 16 double filters
- * per block on AVX-512, 16 / 8 below). */
-#ifndef FC_FILTT_R
-#define FC_FILTT_R 8
-#endif
-#define FC_FILTT_NAME_(T, R) fc_filtt_##T##_##R##x2
-#define FC_FILTT_NAME(T, R) FC_FILTT_NAME_(T, R)
-#define FC_DEFINE_FILTT_X(T, VT, V, R, U) FC_DEFINE_FILTT(T, VT, V, R, U)
-FC_DEFINE_FILTT_X(float, fc_vf, FC_LANES_float, FC_FILTT_R, 2)
-FC_DEFINE_FILTT_X(double, fc_vd, FC_LANES_double, FC_FILTT_R, 2)
-#define fc_filtt_float FC_FILTT_NAME(float, FC_FILTT_R)
-#define fc_filtt_double FC_FILTT_NAME(double, FC_FILTT_R)
-
 #if defined(FC_NARROW)
 #define FC_LANES_float_n 8
 #define FC_LANES_double_n 4
-FC_DEFINE_FILT(float, fc_vfn, 8, 8, 2, n)
-FC_DEFINE_FILT(float, fc_vfn, 8, 4, 2, n)
-FC_DEFINE_FILT(float, fc_vfn, 8, 2, 2, n)
-FC_DEFINE_FILT(float, fc_vfn, 8, 1, 2, n)
-FC_DEFINE_FILT(double, fc_vdn, 4, 8, 2, n)
-FC_DEFINE_FILT(double, fc_vdn, 4, 4, 2, n)
-FC_DEFINE_FILT(double, fc_vdn, 4, 2, 2, n)
-FC_DEFINE_FILT(double, fc_vdn, 4, 1, 2, n)
+#define FC_VREG_SCALE 1           /* machine registers per vector */
+#define FC_VREGS 32               /* vector registers of the level */
+#elif defined(__AVX__)
+#define FC_LANES_float_n FC_LANES_float
+#define FC_LANES_double_n FC_LANES_double
+#define FC_VREG_SCALE 1
+#define FC_VREGS 16
 #else
 #define FC_LANES_float_n FC_LANES_float
 #define FC_LANES_double_n FC_LANES_double
-#define fc_filt_float_8x2n fc_filt_float_8x2
-#define fc_filt_float_4x2n fc_filt_float_4x2
-#define fc_filt_float_2x2n fc_filt_float_2x2
-#define fc_filt_float_1x2n fc_filt_float_1x2
-#define fc_filt_double_8x2n fc_filt_double_8x2
-#define fc_filt_double_4x2n fc_filt_double_4x2
-#define fc_filt_double_2x2n fc_filt_double_2x2
-#define fc_filt_double_1x2n fc_filt_double_1x2
+#define FC_VREG_SCALE 2           /* a 256-bit vector is two SSE2 registers */
+#define FC_VREGS 16
 #endif
+#if FC_VEC && !defined(FC_NARROW)
+typedef fc_vf fc_vfn;
+typedef fc_vd fc_vdn;
+#endif
+
+/* Per type and width class: vector type and lanes. */
+#define FC_VT_WIDE_float fc_vf
+#define FC_VT_WIDE_double fc_vd
+#define FC_VT_NARROW_float fc_vfn
+#define FC_VT_NARROW_double fc_vdn
+#define FC_V_WIDE_float FC_LANES_float
+#define FC_V_WIDE_double FC_LANES_double
+#define FC_V_NARROW_float FC_LANES_float_n
+#define FC_V_NARROW_double FC_LANES_double_n
+
+#include "_tiles.inc"
+
+/* Definitions from the registry (ROWS: defined above, by name only). */
+#define FC_DEF_FILT(T, A, B, W, NAME) \
+    FC_DEFINE_FILT(T, FC_VT_##W##_##T, FC_V_##W##_##T, A, B, NAME)
+#define FC_DEF_FILTT(T, A, B, W, NAME) \
+    FC_DEFINE_FILTT(T, FC_VT_##W##_##T, FC_V_##W##_##T, A, B, NAME)
+#define FC_DEF_ROWS(T, A, B, W, NAME)
+#define FC_DEF_X(KIND, T, A, B, W, NAME) FC_DEF_##KIND(T, A, B, W, NAME)
+FC_TILES(FC_DEF_X)
+
+/* The table: one row per registry entry. */
+enum { FC_KIND_FILT = 0, FC_KIND_FILTT = 1, FC_KIND_ROWS = 2 };
+enum { FC_DT_float = 4, FC_DT_double = 8 };
+enum { FC_W_WIDE = 0, FC_W_NARROW = 1 };
+#define FC_LIVE_FILT(A, B) ((A) * (B) + (B) + 1)
+#define FC_LIVE_FILTT(A, B) ((A) * (B) + (B) + 1)
+#define FC_LIVE_ROWS(A, B) ((A) * (B) + 2)
+typedef struct {
+    int kind, itemsize, a, b, narrow, lanes, vregs;
+    const char *name;
+    void (*fn)(void);
+} fc_tile_entry;
+#define FC_ROW_X(KIND, T, A, B, W, NAME)                                      \
+    {FC_KIND_##KIND, FC_DT_##T, A, B, FC_W_##W, FC_V_##W##_##T,               \
+     FC_VREG_SCALE * FC_LIVE_##KIND(A, B), #NAME, (void (*)(void))NAME},
+static const fc_tile_entry fc_tiles[] = { FC_TILES(FC_ROW_X) };
+static const int fc_ntiles = (int)(sizeof(fc_tiles) / sizeof(fc_tiles[0]));
+static const int fc_vregs = FC_VREGS;
+
+/* Function types of the kinds the drivers call through the table. */
+typedef void (*fc_filt_float_fn)(const float *, const ptrdiff_t *, const float *, ptrdiff_t,
+                                 float *, ptrdiff_t, int, const float *);
+typedef void (*fc_filt_double_fn)(const double *, const ptrdiff_t *, const double *,
+                                  ptrdiff_t, double *, ptrdiff_t, int, const double *);
+typedef void (*fc_filtt_float_fn)(const float *, const ptrdiff_t *, const float *, ptrdiff_t,
+                                  const ptrdiff_t *, float *, const float *, int);
+typedef void (*fc_filtt_double_fn)(const double *, const ptrdiff_t *, const double *,
+                                   ptrdiff_t, const ptrdiff_t *, double *, const double *,
+                                   int);
 
 #endif

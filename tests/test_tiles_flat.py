@@ -8,7 +8,8 @@ place and copies the valid columns of the others from a tile buffer, and
 falls back to a scalar loop for tiles whose vector loads would pass the end
 of a source without slack (no padding, no copy).
 
-FILTT tiles hold 8 output positions x 2 vectors of filters; positions are
+FILTT tiles hold R output positions (8 with 32 vector registers, 6 with
+16) x 2 vectors of filters; positions are
 arbitrary (only valid outputs are computed), the last tile of a chunk
 repeats its last position, and blocks of a group's last filters are padded
 with zero weights.
@@ -172,17 +173,58 @@ def test_flat_engine_reaches_driver_by_default():
     assert_conv_close(y, ref, scale, np.float32, n_terms(w.shape, 1))
 
 
-def test_filtt_chosen_only_on_avx512_for_long_sums():
-    kern = _dispatch.get_kernels(LEVELS[-1])
+def test_filtt_chosen_for_long_sums_where_a_tile_fits():
     use = _engine._use_filtt
-    if LEVELS[-1] != "avx512":
-        assert not use(kern, "f", LEVELS[-1], 14, 14, 16, 256, 2304)
-        return
-    assert use(kern, "f", "avx512", 14, 14, 16, 256, 2304)      # deep: 200 lanes vs 224
-    assert use(kern, "f", "avx512", 1, 4096, 4102, 64, 448)     # conv1d k7
-    assert not use(kern, "f", "avx512", 1, 3136, 3136, 64, 64)  # pointwise: short sums
-    assert not use(kern, "f", "avx512", 14, 14, 16, 20, 2304)   # 20 of 32 filters per block
-    assert not use(kern, "f", "avx2", 14, 14, 16, 256, 2304)    # 16 registers would spill
+    for level in LEVELS:
+        kern = _dispatch.get_kernels(level)
+        tile = _engine._filtt_tile(kern, "f")
+        if tile is None:             # e.g. SSE2 register pairs: the tile would spill
+            assert level == "baseline"
+            assert not use(kern, "f", 14, 14, 16, 256, 2304)
+            continue
+        pf, _ = kern.filtt_width(tile["index"])
+        assert use(kern, "f", 14, 14, 16, 256, 2304)        # deep
+        assert use(kern, "f", 1, 4096, 4102, 64, 448)       # conv1d k7
+        assert use(kern, "f", 32, 32, 68, 64, 288, False)   # strided + dilated
+        assert not use(kern, "f", 1, 3136, 3136, 64, 64)    # pointwise: short sums
+        assert not use(kern, "f", 14, 14, 16, pf + 4, 2304)  # mostly empty blocks
+
+
+# (N, Cg, Fg, G, spatial, kernel, stride, dilation, pads): FILTT with strides
+# along rows and columns (tile positions scaled by the strides, no phase split)
+STRIDED = [
+    (2, 5, 19, 1, (13, 21), (3, 3), (2, 2), (2, 2), ((2, 2), (2, 2))),
+    (1, 3, 7, 2, (9, 30), (3, 4), (1, 3), (1, 2), ((1, 0), (3, 2))),
+    (1, 4, 9, 1, (30,), (5,), (3,), (1,), ((2, 2),)),
+    (1, 2, 5, 1, (6, 7, 11), (3, 2, 3), (2, 2, 2), (1, 2, 1), ((1, 1), (0, 1), (1, 1))),
+    (2, 6, 33, 1, (11, 12), (2, 2), (2, 2), (1, 1), ((0, 0), (0, 0))),   # no copy
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(STRIDED)))
+@pytest.mark.parametrize("taps,group", [(None, 0), (5, 1), (7, 3)])
+def test_filtt_strided_and_tap_blocks_bitwise_generic(level, dtype, case, taps, group):
+    """Strided FILTT, its taps split into blocks (continuing the sums from
+    the tile buffer) and groups of tiles: the same bits as the generic
+    kernel, for 1 and 2 threads."""
+    N, Cg, Fg, G, S, K, st, d, pads = STRIDED[case]
+    rng = np.random.default_rng(case)
+    x = rng.standard_normal((N, Cg * G) + S).astype(dtype)
+    w = rng.standard_normal((Fg * G, Cg) + K).astype(dtype)
+    b = rng.standard_normal(Fg * G).astype(dtype)
+    geometry = dict(stride=st, dilation=d, pads=pads, groups=G, relu=True, level=level)
+    force = {"filtt": True, "filtt_group": group}
+    if taps:
+        force["filtt_taps"] = taps
+    plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force=force, **geometry)
+    assert plan.path == "filtt"
+    gen = _engine.correlate(x, w, bias=b, nthreads=1, force={"generic": True}, **geometry)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    for nthreads in (1, 2):
+        y = _engine.correlate(x, w, bias=b, nthreads=nthreads, plan=plan, **geometry)
+        assert np.array_equal(y.view(bits), gen.view(bits))
 
 
 @pytest.mark.parametrize("driver", ["flat", "filtt"])

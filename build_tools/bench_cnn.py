@@ -1,0 +1,148 @@
+"""CNN layers (BENCHMARKS D + the strided/dilated layer) against PyTorch and,
+when installed, ONNX Runtime: interleaved medians in one process.
+
+Usage (from the repository root, fastconv built in place)::
+
+    MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=100000000000 \\
+        flock /tmp/fastconv-bench.lock python build_tools/bench_cnn.py [--repeats 9]
+        [--threads 2] [--only NAME-SUBSTRING] [--threads 1 --cpu-clock]
+
+``FASTCONV_SIMD=avx2`` selects the AVX2 kernels on an AVX-512 CPU.  Prints
+one line per layer: the engine path, fastconv GFLOP/s and the ratio
+peer time / fastconv time for each peer.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.getcwd())
+
+import fastconv  # noqa: E402
+from fastconv import _dispatch, _engine  # noqa: E402
+from fastconv._bench import time_interleaved  # noqa: E402
+
+
+def time_cpu(funcs, repeats):
+    """Like time_interleaved, but the calling thread's CPU time (one
+    thread only): the time a busy machine's other processes take from the
+    core is not counted, so single-thread comparisons stay meaningful under
+    load."""
+    import time
+    for f in funcs.values():
+        f()
+    times = {k: [] for k in funcs}
+    order = np.random.default_rng(len(funcs))
+    items = list(funcs.items())
+    for _ in range(repeats):
+        for i in order.permutation(len(items)):
+            k, f = items[i]
+            t0 = time.thread_time()
+            f()
+            times[k].append(time.thread_time() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+LAYERS = [
+    # name, x shape, w shape, stride, padding, dilation, groups
+    ("conv2d 64->64 56x56 3x3", (16, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1),
+    ("stem 3->64 224 7x7 s2", (16, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1, 1),
+    ("deep 256->256 14x14 3x3", (16, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1),
+    ("pointwise 64->64 56x56", (16, 64, 56, 56), (64, 64, 1, 1), 1, 0, 1, 1),
+    ("depthwise 128 56x56 3x3", (16, 128, 56, 56), (128, 1, 3, 3), 1, 1, 1, 128),
+    ("conv1d 64->64 L4096 k7", (16, 64, 4096), (64, 64, 7), 1, 3, 1, 1),
+    ("conv3d 16->32 32^3 3^3", (4, 16, 32, 32, 32), (32, 16, 3, 3, 3), 1, 1, 1, 1),
+    ("s2 d2 N8 32->64 64x64 3x3", (8, 32, 64, 64), (64, 32, 3, 3), 2, 2, 2, 1),
+]
+
+
+def _onnx_session(xs, ws, s, p, d, g, threads):
+    try:
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    rank = len(xs) - 2
+    w = np.random.default_rng(1).standard_normal(ws, dtype=np.float32)
+    node = helper.make_node("Conv", ["x", "w"], ["y"], strides=[s] * rank,
+                            pads=[p] * (2 * rank), dilations=[d] * rank, group=g,
+                            kernel_shape=list(ws[2:]))
+    graph = helper.make_graph([node], "conv",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, xs)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model.SerializeToString(), so,
+                                providers=["CPUExecutionProvider"]), w
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--no-backward", action="store_true")
+    ap.add_argument("--cpu-clock", action="store_true",
+                    help="with --threads 1: time the thread's CPU time (busy machines)")
+    a = ap.parse_args(argv)
+    if a.cpu_clock and a.threads != 1:
+        ap.error("--cpu-clock needs --threads 1")
+    timer = time_cpu if a.cpu_clock else time_interleaved
+    import torch
+    torch.set_num_threads(a.threads)
+    rng = np.random.default_rng(20261202)
+    print(f"fastconv SIMD {_dispatch.LEVEL}, threads {a.threads}, torch {torch.__version__}")
+    for name, xs, ws, s, p, d, g in LAYERS:
+        if a.only and a.only not in name:
+            continue
+        x = rng.standard_normal(xs, dtype=np.float32)
+        ort_ = _onnx_session(xs, ws, s, p, d, g, a.threads)
+        w = ort_[1] if ort_ else rng.standard_normal(ws, dtype=np.float32)
+        rank = len(xs) - 2
+        plan = _engine.plan_correlate(x.shape, w.shape, np.float32, stride=(s,) * rank,
+                                      dilation=(d,) * rank, pads=((p, p),) * rank, groups=g)
+        path = plan.path if plan.sub is None else f"{plan.path}/{plan.sub.path}"
+        tile = plan.consts.get("tile") or (plan.sub.consts.get("tile") if plan.sub else None)
+        y = fastconv.conv(x, w, stride=s, padding=p, dilation=d, groups=g, workers=a.threads)
+        flops = 2.0 * y.size * int(np.prod(ws[1:]))
+        fn = getattr(torch.nn.functional, f"conv{rank}d")
+        xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+        f = {"fastconv": lambda: fastconv.conv(x, w, stride=s, padding=p, dilation=d,
+                                               groups=g, workers=a.threads),
+             "torch": lambda: fn(xt, wt, stride=s, padding=p, dilation=d, groups=g)}
+        if ort_:
+            sess = ort_[0]
+            f["onnxruntime"] = lambda: sess.run(None, {"x": x})
+        t = timer(f, a.repeats)
+        ratios = " ".join(f"{k} {t[k] / t['fastconv']:.2f}" for k in t if k != "fastconv")
+        print(f"{name:28s} {path:18s} {str(tile or ''):14s} {flops / t['fastconv'] / 1e9:6.1f}"
+              f" GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  {ratios}", flush=True)
+    if not a.no_backward and (not a.only or a.only in "backward"):
+        xs, ws = (16, 64, 56, 56), (64, 64, 3, 3)
+        x = rng.standard_normal(xs, dtype=np.float32)
+        w = rng.standard_normal(ws, dtype=np.float32)
+        gy = rng.standard_normal((16, 64, 56, 56), dtype=np.float32)
+        xt, wt, gyt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(gy)
+
+        def tb():
+            return (torch.nn.grad.conv2d_input(xt.shape, wt, gyt, padding=1),
+                    torch.nn.grad.conv2d_weight(xt, wt.shape, gyt, padding=1))
+        f = {"fastconv": lambda: fastconv.conv_backward(gy, x, w, padding=1,
+                                                        workers=a.threads),
+             "torch": tb}
+        t = timer(f, a.repeats)
+        flops = 4.0 * gy.size * 64 * 9
+        print(f"{'backward 64->64 56x56':28s} {'':18s} {'':14s} "
+              f"{flops / t['fastconv'] / 1e9:6.1f} GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  "
+              f"torch {t['torch'] / t['fastconv']:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
