@@ -28,7 +28,8 @@ import numpy as np
 import scipy.signal as _ss
 
 from fastconv import _separable
-from fastconv._fft import SMALL_FFT_POINTS, oa_plan, sp_fft
+from fastconv._fft import (SMALL_FFT_POINTS, TILED_BACKEND, oa_plan, sp_fft, tiled_compute_dtype,
+                           tiled_plan)
 from fastconv._separable import SeparablePlan, factorize, pass_geometry
 from fastconv._threads import max_threads
 from fastconv._scipy_args import conv_axes_windows, freq_axes, np_conv_ok
@@ -490,22 +491,62 @@ def int_fft_unsafe(in1, in2):
     return False
 
 
+# The tiled overlap-save route (fastconv._fft.tiled_convolve): seconds per
+# N log2 N of the tiles' transforms (N: points of one tile, summed over
+# tiles), single thread, by library and itemsize.  Fitted on the dev
+# machine (Zen 4, 2048**2 images with 15**2..63**2 kernels, 1-D 1e5..4e6
+# samples with 63..4097 taps; 3-D volumes cost 1.6x more per N log2 N);
+# the fit is within 0.75..1.35x of every measurement.
+TILED_NLOGN = {"ducc0": {4: 4.3e-10, 8: 5.3e-10}, "scipy": {4: 5.5e-10, 8: 9.5e-10}}
+TILED_3D = 1.6
+TILED_CALL = 5.0e-5                     # per call: planning, kernel spectrum, output
+TILED_CHUNK = 1.0e-5                    # per chunk of tiles
+TILED_THREAD_GAIN = 0.9                 # per extra thread, chunks on a thread team
+
+
+def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
+    """Estimated seconds of :func:`fastconv._fft.tiled_convolve`; inf where
+    the route does not apply."""
+    plan = tiled_plan(tuple(s1), tuple(s2), tuple(sorted(axes)), mode)
+    if plan is None:
+        return math.inf
+    _, blocks = plan
+    axes = sorted(axes)
+    a0 = axes[0]
+    nb = blocks[a0][2]
+    tile = 1.0
+    for i in range(len(s1)):
+        tile *= blocks[i][0] if i in blocks else max(s1[i], s2[i])
+    work = TILED_NLOGN[TILED_BACKEND][8 if itemsize > 4 else 4] * nb * tile * math.log2(max(tile, 2))
+    if len(axes) >= 3:
+        work *= TILED_3D
+    from fastconv._fft import CHUNK_POINTS
+    per_chunk = max(1, CHUNK_POINTS // max(int(tile), 1))
+    chunks = -(-nb // per_chunk)
+    threads = max(1, min(nthreads, chunks))
+    gain = 1.0 + TILED_THREAD_GAIN * (threads - 1)
+    return TILED_CALL + (TILED_CHUNK * chunks + work) / gain
+
+
 def fft_choice(a, b, mode, conv_axes):
-    """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost
-    (priced once per geometry)."""
+    """'tiled' (overlap-save tiles, real operands), 'fft' (one transform) or
+    'oa' (overlap-add), and its estimated cost (priced once per geometry)."""
     complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
     rt = np.result_type(a.dtype, b.dtype)
     itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
-    return _fft_choice(a.shape, b.shape, tuple(conv_axes), itemsize, complex_result)
+    tiled = tiled_compute_dtype(a.dtype, b.dtype) is not None
+    return _fft_choice(a.shape, b.shape, tuple(conv_axes), itemsize, complex_result, mode,
+                       tiled)
 
 
 @functools.lru_cache(maxsize=512)
-def _fft_choice(s1, s2, conv_axes, itemsize, complex_result):
+def _fft_choice(s1, s2, conv_axes, itemsize, complex_result, mode="full", tiled=False):
     t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
     t_oa = oa_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
-    if t_oa < t_fft:
-        return "oa", t_oa
-    return "fft", t_fft
+    t_tiled = tiled_cost(s1, s2, conv_axes, mode, itemsize, PRICED_THREADS()) \
+        if tiled and not complex_result else math.inf
+    best = min(("tiled", t_tiled), ("oa", t_oa), ("fft", t_fft), key=lambda kv: kv[1])
+    return best
 
 
 # Below this many multiply-adds a call costs its overheads only (~40 us);

@@ -61,7 +61,12 @@ def _run_fft(a, b, mode, axes, nthreads):
     """FFT convolution of conv-form operands (SciPy's fftconvolve semantics),
     overlap-add when the cost model says it is cheaper."""
     a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
-    if conv_axes and fft_choice(a2, b2, mode, conv_axes)[0] == "oa":
+    kind = fft_choice(a2, b2, mode, conv_axes)[0] if conv_axes else "fft"
+    if kind == "tiled":
+        ret = _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads)
+        if ret is not None:
+            return ret
+    if kind == "oa":
         ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
         if ret is not None:
             return _fft.apply_mode(ret, a2.shape, b2.shape, mode, conv_axes)
