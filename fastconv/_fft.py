@@ -381,9 +381,7 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     B0, P0, nb = blocks[a0][:3]
     fsize = [blocks[a][0] for a in axes]
     # the kernel's spectrum, once per call (broadcast over tiles and batch axes)
-    spec = sp_fft.rfftn(in2.astype(dtype, copy=False), fsize, axes=axes) if _ducc is None \
-        else _kernel_spectrum(in2.astype(dtype, copy=False), fsize, axes)
-    spec = spec[None]
+    spec = _kernel_spectrum(in2.astype(dtype, copy=False), fsize, axes)[None]
     # the output, with nb * P0 samples on axis a0 (cut at the end)
     oshape = [windows[a][1] if a in windows else in1.shape[a] for a in range(nd)]
     m0 = oshape[a0]
@@ -449,6 +447,9 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
 
 
 def _kernel_spectrum(w, fsize, axes):
+    """The kernel's spectrum (transform lengths `fsize` along `axes`)."""
+    if _ducc is None:
+        return sp_fft.rfftn(w, fsize, axes=axes)
     buf = np.zeros([fsize[axes.index(a)] if a in axes else w.shape[a]
                     for a in range(w.ndim)], w.dtype)
     buf[tuple(slice(0, n) for n in w.shape)] = w
