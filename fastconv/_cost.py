@@ -492,13 +492,18 @@ def int_fft_unsafe(in1, in2):
 
 
 # The tiled overlap-save route (fastconv._fft.tiled_convolve): seconds per
-# N log2 N of the tiles' transforms (N: points of one tile, summed over
-# tiles), single thread, by library and itemsize.  Fitted on the dev
-# machine (Zen 4, 2048**2 images with 15**2..63**2 kernels, 1-D 1e5..4e6
-# samples with 63..4097 taps; 3-D volumes cost 1.6x more per N log2 N);
-# the fit is within 0.75..1.35x of every measurement.
-TILED_NLOGN = {"ducc0": {4: 4.3e-10, 8: 5.3e-10}, "scipy": {4: 5.5e-10, 8: 9.5e-10}}
-TILED_3D = 1.6
+# point of all tiles per (log2(points of one tile) + TILED_LOG0) -- the
+# copies, the product and the small transforms' overheads make up the
+# constant term --, single thread, by library and itemsize.  Fitted on the
+# dev machine (Zen 4, loaded: process times of 2048**2 images with 9**2..
+# 63**2 kernels, 1-D 2**16..2**22 samples with 63..4097 taps, 3-D 64**3
+# and 128**3 volumes), then scaled per number of convolved axes
+# (TILED_DIMS) so the tiled/direct price ratio matches the measured one
+# within 0.75..1.3x around the crossovers (2**22 samples: 63 vs 127 taps;
+# 2048**2: 11**2 vs 15**2; 128**3: 7**3 vs 9**3).
+TILED_NLOGN = {"ducc0": {4: 2.45e-10, 8: 3.6e-10}, "scipy": {4: 3.0e-10, 8: 5.8e-10}}
+TILED_LOG0 = 8.0
+TILED_DIMS = {1: 1.4, 2: 1.1, 3: 2.9}
 TILED_CALL = 5.0e-5                     # per call: planning, kernel spectrum, output
 TILED_CHUNK = 1.0e-5                    # per chunk of tiles
 TILED_THREAD_GAIN = 0.9                 # per extra thread, chunks on a thread team
@@ -517,9 +522,9 @@ def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
     tile = 1.0
     for i in range(len(s1)):
         tile *= blocks[i][0] if i in blocks else max(s1[i], s2[i])
-    work = TILED_NLOGN[TILED_BACKEND][8 if itemsize > 4 else 4] * nb * tile * math.log2(max(tile, 2))
-    if len(axes) >= 3:
-        work *= TILED_3D
+    work = (TILED_NLOGN[TILED_BACKEND][8 if itemsize > 4 else 4] * nb * tile
+            * (math.log2(max(tile, 2)) + TILED_LOG0))
+    work *= TILED_DIMS[min(len(axes), 3)]
     from fastconv._fft import CHUNK_POINTS
     per_chunk = max(1, CHUNK_POINTS // max(int(tile), 1))
     chunks = -(-nb // per_chunk)
