@@ -284,10 +284,29 @@ def _rfftn(x, axes):
     return sp_fft.rfftn(x, axes=axes, workers=1)
 
 
-def _irfftn(x, last, axes):
+def _irfftn(x, last, axes, first=None):
+    """Inverse of :func:`_rfftn` (`last`: the real length of the last axis).
+
+    With `first` (a slice of ``axes[0]``, several axes): only those
+    samples of the first axis are computed -- the complex inverse of
+    the leading axes runs on all of them, the real one of the last axis
+    on the kept rows only (a tile's first k - 1 rows are never output)."""
+    if first is None or len(axes) < 2:
+        if _ducc is not None:
+            return _ducc.c2r(x, axes=axes, lastsize=last, forward=False, inorm=2, nthreads=1)
+        return sp_fft.irfftn(x, [x.shape[a] for a in axes[:-1]] + [last], axes=axes,
+                             workers=1)
+    lead = axes[:-1]
     if _ducc is not None:
-        return _ducc.c2r(x, axes=axes, lastsize=last, forward=False, inorm=2, nthreads=1)
-    return sp_fft.irfftn(x, [x.shape[a] for a in axes[:-1]] + [last], axes=axes, workers=1)
+        x = _ducc.c2c(x, axes=lead, forward=False, inorm=2, nthreads=1, out=x)
+    else:
+        x = sp_fft.ifftn(x, axes=lead, workers=1, overwrite_x=True)
+    sel = [slice(None)] * x.ndim
+    sel[axes[0]] = first
+    x = x[tuple(sel)]
+    if _ducc is not None:
+        return _ducc.c2r(x, axes=axes[-1:], lastsize=last, forward=False, inorm=2, nthreads=1)
+    return sp_fft.irfft(x, last, axis=axes[-1], workers=1)
 
 
 # Points of one chunk of tiles (a cache-sized batch of transforms).
@@ -296,7 +315,7 @@ CHUNK_POINTS = 1 << 18
 # TILE_MIN_2D (several axes) or TILE_MIN_1D samples (fitted on the dev
 # machine: 2048**2 images with 15**2 and 31**2 kernels, 1-D 1e5..4e6
 # samples with 511..4097 taps; the optimum is flat within 1.3x either side).
-TILE_RATIO = {1: 12, 2: 5}
+TILE_RATIO = {1: 12, 2: 6}
 TILE_MIN = {1: 256, 2: 64}
 # ... and at most max(4 (k - 1), TILE_CAP): longer tiles leave the cache
 # (1e6 samples, 4097 taps: 16875-sample tiles 1.3x faster than 50000).
@@ -410,6 +429,12 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     keep = tuple([slice(None)]
                  + [slice(blocks[a][4], blocks[a][4] + blocks[a][1])
                     if a in blocks else slice(None) for a in range(nd)])
+    # the tile axis's kept samples are cut during the inverse transform
+    # (several axes), or with the others (one axis)
+    first = keep[1 + a0]
+    kept = keep
+    if len(axes) > 1:
+        kept = keep[:1 + a0] + (slice(None),) + keep[2 + a0:]
     per_tile = B0 * math.prod(blocks[a][0] if a in blocks else in1.shape[a]
                               for a in range(nd) if a != a0)
     g = max(1, min(nb, chunk_points // per_tile))
@@ -447,8 +472,8 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
         sp = _rfftn(tiles, tf)
         del buf, tiles
         sp *= spec
-        y = _irfftn(sp, fsize[-1], tf)
-        ov[i:i + gi] = y[keep]
+        y = _irfftn(sp, fsize[-1], tf, first)
+        ov[i:i + gi] = y[kept]
 
     workers = team_size(nthreads, len(starts), nb * per_tile)
     if workers > 1:
