@@ -8,12 +8,20 @@ semantics), with a thread count passed to every transform.
   along every axis where that pays, all blocks are transformed in one
   batched call, multiplied by the shorter operand's spectrum and added back
   with their overlaps.
-* :func:`fft_cost` / :func:`oa_cost` - time estimates for the planner
-  (constants fitted on the development machine, see
-  ``fastconv.signal.choose_conv_method``).
+* :func:`tiled_convolve` - the FFT route of ``convolve``/``correlate``
+  (``method='fft'``, or chosen by ``'auto'``) for real operands: tiled
+  overlap-save in the operands' precision, the kernel's spectrum computed
+  once per call, cache-sized chunks of tiles on the call's thread team;
+  transforms through ducc0 when it is installed (:data:`TILED_BACKEND`;
+  ``FASTCONV_FFT=scipy`` in the environment forces ``scipy.fft``).
+  Not SciPy's algorithm: its numbers differ from ``fftconvolve``'s by
+  rounding (the FFT error bound), never with the thread count.
+
+Time estimates for the planner live in :mod:`fastconv._cost`.
 
 Axis handling, input swapping for ``'valid'`` and the dtype of the result
-follow SciPy 1.17 exactly; the caller has already resolved `workers`.
+of :func:`fftconvolve`/:func:`oaconvolve` follow SciPy 1.17 exactly; the
+caller has already resolved `workers`.
 """
 
 import functools

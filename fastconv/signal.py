@@ -9,9 +9,11 @@ New options are keyword-only: ``workers`` everywhere (threads, SciPy's
 word) and ``axes`` for the direct method of :func:`convolve` and
 :func:`correlate`.
 
-The direct method runs fastconv's multithreaded engine; the FFT methods run
-``scipy.fft`` with ``workers`` threads.  See :mod:`fastconv._direct`
-for how every call is reduced to one engine call.
+The direct method runs fastconv's multithreaded engine; ``fftconvolve`` and
+``oaconvolve`` run SciPy's algorithms on ``scipy.fft`` with ``workers``
+threads; the FFT route of ``convolve``/``correlate`` (``method='fft'`` or
+chosen by ``'auto'``) tiles real operands (:func:`fastconv._fft.tiled_convolve`).
+See :mod:`fastconv._direct` for how every call is reduced to one engine call.
 """
 
 import functools
@@ -305,10 +307,13 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
         on each axis).
     method : {'auto', 'direct', 'fft'}, optional
         ``'direct'``: fastconv's multithreaded direct engine (exact integer
-        arithmetic).  ``'fft'``: FFTs through ``scipy.fft`` (a single
-        transform or overlap-add, whichever fastconv's cost model finds
-        faster).  ``'auto'`` (default): :func:`choose_conv_method`; it never
-        picks an FFT when an input holds NaN or inf.
+        arithmetic).  ``'fft'``: FFTs (real operands: tiled overlap-save
+        in the operands' precision, float32 stays float32, through ducc0
+        when installed, else ``scipy.fft``; otherwise a single
+        ``scipy.fft`` transform or overlap-add, whichever fastconv's cost
+        model finds faster).  ``'auto'`` (default):
+        :func:`choose_conv_method`; it never picks an FFT when an input
+        holds NaN or inf.
     axes : int or sequence of int, optional
         Convolve along these axes only; the other axes broadcast (their
         lengths must be equal or 1), as in
@@ -887,8 +892,14 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     (it splits blocks of output rows).  For 1-D inputs SciPy's NumPy loop is
     priced too (2 us + 0.25 ns per multiply-add) and used when cheaper.  The
     FFT estimate is ``c1 N log2 N + c2 N`` for the padded shape ``N`` (x2
-    for complex), and for overlap-add (one blocked axis) a cost per point
-    of all the blocks; the cheaper FFT variant is the FFT estimate.
+    for complex), for overlap-add (one blocked axis) a cost per point
+    of all the blocks, and for the tiled overlap-save route of real
+    operands (the first convolved axis cut into tiles of about 6 (2-D) or
+    12 (1-D) kernel lengths, the other axes transformed whole, the
+    kernel's spectrum computed once per call) ``c T (log2 t + 8)`` for
+    ``T`` points in all tiles of ``t`` points each, by transform library
+    and precision, scaled per number of axes; the cheapest FFT variant
+    is the FFT estimate.
 
     How the constants were found: non-negative least squares on the
     relative error of single-thread timings (min of 5 after a warm-up) of
