@@ -265,7 +265,7 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
                           category=RuntimeWarning, stacklevel=3)
         if rt.kind in "ui":
             return _round_to_int(out, rt)
-        return out.astype(rt)
+        return out.astype(rt, copy=False)   # a fresh array already
     return _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite)
 
 
