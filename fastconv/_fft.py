@@ -344,6 +344,7 @@ def tile_len(n):
     return b
 
 
+@functools.lru_cache(maxsize=64)
 def tiled_compute_dtype(dt1, dt2):
     """The real dtype the tiled route computes in, or None if it does not
     apply (complex, long double, object)."""
@@ -473,10 +474,13 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
             dst.append(slice(s_lo + front - lo, s_hi + front - lo))
         else:
             buf[tuple(dst)] = in1[tuple(src)]
-        st = buf.strides
-        tiles = np.lib.stride_tricks.as_strided(
-            buf, [gi] + bshape[:a0] + [B0] + bshape[a0 + 1:],
-            [P0 * st[a0]] + list(st), writeable=False)
+        if gi == 1:
+            tiles = buf[None]
+        else:
+            st = buf.strides
+            tiles = np.lib.stride_tricks.as_strided(
+                buf, [gi] + bshape[:a0] + [B0] + bshape[a0 + 1:],
+                [P0 * st[a0]] + list(st), writeable=False)
         sp = _rfftn(tiles, tf)
         del buf, tiles
         sp *= spec
