@@ -5,6 +5,9 @@ cost model picks it.  No clock is read here (speed: ``python -m fastconv
 bench``)."""
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +15,8 @@ import scipy.signal as ss
 
 import fastconv
 from fastconv import _cost, _fft
+
+from conftest import IMPORT_ROOT
 
 EPS32 = float(np.finfo(np.float32).eps)
 EPS64 = float(np.finfo(np.float64).eps)
@@ -212,6 +217,17 @@ def test_fftconvolve_and_oaconvolve_do_not_take_the_tiled_route(monkeypatch):
     w = rng.standard_normal((31, 31)).astype(np.float32)
     assert np.array_equal(fastconv.fftconvolve(x, w, "same"), ss.fftconvolve(x, w, "same"))
     assert fastconv.oaconvolve(x, w, "same").dtype == np.float32
+
+
+@pytest.mark.parametrize("env, want", [("scipy", "scipy"), ("", None)])
+def test_fastconv_fft_scipy_forces_scipy_fft(env, want):
+    code = ("import fastconv._fft as f, importlib.util as u; "
+            "print(f.TILED_BACKEND, u.find_spec('ducc0') is not None)")
+    envs = dict(os.environ, FASTCONV_FFT=env, PYTHONPATH=IMPORT_ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=envs, cwd=IMPORT_ROOT, timeout=120, check=True).stdout.split()
+    backend, has_ducc = out[0], out[1] == "True"
+    assert backend == (want or ("ducc0" if has_ducc else "scipy"))
 
 
 def test_priced_for_the_machine_not_the_call():
