@@ -199,8 +199,10 @@ def workloads(quick):
         """fastconv's own methods, to check the planner ('auto') against."""
         if convolve is None:
             return {}
+        # 'fft': the FFT route 'auto' takes (tiled overlap-save for real
+        # operands); 'oa': overlap-add, SciPy's algorithm
         return {"direct": lambda: convolve(img, ker, mode="same", method="direct"),
-                "fft": lambda: fastconv.fftconvolve(img, ker, mode="same"),
+                "fft": lambda: convolve(img, ker, mode="same", method="fft"),
                 "oa": lambda: fastconv.oaconvolve(img, ker, mode="same")}
 
     ctx.fc_same, ctx.methods = fc_same, methods
@@ -222,6 +224,9 @@ def _filter2d(ctx, quick):
                  "scipy.ndimage.convolve": lambda img=img, ker=ker: ndi.convolve(img, ker, mode="constant")}
             if k <= 9 or not quick:
                 f["scipy.signal.oaconvolve"] = lambda img=img, ker=ker: ss.oaconvolve(img, ker, "same")
+            if k >= 15:
+                f["scipy.signal.fftconvolve"] = (
+                    lambda img=img, ker=ker: ss.fftconvolve(img, ker, "same"))
             if k <= 9:
                 f["scipy.signal.convolve(direct)"] = (
                     lambda img=img, ker=ker: ss.convolve(img, ker, "same", method="direct"))

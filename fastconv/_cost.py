@@ -28,7 +28,8 @@ import numpy as np
 import scipy.signal as _ss
 
 from fastconv import _separable
-from fastconv._fft import SMALL_FFT_POINTS, oa_plan, sp_fft
+from fastconv._fft import (SMALL_FFT_POINTS, TILED_BACKEND, oa_plan, sp_fft, tiled_compute_dtype,
+                           tiled_plan)
 from fastconv._separable import SeparablePlan, factorize, pass_geometry
 from fastconv._threads import max_threads
 from fastconv._scipy_args import conv_axes_windows, freq_axes, np_conv_ok
@@ -490,22 +491,72 @@ def int_fft_unsafe(in1, in2):
     return False
 
 
+# The tiled overlap-save route (fastconv._fft.tiled_convolve): seconds per
+# point of all tiles per (log2(points of one tile) + TILED_LOG0) -- the
+# copies, the product and the small transforms' overheads make up the
+# constant term --, single thread, by library and itemsize.  Fitted on the
+# dev machine (Zen 4, loaded: process times of 2048**2 images with 9**2..
+# 63**2 kernels, 1-D 2**16..2**22 samples with 63..4097 taps, 3-D 64**3
+# and 128**3 volumes), then scaled per number of convolved axes
+# (TILED_DIMS) so the tiled/direct price ratio matches the measured one
+# within 0.75..1.3x around the crossovers (2**22 samples: 63 vs 127 taps;
+# 2048**2: 11**2 vs 15**2; 128**3: 7**3 vs 9**3).
+TILED_NLOGN = {"ducc0": {4: 2.45e-10, 8: 3.6e-10}, "scipy": {4: 3.0e-10, 8: 5.8e-10}}
+TILED_LOG0 = 8.0
+TILED_DIMS = {1: 1.4, 2: 1.1, 3: 2.9}
+TILED_CALL = 5.0e-5                     # per call: planning, kernel spectrum, output
+TILED_CHUNK = 1.0e-5                    # per chunk of tiles
+TILED_THREAD_GAIN = 0.9                 # per extra thread, chunks on a thread team
+
+
+def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
+    """Estimated seconds of :func:`fastconv._fft.tiled_convolve`; inf where
+    the route does not apply."""
+    plan = tiled_plan(tuple(s1), tuple(s2), tuple(sorted(axes)), mode)
+    if plan is None:
+        return math.inf
+    _, blocks = plan
+    axes = sorted(axes)
+    a0 = axes[0]
+    nb = blocks[a0][2]
+    tile = 1.0
+    for i in range(len(s1)):
+        tile *= blocks[i][0] if i in blocks else max(s1[i], s2[i])
+    work = (TILED_NLOGN[TILED_BACKEND][8 if itemsize > 4 else 4] * nb * tile
+            * (math.log2(max(tile, 2)) + TILED_LOG0))
+    work *= TILED_DIMS[min(len(axes), 3)]
+    from fastconv._fft import CHUNK_POINTS
+    per_chunk = max(1, CHUNK_POINTS // max(int(tile), 1))
+    chunks = -(-nb // per_chunk)
+    threads = max(1, min(nthreads, chunks))
+    gain = 1.0 + TILED_THREAD_GAIN * (threads - 1)
+    return TILED_CALL + (TILED_CHUNK * chunks + work) / gain
+
+
 def fft_choice(a, b, mode, conv_axes):
-    """'fft' (one transform) or 'oa' (overlap-add) and its estimated cost
-    (priced once per geometry)."""
+    """'tiled' (overlap-save tiles, real operands), 'fft' (one transform) or
+    'oa' (overlap-add), and its estimated cost (priced once per geometry)."""
     complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
     rt = np.result_type(a.dtype, b.dtype)
     itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
-    return _fft_choice(a.shape, b.shape, tuple(conv_axes), itemsize, complex_result)
+    tiled = tiled_compute_dtype(a.dtype, b.dtype) is not None
+    return _fft_choice(a.shape, b.shape, tuple(conv_axes), itemsize, complex_result, mode,
+                       tiled)
 
 
 @functools.lru_cache(maxsize=512)
-def _fft_choice(s1, s2, conv_axes, itemsize, complex_result):
+def _fft_choice(s1, s2, conv_axes, itemsize, complex_result, mode="full", tiled=False):
     t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
+    t_tiled = tiled_cost(s1, s2, conv_axes, mode, itemsize, PRICED_THREADS()) \
+        if tiled and not complex_result else math.inf
+    if t_tiled < math.inf:
+        # overlap-add is never priced against the tiled route: it was the
+        # slower of the two on every case measured (1e5 x 511 taps: 0.5 vs
+        # 1.0 ms; 1e6 x 4097: 8 vs 17 ms; 2**22 x 1023: 19 vs 43 ms, float32,
+        # single thread, either library), while its estimate is the lower
+        return min(("tiled", t_tiled), ("fft", t_fft), key=lambda kv: kv[1])
     t_oa = oa_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
-    if t_oa < t_fft:
-        return "oa", t_oa
-    return "fft", t_fft
+    return min(("oa", t_oa), ("fft", t_fft), key=lambda kv: kv[1])
 
 
 # Below this many multiply-adds a call costs its overheads only (~40 us);

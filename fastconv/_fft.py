@@ -8,16 +8,25 @@ semantics), with a thread count passed to every transform.
   along every axis where that pays, all blocks are transformed in one
   batched call, multiplied by the shorter operand's spectrum and added back
   with their overlaps.
-* :func:`fft_cost` / :func:`oa_cost` - time estimates for the planner
-  (constants fitted on the development machine, see
-  ``fastconv.signal.choose_conv_method``).
+* :func:`tiled_convolve` - the FFT route of ``convolve``/``correlate``
+  (``method='fft'``, or chosen by ``'auto'``) for real operands: tiled
+  overlap-save in the operands' precision, the kernel's spectrum computed
+  once per call, cache-sized chunks of tiles on the call's thread team;
+  transforms through ducc0 when it is installed (:data:`TILED_BACKEND`;
+  ``FASTCONV_FFT=scipy`` in the environment forces ``scipy.fft``).
+  Not SciPy's algorithm: its numbers differ from ``fftconvolve``'s by
+  rounding (the FFT error bound), never with the thread count.
+
+Time estimates for the planner live in :mod:`fastconv._cost`.
 
 Axis handling, input swapping for ``'valid'`` and the dtype of the result
-follow SciPy 1.17 exactly; the caller has already resolved `workers`.
+of :func:`fftconvolve`/:func:`oaconvolve` follow SciPy 1.17 exactly; the
+caller has already resolved `workers`.
 """
 
 import functools
 import math
+import os
 
 import numpy as np
 import scipy.fft as sp_fft
@@ -28,6 +37,9 @@ from fastconv._threads import team_size
 # Below this many points scipy.fft's thread pool costs more than it saves
 # (64 x 64 images: 92 us on one thread, 171 us on two, dev machine).
 SMALL_FFT_POINTS = 1 << 16
+
+# Points of the tiles transformed together by the tiled route (cache-sized).
+CHUNK_POINTS = 1 << 18
 
 
 def _prepare(a):
@@ -243,9 +255,266 @@ def overlap_add(in1, in2, axes, nthreads, plan=None):
 
 
 # --------------------------------------------------------------------------
-# Cost estimates (seconds), fitted like the engine's (see
-# fastconv._cost): single-thread scipy.fft timings of fftconvolve
-# (1-D to 3-D, float32/float64) and of overlap_add (1-D), within a factor
-# 0.35..1.4 of the measurements.
+# Tiled overlap-save: the FFT route of ``method='auto'`` and ``'fft'``
+#
+# Real operands only.  The first convolved axis is cut into tiles of B
+# samples (overlapping by k - 1); every other convolved axis is
+# transformed whole.  Each chunk of tiles is copied into a zero-padded
+# scratch buffer, transformed (real to complex, in the operands'
+# precision), multiplied by the kernel's spectrum -- computed once per
+# call and broadcast over tiles and batch axes -- and transformed back;
+# the last B - k + 1 samples of each tile are output (overlap-save).  A
+# chunk's buffers stay in the core's cache, and the chunks run on the
+# call's thread team, one transform each at a time.
 
 
+def _load_ducc0():
+    """ducc0's FFTs when installed and not disabled (FASTCONV_FFT=scipy)."""
+    if os.environ.get("FASTCONV_FFT", "").strip().lower() == "scipy":
+        return None
+    try:
+        import ducc0.fft
+    except ImportError:
+        return None
+    return ducc0.fft
+
+
+_ducc = _load_ducc0()
+
+#: Library of the tiled route's transforms: 'ducc0' (faster, optional
+#: dependency) or 'scipy' (``scipy.fft``).
+TILED_BACKEND = "scipy" if _ducc is None else "ducc0"
+
+
+def _rfftn(x, axes):
+    if _ducc is not None:
+        return _ducc.r2c(x, axes=axes, nthreads=1)
+    return sp_fft.rfftn(x, axes=axes, workers=1)
+
+
+def _irfftn(x, last, axes, first=None):
+    """Inverse of :func:`_rfftn` (`last`: the real length of the last axis).
+
+    With `first` (a slice of ``axes[0]``, several axes): only those
+    samples of the first axis are computed -- the complex inverse of
+    the leading axes runs on all of them, the real one of the last axis
+    on the kept rows only (a tile's first k - 1 rows are never output)."""
+    if first is None or len(axes) < 2:
+        if _ducc is not None:
+            return _ducc.c2r(x, axes=axes, lastsize=last, forward=False, inorm=2, nthreads=1)
+        return sp_fft.irfftn(x, [x.shape[a] for a in axes[:-1]] + [last], axes=axes,
+                             workers=1)
+    lead = axes[:-1]
+    if _ducc is not None:
+        x = _ducc.c2c(x, axes=lead, forward=False, inorm=2, nthreads=1, out=x)
+    else:
+        x = sp_fft.ifftn(x, axes=lead, workers=1, overwrite_x=True)
+    sel = [slice(None)] * x.ndim
+    sel[axes[0]] = first
+    x = x[tuple(sel)]
+    if _ducc is not None:
+        return _ducc.c2r(x, axes=axes[-1:], lastsize=last, forward=False, inorm=2, nthreads=1)
+    return sp_fft.irfft(x, last, axis=axes[-1], workers=1)
+
+
+# Points of one chunk of tiles (a cache-sized batch of transforms).
+CHUNK_POINTS = 1 << 18
+# Tile length of the first axis: about TILE_RATIO * (k - 1), at least
+# TILE_MIN_2D (several axes) or TILE_MIN_1D samples (fitted on the dev
+# machine: 2048**2 images with 15**2 and 31**2 kernels, 1-D 1e5..4e6
+# samples with 511..4097 taps; the optimum is flat within 1.3x either side).
+TILE_RATIO = {1: 12, 2: 6}
+TILE_MIN = {1: 256, 2: 64}
+# ... and at most max(4 (k - 1), TILE_CAP): longer tiles leave the cache
+# (1e6 samples, 4097 taps: 16875-sample tiles 1.3x faster than 50000).
+TILE_CAP = 16384
+
+
+def tile_len(n):
+    """The first fast transform length >= n that is neither a power of two
+    nor a multiple of 128.
+
+    Batches of such tiles run 1.3-1.8x slower per point than their
+    5-smooth neighbours (1000 against 1024, 2000 against 2048, 16000
+    against 16384: 2**22 samples, dev machine), the batch's rows aliasing
+    in the cache."""
+    b = sp_fft.next_fast_len(n, True)
+    while b > 8 and (b & (b - 1) == 0 or b % 128 == 0):
+        b = sp_fft.next_fast_len(b + 1, True)
+    return b
+
+
+@functools.lru_cache(maxsize=64)
+def tiled_compute_dtype(dt1, dt2):
+    """The real dtype the tiled route computes in, or None if it does not
+    apply (complex, long double, object)."""
+    rt = np.result_type(dt1, dt2)
+    if rt.kind in "biu":
+        return np.dtype(np.float64)
+    if rt.kind == "f" and rt.itemsize <= 8:
+        return np.result_type(rt, np.float32)
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def tiled_plan(s1, s2, axes, mode):
+    """Geometry of the tiled route, or None when it does not apply.
+
+    `axes` are the convolved axes (after :func:`freq_axes`).  Returns
+    ``(windows, blocks)``: per convolved axis ``(start, m)`` of the
+    output in the full convolution and ``(B, P, nb, front, keep)``:
+    transform length, output samples per tile, tile count (``nb > 1``
+    only on the first convolved axis), zeros before the signal and the
+    first output sample kept of a tile's ``B``.  None for a kernel longer than the signal
+    on a convolved axis or a batch axis along which the kernel does not
+    simply broadcast.
+    """
+    axes = tuple(sorted(axes))
+    if not axes:
+        return None
+    windows = {}
+    for a in range(len(s1)):
+        n, k = s1[a], s2[a]
+        if a not in axes:
+            if k not in (1, n):
+                return None
+            continue
+        if k > n:
+            return None
+        if mode == "full":
+            windows[a] = (0, n + k - 1)
+        elif mode == "same":
+            windows[a] = ((k - 1) // 2, n)
+        else:
+            windows[a] = (k - 1, n - k + 1)
+    blocks = {}
+    for j, a in enumerate(axes):
+        k, n = s2[a], s1[a]
+        start, m = windows[a]
+        # one transform of the axis: no wrap-around if B >= n + k - 1
+        whole = sp_fft.next_fast_len(n + k - 1, True)
+        if j == 0:
+            d = min(len(axes), 2)
+            target = min(TILE_RATIO[d] * (k - 1), max(4 * (k - 1), TILE_CAP))
+            B = tile_len(max(target, TILE_MIN[d]))
+            if B < whole:
+                P = B - k + 1
+                blocks[a] = (B, P, -(-m // P), k - 1 - start, k - 1)
+                continue
+        blocks[a] = (whole, m, 1, 0, start)
+    return windows, blocks
+
+
+def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None):
+    """Convolution of real `in1` by `in2` along `axes` by tiled
+    overlap-save (see the section comment); SciPy's output shape for
+    `mode`, computed in :func:`tiled_compute_dtype`.  None when the route
+    does not apply.  The chunking never depends on `nthreads`, so
+    neither do the numbers."""
+    dtype = tiled_compute_dtype(in1.dtype, in2.dtype)
+    if dtype is None:
+        return None
+    axes = tuple(sorted(axes))
+    if plan is None:
+        plan = tiled_plan(in1.shape, in2.shape, axes, mode)
+    if plan is None:
+        return None
+    if chunk_points is None:
+        chunk_points = CHUNK_POINTS
+    windows, blocks = plan
+    nd = in1.ndim
+    a0 = axes[0]
+    B0, P0, nb = blocks[a0][:3]
+    fsize = [blocks[a][0] for a in axes]
+    # the kernel's spectrum, once per call (broadcast over tiles and batch axes)
+    spec = _kernel_spectrum(in2.astype(dtype, copy=False), fsize, axes)[None]
+    # the output, with nb * P0 samples on axis a0 (cut at the end)
+    oshape = [windows[a][1] if a in windows else in1.shape[a] for a in range(nd)]
+    m0 = oshape[a0]
+    oshape[a0] = nb * P0
+    out = np.empty(oshape, dtype)
+    ov = out.reshape(oshape[:a0] + [nb, P0] + oshape[a0 + 1:])
+    ov = np.moveaxis(ov, a0, 0)                      # (tile, ...)
+    keep = tuple([slice(None)]
+                 + [slice(blocks[a][4], blocks[a][4] + blocks[a][1])
+                    if a in blocks else slice(None) for a in range(nd)])
+    # the tile axis's kept samples are cut during the inverse transform
+    # (several axes), or with the others (one axis)
+    first = keep[1 + a0]
+    kept = keep
+    if len(axes) > 1:
+        kept = keep[:1 + a0] + (slice(None),) + keep[2 + a0:]
+    per_tile = B0 * math.prod(blocks[a][0] if a in blocks else in1.shape[a]
+                              for a in range(nd) if a != a0)
+    g = max(1, min(nb, chunk_points // per_tile))
+    starts = range(0, nb, g)
+    tf = tuple(a + 1 for a in axes)                 # transform axes of the tile batch
+
+    def run(i):
+        gi = min(g, nb - i)
+        # padded coordinates of axis a0 covered by this chunk: [r0, r1)
+        r0 = i * P0
+        r1 = r0 + (gi - 1) * P0 + B0
+        bshape = [blocks[a][0] if a in blocks else in1.shape[a] for a in range(nd)]
+        bshape[a0] = r1 - r0
+        buf = np.zeros(bshape, dtype)
+        dst, src = [], []
+        for a in range(nd):
+            if a not in blocks:
+                dst.append(slice(None))
+                src.append(slice(None))
+                continue
+            front = blocks[a][3]
+            lo, hi = (r0, r1) if a == a0 else (0, bshape[a])
+            s_lo = max(lo - front, 0)
+            s_hi = min(hi - front, in1.shape[a])
+            if s_hi <= s_lo:
+                break
+            src.append(slice(s_lo, s_hi))
+            dst.append(slice(s_lo + front - lo, s_hi + front - lo))
+        else:
+            buf[tuple(dst)] = in1[tuple(src)]
+        if gi == 1:
+            tiles = buf[None]
+        else:
+            st = buf.strides
+            tiles = np.lib.stride_tricks.as_strided(
+                buf, [gi] + bshape[:a0] + [B0] + bshape[a0 + 1:],
+                [P0 * st[a0]] + list(st), writeable=False)
+        sp = _rfftn(tiles, tf)
+        del buf, tiles
+        sp *= spec
+        y = _irfftn(sp, fsize[-1], tf, first)
+        ov[i:i + gi] = y[kept]
+
+    workers = team_size(nthreads, len(starts), nb * per_tile)
+    if workers > 1:
+        _pool_map(run, starts, workers)
+    else:
+        for i in starts:
+            run(i)
+    if m0 != nb * P0:
+        cut = tuple(slice(m0) if a == a0 else slice(None) for a in range(nd))
+        out = out[cut]
+        if not out.flags.c_contiguous:
+            out = np.ascontiguousarray(out)
+    return out
+
+
+def _kernel_spectrum(w, fsize, axes):
+    """The kernel's spectrum (transform lengths `fsize` along `axes`)."""
+    if _ducc is None:
+        return sp_fft.rfftn(w, fsize, axes=axes)
+    buf = np.zeros([fsize[axes.index(a)] if a in axes else w.shape[a]
+                    for a in range(w.ndim)], w.dtype)
+    buf[tuple(slice(0, n) for n in w.shape)] = w
+    return _rfftn(buf, axes)
+
+
+def _pool_map(fn, items, workers):
+    """``fn(item)`` for every item on `workers` threads (the transforms and
+    NumPy's loops release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(workers) as ex:
+        for _ in ex.map(fn, items):
+            pass

@@ -9,9 +9,11 @@ New options are keyword-only: ``workers`` everywhere (threads, SciPy's
 word) and ``axes`` for the direct method of :func:`convolve` and
 :func:`correlate`.
 
-The direct method runs fastconv's multithreaded engine; the FFT methods run
-``scipy.fft`` with ``workers`` threads.  See :mod:`fastconv._direct`
-for how every call is reduced to one engine call.
+The direct method runs fastconv's multithreaded engine; ``fftconvolve`` and
+``oaconvolve`` run SciPy's algorithms on ``scipy.fft`` with ``workers``
+threads; the FFT route of ``convolve``/``correlate`` (``method='fft'`` or
+chosen by ``'auto'``) tiles real operands (:func:`fastconv._fft.tiled_convolve`).
+See :mod:`fastconv._direct` for how every call is reduced to one engine call.
 """
 
 import functools
@@ -62,7 +64,12 @@ def _run_fft(a, b, mode, axes, nthreads):
     """FFT convolution of conv-form operands (SciPy's fftconvolve semantics),
     overlap-add when the cost model says it is cheaper."""
     a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
-    if conv_axes and fft_choice(a2, b2, mode, conv_axes)[0] == "oa":
+    kind = fft_choice(a2, b2, mode, conv_axes)[0] if conv_axes else "fft"
+    if kind == "tiled":
+        ret = _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads)
+        if ret is not None:
+            return ret
+    if kind == "oa":
         ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
         if ret is not None:
             return _fft.apply_mode(ret, a2.shape, b2.shape, mode, conv_axes)
@@ -294,7 +301,7 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
                           category=RuntimeWarning, stacklevel=3)
         if rt.kind in "ui":
             return _round_to_int(out, rt)
-        return out.astype(rt)
+        return out.astype(rt, copy=False)   # a fresh array already
     return _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite)
 
 
@@ -336,10 +343,13 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
         on each axis).
     method : {'auto', 'direct', 'fft'}, optional
         ``'direct'``: fastconv's multithreaded direct engine (exact integer
-        arithmetic).  ``'fft'``: FFTs through ``scipy.fft`` (a single
-        transform or overlap-add, whichever fastconv's cost model finds
-        faster).  ``'auto'`` (default): :func:`choose_conv_method`; it never
-        picks an FFT when an input holds NaN or inf.
+        arithmetic).  ``'fft'``: FFTs (real operands: tiled overlap-save
+        in the operands' precision, float32 stays float32, through ducc0
+        when installed, else ``scipy.fft``; otherwise a single
+        ``scipy.fft`` transform or overlap-add, whichever fastconv's cost
+        model finds faster).  ``'auto'`` (default):
+        :func:`choose_conv_method`; it never picks an FFT when an input
+        holds NaN or inf.
     axes : int or sequence of int, optional
         Convolve along these axes only; the other axes broadcast (their
         lengths must be equal or 1), as in
@@ -918,8 +928,14 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, workers=None):
     (it splits blocks of output rows).  For 1-D inputs SciPy's NumPy loop is
     priced too (2 us + 0.25 ns per multiply-add) and used when cheaper.  The
     FFT estimate is ``c1 N log2 N + c2 N`` for the padded shape ``N`` (x2
-    for complex), and for overlap-add (one blocked axis) a cost per point
-    of all the blocks; the cheaper FFT variant is the FFT estimate.
+    for complex), for overlap-add (one blocked axis) a cost per point
+    of all the blocks, and for the tiled overlap-save route of real
+    operands (the first convolved axis cut into tiles of about 6 (2-D) or
+    12 (1-D) kernel lengths, the other axes transformed whole, the
+    kernel's spectrum computed once per call) ``c T (log2 t + 8)`` for
+    ``T`` points in all tiles of ``t`` points each, by transform library
+    and precision, scaled per number of axes; the cheapest FFT variant
+    is the FFT estimate.
 
     How the constants were found: non-negative least squares on the
     relative error of single-thread timings (min of 5 after a warm-up) of

@@ -1,0 +1,242 @@
+"""The tiled overlap-save FFT route of ``method='auto'``/``'fft'``
+(``fastconv._fft.tiled_convolve``): precision, accuracy bound, kernel
+spectrum reuse, thread-count invariance, the plan's geometry and when the
+cost model picks it.  No clock is read here (speed: ``python -m fastconv
+bench``)."""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import fastconv
+from fastconv import _cost, _fft
+
+from conftest import IMPORT_ROOT
+
+EPS32 = float(np.finfo(np.float32).eps)
+EPS64 = float(np.finfo(np.float64).eps)
+
+# (signal shape, kernel shape, axes): 1-D, 2-D, 3-D, batch axes with a
+# broadcast kernel, and an axis too short to tile
+CASES = [
+    ((5000,), (255,), (0,)),
+    ((300, 257), (31, 15), (0, 1)),
+    ((130, 90), (31, 31), (0, 1)),
+    ((30, 34, 40), (5, 7, 9), (0, 1, 2)),
+    ((6, 3000), (1, 129), (1,)),
+    ((700, 3), (60, 1), (0,)),
+    ((40, 4000), (40, 33), (1,)),
+]
+
+
+def l1_bound(x, w, n, eps):
+    """|error| <= C * sum|x| * sum|w| * eps * log2(n): the scale of a
+    transform's rounding of a convolution (every output is bounded by
+    sum|x| * max|w| <= sum|x| * sum|w|)."""
+    return 8 * eps * math.log2(max(n, 2)) * float(np.abs(x).sum(dtype=np.float64)) \
+        * float(np.abs(w).sum(dtype=np.float64))
+
+
+def reference(x, w, mode, axes):
+    """The float64 convolution (SciPy's direct method: exact but for
+    float64 rounding)."""
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    if len(axes) == x.ndim and all(w.shape[a] > 1 for a in axes):
+        return ss.convolve(x64, w64, mode, method="direct")
+    return ss.fftconvolve(x64, w64, mode, axes=list(axes))
+
+
+def tile_len(plan):
+    windows, blocks = plan
+    return math.prod(b[0] for b in blocks.values())
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}x{c[1]}")
+def test_float32_stays_float32_within_the_bound(case, mode):
+    s1, s2, axes = case
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(s1).astype(np.float32)
+    w = rng.standard_normal(s2).astype(np.float32)
+    plan = _fft.tiled_plan(s1, s2, axes, mode)
+    assert plan is not None
+    got = _fft.tiled_convolve(x, w, axes, mode, 2)
+    ref = reference(x, w, mode, axes)
+    assert got.dtype == np.float32 and got.shape == ref.shape and got.flags.c_contiguous
+    err = np.abs(got - ref).max()
+    assert err <= l1_bound(x, w, tile_len(plan), EPS32)
+    # computed in float32 (not in float64 and rounded at the end): the
+    # error is float32-sized, far above the same route's in float64
+    err64 = np.abs(_fft.tiled_convolve(x.astype(np.float64), w.astype(np.float64), axes,
+                                       mode, 2) - ref).max()
+    assert err > 1e4 * err64
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}x{c[1]}")
+def test_float64_and_integers_within_the_bound(case, mode):
+    s1, s2, axes = case
+    rng = np.random.default_rng(2)
+    for dtype in (np.float64, np.int16):
+        x = (rng.standard_normal(s1) * 20).astype(dtype)
+        w = (rng.standard_normal(s2) * 20).astype(dtype)
+        got = _fft.tiled_convolve(x, w, axes, mode, 2)
+        ref = reference(x, w, mode, axes)
+        assert got.dtype == np.float64 and got.shape == ref.shape
+        plan = _fft.tiled_plan(s1, s2, axes, mode)
+        assert np.abs(got - ref).max() <= l1_bound(x, w, tile_len(plan), EPS64)
+
+
+def test_mixed_precision_computes_in_the_wider_dtype():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(4000).astype(np.float32)
+    w = rng.standard_normal(101)
+    got = _fft.tiled_convolve(x, w, (0,), "same", 1)
+    assert got.dtype == np.float64
+    ref = reference(x, w, "same", (0,))
+    assert np.abs(got - ref).max() <= l1_bound(x, w, 4096, EPS64)
+
+
+@pytest.mark.parametrize("chunk_points", [None, 1, 5000])
+def test_bitwise_identical_for_every_thread_count(chunk_points):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((600, 300)).astype(np.float32)
+    w = rng.standard_normal((31, 31)).astype(np.float32)
+    runs = [_fft.tiled_convolve(x, w, (0, 1), "same", t, chunk_points=chunk_points)
+            for t in (1, 2, 3)]
+    for r in runs[1:]:
+        assert np.array_equal(r, runs[0])
+    # and through the public function with workers=
+    a = fastconv.convolve(x, w, "same", workers=1)
+    b = fastconv.convolve(x, w, "same", workers=2)
+    assert np.array_equal(a, b)
+
+
+def test_kernel_spectrum_computed_once_and_reused_across_batch_and_tiles(monkeypatch):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 6000)).astype(np.float32)
+    w = rng.standard_normal((1, 200)).astype(np.float32)
+    calls = []
+    real = _fft._kernel_spectrum
+
+    def counting(*args):
+        calls.append(args[0].shape)
+        return real(*args)
+
+    monkeypatch.setattr(_fft, "_kernel_spectrum", counting)
+    plan = _fft.tiled_plan(x.shape, w.shape, (1,), "same")
+    assert plan[1][1][2] > 2                 # several tiles along the signal
+    got = _fft.tiled_convolve(x, w, (1,), "same", 2, chunk_points=4096)
+    assert calls == [(1, 200)]               # once, for 8 rows and every chunk of tiles
+    ref = reference(x, w, "same", (1,))
+    assert np.abs(got - ref).max() <= l1_bound(x[0], w, 2048, EPS32)
+    # every row of the batch is the row convolved alone
+    for i in range(x.shape[0]):
+        alone = _fft.tiled_convolve(x[i:i + 1], w, (1,), "same", 1)
+        assert np.abs(got[i] - alone[0]).max() <= l1_bound(x[i], w, 2048, EPS32)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_plan_geometry(mode):
+    s1, s2 = (2048, 2048), (31, 31)
+    windows, blocks = _fft.tiled_plan(s1, s2, (0, 1), mode)
+    (B0, P0, nb0, f0, k0), (B1, P1, nb1, f1, k1) = blocks[0], blocks[1]
+    assert P0 == B0 - 31 + 1 and nb0 > 1 and nb0 * P0 >= windows[0][1]
+    assert B0 < 2048                         # the first axis is cut into tiles
+    assert nb1 == 1 and P1 == windows[1][1] and B1 >= 2048 + 31 - 1
+    # tiles are never shorter than the kernel, and whole axes do not wrap
+    windows, blocks = _fft.tiled_plan((100_000,), (1023,), (0,), mode)
+    B, P, nb, front, keep = blocks[0]
+    assert nb > 1 and B >= 1023 and P == B - 1022 and nb * P >= windows[0][1]
+    windows, blocks = _fft.tiled_plan((1500,), (1023,), (0,), mode)
+    B, P, nb, front, keep = blocks[0]
+    assert nb == 1 and P == windows[0][1] and B >= 1500 + 1022
+
+
+def test_plan_declines_what_it_cannot_tile():
+    assert _fft.tiled_plan((100,), (200,), (0,), "full") is None     # kernel longer
+    assert _fft.tiled_plan((4, 100), (2, 9), (1,), "same") is None   # batch does not broadcast
+    assert _fft.tiled_plan((4, 100), (4, 9), (), "same") is None
+    assert _fft.tiled_compute_dtype(np.complex64, np.float32) is None
+    assert _fft.tiled_compute_dtype(np.longdouble, np.float32) is None
+    assert _fft.tiled_compute_dtype(np.float16, np.float16) == np.float32
+    x = np.ones(50, np.complex128)
+    assert _fft.tiled_convolve(x, x[:5], (0,), "full", 1) is None
+
+
+def test_both_backends_within_the_bound(monkeypatch):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((400, 300)).astype(np.float32)
+    w = rng.standard_normal((31, 31)).astype(np.float32)
+    ref = reference(x, w, "same", (0, 1))
+    plan = _fft.tiled_plan(x.shape, w.shape, (0, 1), "same")
+    got = [_fft.tiled_convolve(x, w, (0, 1), "same", 2)]
+    monkeypatch.setattr(_fft, "_ducc", None)     # scipy.fft
+    got.append(_fft.tiled_convolve(x, w, (0, 1), "same", 2))
+    for g in got:
+        assert g.dtype == np.float32
+        assert np.abs(g - ref).max() <= l1_bound(x, w, tile_len(plan), EPS32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_auto_takes_the_tiled_route_where_direct_cannot_win(dtype, monkeypatch):
+    # large kernels: the cost model prices the tiled route cheapest, and
+    # convolve/correlate(method='auto') run it (small copies of the big cases)
+    rng = np.random.default_rng(7)
+    for s1, s2 in [((2048, 2048), (31, 31)), ((1_000_000,), (4097,))]:
+        x = np.zeros(s1, dtype)
+        w = rng.standard_normal(s2).astype(dtype)
+        assert fastconv.choose_conv_method(x, w, "same") == "fft"
+        assert _cost.fft_choice(x, w, "same", list(range(x.ndim)))[0] == "tiled"
+    used = []
+    real = _fft.tiled_convolve
+    monkeypatch.setattr(_fft, "tiled_convolve", lambda *a, **k: used.append(1) or real(*a, **k))
+    x = rng.standard_normal((600, 500)).astype(dtype)
+    w = rng.standard_normal((41, 41)).astype(dtype)
+    for fn in (fastconv.convolve, fastconv.correlate):
+        got = fn(x, w, "same")
+        # float64 FFT reference: its error is far below float32's and
+        # below the float64 bound (SciPy's direct 2-D loop takes seconds)
+        ref = getattr(ss, fn.__name__)(x.astype(np.float64), w.astype(np.float64), "same",
+                                       method="fft")
+        assert got.dtype == dtype
+        eps = EPS32 if dtype == np.float32 else EPS64
+        plan = _fft.tiled_plan(x.shape, w.shape, (0, 1), "same")
+        assert np.abs(got - ref).max() <= l1_bound(x, w, tile_len(plan), eps)
+    assert len(used) == 2
+
+
+def test_fftconvolve_and_oaconvolve_do_not_take_the_tiled_route(monkeypatch):
+    # they stay SciPy's algorithm (bitwise SciPy for fftconvolve)
+    monkeypatch.setattr(_fft, "tiled_convolve", None)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((300, 300)).astype(np.float32)
+    w = rng.standard_normal((31, 31)).astype(np.float32)
+    assert np.array_equal(fastconv.fftconvolve(x, w, "same"), ss.fftconvolve(x, w, "same"))
+    assert fastconv.oaconvolve(x, w, "same").dtype == np.float32
+
+
+@pytest.mark.parametrize("env, want", [("scipy", "scipy"), ("", None)])
+def test_fastconv_fft_scipy_forces_scipy_fft(env, want):
+    code = ("import fastconv._fft as f, importlib.util as u; "
+            "print(f.TILED_BACKEND, u.find_spec('ducc0') is not None)")
+    envs = dict(os.environ, FASTCONV_FFT=env, PYTHONPATH=IMPORT_ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=envs, cwd=IMPORT_ROOT, timeout=120, check=True).stdout.split()
+    backend, has_ducc = out[0], out[1] == "True"
+    assert backend == (want or ("ducc0" if has_ducc else "scipy"))
+
+
+def test_priced_for_the_machine_not_the_call():
+    # decisions never depend on the call's workers: the price uses
+    # PRICED_THREADS; more threads never make the estimate slower
+    s1, s2 = (2048, 2048), (31, 31)
+    t1 = _cost.tiled_cost(s1, s2, (0, 1), "same", 4, 1)
+    t2 = _cost.tiled_cost(s1, s2, (0, 1), "same", 4, 2)
+    assert 0 < t2 < t1
+    assert _cost.tiled_cost((100,), (200,), (0,), "full", 4, 2) == math.inf
