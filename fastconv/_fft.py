@@ -12,8 +12,8 @@ semantics), with a thread count passed to every transform.
   (``method='fft'``, or chosen by ``'auto'``) for real operands: tiled
   overlap-save in the operands' precision, the kernel's spectrum computed
   once per call, cache-sized chunks of tiles on the call's thread team;
-  transforms through ducc0 when it is installed (:data:`TILED_BACKEND`;
-  ``FASTCONV_FFT=scipy`` in the environment forces ``scipy.fft``).
+  transforms through ``scipy.fft``, or through ducc0 when the user opts in
+  with ``FASTCONV_FFT=ducc0`` and has it installed (:data:`TILED_BACKEND`).
   Not SciPy's algorithm: its numbers differ from ``fftconvolve``'s by
   rounding (the FFT error bound), never with the thread count.
 
@@ -269,8 +269,11 @@ def overlap_add(in1, in2, axes, nthreads, plan=None):
 
 
 def _load_ducc0():
-    """ducc0's FFTs when installed and not disabled (FASTCONV_FFT=scipy)."""
-    if os.environ.get("FASTCONV_FFT", "").strip().lower() == "scipy":
+    """ducc0's FFTs when the user asks for them (``FASTCONV_FFT=ducc0``) and
+    has the package.  Opt-in only: ducc0 is GPL-2.0-or-later (fastconv is
+    BSD), and a result should not change with whatever else happens to be
+    installed."""
+    if os.environ.get("FASTCONV_FFT", "").strip().lower() != "ducc0":
         return None
     try:
         import ducc0.fft
@@ -281,8 +284,8 @@ def _load_ducc0():
 
 _ducc = _load_ducc0()
 
-#: Library of the tiled route's transforms: 'ducc0' (faster, optional
-#: dependency) or 'scipy' (``scipy.fft``).
+#: Library of the tiled route's transforms: 'scipy' (``scipy.fft``, the
+#: default) or 'ducc0' (faster; opt-in, ``FASTCONV_FFT=ducc0``).
 TILED_BACKEND = "scipy" if _ducc is None else "ducc0"
 
 

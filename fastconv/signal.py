@@ -344,8 +344,8 @@ def convolve(in1, in2, mode="full", method="auto", *, axes=None, workers=None):
     method : {'auto', 'direct', 'fft'}, optional
         ``'direct'``: fastconv's multithreaded direct engine (exact integer
         arithmetic).  ``'fft'``: FFTs (real operands: tiled overlap-save
-        in the operands' precision, float32 stays float32, through ducc0
-        when installed, else ``scipy.fft``; otherwise a single
+        in the operands' precision, float32 stays float32, through
+        ``scipy.fft``, or ducc0 with ``FASTCONV_FFT=ducc0``; otherwise a single
         ``scipy.fft`` transform or overlap-add, whichever fastconv's cost
         model finds faster).  ``'auto'`` (default):
         :func:`choose_conv_method`; it never picks an FFT when an input

@@ -221,8 +221,8 @@ def test_fftconvolve_and_oaconvolve_do_not_take_the_tiled_route(monkeypatch):
     assert fastconv.oaconvolve(x, w, "same").dtype == np.float32
 
 
-@pytest.mark.parametrize("env, want", [("scipy", "scipy"), ("", None)])
-def test_fastconv_fft_scipy_forces_scipy_fft(env, want):
+@pytest.mark.parametrize("env, want", [("scipy", "scipy"), ("", "scipy"), ("ducc0", None)])
+def test_ducc0_is_opt_in(env, want):
     code = ("import fastconv._fft as f, importlib.util as u; "
             "print(f.TILED_BACKEND, u.find_spec('ducc0') is not None)")
     envs = dict(os.environ, FASTCONV_FFT=env, PYTHONPATH=IMPORT_ROOT)
