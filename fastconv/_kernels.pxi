@@ -726,11 +726,81 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                          &bpack[b * PF], blocks[b, 1], k0, k1, Wp, OW, relu)
 
 
+# SLIDE tiles (_rows_tiles.h): the ROWS tiles that load each input vector once
+# per input row and apply it to every output row of the tile that uses it.
+cdef extern from "_rows_tiles.h" nogil:
+    int FC_SLIDE_R
+    int FC_SLIDE_U
+    int FC_SLIDE_TW_float
+    int FC_SLIDE_TW_double
+    void fc_slide_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                        Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                        const float *w, float *out, Py_ssize_t ors, int ncols, float init)
+    void fc_slide_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                         Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                         const double *w, double *out, Py_ssize_t ors, int ncols,
+                         double init)
+    void fc_slide1_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                         Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                         const float *w, float *out, Py_ssize_t ors, int ncols, float init)
+    void fc_slide1_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                          Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                          const double *w, double *out, Py_ssize_t ors, int ncols,
+                          double init)
+
+
+cdef inline void _slide_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                             Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                             const floating *w, floating *out, Py_ssize_t ors, int ncols,
+                             floating init, bint one) noexcept nogil:
+    if floating is float:
+        if one:
+            fc_slide1_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+        else:
+            fc_slide_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+    else:
+        if one:
+            fc_slide1_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+        else:
+            fc_slide_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+
+
+def rows_tile(dtype_char, bint wide=False, bint slide=True):
+    """(output rows, output columns) of the ROWS tile the driver runs for
+    'f' (float32) or 'd': the SLIDE tile, the 1-D (`wide`) tile or, with
+    `slide` False, the tap-by-tap tile."""
+    cdef int V = FC_LANES_float if dtype_char == 'f' else FC_LANES_double
+    if wide:
+        return 1, 8 * V
+    if slide:
+        return FC_SLIDE_R, (FC_SLIDE_TW_float if dtype_char == 'f' else FC_SLIDE_TW_double)
+    return 4, 3 * V
+
+
+def slide_ok(const Py_ssize_t[::1] toff, Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW,
+             Py_ssize_t xrs):
+    """Column step `cs` when every tap offset is toff[kd, 0, 0] + kh * xrs +
+    kw * cs (the SLIDE tiles' geometry: output rows xrs apart reuse input
+    rows), else 0.  Internal."""
+    cdef Py_ssize_t cs = toff[1] - toff[0] if KW > 1 else 1
+    cdef Py_ssize_t kd, kh, kw, base
+    if cs <= 0 or toff.shape[0] != KD * KH * KW:
+        return 0
+    for kd in range(KD):
+        base = toff[kd * KH * KW]
+        for kh in range(KH):
+            for kw in range(KW):
+                if toff[(kd * KH + kh) * KW + kw] != base + kh * xrs + kw * cs:
+                    return 0
+    return cs
+
+
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[::1] toff, const floating[:, ::1] wtaps,
                    floating[:, :, :, :, ::1] out, const floating[::1] bias,
                    const Py_ssize_t[::1] geo, const Py_ssize_t[::1] src_shape,
-                   bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads):
+                   bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads,
+                   bint slide=False):
     """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
 
     The unit of parallel work is (image, filter, depth, block of rows, chunk
@@ -741,7 +811,10 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     weights wtaps[f] (ntaps,).  geo = strides (3), dilations (3), pad_lo (3)
     of the *source* buffer (pads are 0 for a padded copy).  When not
     `padded`, tiles whose window leaves the source run a generic border
-    loop that skips the outside taps (zero padding).  src_shape = (D, H, W).
+    loop that skips the outside taps (zero padding).  src_shape = (D, H, W,
+    KD, KH, KW).  `slide`: run the SLIDE tiles (rows_tile(.., slide=True)
+    rows x columns), which need slide_ok(toff, KD, KH, KW, sh * xh) != 0;
+    else the tap-by-tap ROWS tiles.  Both accumulate the taps in C order.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -756,6 +829,15 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef bint wide = OH == 1 and OD == 1
     cdef Py_ssize_t R = 1 if wide else 4
     cdef int TW = (8 if wide else 3) * V
+    cdef Py_ssize_t cs = 0
+    if slide and not wide:
+        cs = slide_ok(toff, KD, KH, KW, sh * xh)
+        if cs == 0:
+            raise ValueError("rows_correlate: the tap offsets do not fit the SLIDE tiles")
+        R = FC_SLIDE_R
+        TW = FC_SLIDE_TW_float if floating is float else FC_SLIDE_TW_double
+    else:
+        slide = False
     cdef Py_ssize_t nrb = (OH + R - 1) // R
     cdef Py_ssize_t ncb
     cdef Py_ssize_t nunits
@@ -806,7 +888,18 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                 if inside and (padded or (ow0 * sw - pw >= 0 and
                                (ow0 + ncols - 1) * sw - pw + (KW - 1) * dw < W)) and \
                         (ncols == TW or slack):
-                    if nr == R:
+                    if slide:
+                        if nr == R:
+                            _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + ow0 - pw,
+                                        sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                        &out[n, f, od, oh0, ow0], OW, ncols, init, False)
+                        else:
+                            for rr in range(nr):
+                                _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
+                                            + ow0 - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                            &out[n, f, od, oh0 + rr, ow0], OW, ncols, init,
+                                            True)
+                    elif nr == R:
                         _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + ow0 - pw,
                                    sh * xh, &toff[0], wf, ntaps,
                                    &out[n, f, od, oh0, ow0], OW, ncols, init, R, wide)
