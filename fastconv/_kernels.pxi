@@ -795,6 +795,43 @@ def slide_ok(const Py_ssize_t[::1] toff, Py_ssize_t KD, Py_ssize_t KH, Py_ssize_
     return cs
 
 
+cdef inline void _rows_border(const floating *xplane, floating *out0, Py_ssize_t OW,
+                              Py_ssize_t nr, const floating *wf, floating init,
+                              Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t od, Py_ssize_t oh0,
+                              Py_ssize_t sd, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dd,
+                              Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pd, Py_ssize_t ph,
+                              Py_ssize_t pw, Py_ssize_t xd, Py_ssize_t xh, Py_ssize_t D,
+                              Py_ssize_t H, Py_ssize_t W, Py_ssize_t KD, Py_ssize_t KH,
+                              Py_ssize_t KW) noexcept nogil:
+    """Output columns [c0, c1) of rows oh0 .. oh0 + nr - 1 (out0 = row oh0) by
+    the generic loop: taps in C order, taps outside the source skipped."""
+    cdef Py_ssize_t rr, j, kd, kh, kw, kd0, kd1, kh0, kh1, off, a, bb
+    cdef floating *orow
+    cdef const floating *xrow
+    cdef floating wv
+    if c0 >= c1:
+        return
+    for rr in range(nr):
+        orow = out0 + rr * OW
+        for j in range(c0, c1):
+            orow[j] = init
+        kd0 = _tap_lo(od, sd, dd, pd)
+        kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
+        kh0 = _tap_lo(oh0 + rr, sh, dh, ph)
+        kh1 = _tap_hi(oh0 + rr, sh, dh, ph, H, KH, kh0)
+        for kd in range(kd0, kd1):
+            for kh in range(kh0, kh1):
+                xrow = xplane + (od * sd + kd * dd - pd) * xd + \
+                    ((oh0 + rr) * sh + kh * dh - ph) * xh
+                for kw in range(KW):
+                    wv = wf[(kd * KH + kh) * KW + kw]
+                    off = kw * dw - pw
+                    a = _col_lo(off, sw, c0)
+                    bb = _col_hi(off, sw, W, c1, a)
+                    for j in range(a, bb):
+                        orow[j] = orow[j] + wv * xrow[j * sw + off]
+
+
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[::1] toff, const floating[:, ::1] wtaps,
                    floating[:, :, :, :, ::1] out, const floating[::1] bias,
@@ -830,6 +867,18 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef Py_ssize_t R = 1 if wide else 4
     cdef int TW = (8 if wide else 3) * V
     cdef Py_ssize_t cs = 0
+    cdef Py_ssize_t jlo = 0, jhi1 = OW, tmax = 0, xlen = xp.shape[0]
+    cdef bint tiled
+    cdef Py_ssize_t tt
+    for tt in range(ntaps):
+        if toff[tt] > tmax:
+            tmax = toff[tt]
+    if not padded:
+        # output columns whose windows leave the source: j < jlo or j >= jhi1
+        jlo = _ceildiv(pw, sw) if pw > 0 else 0
+        jhi1 = _floordiv(W - 1 + pw - (KW - 1) * dw, sw) + 1
+        if jhi1 > OW:
+            jhi1 = OW
     if slide and not wide:
         cs = slide_ok(toff, KD, KH, KW, sh * xh)
         if cs == 0:
@@ -885,50 +934,45 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                 owend = OW
             while ow0 < owend:
                 ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
-                if inside and (padded or (ow0 * sw - pw >= 0 and
-                               (ow0 + ncols - 1) * sw - pw + (KW - 1) * dw < W)) and \
-                        (ncols == TW or slack):
-                    if slide:
-                        if nr == R:
-                            _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + ow0 - pw,
-                                        sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                        &out[n, f, od, oh0, ow0], OW, ncols, init, False)
-                        else:
-                            for rr in range(nr):
-                                _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
-                                            + ow0 - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                            &out[n, f, od, oh0 + rr, ow0], OW, ncols, init,
-                                            True)
-                    elif nr == R:
-                        _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + ow0 - pw,
-                                   sh * xh, &toff[0], wf, ntaps,
-                                   &out[n, f, od, oh0, ow0], OW, ncols, init, R, wide)
+                # [a, b): the columns whose windows stay inside the source
+                a = ow0 if ow0 > jlo else jlo
+                bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
+                tiled = inside and a < bb
+                if tiled and bb - a < TW and not slack:
+                    # a partial tile reads TW columns: only where memory follows
+                    tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
+                        tmax + (nr - 1) * sh * xh + TW - 1 < xlen
+                if not tiled:
+                    a = ow0
+                    bb = ow0
+                elif slide:
+                    if nr == R:
+                        _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                    sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                    &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
                     else:
                         for rr in range(nr):
-                            _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + ow0 - pw,
-                                       sh * xh, &toff[0], wf, ntaps,
-                                       &out[n, f, od, oh0 + rr, ow0], OW, ncols, init, 1, False)
+                            _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
+                                        + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                        &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init,
+                                        True)
+                elif nr == R:
+                    _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                               sh * xh, &toff[0], wf, ntaps,
+                               &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
                 else:
-                    # border tile: generic loop, outside taps skipped (zero padding)
                     for rr in range(nr):
-                        orow = &out[n, f, od, oh0 + rr, 0]
-                        for j in range(ow0, ow0 + ncols):
-                            orow[j] = init
-                        kd0 = _tap_lo(od, sd, dd, pd)
-                        kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
-                        kh0 = _tap_lo(oh0 + rr, sh, dh, ph)
-                        kh1 = _tap_hi(oh0 + rr, sh, dh, ph, H, KH, kh0)
-                        for kd in range(kd0, kd1):
-                            for kh in range(kh0, kh1):
-                                xrow = xplane + (od * sd + kd * dd - pd) * xd + \
-                                    ((oh0 + rr) * sh + kh * dh - ph) * xh
-                                for kw in range(KW):
-                                    wv = wf[(kd * KH + kh) * KW + kw]
-                                    off = kw * dw - pw
-                                    a = _col_lo(off, sw, ow0)
-                                    bb = _col_hi(off, sw, W, ow0 + ncols, a)
-                                    for j in range(a, bb):
-                                        orow[j] = orow[j] + wv * xrow[j * sw + off]
+                        _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a - pw,
+                                   sh * xh, &toff[0], wf, ntaps,
+                                   &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
+                                   False)
+                # border columns: generic loop, outside taps skipped (zero padding)
+                _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
+                             od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                             D, H, W, KD, KH, KW)
+                _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
+                             ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                             D, H, W, KD, KH, KW)
                 if relu:
                     for rr in range(nr):
                         orow = &out[n, f, od, oh0 + rr, 0]
