@@ -932,54 +932,92 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             owend = ow0 + colchunk
             if owend > OW:
                 owend = OW
-            while ow0 < owend:
-                ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
-                # [a, b): the columns whose windows stay inside the source
-                a = ow0 if ow0 > jlo else jlo
-                bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
-                tiled = inside and a < bb
-                if tiled and bb - a < TW and not slack:
-                    # a partial tile reads TW columns: only where memory follows
-                    tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
-                        tmax + (nr - 1) * sh * xh + TW - 1 < xlen
-                if not tiled:
-                    a = ow0
-                    bb = ow0
-                elif slide:
-                    if nr == R:
-                        _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
-                                    sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                    &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
+            if slide and not inside and KD == 1 and id0 >= 0 and id0 < D:
+                # top/bottom rows: per row, the SLIDE tile over the kernel rows
+                # inside the source (the taps the generic loop would keep, in
+                # the same order)
+                for rr in range(nr):
+                    kh0 = _tap_lo(oh0 + rr, sh, dh, ph)
+                    kh1 = _tap_hi(oh0 + rr, sh, dh, ph, H, KH, kh0)
+                    ow0 = cb * colchunk
+                    while ow0 < owend:
+                        ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
+                        a = ow0 if ow0 > jlo else jlo
+                        bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
+                        tiled = kh1 > kh0 and a < bb
+                        if tiled and bb - a < TW and not slack:
+                            tiled = (xplane - &xp[0]) + id0 * xd + \
+                                ((oh0 + rr) * sh + kh0 * dh - ph) * xh + a - pw + \
+                                tmax + TW - 1 < xlen
+                        if tiled:
+                            _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh + kh0 * dh - ph) * xh
+                                        + a - pw, sh * xh, &toff[0], 1, kh1 - kh0, KW, cs,
+                                        wf + kh0 * KW, &out[n, f, od, oh0 + rr, a], OW,
+                                        <int>(bb - a), init, True)
+                        else:
+                            a = ow0
+                            bb = ow0
+                        _rows_border(xplane, &out[n, f, od, oh0 + rr, 0], OW, 1, wf, init,
+                                     ow0, a, od, oh0 + rr, sd, sh, sw, dd, dh, dw, pd, ph, pw,
+                                     xd, xh, D, H, W, KD, KH, KW)
+                        _rows_border(xplane, &out[n, f, od, oh0 + rr, 0], OW, 1, wf, init,
+                                     bb, ow0 + ncols, od, oh0 + rr, sd, sh, sw, dd, dh, dw, pd,
+                                     ph, pw, xd, xh, D, H, W, KD, KH, KW)
+                        if relu:
+                            orow = &out[n, f, od, oh0 + rr, 0]
+                            for j in range(ow0, ow0 + ncols):
+                                if orow[j] < 0:
+                                    orow[j] = 0
+                        ow0 = ow0 + TW
+            else:
+                while ow0 < owend:
+                    ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
+                    # [a, b): the columns whose windows stay inside the source
+                    a = ow0 if ow0 > jlo else jlo
+                    bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
+                    tiled = inside and a < bb
+                    if tiled and bb - a < TW and not slack:
+                        # a partial tile reads TW columns: only where memory follows
+                        tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
+                            tmax + (nr - 1) * sh * xh + TW - 1 < xlen
+                    if not tiled:
+                        a = ow0
+                        bb = ow0
+                    elif slide:
+                        if nr == R:
+                            _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                        sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                        &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
+                        else:
+                            for rr in range(nr):
+                                _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
+                                            + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                            &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init,
+                                            True)
+                    elif nr == R:
+                        _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                   sh * xh, &toff[0], wf, ntaps,
+                                   &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
                     else:
                         for rr in range(nr):
-                            _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
-                                        + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                        &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init,
-                                        True)
-                elif nr == R:
-                    _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
-                               sh * xh, &toff[0], wf, ntaps,
-                               &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
-                else:
-                    for rr in range(nr):
-                        _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a - pw,
-                                   sh * xh, &toff[0], wf, ntaps,
-                                   &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
-                                   False)
-                # border columns: generic loop, outside taps skipped (zero padding)
-                _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
-                             od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
-                             D, H, W, KD, KH, KW)
-                _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
-                             ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
-                             D, H, W, KD, KH, KW)
-                if relu:
-                    for rr in range(nr):
-                        orow = &out[n, f, od, oh0 + rr, 0]
-                        for j in range(ow0, ow0 + ncols):
-                            if orow[j] < 0:
-                                orow[j] = 0
-                ow0 = ow0 + TW
+                            _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a - pw,
+                                       sh * xh, &toff[0], wf, ntaps,
+                                       &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
+                                       False)
+                    # border columns: generic loop, outside taps skipped (zero padding)
+                    _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
+                                 od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                                 D, H, W, KD, KH, KW)
+                    _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
+                                 ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                                 D, H, W, KD, KH, KW)
+                    if relu:
+                        for rr in range(nr):
+                            orow = &out[n, f, od, oh0 + rr, 0]
+                            for j in range(ow0, ow0 + ncols):
+                                if orow[j] < 0:
+                                    orow[j] = 0
+                    ow0 = ow0 + TW
 
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
