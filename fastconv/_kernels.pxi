@@ -823,13 +823,23 @@ cdef inline void _rows_border(const floating *xplane, floating *out0, Py_ssize_t
             for kh in range(kh0, kh1):
                 xrow = xplane + (od * sd + kd * dd - pd) * xd + \
                     ((oh0 + rr) * sh + kh * dh - ph) * xh
-                for kw in range(KW):
-                    wv = wf[(kd * KH + kh) * KW + kw]
-                    off = kw * dw - pw
-                    a = _col_lo(off, sw, c0)
-                    bb = _col_hi(off, sw, W, c1, a)
-                    for j in range(a, bb):
-                        orow[j] = orow[j] + wv * xrow[j * sw + off]
+                if sw == 1:
+                    # no divisions: the valid columns of tap kw are -off <= j < W - off
+                    for kw in range(KW):
+                        wv = wf[(kd * KH + kh) * KW + kw]
+                        off = kw * dw - pw
+                        a = c0 if c0 > -off else -off
+                        bb = c1 if c1 < W - off else W - off
+                        for j in range(a, bb):
+                            orow[j] = orow[j] + wv * xrow[j + off]
+                else:
+                    for kw in range(KW):
+                        wv = wf[(kd * KH + kh) * KW + kw]
+                        off = kw * dw - pw
+                        a = _col_lo(off, sw, c0)
+                        bb = _col_hi(off, sw, W, c1, a)
+                        for j in range(a, bb):
+                            orow[j] = orow[j] + wv * xrow[j * sw + off]
 
 
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
