@@ -4,8 +4,10 @@ Interleaved medians in one process, after warm-up: for each dtype and k,
 fastconv.signal.convolve(img, ker, 'same', method='direct', workers=T) and
 cv2.filter2D (same threads, BORDER_CONSTANT, flipped kernel: the same
 convolution) are timed in turn.  Prints GFLOP/s (2 k^2 H W / time), the
-speed-up (cv2 time / fastconv time) and, with --peak, the percentage of a
-measured FMA peak in GFLOP/s (build_tools/roofline.c).
+speed-up (cv2 time / fastconv time) and, with --peak-*, the percentage of a
+measured FMA peak in GFLOP/s (build_tools/roofline.c); "cpu" is the same
+rate from fastconv's process CPU time divided by the threads (the rate
+while scheduled: closer to the kernels' own speed on a loaded machine).
 
     MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=100000000000 \\
     flock /tmp/fastconv-bench.lock python build_tools/bench_rows.py --threads 2 \\
@@ -49,17 +51,25 @@ def main():
             got = fns["fc"]()
             err = float(np.max(np.abs(ref - got)) / (np.max(np.abs(ref)) + 1e-30))
             times = {n: [] for n in fns}
+            cpu = []
             for _ in range(2):
                 for f in fns.values():
                     f()
             for _ in range(a.repeats):
                 for n, f in fns.items():
+                    c0 = time.process_time()
                     t0 = time.perf_counter()
                     f()
                     times[n].append(time.perf_counter() - t0)
+                    if n == "fc":
+                        cpu.append(time.process_time() - c0)
             med = {n: float(np.median(v)) for n, v in times.items()}
             gf = 2.0 * k * k * img.size / med["fc"] / 1e9
-            pk = f" {100 * gf / peak:5.1f}% of peak" if peak else ""
+            # CPU time / threads: the rate while running (a busy machine
+            # inflates wall times; idle-waiting threads spin, see OMP_WAIT_POLICY)
+            gfc = 2.0 * k * k * img.size / (float(np.median(cpu)) / a.threads) / 1e9
+            pk = (f" {100 * gf / peak:5.1f}% | cpu {gfc:6.1f} GFLOP/s {100 * gfc / peak:5.1f}%"
+                  " of peak") if peak else f" | cpu {gfc:6.1f} GFLOP/s"
             print(f"{dt:8s} {k:2d}x{k:<2d} fastconv {med['fc'] * 1e3:8.2f} ms {gf:6.1f} GFLOP/s{pk}"
                   f" | cv2 {med['cv2'] * 1e3:8.2f} ms | speed-up {med['cv2'] / med['fc']:5.2f}"
                   f" | relerr {err:.1e}", flush=True)
