@@ -22,6 +22,8 @@
 from cython.parallel cimport prange
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
+from libc.stdlib cimport malloc, free
+from libc.math cimport copysign
 from fastconv._fused cimport numeric, floating
 
 
@@ -842,6 +844,22 @@ cdef inline void _rows_border(const floating *xplane, floating *out0, Py_ssize_t
                             orow[j] = orow[j] + wv * xrow[j * sw + off]
 
 
+cdef inline void _rows_scratch(const floating *xrow0, Py_ssize_t xrs, Py_ssize_t nrows,
+                               Py_ssize_t c0, Py_ssize_t SW, Py_ssize_t W,
+                               floating *buf) noexcept nogil:
+    """Rows xrow0 + i * xrs (i < nrows), source columns c0 .. c0 + SW - 1,
+    into buf (nrows, SW), zero outside 0 .. W - 1."""
+    cdef Py_ssize_t i, c, lo, hi
+    lo = -c0 if c0 < 0 else 0
+    hi = W - c0 if W - c0 < SW else SW
+    for i in range(nrows):
+        for c in range(SW):
+            if c >= lo and c < hi:
+                buf[i * SW + c] = xrow0[i * xrs + c0 + c]
+            else:
+                buf[i * SW + c] = 0
+
+
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[::1] toff, const floating[:, ::1] wtaps,
                    floating[:, :, :, :, ::1] out, const floating[::1] bias,
@@ -889,12 +907,31 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
         jhi1 = _floordiv(W - 1 + pw - (KW - 1) * dw, sw) + 1
         if jhi1 > OW:
             jhi1 = OW
+    # Border tiles of the SLIDE path read a zero-padded scratch copy of their
+    # window: w * 0 added to an accumulator leaves it bit for bit unchanged
+    # (the generic loop skips those taps) as long as every weight is finite
+    # and no accumulator starts at -0 (a bias of -0.0); else the generic loop.
+    cdef bint padsafe = False
+    cdef Py_ssize_t SW = 0, ff
+    cdef floating *scratch = NULL
+    cdef floating bv
     if slide and not wide:
         cs = slide_ok(toff, KD, KH, KW, sh * xh)
         if cs == 0:
             raise ValueError("rows_correlate: the tap offsets do not fit the SLIDE tiles")
         R = FC_SLIDE_R
         TW = FC_SLIDE_TW_float if floating is float else FC_SLIDE_TW_double
+        padsafe = not padded and KD == 1
+        for ff in range(wtaps.shape[0]):
+            for tt in range(wtaps.shape[1]):
+                bv = wtaps[ff, tt]
+                if not (bv - bv == 0):
+                    padsafe = False
+            if bias.shape[0] > 0:
+                bv = bias[ff]
+                if bv == 0 and copysign(1.0, bv) < 0:
+                    padsafe = False
+        SW = TW + (KW - 1) * cs
     else:
         slide = False
     cdef Py_ssize_t nrb = (OH + R - 1) // R
@@ -921,6 +958,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
+            scratch = NULL
             cb = u % ncb
             r = u // ncb
             rb = r % nrb
@@ -990,9 +1028,32 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                         # a partial tile reads TW columns: only where memory follows
                         tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
                             tmax + (nr - 1) * sh * xh + TW - 1 < xlen
-                    if not tiled:
+                    if padsafe and inside and (not tiled or a > ow0 or bb < ow0 + ncols):
+                        # border columns: the SLIDE tile on a zero-padded copy
+                        if scratch == NULL:
+                            scratch = <floating *> malloc(sizeof(floating) * (R + KH - 1) * SW)
+                        if scratch != NULL:
+                            _rows_scratch(xplane + id0 * xd + (oh0 * sh - ph) * xh, sh * xh,
+                                          nr + KH - 1, ow0 - pw, SW, W, scratch)
+                            if nr == R:
+                                _slide_tile(scratch - toff[0], SW, &toff[0], 1, KH, KW, cs, wf,
+                                            &out[n, f, od, oh0, ow0], OW, ncols, init, False)
+                            else:
+                                for rr in range(nr):
+                                    _slide_tile(scratch + rr * SW - toff[0], SW, &toff[0], 1, KH,
+                                                KW, cs, wf, &out[n, f, od, oh0 + rr, ow0], OW,
+                                                ncols, init, True)
+                            a = ow0
+                            bb = ow0 + ncols
+                            tiled = False
+                        elif not tiled:
+                            a = ow0
+                            bb = ow0
+                    elif not tiled:
                         a = ow0
                         bb = ow0
+                    if not tiled:
+                        pass
                     elif slide:
                         if nr == R:
                             _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
@@ -1028,6 +1089,8 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                                 if orow[j] < 0:
                                     orow[j] = 0
                     ow0 = ow0 + TW
+            if scratch != NULL:
+                free(scratch)
 
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,

@@ -97,3 +97,39 @@ def test_slide_geometry_check(level):
     assert kern.slide_ok(np.array([0, 2, 5], dtype=np.intp), 1, 1, 3, 10) == 0
     R, TW = kern.rows_tile("f")
     assert R >= 1 and TW % 4 == 0
+
+
+def _corr(x, w, b, pads, level, force):
+    return _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1), pads=pads, bias=b,
+                             nthreads=2, level=level, force=force)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_slide_borders_bitwise_with_special_values(level, dtype):
+    """Border tiles of the SLIDE path run on a zero-padded copy of their
+    window (w * 0 leaves an accumulator unchanged), unless a weight is not
+    finite or a bias is -0.0: the results, NaN/inf/signed zeros included,
+    must equal the tap-by-tap tiles' (whose borders skip the outside taps)."""
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 1, 29, 300)).astype(dtype)
+    x[0, 0, 3, 0] = np.inf                       # border column, inside rows
+    x[0, 0, 10, -1] = np.nan
+    x[0, 0, 14, 1:40] = 0.0
+    x[0, 0, 15, 2:30] = -0.0
+    pads = ((2, 2), (3, 4))
+    cases = []
+    w = rng.standard_normal((1, 1, 5, 8)).astype(dtype)
+    cases.append((w, None))
+    cases.append((w, np.array([-0.0], dtype)))   # -0 bias: generic borders
+    w_inf = w.copy()
+    w_inf[0, 0, 0, 0] = np.inf                   # inf weight: generic borders
+    cases.append((w_inf, None))
+    wz = np.zeros_like(w)
+    wz[0, 0, 2, 3] = -1.0
+    cases.append((wz, np.array([0.0], dtype)))   # signed zero products
+    for w, b in cases:
+        got = _corr(x, w, b, pads, level, None)
+        ref = _corr(x, w, b, pads, level, {"slide": False})
+        assert np.array_equal(got.view(bits), ref.view(bits))
