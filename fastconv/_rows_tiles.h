@@ -1,8 +1,9 @@
 /* fastconv SLIDE tiles: the ROWS (one channel per filter) register tiles
  * that reuse each loaded input vector across output rows.
  *
- * For stride 1 and dilation 1 along rows, output row r of a tile of R rows
- * reads input row i = r + kh for kernel row kh.  The tile walks the
+ * When output rows are as far apart as kernel rows (row stride == row
+ * dilation, e.g. both 1), output row r of a tile of R rows reads input row
+ * i = r + kh for kernel row kh.  The tile walks the
  * R + KH - 1 input rows of its window in ascending order; for each input
  * row and kernel column kw it loads U input vectors once and applies them
  * to every output row r with 0 <= i - r < KH (weight w[kd][i - r][kw],
@@ -20,10 +21,11 @@
  * xrs is the distance between input rows (= between output rows: the
  * caller checks that kernel row kh sits at kh * xrs, i.e. row stride ==
  * row dilation); toff the (KD, KH, KW) tap offsets of which only the
- * plane offsets toff[kd * KH * KW] are read; cs the distance between kernel
- * columns (column taps at kw * cs); w the (KD, KH, KW) weights in C order; out/ors the output
- * rows; ncols <= V*U the valid output columns (lanes past it read the
- * memory that follows, which must be readable, and are discarded).
+ * plane offsets toff[kd * KH * KW] are read; cs the distance between
+ * kernel columns (column taps at kw * cs); w the (KD, KH, KW) weights in C
+ * order; out/ors the output rows; ncols <= V*U the valid output columns
+ * (lanes past it read the memory that follows, which must be readable, and
+ * are discarded).  The driver is rows_correlate (fastconv/_kernels.pxi).
  *
  * Shapes (R rows x U vectors) per level, sized so that the R*U
  * accumulators, U input vectors and one broadcast weight fit the register
@@ -122,7 +124,7 @@ static void fc_slide_##T##_##R##x##U(                                           
                 for (ptrdiff_t kh = 0; kh < KH; kh++)                               \
                     for (ptrdiff_t kw = 0; kw < KW; kw++)                           \
                         a += w[(kd * KH + kh) * KW + kw] *                          \
-                             x[toff[kd * KH * KW] + (r + kh) * xrs + kw * cs + j];            \
+                             x[toff[kd * KH * KW] + (r + kh) * xrs + kw * cs + j]; \
             out[r * ors + j] = a;                                                   \
         }                                                                           \
 }
