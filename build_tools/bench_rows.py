@@ -34,7 +34,13 @@ def main():
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--peak-f32", type=float, default=0.0)
     ap.add_argument("--peak-f64", type=float, default=0.0)
+    ap.add_argument("--engine", action="store_true",
+                    help="time the direct kernels alone (fastconv._engine.correlate, the "
+                         "front end's overflow scan off) instead of fastconv.signal.convolve")
     a = ap.parse_args()
+    if a.engine:
+        from fastconv import _engine
+        _engine._UNFUSED_FALLBACK[0] = False
     cv2.setNumThreads(a.threads)
     rng = np.random.default_rng(0)
     lvl = fastconv.show_config(print_out=False)["simd"]["level"]
@@ -45,7 +51,16 @@ def main():
         for k in (int(v) for v in a.ks.split(",")):
             ker = rng.standard_normal((k, k)).astype(dt)
             kf = np.ascontiguousarray(ker[::-1, ::-1])
-            fns = {"fc": lambda: fs.convolve(img, ker, "same", method="direct", workers=a.threads),
+            if a.engine:
+                p0, p1 = (k - 1) // 2, k // 2         # 'same' convolution = correlation
+                x4, w4 = img[None, None], np.ascontiguousarray(kf)[None, None]
+                fc = (lambda x4=x4, w4=w4, p0=p0, p1=p1: _engine.correlate(
+                    x4, w4, stride=(1, 1), dilation=(1, 1), pads=((p1, p0), (p1, p0)),
+                    nthreads=a.threads)[0, 0])
+            else:
+                fc = (lambda img=img, ker=ker: fs.convolve(img, ker, "same", method="direct",
+                                                           workers=a.threads))
+            fns = {"fc": fc,
                    "cv2": lambda: cv2.filter2D(img, -1, kf, borderType=cv2.BORDER_CONSTANT)}
             ref = fns["cv2"]()
             got = fns["fc"]()
