@@ -512,17 +512,26 @@ def _source_geometry(shape5, pl, ph, S, copy):
     return (C * xc, xc, xd, xh), Wq, N * C * Dp * Hp * S * Wq
 
 
-def _plan_rows(c, rowblocks, OW):
+def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     """(path, consts) of the ROWS driver (one input channel per filter):
-    the input itself when no padded copy is needed, else the padded one."""
+    the input itself when no padded copy is needed, else the padded one.
+    The SLIDE tiles (each loaded input vector feeds every output row of the
+    tile that uses it) run when output rows are as far apart as kernel rows
+    (stride == dilation along rows: every tap offset is
+    plane + kh * row step + kw * column step); else the tap-by-tap tiles.
+    ``force={"slide": False}`` forces the latter."""
     pl, ph, s, d, k5, x5 = c["pl"], c["ph"], c["s"], c["d"], c["k5"], c["x5"]
     D, H, W = x5[2:]
     big = OW >= 256 or not (any(pl) or any(ph))
     copy = not (s[2] == 1 and big)
     xstr, Wq, total = _source_geometry(x5, pl, ph, s[2], copy)
+    toff = _tap_offsets(k5, d, xstr[2], xstr[3], Wq, s[2])
+    wide = OH == 1 and OD == 1          # rows_correlate's 1-D tiles
+    slide = (not wide and force.get("slide", True)
+             and kern.slide_ok(toff, k5[0], k5[1], k5[2], s[1] * xstr[3]) != 0)
+    R = kern.rows_tile(dchar, wide, slide)[0]
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
-             toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, s[2]), rowblocks=rowblocks,
-             ow=OW)
+             toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide)
     if copy:
         c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
         c["shape"] = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + k5, dtype=np.intp)
@@ -555,7 +564,7 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
     c = dict(pl=pl, ph=ph, s=s, d=d, k5=k5, x5=x5)
     if Cg == 1 and Fg == 1:
         # one input channel per filter: depthwise or plain single-channel
-        return _plan_rows(c, N * F * OD * -(-OH // 4), OW)
+        return _plan_rows(c, kern, dchar, N * F, OD, OH, OW, force)
     flat_ok = s[1] == 1 and s[2] == 1
     Wp = W + pl[2] + ph[2]
     ftile = _forced_tile(kern, force, dchar)
@@ -632,7 +641,7 @@ def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None):
     flat = _fill_source(x5, c, kern, nthreads)
     colchunk, units = _row_chunks(c["rowblocks"], c["ow"], nthreads)
     kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"], c["copy"],
-                        c["copy"], plan.relu, colchunk, team_size(nthreads, units))
+                        c["copy"], plan.relu, colchunk, team_size(nthreads, units), c["slide"])
 
 
 def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
@@ -826,7 +835,9 @@ def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1,
         drivers where they apply; ``{'flat_chunk': int}`` sets their chunk;
         ``{'tile': name}`` runs one registry tile (its driver; FILT: blocks
         of at most its filters); ``{'filtt_taps': int, 'filtt_group': int}``
-        set the FILTT tap block and tiles per group.
+        set the FILTT tap block and tiles per group;
+        ``{'slide': False}`` makes the ROWS driver run its tap-by-tap tiles
+        instead of the SLIDE tiles.
 
     Returns
     -------

@@ -22,6 +22,8 @@
 from cython.parallel cimport prange
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
+from libc.stdlib cimport malloc, free
+from libc.math cimport copysign
 from fastconv._fused cimport numeric, floating
 
 
@@ -749,11 +751,144 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                          relu, e.fn, R, PF)
 
 
+# SLIDE tiles (_rows_tiles.h): the ROWS tiles that load each input vector once
+# per input row and apply it to every output row of the tile that uses it.
+cdef extern from "_rows_tiles.h" nogil:
+    int FC_SLIDE_R
+    int FC_SLIDE_U
+    int FC_SLIDE_TW_float
+    int FC_SLIDE_TW_double
+    void fc_slide_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                        Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                        const float *w, float *out, Py_ssize_t ors, int ncols, float init)
+    void fc_slide_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                         Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                         const double *w, double *out, Py_ssize_t ors, int ncols,
+                         double init)
+    void fc_slide1_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                         Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                         const float *w, float *out, Py_ssize_t ors, int ncols, float init)
+    void fc_slide1_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                          Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                          const double *w, double *out, Py_ssize_t ors, int ncols,
+                          double init)
+
+
+cdef inline void _slide_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                             Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                             const floating *w, floating *out, Py_ssize_t ors, int ncols,
+                             floating init, bint one) noexcept nogil:
+    if floating is float:
+        if one:
+            fc_slide1_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+        else:
+            fc_slide_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+    else:
+        if one:
+            fc_slide1_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+        else:
+            fc_slide_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+
+
+def rows_tile(dtype_char, bint wide=False, bint slide=True):
+    """(output rows, output columns) of the ROWS tile the driver runs for
+    'f' (float32) or 'd': the SLIDE tile, the 1-D (`wide`) tile or, with
+    `slide` False, the tap-by-tap tile."""
+    cdef int V = FC_LANES_float if dtype_char == 'f' else FC_LANES_double
+    if wide:
+        return 1, 8 * V
+    if slide:
+        return FC_SLIDE_R, (FC_SLIDE_TW_float if dtype_char == 'f' else FC_SLIDE_TW_double)
+    return 4, 3 * V
+
+
+def slide_ok(const Py_ssize_t[::1] toff, Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW,
+             Py_ssize_t xrs):
+    """Column step `cs` when every tap offset is toff[kd, 0, 0] + kh * xrs +
+    kw * cs (the SLIDE tiles' geometry: output rows xrs apart reuse input
+    rows), else 0.  Internal."""
+    cdef Py_ssize_t cs = toff[1] - toff[0] if KW > 1 else 1
+    cdef Py_ssize_t kd, kh, kw, base
+    if cs <= 0 or toff.shape[0] != KD * KH * KW:
+        return 0
+    for kd in range(KD):
+        base = toff[kd * KH * KW]
+        for kh in range(KH):
+            for kw in range(KW):
+                if toff[(kd * KH + kh) * KW + kw] != base + kh * xrs + kw * cs:
+                    return 0
+    return cs
+
+
+cdef inline void _rows_border(const floating *xplane, floating *out0, Py_ssize_t OW,
+                              Py_ssize_t nr, const floating *wf, floating init,
+                              Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t od, Py_ssize_t oh0,
+                              Py_ssize_t sd, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dd,
+                              Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pd, Py_ssize_t ph,
+                              Py_ssize_t pw, Py_ssize_t xd, Py_ssize_t xh, Py_ssize_t D,
+                              Py_ssize_t H, Py_ssize_t W, Py_ssize_t KD, Py_ssize_t KH,
+                              Py_ssize_t KW) noexcept nogil:
+    """Output columns [c0, c1) of rows oh0 .. oh0 + nr - 1 (out0 = row oh0) by
+    the generic loop: taps in C order, taps outside the source skipped."""
+    cdef Py_ssize_t rr, j, kd, kh, kw, kd0, kd1, kh0, kh1, off, a, bb
+    cdef floating *orow
+    cdef const floating *xrow
+    cdef floating wv
+    if c0 >= c1:
+        return
+    for rr in range(nr):
+        orow = out0 + rr * OW
+        for j in range(c0, c1):
+            orow[j] = init
+        kd0 = _tap_lo(od, sd, dd, pd)
+        kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
+        kh0 = _tap_lo(oh0 + rr, sh, dh, ph)
+        kh1 = _tap_hi(oh0 + rr, sh, dh, ph, H, KH, kh0)
+        for kd in range(kd0, kd1):
+            for kh in range(kh0, kh1):
+                xrow = xplane + (od * sd + kd * dd - pd) * xd + \
+                    ((oh0 + rr) * sh + kh * dh - ph) * xh
+                if sw == 1:
+                    # no divisions: the valid columns of tap kw are -off <= j < W - off
+                    for kw in range(KW):
+                        wv = wf[(kd * KH + kh) * KW + kw]
+                        off = kw * dw - pw
+                        a = c0 if c0 > -off else -off
+                        bb = c1 if c1 < W - off else W - off
+                        for j in range(a, bb):
+                            orow[j] = orow[j] + wv * xrow[j + off]
+                else:
+                    for kw in range(KW):
+                        wv = wf[(kd * KH + kh) * KW + kw]
+                        off = kw * dw - pw
+                        a = _col_lo(off, sw, c0)
+                        bb = _col_hi(off, sw, W, c1, a)
+                        for j in range(a, bb):
+                            orow[j] = orow[j] + wv * xrow[j * sw + off]
+
+
+cdef inline void _rows_scratch(const floating *xrow0, Py_ssize_t xrs, Py_ssize_t nrows,
+                               Py_ssize_t c0, Py_ssize_t SW, Py_ssize_t W,
+                               floating *buf) noexcept nogil:
+    """Rows xrow0 + i * xrs (i < nrows), source columns c0 .. c0 + SW - 1,
+    into buf (nrows, SW), zero outside 0 .. W - 1."""
+    cdef Py_ssize_t i, c, lo, hi
+    lo = -c0 if c0 < 0 else 0
+    hi = W - c0 if W - c0 < SW else SW
+    for i in range(nrows):
+        for c in range(SW):
+            if c >= lo and c < hi:
+                buf[i * SW + c] = xrow0[i * xrs + c0 + c]
+            else:
+                buf[i * SW + c] = 0
+
+
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[::1] toff, const floating[:, ::1] wtaps,
                    floating[:, :, :, :, ::1] out, const floating[::1] bias,
                    const Py_ssize_t[::1] geo, const Py_ssize_t[::1] src_shape,
-                   bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads):
+                   bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads,
+                   bint slide=False):
     """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
 
     The unit of parallel work is (image, filter, depth, block of rows, chunk
@@ -764,7 +899,10 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     weights wtaps[f] (ntaps,).  geo = strides (3), dilations (3), pad_lo (3)
     of the *source* buffer (pads are 0 for a padded copy).  When not
     `padded`, tiles whose window leaves the source run a generic border
-    loop that skips the outside taps (zero padding).  src_shape = (D, H, W).
+    loop that skips the outside taps (zero padding).  src_shape = (D, H, W,
+    KD, KH, KW).  `slide`: run the SLIDE tiles (rows_tile(.., slide=True)
+    rows x columns), which need slide_ok(toff, KD, KH, KW, sh * xh) != 0;
+    else the tap-by-tap ROWS tiles.  Both accumulate the taps in C order.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -779,6 +917,46 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef bint wide = OH == 1 and OD == 1
     cdef Py_ssize_t R = 1 if wide else 4
     cdef int TW = (8 if wide else 3) * V
+    cdef Py_ssize_t cs = 0
+    cdef Py_ssize_t jlo = 0, jhi1 = OW, tmax = 0, xlen = xp.shape[0]
+    cdef bint tiled
+    cdef Py_ssize_t tt
+    for tt in range(ntaps):
+        if toff[tt] > tmax:
+            tmax = toff[tt]
+    if not padded:
+        # output columns whose windows leave the source: j < jlo or j >= jhi1
+        jlo = _ceildiv(pw, sw) if pw > 0 else 0
+        jhi1 = _floordiv(W - 1 + pw - (KW - 1) * dw, sw) + 1
+        if jhi1 > OW:
+            jhi1 = OW
+    # Border tiles of the SLIDE path read a zero-padded scratch copy of their
+    # window: w * 0 added to an accumulator leaves it bit for bit unchanged
+    # (the generic loop skips those taps) as long as every weight is finite
+    # and no accumulator starts at -0 (a bias of -0.0); else the generic loop.
+    cdef bint padsafe = False
+    cdef Py_ssize_t SW = 0, ff
+    cdef floating *scratch = NULL
+    cdef floating bv
+    if slide and not wide:
+        cs = slide_ok(toff, KD, KH, KW, sh * xh)
+        if cs == 0:
+            raise ValueError("rows_correlate: the tap offsets do not fit the SLIDE tiles")
+        R = FC_SLIDE_R
+        TW = FC_SLIDE_TW_float if floating is float else FC_SLIDE_TW_double
+        padsafe = not padded and KD == 1
+        for ff in range(wtaps.shape[0]):
+            for tt in range(wtaps.shape[1]):
+                bv = wtaps[ff, tt]
+                if not (bv - bv == 0):
+                    padsafe = False
+            if bias.shape[0] > 0:
+                bv = bias[ff]
+                if bv == 0 and copysign(1.0, bv) < 0:
+                    padsafe = False
+        SW = TW + (KW - 1) * cs
+    else:
+        slide = False
     cdef Py_ssize_t nrb = (OH + R - 1) // R
     cdef Py_ssize_t ncb
     cdef Py_ssize_t nunits
@@ -803,6 +981,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
+            scratch = NULL
             cb = u % ncb
             r = u // ncb
             rb = r % nrb
@@ -824,48 +1003,117 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             owend = ow0 + colchunk
             if owend > OW:
                 owend = OW
-            while ow0 < owend:
-                ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
-                if inside and (padded or (ow0 * sw - pw >= 0 and
-                               (ow0 + ncols - 1) * sw - pw + (KW - 1) * dw < W)) and \
-                        (ncols == TW or slack):
-                    if nr == R:
-                        _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + ow0 - pw,
+            if slide and not inside and KD == 1 and id0 >= 0 and id0 < D:
+                # top/bottom rows: per row, the SLIDE tile over the kernel rows
+                # inside the source (the taps the generic loop would keep, in
+                # the same order)
+                for rr in range(nr):
+                    kh0 = _tap_lo(oh0 + rr, sh, dh, ph)
+                    kh1 = _tap_hi(oh0 + rr, sh, dh, ph, H, KH, kh0)
+                    ow0 = cb * colchunk
+                    while ow0 < owend:
+                        ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
+                        a = ow0 if ow0 > jlo else jlo
+                        bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
+                        tiled = kh1 > kh0 and a < bb
+                        if tiled and bb - a < TW and not slack:
+                            tiled = (xplane - &xp[0]) + id0 * xd + \
+                                ((oh0 + rr) * sh + kh0 * dh - ph) * xh + a - pw + \
+                                tmax + TW - 1 < xlen
+                        if tiled:
+                            _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh + kh0 * dh - ph) * xh
+                                        + a - pw, sh * xh, &toff[0], 1, kh1 - kh0, KW, cs,
+                                        wf + kh0 * KW, &out[n, f, od, oh0 + rr, a], OW,
+                                        <int>(bb - a), init, True)
+                        else:
+                            a = ow0
+                            bb = ow0
+                        _rows_border(xplane, &out[n, f, od, oh0 + rr, 0], OW, 1, wf, init,
+                                     ow0, a, od, oh0 + rr, sd, sh, sw, dd, dh, dw, pd, ph, pw,
+                                     xd, xh, D, H, W, KD, KH, KW)
+                        _rows_border(xplane, &out[n, f, od, oh0 + rr, 0], OW, 1, wf, init,
+                                     bb, ow0 + ncols, od, oh0 + rr, sd, sh, sw, dd, dh, dw, pd,
+                                     ph, pw, xd, xh, D, H, W, KD, KH, KW)
+                        if relu:
+                            orow = &out[n, f, od, oh0 + rr, 0]
+                            for j in range(ow0, ow0 + ncols):
+                                if orow[j] < 0:
+                                    orow[j] = 0
+                        ow0 = ow0 + TW
+            else:
+                while ow0 < owend:
+                    ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
+                    # [a, b): the columns whose windows stay inside the source
+                    a = ow0 if ow0 > jlo else jlo
+                    bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
+                    tiled = inside and a < bb
+                    if tiled and bb - a < TW and not slack:
+                        # a partial tile reads TW columns: only where memory follows
+                        tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
+                            tmax + (nr - 1) * sh * xh + TW - 1 < xlen
+                    if padsafe and inside and (not tiled or a > ow0 or bb < ow0 + ncols):
+                        # border columns: the SLIDE tile on a zero-padded copy
+                        if scratch == NULL:
+                            scratch = <floating *> malloc(sizeof(floating) * (R + KH - 1) * SW)
+                        if scratch != NULL:
+                            _rows_scratch(xplane + id0 * xd + (oh0 * sh - ph) * xh, sh * xh,
+                                          nr + KH - 1, ow0 - pw, SW, W, scratch)
+                            if nr == R:
+                                _slide_tile(scratch - toff[0], SW, &toff[0], 1, KH, KW, cs, wf,
+                                            &out[n, f, od, oh0, ow0], OW, ncols, init, False)
+                            else:
+                                for rr in range(nr):
+                                    _slide_tile(scratch + rr * SW - toff[0], SW, &toff[0], 1, KH,
+                                                KW, cs, wf, &out[n, f, od, oh0 + rr, ow0], OW,
+                                                ncols, init, True)
+                            a = ow0
+                            bb = ow0 + ncols
+                            tiled = False
+                        elif not tiled:
+                            a = ow0
+                            bb = ow0
+                    elif not tiled:
+                        a = ow0
+                        bb = ow0
+                    if not tiled:
+                        pass
+                    elif slide:
+                        if nr == R:
+                            _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                        sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                        &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
+                        else:
+                            for rr in range(nr):
+                                _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
+                                            + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                            &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init,
+                                            True)
+                    elif nr == R:
+                        _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
                                    sh * xh, &toff[0], wf, ntaps,
-                                   &out[n, f, od, oh0, ow0], OW, ncols, init, R, wide)
+                                   &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
                     else:
                         for rr in range(nr):
-                            _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + ow0 - pw,
+                            _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a - pw,
                                        sh * xh, &toff[0], wf, ntaps,
-                                       &out[n, f, od, oh0 + rr, ow0], OW, ncols, init, 1, False)
-                else:
-                    # border tile: generic loop, outside taps skipped (zero padding)
-                    for rr in range(nr):
-                        orow = &out[n, f, od, oh0 + rr, 0]
-                        for j in range(ow0, ow0 + ncols):
-                            orow[j] = init
-                        kd0 = _tap_lo(od, sd, dd, pd)
-                        kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
-                        kh0 = _tap_lo(oh0 + rr, sh, dh, ph)
-                        kh1 = _tap_hi(oh0 + rr, sh, dh, ph, H, KH, kh0)
-                        for kd in range(kd0, kd1):
-                            for kh in range(kh0, kh1):
-                                xrow = xplane + (od * sd + kd * dd - pd) * xd + \
-                                    ((oh0 + rr) * sh + kh * dh - ph) * xh
-                                for kw in range(KW):
-                                    wv = wf[(kd * KH + kh) * KW + kw]
-                                    off = kw * dw - pw
-                                    a = _col_lo(off, sw, ow0)
-                                    bb = _col_hi(off, sw, W, ow0 + ncols, a)
-                                    for j in range(a, bb):
-                                        orow[j] = orow[j] + wv * xrow[j * sw + off]
-                if relu:
-                    for rr in range(nr):
-                        orow = &out[n, f, od, oh0 + rr, 0]
-                        for j in range(ow0, ow0 + ncols):
-                            if orow[j] < 0:
-                                orow[j] = 0
-                ow0 = ow0 + TW
+                                       &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
+                                       False)
+                    # border columns: generic loop, outside taps skipped (zero padding)
+                    _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
+                                 od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                                 D, H, W, KD, KH, KW)
+                    _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
+                                 ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                                 D, H, W, KD, KH, KW)
+                    if relu:
+                        for rr in range(nr):
+                            orow = &out[n, f, od, oh0 + rr, 0]
+                            for j in range(ow0, ow0 + ncols):
+                                if orow[j] < 0:
+                                    orow[j] = 0
+                    ow0 = ow0 + TW
+            if scratch != NULL:
+                free(scratch)
 
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,

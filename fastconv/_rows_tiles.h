@@ -1,0 +1,182 @@
+/* fastconv SLIDE tiles: the ROWS (one channel per filter) register tiles
+ * that reuse each loaded input vector across output rows.
+ *
+ * When output rows are as far apart as kernel rows (row stride == row
+ * dilation, e.g. both 1), output row r of a tile of R rows reads input row
+ * i = r + kh for kernel row kh.  The tile walks the
+ * R + KH - 1 input rows of its window in ascending order; for each input
+ * row and kernel column kw it loads U input vectors once and applies them
+ * to every output row r with 0 <= i - r < KH (weight w[kd][i - r][kw],
+ * broadcast from memory, one per row and shared by the U vectors).  Per
+ * loaded vector that is up to min(R, KH) FMAs instead of one.
+ *
+ * Summation order: accumulator r receives kernel row kh = i - r as i
+ * ascends, so kernel rows ascend, and within a row kw ascends; kernel
+ * planes kd are the outermost loop.  That is the taps' C order (kd, kh, kw),
+ * the order of the generic kernel and of the other tiles, so every output
+ * element is the same sequence of (fused) multiply-adds: bitwise identical
+ * results whatever the tile or the thread count.
+ *
+ * Arguments: x points at the window's first input row for output column 0;
+ * xrs is the distance between input rows (= between output rows: the
+ * caller checks that kernel row kh sits at kh * xrs, i.e. row stride ==
+ * row dilation); toff the (KD, KH, KW) tap offsets of which only the
+ * plane offsets toff[kd * KH * KW] are read; cs the distance between
+ * kernel columns (column taps at kw * cs); w the (KD, KH, KW) weights in C
+ * order; out/ors the output rows; ncols <= V*U the valid output columns
+ * (lanes past it read the memory that follows, which must be readable, and
+ * are discarded).  The driver is rows_correlate (fastconv/_kernels.pxi).
+ *
+ * Shapes (R rows x U vectors) per level, sized so that the R*U
+ * accumulators, U input vectors and one broadcast weight fit the register
+ * file: 16 vector registers at the baseline/AVX2 levels, 32 at AVX-512
+ * (FC_SLIDE_R / FC_SLIDE_U below).
+ */
+#ifndef FASTCONV_ROWS_TILES_H
+#define FASTCONV_ROWS_TILES_H
+#include "_microkernels.h"
+
+#if FC_VEC
+/* One input row i feeding the tile's output rows RLO..RHI (compile-time
+ * constants, so the row loop unrolls into straight FMAs).  Uses the local
+ * names of fc_slide_*: fc_t_, fc_vt_, FC_SV_ (lanes), FC_SU_, FC_SR_. */
+#define FC_SLIDE_ROW_(RLO, RHI)                                                     \
+    for (ptrdiff_t kw = 0; kw < KW; kw++) {                                         \
+        const fc_t_ *xp = xi + kw * cs;                                             \
+        fc_vt_ xv[FC_SU_];                                                          \
+        for (int u = 0; u < FC_SU_; u++) xv[u] = FC_LOADU(fc_vt_, xp + u * FC_SV_); \
+        for (int r = (RLO); r <= (RHI); r++) {                                      \
+            fc_vt_ wv = FC_SPLAT(fc_vt_, wi[kw - r * KW]);                          \
+            for (int u = 0; u < FC_SU_; u++) acc[r][u] += wv * xv[u];               \
+        }                                                                           \
+    }
+#define FC_SLIDE_CASE_(RLO, RHI) case (RLO) * 16 + (RHI): FC_SLIDE_ROW_(RLO, RHI) break;
+/* The (rlo, rhi) row ranges of a tile of R rows other than the full one. */
+#define FC_SLIDE_EDGES_1(M)
+#define FC_SLIDE_EDGES_2(M) M(0, 0) M(1, 1)
+#define FC_SLIDE_EDGES_3(M) M(0, 0) M(0, 1) M(1, 1) M(1, 2) M(2, 2)
+#define FC_SLIDE_EDGES_4(M) M(0, 0) M(0, 1) M(0, 2) M(1, 1) M(1, 2) M(1, 3) M(2, 2) \
+    M(2, 3) M(3, 3)
+#define FC_SLIDE_EDGES_5(M) M(0, 0) M(0, 1) M(0, 2) M(0, 3) M(1, 1) M(1, 2) M(1, 3) \
+    M(1, 4) M(2, 2) M(2, 3) M(2, 4) M(3, 3) M(3, 4) M(4, 4)
+#define FC_SLIDE_EDGES_6(M) M(0, 0) M(0, 1) M(0, 2) M(0, 3) M(0, 4) M(1, 1) M(1, 2) \
+    M(1, 3) M(1, 4) M(1, 5) M(2, 2) M(2, 3) M(2, 4) M(2, 5) M(3, 3) M(3, 4) M(3, 5) \
+    M(4, 4) M(4, 5) M(5, 5)
+#define FC_SLIDE_EDGES_7(M) M(0, 0) M(0, 1) M(0, 2) M(0, 3) M(0, 4) M(0, 5) M(1, 1) \
+    M(1, 2) M(1, 3) M(1, 4) M(1, 5) M(1, 6) M(2, 2) M(2, 3) M(2, 4) M(2, 5) M(2, 6) \
+    M(3, 3) M(3, 4) M(3, 5) M(3, 6) M(4, 4) M(4, 5) M(4, 6) M(5, 5) M(5, 6) M(6, 6)
+#define FC_SLIDE_EDGES_8(M) M(0, 0) M(0, 1) M(0, 2) M(0, 3) M(0, 4) M(0, 5) M(0, 6) \
+    M(1, 1) M(1, 2) M(1, 3) M(1, 4) M(1, 5) M(1, 6) M(1, 7) M(2, 2) M(2, 3) M(2, 4) \
+    M(2, 5) M(2, 6) M(2, 7) M(3, 3) M(3, 4) M(3, 5) M(3, 6) M(3, 7) M(4, 4) M(4, 5) \
+    M(4, 6) M(4, 7) M(5, 5) M(5, 6) M(5, 7) M(6, 6) M(6, 7) M(7, 7)
+#define FC_SLIDE_EDGES_(R) FC_SLIDE_EDGES_##R(FC_SLIDE_CASE_)
+#define FC_SLIDE_EDGES(R) FC_SLIDE_EDGES_(R)
+
+#define FC_DEFINE_SLIDE(T, VT, V, R, U)                                             \
+static inline void fc_slide_##T##_##R##x##U(                                        \
+        const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, ptrdiff_t KD,             \
+        ptrdiff_t KH, ptrdiff_t KW, ptrdiff_t cs, const T *w,                       \
+        T *out, ptrdiff_t ors, int ncols, T init)                                   \
+{                                                                                   \
+    typedef T fc_t_;                                                                \
+    typedef VT fc_vt_;                                                              \
+    enum { FC_SV_ = V, FC_SU_ = U, FC_SR_ = R };                                    \
+    VT acc[R][U];                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int u = 0; u < U; u++) acc[r][u] = FC_SPLAT(VT, init);                 \
+    for (ptrdiff_t kd = 0; kd < KD; kd++) {                                         \
+        const T *xk = x + toff[kd * KH * KW];                                                 \
+        const T *wk = w + kd * KH * KW;                                             \
+        for (ptrdiff_t i = 0; i < KH + R - 1; i++) {                                \
+            const T *xi = xk + i * xrs;                                             \
+            const T *wi = wk + i * KW;    /* row r uses wi[kw - r * KW] */          \
+            const int rlo = (int)(i - KH + 1 > 0 ? i - KH + 1 : 0);                 \
+            const int rhi = (int)(i < R - 1 ? i : R - 1);                           \
+            switch (rlo * 16 + rhi) {                                               \
+            case R - 1: FC_SLIDE_ROW_(0, FC_SR_ - 1) break;                         \
+            FC_SLIDE_EDGES(R)                                                       \
+            default: break;                                                         \
+            }                                                                       \
+        }                                                                           \
+    }                                                                               \
+    if (ncols == V * U) {                                                           \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++) FC_STOREU(VT, out + r * ors + u * V, acc[r][u]); \
+    } else {                                                                        \
+        T buf[V * U];                                                               \
+        for (int r = 0; r < R; r++) {                                               \
+            for (int u = 0; u < U; u++) FC_STOREU(VT, buf + u * V, acc[r][u]);      \
+            memcpy(out + r * ors, buf, sizeof(T) * (size_t)ncols);                  \
+        }                                                                           \
+    }                                                                               \
+}
+#else  /* portable fallback: same arithmetic order, scalar code */
+#define FC_DEFINE_SLIDE(T, VT, V, R, U)                                             \
+static void fc_slide_##T##_##R##x##U(                                               \
+        const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, ptrdiff_t KD,             \
+        ptrdiff_t KH, ptrdiff_t KW, ptrdiff_t cs, const T *w,                       \
+        T *out, ptrdiff_t ors, int ncols, T init)                                   \
+{                                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int j = 0; j < ncols; j++) {                                           \
+            T a = init;                                                             \
+            for (ptrdiff_t kd = 0; kd < KD; kd++)                                   \
+                for (ptrdiff_t kh = 0; kh < KH; kh++)                               \
+                    for (ptrdiff_t kw = 0; kw < KW; kw++)                           \
+                        a += w[(kd * KH + kh) * KW + kw] *                          \
+                             x[toff[kd * KH * KW] + (r + kh) * xrs + kw * cs + j]; \
+            out[r * ors + j] = a;                                                   \
+        }                                                                           \
+}
+#endif
+
+/* Tile shape per level (R output rows x U vectors of V lanes):
+ *   baseline (SSE2: each 256-bit vector is two of the 16 xmm registers):
+ *            4 x 1 (8 xmm accumulators);
+ *   AVX2:    4 x 3 (12 of the 16 ymm registers accumulate);
+ *   AVX-512: 5 x 4 of 256-bit vectors (20 of the 32 registers).  On Zen 4
+ *            512-bit FMAs issue at half the 256-bit rate (same FLOPs) and
+ *            every unaligned 512-bit load splits a cache line, so the
+ *            256-bit tile is as fast or faster (build_tools/bench_rows.py).
+ * Each level also has a 1 x U tile of the same width for the rows left
+ * over below a multiple of R. */
+#if defined(FC_NARROW)
+#define FC_SLIDE_VT_float fc_vfn
+#define FC_SLIDE_VT_double fc_vdn
+#define FC_SLIDE_LANES_float 8
+#define FC_SLIDE_LANES_double 4
+#ifndef FC_SLIDE_R
+#define FC_SLIDE_R 5
+#define FC_SLIDE_U 4
+#endif
+#else
+#define FC_SLIDE_VT_float fc_vf
+#define FC_SLIDE_VT_double fc_vd
+#define FC_SLIDE_LANES_float FC_LANES_float
+#define FC_SLIDE_LANES_double FC_LANES_double
+#ifndef FC_SLIDE_R
+#if defined(__AVX2__) || !FC_VEC
+#define FC_SLIDE_R 4
+#define FC_SLIDE_U 3
+#else
+#define FC_SLIDE_R 4
+#define FC_SLIDE_U 1
+#endif
+#endif
+#endif
+#define FC_SLIDE_NAME_(T, R, U) fc_slide_##T##_##R##x##U
+#define FC_SLIDE_NAME(T, R, U) FC_SLIDE_NAME_(T, R, U)
+#define FC_DEFINE_SLIDE_X(T, VT, V, R, U) FC_DEFINE_SLIDE(T, VT, V, R, U)
+FC_DEFINE_SLIDE_X(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float, FC_SLIDE_R, FC_SLIDE_U)
+FC_DEFINE_SLIDE_X(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, FC_SLIDE_R, FC_SLIDE_U)
+FC_DEFINE_SLIDE_X(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float, 1, FC_SLIDE_U)
+FC_DEFINE_SLIDE_X(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, 1, FC_SLIDE_U)
+#define fc_slide_float FC_SLIDE_NAME(float, FC_SLIDE_R, FC_SLIDE_U)
+#define fc_slide_double FC_SLIDE_NAME(double, FC_SLIDE_R, FC_SLIDE_U)
+#define fc_slide1_float FC_SLIDE_NAME(float, 1, FC_SLIDE_U)
+#define fc_slide1_double FC_SLIDE_NAME(double, 1, FC_SLIDE_U)
+/* Output columns per tile. */
+#define FC_SLIDE_TW_float (FC_SLIDE_LANES_float * FC_SLIDE_U)
+#define FC_SLIDE_TW_double (FC_SLIDE_LANES_double * FC_SLIDE_U)
+
+#endif

@@ -1,0 +1,135 @@
+"""The ROWS driver's SLIDE tiles against the tap-by-tap ROWS tiles and the
+generic kernel, at every SIMD level this CPU runs.
+
+A SLIDE tile (fastconv/_rows_tiles.h) loads each input vector once per input
+row and applies it to every output row of its R-row tile that needs it; each
+accumulator still receives its taps in C order (plane, kernel row, kernel
+column), so its results must be bitwise identical to the tap-by-tap tile's
+(same vector code, same fused multiply-adds) and to the generic kernel's up
+to FMA contraction (the bound of tests/test_tiles.py), for any thread count.
+The cases cover every edge of the tile: kernels shorter and taller than R,
+output rows not a multiple of R (the 1-row tiles), partial column tiles,
+borders (generic loop) with and without a padded copy, 3-D kernels, column
+dilation, row stride == row dilation, depthwise filters, bias and ReLU.
+"""
+
+import numpy as np
+import pytest
+
+from fastconv import _dispatch, _engine
+
+LEVELS = _dispatch.supported_levels()
+
+# (N, C=F=groups, spatial, kernel, stride, dilation, pads)
+CASES = [
+    (1, 1, (37, 70), (1, 5), (1, 1), (1, 1), ((0, 0), (2, 2))),         # one kernel row
+    (1, 1, (23, 61), (2, 3), (1, 1), (1, 1), ((1, 0), (1, 1))),
+    (1, 1, (31, 300), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1))),        # no copy, borders
+    (1, 1, (29, 77), (5, 5), (1, 1), (1, 1), ((2, 2), (2, 2))),         # padded copy
+    (1, 1, (40, 90), (9, 9), (1, 1), (1, 1), ((4, 4), (4, 4))),
+    (1, 1, (33, 283), (15, 15), (1, 1), (1, 1), ((7, 7), (7, 7))),
+    (1, 1, (26, 57), (16, 4), (1, 1), (1, 1), ((0, 0), (0, 0))),       # valid, tall kernel
+    (1, 1, (19, 49), (7, 2), (1, 1), (1, 3), ((3, 3), (0, 2))),         # column dilation
+    (1, 1, (41, 66), (3, 3), (2, 1), (2, 1), ((2, 2), (1, 1))),         # row stride == dilation
+    (2, 3, (6, 17, 40), (3, 4, 3), (1, 1, 1), (2, 1, 1), ((1, 1), (2, 1), (1, 1))),  # 3-D
+    (2, 5, (13, 45), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1))),         # depthwise
+    (1, 1, (7, 35), (6, 3), (1, 1), (1, 1), ((0, 0), (1, 1))),          # two output rows
+    (1, 1, (23, 261), (3, 5), (1, 1), (1, 1), ((1, 1), (2, 2))),        # no copy, partial tail
+    (2, 1, (14, 257), (4, 4), (1, 1), (1, 1), ((2, 1), (1, 2))),        # even kernel, 2 images
+]
+
+
+def _run(case, dtype, level, force, nthreads, relu=False):
+    N, C, S, K, s, d, pads = case
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((N, C) + S).astype(dtype)
+    w = rng.standard_normal((C, 1) + K).astype(dtype)
+    b = rng.standard_normal(C).astype(dtype)
+    kw = dict(stride=s, dilation=d, pads=pads, groups=C, relu=relu, level=level, force=force)
+    y = _engine.correlate(x, w, bias=b, nthreads=nthreads, **kw)
+    ya = _engine.correlate(np.abs(x), np.abs(w), bias=np.abs(b), nthreads=1,
+                           **dict(kw, relu=False))
+    plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, **{k: v for k, v in kw.items()})
+    return y, ya, int(np.prod(K)), plan
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_slide_equals_tap_tiles_and_generic(level, dtype, case):
+    slide, scale, m, plan = _run(CASES[case], dtype, level, None, 2)
+    assert plan.path in ("rows", "rows_padded")
+    assert plan.consts["slide"]
+    taps, _, _, plan_t = _run(CASES[case], dtype, level, {"slide": False}, 1)
+    assert not plan_t.consts["slide"]
+    generic, _, _, _ = _run(CASES[case], dtype, level, {"generic": True}, 1)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    assert np.array_equal(slide.view(bits), taps.view(bits))
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(slide - generic) <= (m + 1) * eps * scale)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_slide_relu_and_thread_counts(level):
+    case = CASES[4]
+    one, _, _, _ = _run(case, np.float32, level, None, 1, relu=True)
+    for nthreads in (2, 3):
+        other, _, _, _ = _run(case, np.float32, level, None, nthreads, relu=True)
+        assert np.array_equal(one.view(np.uint32), other.view(np.uint32))
+    plain, _, _, _ = _run(case, np.float32, level, None, 1)
+    assert np.array_equal(one, np.maximum(plain, 0))
+
+
+def test_slide_not_used_when_rows_do_not_share_inputs():
+    """Row stride != row dilation: output rows read disjoint input rows, the
+    tap-by-tap tiles run."""
+    plan = _engine.plan_correlate((1, 1, 40, 300), (1, 1, 3, 3), np.float32, stride=(2, 1),
+                                  dilation=(1, 1), pads=((1, 1), (1, 1)))
+    assert plan.path in ("rows", "rows_padded") and not plan.consts["slide"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_slide_geometry_check(level):
+    kern = _dispatch.get_kernels(level)
+    toff = np.array([0, 1, 2, 10, 11, 12], dtype=np.intp)      # KH=2, KW=3, rows 10 apart
+    assert kern.slide_ok(toff, 1, 2, 3, 10) == 1
+    assert kern.slide_ok(toff, 1, 2, 3, 20) == 0               # rows 20 apart: no reuse
+    assert kern.slide_ok(np.array([0, 2, 5], dtype=np.intp), 1, 1, 3, 10) == 0
+    R, TW = kern.rows_tile("f")
+    assert R >= 1 and TW % 4 == 0
+
+
+def _corr(x, w, b, pads, level, force):
+    return _engine.correlate(x, w, stride=(1, 1), dilation=(1, 1), pads=pads, bias=b,
+                             nthreads=2, level=level, force=force)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_slide_borders_bitwise_with_special_values(level, dtype):
+    """Border tiles of the SLIDE path run on a zero-padded copy of their
+    window (w * 0 leaves an accumulator unchanged), unless a weight is not
+    finite or a bias is -0.0: the results, NaN/inf/signed zeros included,
+    must equal the tap-by-tap tiles' (whose borders skip the outside taps)."""
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 1, 29, 300)).astype(dtype)
+    x[0, 0, 3, 0] = np.inf                       # border column, inside rows
+    x[0, 0, 10, -1] = np.nan
+    x[0, 0, 14, 1:40] = 0.0
+    x[0, 0, 15, 2:30] = -0.0
+    pads = ((2, 2), (3, 4))
+    cases = []
+    w = rng.standard_normal((1, 1, 5, 8)).astype(dtype)
+    cases.append((w, None))
+    cases.append((w, np.array([-0.0], dtype)))   # -0 bias: generic borders
+    w_inf = w.copy()
+    w_inf[0, 0, 0, 0] = np.inf                   # inf weight: generic borders
+    cases.append((w_inf, None))
+    wz = np.zeros_like(w)
+    wz[0, 0, 2, 3] = -1.0
+    cases.append((wz, np.array([0.0], dtype)))   # signed zero products
+    for w, b in cases:
+        got = _corr(x, w, b, pads, level, None)
+        ref = _corr(x, w, b, pads, level, {"slide": False})
+        assert np.array_equal(got.view(bits), ref.view(bits))
