@@ -20,7 +20,7 @@
 # the engine (fastconv/_engine.py) has checked every shape before.
 
 from cython.parallel cimport prange
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from libc.stdlib cimport malloc, free
 from libc.math cimport copysign
@@ -1191,18 +1191,20 @@ def max_finite_abs(const floating[::1] a, int nthreads):
 
     Branch-free on the bit patterns: for non-negative IEEE numbers the
     integer order is the numeric order, so ``|a[i]|`` is the sign-cleared
-    pattern, non-finite patterns (exponent all ones) become 0, and an
-    unsigned max reduction (which vectorises, unlike a float max without
-    -ffast-math) gives the answer.  Chunks run in parallel; each writes its
+    pattern, non-finite patterns (exponent all ones) become 0, and a max
+    reduction over the patterns as *signed* integers (non-negative once the
+    sign is cleared; signed max vectorises at every level, unsigned 32-bit
+    and 64-bit max do not: 4.8 vs 17-21 GB/s measured on Zen 4) gives the
+    answer.  Chunks run in parallel; each writes its
     own slot.  Internal."""
     cdef Py_ssize_t n = a.shape[0]
     cdef Py_ssize_t chunk = 1 << 16
     cdef Py_ssize_t nchunks = (n + chunk - 1) // chunk
     cdef Py_ssize_t c, i, lo, hi
-    cdef const uint32_t *p32
-    cdef const uint64_t *p64
-    cdef uint32_t u32, m32
-    cdef uint64_t u64, m64
+    cdef const int32_t *p32
+    cdef const int64_t *p64
+    cdef int32_t u32, m32
+    cdef int64_t u64, m64
     cdef float f32
     cdef double f64
     if n == 0:
@@ -1210,7 +1212,7 @@ def max_finite_abs(const floating[::1] a, int nthreads):
     res = bytearray(8 * nchunks)
     cdef uint64_t[::1] mx = memoryview(res).cast("Q")
     if floating is float:
-        p32 = <const uint32_t *> &a[0]
+        p32 = <const int32_t *> &a[0]
         with nogil:
             for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
                             use_threads_if=nthreads > 1 and nchunks > 1):
@@ -1220,15 +1222,15 @@ def max_finite_abs(const floating[::1] a, int nthreads):
                     hi = n
                 m32 = 0
                 for i in range(lo, hi):
-                    u32 = p32[i] & 0x7fffffffu
-                    u32 = 0 if u32 >= 0x7f800000u else u32
+                    u32 = p32[i] & 0x7fffffff
+                    u32 = 0 if u32 >= 0x7f800000 else u32
                     m32 = u32 if u32 > m32 else m32
                 mx[c] = m32
-        m32 = <uint32_t> max(mx)
+        m32 = <int32_t> max(mx)
         memcpy(&f32, &m32, 4)
         return float(f32)
     else:
-        p64 = <const uint64_t *> &a[0]
+        p64 = <const int64_t *> &a[0]
         with nogil:
             for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
                             use_threads_if=nthreads > 1 and nchunks > 1):
@@ -1238,11 +1240,11 @@ def max_finite_abs(const floating[::1] a, int nthreads):
                     hi = n
                 m64 = 0
                 for i in range(lo, hi):
-                    u64 = p64[i] & 0x7fffffffffffffffull
-                    u64 = 0 if u64 >= 0x7ff0000000000000ull else u64
+                    u64 = p64[i] & 0x7fffffffffffffffLL
+                    u64 = 0 if u64 >= 0x7ff0000000000000LL else u64
                     m64 = u64 if u64 > m64 else m64
                 mx[c] = m64
-        m64 = <uint64_t> max(mx)
+        m64 = <int64_t> max(mx)
         memcpy(&f64, &m64, 8)
         return float(f64)
 
@@ -1250,21 +1252,21 @@ def max_finite_abs(const floating[::1] a, int nthreads):
 cdef double _max_finite_abs_serial(const floating *a, Py_ssize_t n) noexcept nogil:
     # max_finite_abs on one thread (the same bit-pattern reduction)
     cdef Py_ssize_t i
-    cdef uint32_t u32, m32 = 0
-    cdef uint64_t u64, m64 = 0
+    cdef int32_t u32, m32 = 0
+    cdef int64_t u64, m64 = 0
     cdef float f32
     cdef double f64
     if floating is float:
         for i in range(n):
-            u32 = (<const uint32_t *> a)[i] & 0x7fffffffu
-            u32 = 0 if u32 >= 0x7f800000u else u32
+            u32 = (<const int32_t *> a)[i] & 0x7fffffff
+            u32 = 0 if u32 >= 0x7f800000 else u32
             m32 = u32 if u32 > m32 else m32
         memcpy(&f32, &m32, 4)
         return f32
     else:
         for i in range(n):
-            u64 = (<const uint64_t *> a)[i] & 0x7fffffffffffffffull
-            u64 = 0 if u64 >= 0x7ff0000000000000ull else u64
+            u64 = (<const int64_t *> a)[i] & 0x7fffffffffffffffLL
+            u64 = 0 if u64 >= 0x7ff0000000000000LL else u64
             m64 = u64 if u64 > m64 else m64
         memcpy(&f64, &m64, 8)
         return f64
