@@ -30,7 +30,9 @@
 #      every test file with -m "not slow".
 # Host certificate authorities added under /usr/local/share/ca-certificates
 # (a TLS-intercepting proxy) are copied into the root so that pip works there.
-# All emulated work runs under `nice -n 15`.  Mounts (/proc, /dev, /sys) are
+# OMP_WAIT_POLICY=PASSIVE inside the root: spinning OpenMP threads, emulated
+# on shared cores, slow the thread-count tests down many times over (results
+# do not depend on it).  All emulated work runs under `nice -n 15`.  Mounts (/proc, /dev, /sys) are
 # made in a private mount namespace (unshare -m) and vanish with it.
 #
 # Usage: build_tools/arm64_qemu.sh [--fresh] [--root DIR] [--full] [-- PYTEST_ARGS...]
@@ -103,7 +105,7 @@ in_root() {
         mount -t proc proc "$r/proc"
         mount --rbind /dev "$r/dev"
         mount --rbind /sys "$r/sys"
-        exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
+        exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 OMP_WAIT_POLICY=PASSIVE \
             PATH=/opt/fcvenv/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -ec "$1"
     ' in_root "$root" "$1"
 }

@@ -57,7 +57,8 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import cast, check_axes, normalize_sequence, output_array
+from fastconv._ndimage_args import (c_small_int, cast, check_axes, normalize_sequence,
+                                    output_array)
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -168,7 +169,7 @@ def _cast_out(res, dtype):
     if np.dtype(dtype).kind == "b" and res.dtype.kind == "f":
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return res.astype(np.uint8).view(np.bool_)
+            return c_small_int(res, np.uint8).view(np.bool_)
     return cast(res, dtype)
 
 

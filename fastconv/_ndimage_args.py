@@ -92,20 +92,34 @@ def output_array(output, input, complex_output):
     return output, output.dtype
 
 
+def c_small_int(res, dtype):
+    """``(dtype)value`` for an integer `dtype` narrower than 32 bits, as C
+    compilers lower it on x86-64 and aarch64 alike: a conversion to a 32-bit
+    int (truncation toward zero), then the low bits (wrap-around, so -41.0
+    is 215 in uint8).  NumPy's direct float-to-uint8 cast is not that on
+    aarch64 (it saturates: -41.0 becomes 0), so go through int32."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return res.astype(np.int32).astype(dtype)
+
+
 def cast(res, dtype):
     """Cast a float64/complex result to `dtype` the way ndimage's C loops do
-    (truncation toward zero, wrap-around; x86-64 conversions)."""
+    (truncation toward zero, wrap-around; x86-64 conversions, which aarch64's
+    match for integers narrower than 32 bits through :func:`c_small_int`)."""
     dtype = np.dtype(dtype)
     if res.dtype == dtype:
         return res
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        if dtype.kind == "b":
-            return res.astype(np.uint8) != 0
-        if dtype == np.uint32:
-            return res.astype(np.int64).astype(np.uint32)
         if dtype.kind in "iu" and res.dtype.kind == "c":
             res = res.real
+        if dtype.kind == "b":
+            return c_small_int(res, np.uint8) != 0
+        if dtype.kind in "iu" and dtype.itemsize < 4:
+            return c_small_int(res, dtype)
+        if dtype == np.uint32:
+            return res.astype(np.int64).astype(np.uint32)
         return res.astype(dtype)
 
 
