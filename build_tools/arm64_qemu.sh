@@ -43,11 +43,11 @@
 #   --no-tests  build and print `fastconv info` only
 #   PYTEST_ARGS replace the default test selection (e.g. -- tests/test_tiles.py -x)
 #
-# Time, measured on 2 shared cores of an AMD EPYC (Zen 4) under load from
-# other jobs: root 7.5 min, venv (pip under emulation) 5 min, first build
-# 8 min, default test subset ~20 min; a re-run on an unchanged tree with the
-# root kept skips the first three steps (minutes of tests only).  Far too slow
-# for .ci/run, which does not call it.
+# Time, measured on 2 shared cores of an AMD EPYC (Zen 4) loaded by other
+# jobs: root 7.5 min, venv (pip under emulation) 5 min, first build 8 min,
+# default test subset (789 tests) 27 min.  A re-run with the root kept skips
+# the first two steps and, on an unchanged tree, the compilation.  Far too
+# slow for .ci/run, which does not call it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
