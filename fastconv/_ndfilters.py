@@ -57,8 +57,7 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import (c_small_int, cast, check_axes, normalize_sequence,
-                                    output_array)
+from fastconv._ndimage_args import cast, check_axes, normalize_sequence, output_array
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -169,8 +168,8 @@ def _cast_out(res, dtype):
     if np.dtype(dtype).kind == "b" and res.dtype.kind == "f":
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return c_small_int(res, np.uint8).view(np.bool_)
-    return cast(res, dtype)
+            return res.astype(np.uint8).view(np.bool_)
+    return cast(res, dtype, scalar_c=False)
 
 
 def _finish(res, out_arr, out_dtype):
@@ -351,7 +350,9 @@ def apply_passes(input, passes, output, cval, workers, complex_output, scipy_cal
     out_dtype = np.dtype(out_dtype)
     if not passes:
         if out_arr is None:
-            return cast(input, out_dtype).copy() if input.dtype != out_dtype else input.copy()
+            if input.dtype == out_dtype:
+                return input.copy()
+            return cast(input, out_dtype, scalar_c=False).copy()
         out_arr[...] = input
         return out_arr
     if out_dtype.kind == "c":

@@ -8,6 +8,7 @@ and :mod:`fastconv.dask.ndimage`.  Every check raises SciPy's own error.
 
 import numbers
 import operator
+import platform
 import warnings
 from collections.abc import Iterable
 
@@ -92,34 +93,51 @@ def output_array(output, input, complex_output):
     return output, output.dtype
 
 
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+
+
 def c_small_int(res, dtype):
-    """``(dtype)value`` for an integer `dtype` narrower than 32 bits, as C
-    compilers lower it on x86-64 and aarch64 alike: a conversion to a 32-bit
-    int (truncation toward zero), then the low bits (wrap-around, so -41.0
-    is 215 in uint8).  NumPy's direct float-to-uint8 cast is not that on
-    aarch64 (it saturates: -41.0 becomes 0), so go through int32."""
+    """``(dtype)value`` of SciPy's C loops for an integer `dtype` narrower
+    than 32 bits (or bool's byte), elementwise as the C compiler lowers it.
+
+    x86-64: NumPy's own cast is that conversion (a 32-bit ``cvttsd2si``, then
+    the low bits).  Elsewhere (aarch64) C converts to a saturating 32-bit int
+    (NaN to 0) and keeps the low bits (-41.0 is 215 in uint8), while NumPy's
+    vectorised cast of a long array does not (it saturates to the narrow
+    type: -41.0 becomes 0), so that conversion is spelled out here.
+    """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        return res.astype(np.int32).astype(dtype)
+        if _X86:
+            return res.astype(dtype)
+        if res.dtype.kind == "c":
+            res = res.real
+        t = np.clip(np.trunc(res), -2.0 ** 31, 2.0 ** 31 - 1)
+        t = np.where(np.isnan(t), 0.0, t)
+        return t.astype(np.int64).astype(dtype)
 
 
-def cast(res, dtype):
+def cast(res, dtype, scalar_c=True):
     """Cast a float64/complex result to `dtype` the way ndimage's C loops do
-    (truncation toward zero, wrap-around; x86-64 conversions, which aarch64's
-    match for integers narrower than 32 bits through :func:`c_small_int`)."""
+    (truncation toward zero, wrap-around; x86-64 conversions).  Elsewhere
+    (aarch64) an out-of-range conversion to an integer narrower than 32 bits
+    is undefined in C and SciPy's loops differ: ``correlate``/``convolve``
+    convert one value at a time (:func:`c_small_int`, `scalar_c`), the 1-D
+    passes of its filters are vectorised like NumPy's cast (saturating)."""
     dtype = np.dtype(dtype)
     if res.dtype == dtype:
         return res
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        if dtype.kind in "iu" and res.dtype.kind == "c":
-            res = res.real
+        if scalar_c and (dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize < 4)):
+            small = c_small_int(res, np.uint8 if dtype.kind == "b" else dtype)
+            return small != 0 if dtype.kind == "b" else small
         if dtype.kind == "b":
-            return c_small_int(res, np.uint8) != 0
-        if dtype.kind in "iu" and dtype.itemsize < 4:
-            return c_small_int(res, dtype)
+            return res.astype(np.uint8) != 0
         if dtype == np.uint32:
             return res.astype(np.int64).astype(np.uint32)
+        if dtype.kind in "iu" and res.dtype.kind == "c":
+            res = res.real
         return res.astype(dtype)
 
 
