@@ -68,7 +68,7 @@ while [ $# -gt 0 ]; do
 done
 
 ARM64_TESTS="tests/test_tiles.py tests/test_tiles_flat.py tests/test_signal.py
-tests/test_ndimage.py tests/test_separable.py tests/test_engine.py
+tests/test_ndimage.py tests/test_ndfilters.py tests/test_separable.py tests/test_engine.py
 tests/test_transpose.py tests/test_threads.py tests/test_public_api.py tests/test_cli.py"
 
 if [ "$(id -u)" != 0 ]; then
