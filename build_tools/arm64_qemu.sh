@@ -45,8 +45,9 @@
 #
 # Time, measured on 2 shared cores of an AMD EPYC (Zen 4) loaded by other
 # jobs: root 7.5 min, venv (pip under emulation) 5 min, first build 8 min,
-# default test subset 31 min (789 tests in 27 min + test_ndfilters.py 4).  A re-run with the root kept skips
-# the first two steps and, on an unchanged tree, the compilation.  Far too
+# default test subset 31 min (789 tests in 27 min, test_ndfilters.py 4).
+# A re-run with the root kept skips the first two steps and, on an
+# unchanged tree, the compilation.  Far too
 # slow for .ci/run, which does not call it.
 set -euo pipefail
 
