@@ -169,7 +169,7 @@ def _cast_out(res, dtype):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return res.astype(np.uint8).view(np.bool_)
-    return cast(res, dtype)
+    return cast(res, dtype, rule="1d")
 
 
 def _finish(res, out_arr, out_dtype):
@@ -350,7 +350,9 @@ def apply_passes(input, passes, output, cval, workers, complex_output, scipy_cal
     out_dtype = np.dtype(out_dtype)
     if not passes:
         if out_arr is None:
-            return cast(input, out_dtype).copy() if input.dtype != out_dtype else input.copy()
+            if input.dtype == out_dtype:
+                return input.copy()
+            return cast(input, out_dtype, rule="1d").copy()
         out_arr[...] = input
         return out_arr
     if out_dtype.kind == "c":

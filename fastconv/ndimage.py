@@ -72,7 +72,8 @@ def _engine_filter(input, weights, axes, origins, pad_mode, cv, cdtype, nthreads
     return conv_window(input, b, axes, windows, cdtype, nthreads, pad_mode=pad_mode, cval=cv)
 
 
-def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_path):
+def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_path,
+            rule="nd"):
     """Shared body of the four public functions (validated geometry).
 
     `weights` has one axis per entry of `axes`; `origins` likewise (already
@@ -132,7 +133,7 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     else:
         res = _engine_filter(input, weights, axes, origins, pad_mode, cv, cdtype,
                              resolve_workers(workers))
-    res = cast(res, out_dtype)
+    res = cast(res, out_dtype, rule)
     if out_arr is None:
         return np.ascontiguousarray(res)
     out_arr[...] = res
@@ -430,7 +431,7 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, conv
         return apply_passes(input, [Pass(axis, weights=weights, origin=origin, mode=mode)],
                             output, cval, workers, False, scipy_call)
     return _filter(input, weights, (axis,), [origin], mode, cval, output, workers,
-                   complex_path)
+                   complex_path, rule="1d")
 
 
 @docfiller
