@@ -1,5 +1,7 @@
 """FFT convolution through ``scipy.fft`` (SciPy's ``fftconvolve``/``oaconvolve``
-semantics), with a thread count passed to every transform.
+semantics); every transform runs on one thread (scipy.fft's threaded
+transforms are not bitwise reproducible across thread counts), parallel work
+is whole transforms side by side.
 
 * :func:`fftconvolve` - one transform of the whole padded problem
   (``rfftn``/``irfftn`` for real data, ``fftn``/``ifftn`` for complex; sizes
@@ -83,15 +85,26 @@ def spectral_product(in1, in2, axes, fshape, nthreads):
         nthreads = team_size(nthreads, points // SMALL_FFT_POINTS)
     in1 = _prepare(in1)
     in2 = _prepare(in2)
-    sp1 = fwd(in1, fshape, axes=axes, workers=nthreads)
-    sp2 = fwd(in2, fshape, axes=axes, workers=nthreads)
+    # Every transform runs with workers=1: scipy.fft's threaded transforms
+    # are not bitwise reproducible across thread counts (SciPy 1.18.1:
+    # rfftn of a (600, 300) float32 array padded to (640, 330) differs
+    # between workers=1 and 2), and fastconv's results must not depend on
+    # `workers`.  The two forward transforms (same size) run side by side
+    # instead, each on one thread.
+    if nthreads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(2) as ex:
+            sp1, sp2 = ex.map(lambda a: fwd(a, fshape, axes=axes, workers=1), (in1, in2))
+    else:
+        sp1 = fwd(in1, fshape, axes=axes, workers=1)
+        sp2 = fwd(in2, fshape, axes=axes, workers=1)
     if (sp1.shape == np.broadcast_shapes(sp1.shape, sp2.shape)
             and sp1.dtype == np.result_type(sp1.dtype, sp2.dtype)):
         sp1 *= sp2      # in place only when it keeps the wider dtype (SciPy's result type)
     else:
         sp1 = sp1 * sp2
     del sp2
-    return inv(sp1, fshape, axes=axes, workers=nthreads)
+    return inv(sp1, fshape, axes=axes, workers=1)
 
 
 def _trivial_cases(in1, in2):
