@@ -72,6 +72,24 @@ typedef double fc_vd __attribute__((vector_size(32)));
  * peak with it and at the peak without it. */
 #define FC_SPLAT(VT, s) ((s) - (VT){0})
 
+/* Store an NR x U tile of accumulators acc[NR][U] to rows `stride` apart:
+ * whole vectors when all V*U columns are valid, else through a buffer so
+ * only `ncols` columns are written. */
+#define FC_STORE_TILE(T, VT, V, NR, U, acc, out, stride, ncols)                    \
+    do {                                                                            \
+        if ((ncols) == V * U) {                                                     \
+            for (int r_ = 0; r_ < NR; r_++)                                         \
+                for (int u_ = 0; u_ < U; u_++)                                      \
+                    FC_STOREU(VT, (out) + r_ * (stride) + u_ * V, acc[r_][u_]);     \
+        } else {                                                                    \
+            T buf_[V * U];                                                          \
+            for (int r_ = 0; r_ < NR; r_++) {                                       \
+                for (int u_ = 0; u_ < U; u_++) FC_STOREU(VT, buf_ + u_ * V, acc[r_][u_]); \
+                memcpy((out) + r_ * (stride), buf_, sizeof(T) * (size_t)(ncols));   \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
+
 #define FC_DEFINE_FILT(T, VT, V, P, U, NAME)                                        \
 static inline void NAME(                                                            \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
@@ -92,16 +110,7 @@ static inline void NAME(                                                        
             for (int u = 0; u < U; u++) acc[p][u] += wv * xv[u];                    \
         }                                                                           \
     }                                                                               \
-    if (ncols == V * U) {                                                           \
-        for (int p = 0; p < P; p++)                                                 \
-            for (int u = 0; u < U; u++) FC_STOREU(VT, out + p * ostride + u * V, acc[p][u]); \
-    } else {                                                                        \
-        T buf[V * U];                                                               \
-        for (int p = 0; p < P; p++) {                                               \
-            for (int u = 0; u < U; u++) FC_STOREU(VT, buf + u * V, acc[p][u]);      \
-            memcpy(out + p * ostride, buf, sizeof(T) * (size_t)ncols);              \
-        }                                                                           \
-    }                                                                               \
+    FC_STORE_TILE(T, VT, V, P, U, acc, out, ostride, ncols);                        \
 }
 
 #define FC_DEFINE_ROWS(T, VT, V, R, U)                                              \
@@ -119,16 +128,7 @@ static inline void fc_rows_##T##_##R##x##U(                                     
             for (int u = 0; u < U; u++)                                             \
                 acc[r][u] += wv * FC_LOADU(VT, xt + r * xrs + u * V);              \
     }                                                                               \
-    if (ncols == V * U) {                                                           \
-        for (int r = 0; r < R; r++)                                                 \
-            for (int u = 0; u < U; u++) FC_STOREU(VT, out + r * ors + u * V, acc[r][u]); \
-    } else {                                                                        \
-        T buf[V * U];                                                               \
-        for (int r = 0; r < R; r++) {                                               \
-            for (int u = 0; u < U; u++) FC_STOREU(VT, buf + u * V, acc[r][u]);      \
-            memcpy(out + r * ors, buf, sizeof(T) * (size_t)ncols);                  \
-        }                                                                           \
-    }                                                                               \
+    FC_STORE_TILE(T, VT, V, R, U, acc, out, ors, ncols);                            \
 }
 /* FILTT (many channels, vectors along filters): R output positions x U
  * vectors of V filters.  Per tap, U weight vectors (wp laid out (ntaps, U*V))

@@ -96,40 +96,24 @@ def output_array(output, input, complex_output):
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 
 
-def c_small_int(res, dtype):
+def _c_convert(res, dtype, lo, hi):
     """``(dtype)value`` of SciPy's C loops for an integer `dtype` narrower
-    than 32 bits (or bool's byte), elementwise as the C compiler lowers it.
+    than 32 bits (or bool's byte), as the C compiler lowers it: truncation,
+    saturation to the 32-bit range ``[lo, hi]`` (NaN to 0), then the low bits.
 
     x86-64: NumPy's own cast is that conversion (a 32-bit ``cvttsd2si``, then
-    the low bits).  Elsewhere (aarch64) C converts to a saturating 32-bit int
-    (NaN to 0) and keeps the low bits (-41.0 is 215 in uint8), while NumPy's
-    vectorised cast of a long array does not (it saturates to the narrow
-    type: -41.0 becomes 0), so that conversion is spelled out here.
+    the low bits).  Elsewhere (aarch64) NumPy's vectorised cast of a long
+    array saturates to the narrow type instead (-41.0 becomes 0 in uint8, C
+    gives 215), so the conversion is spelled out.  Called inside
+    :func:`cast`'s warning and error-state guard.
     """
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        if _X86:
-            return res.astype(dtype)
-        if res.dtype.kind == "c":
-            res = res.real
-        t = np.clip(np.trunc(res), -2.0 ** 31, 2.0 ** 31 - 1)
-        t = np.where(np.isnan(t), 0.0, t)
-        return t.astype(np.int64).astype(dtype)
-
-
-def c_unsigned_1d(res, dtype):
-    """``(dtype)value`` for uint8/uint16 as SciPy's 1-D filter loops convert
-    on aarch64: a saturating unsigned 32-bit conversion (negative and NaN to
-    0), then the low bits.  x86-64: NumPy's cast, as before."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        if _X86:
-            return res.astype(dtype)
-        if res.dtype.kind == "c":
-            res = res.real
-        t = np.clip(np.trunc(res), 0.0, 2.0 ** 32 - 1)
-        t = np.where(np.isnan(t), 0.0, t)
-        return t.astype(np.int64).astype(dtype)
+    if _X86:
+        return res.astype(dtype)
+    if res.dtype.kind == "c":
+        res = res.real
+    t = np.clip(np.trunc(res), lo, hi)
+    t = np.where(np.isnan(t), 0.0, t)
+    return t.astype(np.int64).astype(dtype)
 
 
 def cast(res, dtype, rule="nd"):
@@ -138,9 +122,8 @@ def cast(res, dtype, rule="nd"):
     (aarch64) an out-of-range conversion to an integer narrower than 32 bits
     is undefined in C and SciPy's loops differ: ``rule="nd"`` (``correlate``,
     ``convolve``) converts through a signed 32-bit int
-    (:func:`c_small_int`), ``rule="1d"`` (``correlate1d`` and the 1-D passes
-    of the filters) uint8/uint16 through an unsigned one
-    (:func:`c_unsigned_1d`)."""
+    (:func:`_c_convert`), ``rule="1d"`` (``correlate1d`` and the 1-D passes
+    of the filters) uint8/uint16 through an unsigned one."""
     dtype = np.dtype(dtype)
     if res.dtype == dtype:
         return res
@@ -148,10 +131,11 @@ def cast(res, dtype, rule="nd"):
         warnings.simplefilter("ignore")
         narrow = dtype.kind in "iu" and dtype.itemsize < 4
         if rule == "nd" and (dtype.kind == "b" or narrow):
-            small = c_small_int(res, np.uint8 if dtype.kind == "b" else dtype)
+            small = _c_convert(res, np.uint8 if dtype.kind == "b" else dtype,
+                               -2.0 ** 31, 2.0 ** 31 - 1)
             return small != 0 if dtype.kind == "b" else small
         if rule == "1d" and narrow and dtype.kind == "u":
-            return c_unsigned_1d(res, dtype)
+            return _c_convert(res, dtype, 0.0, 2.0 ** 32 - 1)
         if dtype.kind == "b":
             return res.astype(np.uint8) != 0
         if dtype == np.uint32:

@@ -99,16 +99,7 @@ static inline void fc_slide_##T##_##R##x##U(                                    
             }                                                                       \
         }                                                                           \
     }                                                                               \
-    if (ncols == V * U) {                                                           \
-        for (int r = 0; r < R; r++)                                                 \
-            for (int u = 0; u < U; u++) FC_STOREU(VT, out + r * ors + u * V, acc[r][u]); \
-    } else {                                                                        \
-        T buf[V * U];                                                               \
-        for (int r = 0; r < R; r++) {                                               \
-            for (int u = 0; u < U; u++) FC_STOREU(VT, buf + u * V, acc[r][u]);      \
-            memcpy(out + r * ors, buf, sizeof(T) * (size_t)ncols);                  \
-        }                                                                           \
-    }                                                                               \
+    FC_STORE_TILE(T, VT, V, R, U, acc, out, ors, ncols);                            \
 }
 #else  /* portable fallback: same arithmetic order, scalar code */
 #define FC_DEFINE_SLIDE(T, VT, V, R, U)                                             \

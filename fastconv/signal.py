@@ -250,11 +250,15 @@ def _small_call(in1, in2, mode, method, corr):
 
 
 def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
-    if axes is None and (workers is None or resolve_workers(workers)):
+    # an explicit `workers` is validated first; the default is resolved (the
+    # load monitor) only for calls that can use threads
+    nthreads = None if workers is None else resolve_workers(workers)
+    if axes is None:
         out = _small_call(in1, in2, mode, method, corr)
         if out is not None:
             return out
-    nthreads = resolve_workers(workers)
+    if nthreads is None:
+        nthreads = resolve_workers(None)
     in1 = np.asarray(in1)
     in2 = np.asarray(in2)
     if in1.ndim > 1 or in1.dtype.kind not in "biufcO" or in2.dtype.kind not in "biufcO":
