@@ -115,21 +115,10 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     if ndim == 1 and not complex_path and 0 < input.size * weights.size <= _SMALL_LINE:
         if workers is not None:
             resolve_workers(workers)        # its errors; one thread is used
-        # a short line: one call of the filters' line kernel (boundary by
-        # index, no padded copy, one thread) costs less than planning an
-        # engine call.  Integer outputs, and products that could overflow
-        # (where a fused multiply-add changes the NaN/inf pattern), take the
-        # baseline level: SciPy's unfused arithmetic.
-        n, k = input.size, weights.size
-        off = k // 2 + origins[0]
-        x = np.ascontiguousarray(input, dtype=cdtype).reshape(1, n, 1)
-        w = np.ascontiguousarray(weights, dtype=cdtype)
-        kern = _dispatch.kernels
-        if out_dtype.kind in "biu" or _engine.products_may_overflow(kern, x, w, 1):
-            kern = _dispatch.get_kernels("baseline")
-        res = np.empty(n, dtype=cdtype)
-        kern.filter_lines(x, res.reshape(1, n, 1), w, line_index(n, k, off, mode), off,
-                          0, 0, 0, cv, 0, 0, 1)
+        # a short line: one call of the filters' line kernel costs less
+        # than planning an engine call
+        res = _line_filter(input, weights, weights.size // 2 + origins[0], mode, cv, cdtype,
+                           out_dtype.kind in "biu")
     else:
         res = _engine_filter(input, weights, axes, origins, pad_mode, cv, cdtype,
                              resolve_workers(workers))
@@ -370,15 +359,25 @@ def _short_line(x, w, mode, cval, origin, convolution):
         origin = -origin - (0 if k & 1 else 1)
     if invalid_origin(origin, k):
         return None
-    off = k // 2 + origin
-    w = np.ascontiguousarray(w, dtype=dt)
+    return _line_filter(x, w, k // 2 + origin, mode, cval, dt, False)
+
+
+def _line_filter(x, w, off, mode, cval, dtype, exact):
+    """Filter the 1-D line `x` with the correlation weights `w` (extended
+    position `off` holds ``x[0]``) in `dtype`, by one call of the filters'
+    line kernel on one thread (boundary by index, no padded copy).  Integer
+    outputs (`exact`) and products that could overflow (where a fused
+    multiply-add changes the NaN/inf pattern) take the baseline level:
+    SciPy's unfused arithmetic."""
+    n = x.shape[0]
+    x = np.ascontiguousarray(x, dtype=dtype)
+    w = np.ascontiguousarray(w, dtype=dtype)
     kern = _dispatch.kernels
-    if _engine.products_may_overflow(kern, x, w, 1):
-        kern = _dispatch.get_kernels("baseline")    # SciPy's unfused NaN/inf (see _filter)
-    x = np.ascontiguousarray(x)
-    res = np.empty(n, dtype=dt)
-    kern.filter_lines(x.reshape(1, n, 1), res.reshape(1, n, 1), w, line_index(n, k, off, mode),
-                      off, 0, 0, 0, cval, 0, 0, 1)
+    if exact or _engine.products_may_overflow(kern, x, w, 1):
+        kern = _dispatch.get_kernels("baseline")
+    res = np.empty(n, dtype=dtype)
+    kern.filter_lines(x.reshape(1, n, 1), res.reshape(1, n, 1), w,
+                      line_index(n, w.shape[0], off, mode), off, 0, 0, 0, cval, 0, 0, 1)
     return res
 
 

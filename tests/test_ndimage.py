@@ -318,3 +318,17 @@ def test_nonfinite_values_propagate():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fn.convolve(np.array([1.0, np.inf, 2.0]), np.array([1.0, -1.0]), mode="constant")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_short_line_of_a_strided_view(dtype):
+    # short 1-D lines take one call of the line kernel; a strided view is
+    # read like its contiguous copy (and like SciPy)
+    rng = np.random.default_rng(11)
+    s = rng.standard_normal(400).astype(dtype)
+    k = rng.standard_normal(9)
+    for f, g in ((fn.convolve1d, nd.convolve1d), (fn.correlate1d, nd.correlate1d)):
+        got = f(s[::2], k, mode="mirror")
+        assert np.array_equal(got, f(s[::2].copy(), k, mode="mirror"))
+        np.testing.assert_allclose(got, g(s[::2], k, mode="mirror"),
+                                   rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
