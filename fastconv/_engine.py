@@ -222,23 +222,37 @@ def _tap_offsets_cached(kshape, dil, xd, xh, Wq, S, channels, xc):
 
 
 def _pack_blocks(w5, groups, pmax):
-    """Weights (F, Cg, KD, KH, KW) -> blocks of P filters laid out (ntaps, P)."""
-    F = w5.shape[0]
+    """Weights (F, Cg, KD, KH, KW) -> blocks of P filters laid out (ntaps, P).
+
+    One gather with a cached order (the same layer shape recurs call after
+    call): a few microseconds for a small bank instead of a Python loop."""
+    order, blocks = _pack_layout(tuple(w5.shape), int(groups), int(pmax))
+    return w5.reshape(-1).take(order), blocks
+
+
+@functools.lru_cache(maxsize=128)
+def _pack_layout(shape, groups, pmax):
+    """Gather order and block table (f0, P, offset, group) of
+    :func:`_pack_blocks` for a filter bank of `shape` (read-only arrays)."""
+    F = shape[0]
     Fg = F // groups
-    wf = w5.reshape(F, -1)
-    ntaps = wf.shape[1]
+    ntaps = math.prod(shape[1:])
+    index = np.arange(F * ntaps, dtype=np.intp).reshape(F, ntaps)
     blocks, parts, woff = [], [], 0
     for g in range(groups):
         f = g * Fg
         while f < (g + 1) * Fg:
             rem = (g + 1) * Fg - f
             P = next(p for p in (8, 4, 2, 1) if p <= pmax and p <= rem)
-            parts.append(wf[f:f + P].T.reshape(-1))
+            parts.append(index[f:f + P].T.reshape(-1))
             blocks.append((f, P, woff, g))
             woff += ntaps * P
             f += P
-    return (np.ascontiguousarray(np.concatenate(parts)),
-            np.array(blocks, dtype=np.intp).reshape(-1, 4))
+    order = np.ascontiguousarray(np.concatenate(parts)) if parts else np.zeros(0, np.intp)
+    table = np.array(blocks, dtype=np.intp).reshape(-1, 4)
+    order.setflags(write=False)
+    table.setflags(write=False)
+    return order, table
 
 
 def _narrow_tiles(kern, dtype_char, ow):
@@ -512,6 +526,15 @@ def _source_geometry(shape5, pl, ph, S, copy):
     return (C * xc, xc, xd, xh), Wq, N * C * Dp * Hp * S * Wq
 
 
+def _copy_sizes(c):
+    """Add the padded sizes (Dp, Hp, Wq) and parallel units of the stride-1
+    source copy to the consts `c` of a tiled path (see _fill_source)."""
+    (_, _, D, H, W), pl, ph = c["x5"], c["pl"], c["ph"]
+    Dp, Hp = D + pl[0] + ph[0], H + pl[1] + ph[1]
+    c["padded"] = (Dp, Hp, W + pl[2] + ph[2])
+    c["pad_units"] = c["x5"][0] * c["x5"][1] * Dp * Hp // 64
+
+
 def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     """(path, consts) of the ROWS driver (one input channel per filter):
     the input itself when no padded copy is needed, else the padded one.
@@ -630,7 +653,17 @@ def _fill_source(x5, c, kern, nthreads):
     """The source buffer of a tiled path: `x5` itself or its padded copy."""
     if not c["copy"]:
         return x5.reshape(-1)
-    return _source(x5, c["pl"], c["ph"], c.get("phases", c["s"][2]), kern, nthreads)[0]
+    S = c.get("phases", c["s"][2])
+    if S == 1:
+        # the stride-1 copy with the plan's sizes: one compiled pass, no
+        # shape arithmetic per call (small calls pay for every microsecond)
+        total, (Dp, Hp, Wq) = c["total"], c["padded"]
+        flat = _scratch(total + _SLACK, x5.dtype)
+        flat[total:] = 0
+        kern.pad_source(x5, flat, c["pl"][0], c["pl"][1], c["pl"][2], Dp, Hp, Wq,
+                        team_size(nthreads, c["pad_units"], work=4 * total))
+        return flat
+    return _source(x5, c["pl"], c["ph"], S, kern, nthreads)[0]
 
 
 def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None):
@@ -892,6 +925,8 @@ def _plan_cached(key):
         else:
             tiled = _plan_tiled(kern, xs, ws, dchar, stride, dilation, pads, groups,
                                 force)
+            if tiled is not None:
+                _copy_sizes(tiled[1])
             sub = None if tiled is None else plan(*tiled)
             path = None if tiled is None else "tiled"
         if sub is not None and sub.path != "generic":
@@ -990,4 +1025,54 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         nthreads = 1
     with running():
         _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads, weight_cache)
+    return out
+
+
+_NO_BIAS = {c: np.zeros(0, dtype=c) for c in "fd"}
+for _b in _NO_BIAS.values():
+    _b.setflags(write=False)
+
+
+def plan_small(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1, relu=False,
+               layout="channels_first"):
+    """The plan :func:`correlate` makes for a small call, or None.
+
+    Small: float32/float64, too little work for a second thread
+    (:func:`fastconv._threads.worth_threads`) and a geometry that
+    ``_reduce_geometry`` keeps as it is.  Such a call can skip
+    :func:`correlate`'s per-call set-up: the front-ends cache the plan and
+    run it with :func:`run_small`."""
+    dchar = np.dtype(dtype).char
+    if dchar not in "fd":
+        return None
+    rank = len(stride)
+    oshape = output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout)
+    cf = layout == "channels_first"
+    nout = oshape[1 if cf else -1]
+    if worth_threads(math.prod(oshape) * (math.prod(w_shape) // max(1, nout))):
+        return None
+    ksp = w_shape[2:] if cf else w_shape[:rank]
+    osp = oshape[2:] if cf else oshape[1:-1]
+    if any((o == 1 and s > 1) or (k == 1 and d > 1)
+           for o, k, s, d in zip(osp, ksp, stride, dilation)):
+        return None
+    return plan_correlate(x_shape, w_shape, dchar, stride=stride, dilation=dilation,
+                          pads=pads, groups=groups, relu=relu, layout=layout)
+
+
+def run_small(plan, x, w, bias=None, weight_cache=None):
+    """Run a :func:`plan_small` plan on one thread.
+
+    `x` and `w` are C-contiguous arrays of the plan's shapes and dtype,
+    `bias` None or a contiguous ``(F,)`` array of that dtype.  Returns the
+    output, or None when the overflow guard wants the baseline kernels
+    (the caller then takes the general route, :func:`correlate`)."""
+    kern = _dispatch.get_kernels(plan.level)
+    if (_UNFUSED_FALLBACK[0] and plan.level != "baseline" and x.size and w.size
+            and products_may_overflow(kern, x, w, 1)):
+        return None
+    out = np.empty(plan.oshape, dtype=x.dtype)
+    if plan.path != "empty":
+        b = _NO_BIAS[x.dtype.char] if bias is None else bias
+        _run(plan, kern, x, w, b, out, 1, weight_cache)
     return out

@@ -161,8 +161,80 @@ def conv_cached(x, weight, bias, weight_cache, *, stride, padding, dilation, gro
                       groups, "zeros", data_format, activation, workers, weight_cache)
 
 
+# Small calls (one thread's work; see _engine.plan_small): the arguments of a
+# call that ran are the key to its engine plan, so a repeated call of the same
+# shapes and parameters skips validation and planning.  An entry is made only
+# after the general route accepted the arguments, for calls whose inputs need
+# no conversion.
+_SMALL_CALLS = {}
+_SMALL_CALLS_MAX = 256
+
+
+class _SmallCall:
+    __slots__ = ("plan", "unbatched")
+
+    def __init__(self, plan, unbatched):
+        self.plan, self.unbatched = plan, unbatched
+
+
+def _small_key(fname, x, weight, bias, *params):
+    """Cache key of a call whose arrays are plain ndarrays, or None."""
+    if type(x) is not np.ndarray or type(weight) is not np.ndarray:
+        return None
+    if bias is None:
+        bsig = None
+    elif type(bias) is np.ndarray:
+        bsig = (bias.shape, bias.dtype)
+    else:
+        return None
+    key = (fname, x.shape, x.dtype, weight.shape, weight.dtype, bsig) + params
+    try:
+        hash(key)
+    except TypeError:       # list arguments: no cache
+        return None
+    return key
+
+
+def _run_small_call(entry, x, weight, bias, weight_cache):
+    if not (x.flags.c_contiguous and weight.flags.c_contiguous
+            and (bias is None or bias.flags.c_contiguous)):
+        return None
+    out = _engine.run_small(entry.plan, x[np.newaxis] if entry.unbatched else x, weight,
+                            bias, weight_cache)
+    if out is None or not entry.unbatched:
+        return out
+    return out[0]
+
+
+def _remember_small(key, x, weight, geo, dtype, padding_mode, activation, unbatched,
+                    data_format, groups):
+    """Make the cache entry of a call that the general route accepted (`x`
+    batched; the key holds the dtypes the caller passed)."""
+    if (key is None or dtype.kind != "f" or key[2] != dtype or key[4] != dtype
+            or (key[5] is not None and key[5][1] != dtype)
+            or activation not in (None, "linear", "relu")
+            or (padding_mode != "zeros" and any(lo or hi for lo, hi in geo.pads))):
+        return
+    plan = _engine.plan_small(x.shape, weight.shape, dtype, stride=geo.stride,
+                              dilation=geo.dilation, pads=geo.pads, groups=groups,
+                              relu=activation == "relu", layout=data_format)
+    if plan is None:
+        return
+    if len(_SMALL_CALLS) >= _SMALL_CALLS_MAX:
+        _SMALL_CALLS.clear()
+    _SMALL_CALLS[key] = _SmallCall(plan, unbatched)
+
+
 def conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
                padding_mode, data_format, activation, workers, weight_cache=None):
+    key = _small_key(fname, x, weight, bias, rank, stride, padding, dilation, groups,
+                     padding_mode, data_format, activation, workers)
+    if key is not None:
+        entry = _SMALL_CALLS.get(key)
+        if entry is not None:
+            out = _run_small_call(entry, x, weight, bias, weight_cache)
+            if out is not None:
+                return out
     x = np.asarray(x)
     weight = np.asarray(weight)
     if not isinstance(data_format, str):
@@ -213,6 +285,8 @@ def conv_impl(fname, rank, x, weight, bias, stride, padding, dilation, groups,
     if padding_mode != "zeros" and any(lo or hi for lo, hi in pads):
         x = _pad_input(x, pads, padding_mode, rank, data_format)
         pads = ((0, 0),) * rank
+    _remember_small(key, x, weight, geo, dtype, padding_mode, activation, unbatched,
+                    data_format, groups)
     fuse_relu = activation == "relu" and dtype.kind == "f"
     out = _correlate_real_or_complex(x, weight, bias, stride, dilation, pads, groups,
                                      fuse_relu, data_format, nthreads, weight_cache)

@@ -965,3 +965,71 @@ def test_fused_relu_is_max_of_the_linear_result_and_conv_is_convNd(rng, rank, dt
     assert np.array_equal(relu, np.maximum(linear, 0))
     assert (linear < 0).any() and (linear > 0).any()
     assert np.array_equal(conv(xx, ww, b, **kw).view(np.uint8), linear.view(np.uint8))
+
+
+# --- the small-call cache (fastconv.nn._SMALL_CALLS) ---------------------------
+
+def _general_route(x, w, **kw):
+    """The same call with the cache bypassed (a list stride is unhashable)."""
+    rank = w.ndim - 2
+    kw = dict(kw, stride=[kw.get("stride", 1)] * rank)
+    return conv(x, w, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    dict(x=(1, 3, 32, 32), w=(8, 3, 3, 3), padding=1),
+    dict(x=(3, 16, 16), w=(4, 3, 5, 5), padding="same", activation="relu", bias=True),
+    dict(x=(2, 4, 9, 9), w=(4, 1, 3, 3), groups=4, dilation=2, padding="valid"),
+    dict(x=(1, 2, 40), w=(3, 2, 7), stride=2, padding=3, bias=True),
+    dict(x=(1, 12, 12, 2), w=(3, 3, 2, 5), padding=1, data_format="channels_last"),
+    dict(x=(1, 2, 6, 6, 6), w=(2, 2, 3, 3, 3), padding="same"),
+])
+def test_small_call_cache_gives_the_general_routes_result(rng, dtype, case):
+    case = dict(case)
+    x = random_array(rng, case.pop("x"), dtype)
+    w = random_array(rng, case.pop("w"), dtype)
+    if case.pop("bias", False):
+        case["bias"] = random_array(rng, (w.shape[0 if case.get("data_format") !=
+                                                 "channels_last" else -1],), dtype)
+    fastconv.nn._SMALL_CALLS.clear()
+    first = conv(x, w, **case)
+    assert len(fastconv.nn._SMALL_CALLS) == 1        # the call was cached ...
+    again = conv(x, w, **case)                         # ... and this one ran from the cache
+    ref = _general_route(x, w, **case)
+    np.testing.assert_array_equal(first, ref)
+    np.testing.assert_array_equal(again, ref)
+    assert again.dtype == dtype and again.shape == ref.shape
+    # a strided view of the same shape takes the general route, same numbers
+    wide = np.zeros(x.shape[:-1] + (2 * x.shape[-1],), dtype)
+    wide[..., ::2] = x
+    view = wide[..., ::2]
+    assert not view.flags.c_contiguous
+    np.testing.assert_array_equal(conv(view, w, **case), ref)
+
+
+def test_small_call_cache_skips_converted_and_padded_calls(rng):
+    fastconv.nn._SMALL_CALLS.clear()
+    x = rng.standard_normal((1, 2, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3))                     # float64: x is converted
+    conv2d(x, w, padding=1)
+    conv2d(x.astype(np.float64), w, padding=1, padding_mode="reflect")
+    conv2d(x.astype(np.float64), w, padding=1, activation="tanh")
+    assert not fastconv.nn._SMALL_CALLS
+    conv2d(x.astype(np.float64), w, padding=1)
+    assert len(fastconv.nn._SMALL_CALLS) == 1
+
+
+def test_small_call_cache_keeps_the_overflow_guard(rng):
+    """A cached call whose products could overflow still gives SciPy's
+    (unfused) NaN/inf pattern: the guard runs on every call."""
+    fastconv.nn._SMALL_CALLS.clear()
+    w = np.array([[[[3.0, -3.0]]]], dtype=np.float32)
+    x = np.ones((1, 1, 1, 4), dtype=np.float32)
+    conv2d(x, w)                                        # cached with harmless data
+    x[0, 0, 0, :2] = np.finfo(np.float32).max
+    got = conv2d(x, w)
+    with np.errstate(all="ignore"):
+        expect = x[..., :-1] * np.float32(3.0) + x[..., 1:] * np.float32(-3.0)
+    assert np.isnan(expect[0, 0, 0, 0])                 # inf - inf; a fused sum gives inf
+    np.testing.assert_array_equal(got, expect)
