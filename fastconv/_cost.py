@@ -28,8 +28,8 @@ import numpy as np
 import scipy.signal as _ss
 
 from fastconv import _separable
-from fastconv._fft import (SMALL_FFT_POINTS, TILED_BACKEND, oa_plan, sp_fft, tiled_compute_dtype,
-                           tiled_plan)
+from fastconv._fft import (SMALL_FFT_POINTS, TILED_BACKEND, oa_plan, pruned_lengths, sp_fft,
+                           tiled_compute_dtype, tiled_plan)
 from fastconv._separable import SeparablePlan, factorize, pass_geometry
 from fastconv._threads import max_threads
 from fastconv._scipy_args import conv_axes_windows, freq_axes, np_conv_ok
@@ -395,14 +395,14 @@ def _fft_parallel(n_axes, batch, nthreads, points):
     return FFT_THREAD_GAIN
 
 
-def fft_cost(s1, s2, axes, itemsize, complex_result, nthreads):
-    """Estimated seconds of :func:`fftconvolve` for these shapes."""
-    shape = []
+def fft_cost(s1, s2, axes, itemsize, complex_result, nthreads, mode="full"):
+    """Estimated seconds of one transform of the problem: :func:`fftconvolve`
+    (``mode='full'``) or the shortened transforms of
+    :func:`fastconv._fft.pruned_convolve` for `mode`."""
+    shape = list(pruned_lengths(tuple(s1), tuple(s2), tuple(axes), mode, not complex_result))
     batch = 1
     for i in range(len(s1)):
-        if i in axes:
-            shape.append(sp_fft.next_fast_len(s1[i] + s2[i] - 1, not complex_result))
-        else:
+        if i not in axes:
             batch *= max(s1[i], s2[i])
     n = float(np.prod(shape)) if shape else 1.0
     size = 8 if itemsize > 4 else 4
@@ -546,7 +546,7 @@ def fft_choice(a, b, mode, conv_axes):
 
 @functools.lru_cache(maxsize=512)
 def _fft_choice(s1, s2, conv_axes, itemsize, complex_result, mode="full", tiled=False):
-    t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
+    t_fft = fft_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS(), mode)
     t_tiled = tiled_cost(s1, s2, conv_axes, mode, itemsize, PRICED_THREADS()) \
         if tiled and not complex_result else math.inf
     if t_tiled < math.inf:
@@ -583,25 +583,55 @@ def choose_method(in1, b, mode, axes, nonfinite):
             and not (nonfinite[1] or nonfinite[0]) else "direct"
     if in1.size * b.size < TINY_MACS:
         return "direct"     # overheads only; no transform is that cheap
+    verdict, t_fft = _priced_choice(in1.shape, b.shape, in1.dtype, b.dtype, mode,
+                                    None if axes is None else tuple(axes), PRICED_THREADS())
+    if verdict == "direct":
+        return "direct"
+    if verdict == "fft_unless_rank_one":
+        # a rank-one kernel may still make the direct method the cheaper; its
+        # test (the values) is paid only when that route could beat the FFT
+        conv_axes, windows = conv_axes_windows(in1, b, mode, axes)
+        if direct_cost(in1.shape, b.shape, conv_axes, windows, rt, operands=(in1, b),
+                       ceiling=t_fft) <= t_fft:
+            return "direct"
+    if nonfinite[1] or nonfinite[0]:
+        return "direct"
+    return "fft"
+
+
+def _stand_in(shape, dtype):
+    """An array of `shape` and `dtype` holding one element (zero strides):
+    the pricing below reads shapes and dtypes only."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, (0,) * len(shape))
+
+
+@functools.lru_cache(maxsize=512)
+def _priced_choice(s1, s2, dt1, dt2, mode, axes, threads):
+    """The part of :func:`choose_method` that needs no values, priced once
+    per geometry: ('direct', None), ('fft', t_fft), or
+    ('fft_unless_rank_one', t_fft) when a rank-one kernel's separable route
+    could beat the FFT's price `t_fft`.  `threads` (the priced thread
+    count) is part of the cache key only."""
+    in1, b = _stand_in(s1, dt1), _stand_in(s2, dt2)
+    rt = np.result_type(dt1, dt2)
     conv_axes, windows = conv_axes_windows(in1, b, mode, axes)
     # the full-kernel price first: it needs no look at the values
-    t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt)
+    t_direct = direct_cost(s1, s2, conv_axes, windows, rt)
     if axes is None and np_conv_ok(in1, b, mode):
         t_direct = min(t_direct, numpy_cost(in1, b, mode))
     if t_direct <= FFT_CALL:
-        return "direct"     # no transform is that cheap: skip pricing them
+        return "direct", None     # no transform is that cheap: skip pricing them
     conv_fft = freq_axes(in1, b, mode, axes)[2]
     if not conv_fft:
-        return "direct"
+        return "direct", None
     t_fft = fft_choice(in1, b, mode, conv_fft)[1]
-    if t_fft < t_direct:
-        # a rank-one kernel may still make the direct method the cheaper; its
-        # test (the values) is paid only when that route could beat the FFT
-        t_direct = direct_cost(in1.shape, b.shape, conv_axes, windows, rt,
-                               operands=(in1, b), ceiling=t_fft)
-    if t_fft >= t_direct or nonfinite[1] or nonfinite[0]:
-        return "direct"
-    return "fft"
+    if t_fft >= t_direct:
+        return "direct", None
+    full, sep = _direct_prices(tuple(s1), tuple(s2), tuple(conv_axes),
+                               tuple(tuple(w) for w in windows), np.dtype(rt))
+    if sep is not None and sep[0] < t_fft:
+        return "fft_unless_rank_one", t_fft
+    return "fft", t_fft
 
 
 def _numeric(a):

@@ -33,7 +33,7 @@ import os
 import numpy as np
 import scipy.fft as sp_fft
 
-from fastconv._scipy_args import freq_axes
+from fastconv._scipy_args import conv_windows, freq_axes
 from fastconv._threads import team_size
 
 # Below this many points scipy.fft's thread pool costs more than it saves
@@ -136,6 +136,49 @@ def fftconvolve(in1, in2, mode, axes, nthreads):
         ret = spectral_product(in1, in2, axes, fshape, nthreads)
         ret = ret[tuple(slice(n) for n in shape)]
     return apply_mode(ret, s1, s2, mode, axes)
+
+
+@functools.lru_cache(maxsize=512)
+def pruned_lengths(s1, s2, axes, mode, real):
+    """Transform length per axis of `axes` for :func:`pruned_convolve`.
+
+    A circular convolution of length L equals the linear one at index j up
+    to the terms at j - L and j + L.  For the window [start, start + len)
+    that `mode` keeps, those fall outside the full result (length
+    n1 + n2 - 1) when ``L >= start + len`` and ``L >= n1 + n2 - 1 - start``;
+    L is also at least each input's length (no input is cut).  'full'
+    keeps SciPy's lengths; 'same' needs about n1 + n2 / 2 points instead
+    of n1 + n2, 'valid' n1.
+
+    Examples
+    --------
+    >>> pruned_lengths((64, 64), (31, 31), (0, 1), "same", True)
+    (80, 80)
+    >>> pruned_lengths((64, 64), (31, 31), (0, 1), "full", True)
+    (96, 96)
+    """
+    wins = conv_windows(mode, s1, s2, axes)
+    lengths = []
+    for a in axes:
+        start, length = wins[a]
+        need = max(start + length, s1[a] + s2[a] - 1 - start, s1[a], s2[a])
+        lengths.append(sp_fft.next_fast_len(need, real))
+    return tuple(lengths)
+
+
+def pruned_convolve(in1, in2, axes, mode, nthreads):
+    """The single-transform FFT route of ``convolve``/``correlate``: the
+    arithmetic of :func:`fftconvolve` with every transform shortened to
+    what `mode` keeps (:func:`pruned_lengths`); the wrap-around of the
+    shorter circular convolution lands only on discarded outputs, so the
+    result differs from SciPy's by rounding only.  `in1`, `in2` and
+    `axes` as returned by ``freq_axes`` (non-empty axes)."""
+    real = in1.dtype.kind != "c" and in2.dtype.kind != "c"
+    axes = list(axes)
+    lengths = pruned_lengths(in1.shape, in2.shape, tuple(axes), mode, real)
+    ret = spectral_product(in1, in2, axes, list(lengths), nthreads)
+    wins = conv_windows(mode, in1.shape, in2.shape, axes)
+    return ret[tuple(slice(start, start + n) for start, n in wins)].copy()
 
 
 # --------------------------------------------------------------------------

@@ -204,14 +204,13 @@ def factorize(kernel, cdtype):
         return None
     kd = np.asarray(kernel, dtype=cdtype).astype(np.float64)
     mag = np.abs(kd)
-    flat = int(np.argmax(mag))          # NaN wins argmax; checked below
-    m = float(mag.reshape(-1)[flat])
-    if not (math.isfinite(m) and m > 0) or not np.isfinite(kd).all():
+    m = float(mag.max())                # NaN or inf if there is one
+    if not (math.isfinite(m) and m > 0):
         return None
-    p = np.unravel_index(flat, kd.shape)
+    if _fails_minor_test(kd, active[0], m, len(active), cdtype):
+        return None
+    p = np.unravel_index(int(np.argmax(mag)), kd.shape)
     piv = kd[p]
-    if _fails_sampled_test(kd, p, piv, m, len(active), cdtype):
-        return None
     carrier = active[-1]
     integral = m < 2.0 ** 53 and bool(np.all(kd == np.round(kd)))
     fibres = [kd[p[:d] + (slice(None),) + p[d + 1:]] for d in range(kd.ndim)]
@@ -239,25 +238,28 @@ def factorize(kernel, cdtype):
     return factors
 
 
-def _fails_sampled_test(kd, p, piv, m, rank, cdtype):
+def _fails_minor_test(kd, d0, m, rank, cdtype):
     """Cheap rejection of most kernels that are not rank one.
 
-    A rank-one tensor equals, at every index, the product of its pivot
-    fibres there divided by ``piv**(ndim - 1)``.  Checked at a few sampled
-    indices with a margin of ``4 (rank + 1)`` times :func:`factorize`'s
-    tolerance (the prediction's own rounding stays below that for any
-    kernel the full test accepts), so no kernel the full test would take is
-    rejected here; a random kernel is rejected after ~10 products instead
-    of a pass over the whole kernel.
+    Every 2x2 minor of a rank-one matrix is zero.  A kernel the full test
+    accepts differs from a rank-one tensor by at most ``t * m`` per element
+    (``t`` = :func:`tolerance`, ``m`` = its largest magnitude), so each
+    minor of its unfolding along axis `d0` (the first axis of length > 1;
+    the axes before it have length 1) is below ``(4 t + 6 t**2) m**2``;
+    the test rejects above ``8 t m**2``, so no kernel the full test would
+    take is rejected here.  Nine minors of the corner, middle and edge
+    rows and columns: a random kernel is rejected after one, instead of a
+    pass over the whole kernel.
     """
-    limit = 4 * (rank + 1) * tolerance(rank, cdtype) * m
-    picks = [sorted({0, (n - 1) // 2, n - 1}) for n in kd.shape]
-    for idx in itertools.islice(itertools.product(*picks), 12):
-        pred = float(piv)
-        for d, i in enumerate(idx):
-            pred *= float(kd[p[:d] + (i,) + p[d + 1:]]) / piv
-        if abs(float(kd[idx]) - pred) > limit:
-            return True
+    k2 = kd.reshape(kd.shape[d0], -1)
+    n, r = k2.shape
+    item = k2.item
+    s = [[item(i, j) for j in (0, (r - 1) // 2, r - 1)] for i in (0, (n - 1) // 2, n - 1)]
+    limit = 8 * tolerance(rank, cdtype) * m * m
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        for k, l in ((0, 1), (0, 2), (1, 2)):
+            if abs(s[i][k] * s[j][l] - s[i][l] * s[j][k]) > limit:
+                return True
     return False
 
 

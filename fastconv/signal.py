@@ -73,7 +73,9 @@ def _run_fft(a, b, mode, axes, nthreads):
         ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
         if ret is not None:
             return _fft.apply_mode(ret, a2.shape, b2.shape, mode, conv_axes)
-    return _fft.fftconvolve(a, b, mode, axes, nthreads)
+    if not conv_axes:
+        return _fft.fftconvolve(a, b, mode, axes, nthreads)
+    return _fft.pruned_convolve(a2, b2, conv_axes, mode, nthreads)
 
 
 def _empty_result(in1, in2, mode, rt):

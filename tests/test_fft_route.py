@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.fft
 import scipy.signal as ss
 
 import fastconv
@@ -240,3 +241,63 @@ def test_priced_for_the_machine_not_the_call():
     t2 = _cost.tiled_cost(s1, s2, (0, 1), "same", 4, 2)
     assert 0 < t2 < t1
     assert _cost.tiled_cost((100,), (200,), (0,), "full", 4, 2) == math.inf
+
+
+# --------------------------------------------------------------------------
+# the single-transform route of convolve/correlate: transforms shortened to
+# what the mode keeps (fastconv._fft.pruned_convolve)
+
+PRUNED_CASES = [
+    ((64, 64), (31, 31), None),
+    ((200,), (57,), None),
+    ((9,), (40,), None),              # kernel longer than the input ('same', 'valid' swap)
+    ((17, 30), (30, 5), None),
+    ((12, 10, 9), (5, 9, 4), None),
+    ((6, 80), (1, 21), [1]),          # a broadcast axis
+    ((40, 7), (13, 7), [0]),
+]
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32])
+@pytest.mark.parametrize("case", PRUNED_CASES, ids=lambda c: f"{c[0]}x{c[1]}")
+def test_pruned_transforms_give_the_linear_convolution(case, dtype, mode):
+    s1, s2, axes = case
+    rng = np.random.default_rng(sum(s1) + 7 * sum(s2))
+    x, w = rng.standard_normal(s1), rng.standard_normal(s2)
+    if np.dtype(dtype).kind == "c":
+        x, w = x + 1j * rng.standard_normal(s1), w + 1j * rng.standard_normal(s2)
+    x, w = x.astype(dtype), w.astype(dtype)
+    if mode == "valid" and axes is None and not (
+            all(a >= b for a, b in zip(s1, s2)) or all(a <= b for a, b in zip(s1, s2))):
+        pytest.skip("SciPy's 'valid' needs one input at least as large on every axis")
+    a2, b2, conv_axes, _ = _fft.freq_axes(x, w, mode, axes)
+    got = _fft.pruned_convolve(a2, b2, conv_axes, mode, 1)
+    ref = ss.fftconvolve(x.astype(np.complex128 if np.dtype(dtype).kind == "c"
+                                  else np.float64), w, mode, axes=axes)
+    assert got.shape == ref.shape and got.flags.c_contiguous
+    assert got.dtype == ss.fftconvolve(x, w, mode, axes=axes).dtype
+    eps = EPS32 if dtype == np.float32 else EPS64
+    n = math.prod(_fft.pruned_lengths(a2.shape, b2.shape, tuple(conv_axes), mode, True))
+    assert np.abs(got - ref).max() <= l1_bound(x, w, n, eps)
+    # never longer than SciPy's transforms; shorter for 'same' and 'valid'
+    scipy_len = [scipy.fft.next_fast_len(a2.shape[a] + b2.shape[a] - 1,
+                                         np.dtype(dtype).kind != "c") for a in conv_axes]
+    lengths = _fft.pruned_lengths(a2.shape, b2.shape, tuple(conv_axes), mode,
+                                  np.dtype(dtype).kind != "c")
+    assert all(p <= q for p, q in zip(lengths, scipy_len))
+    if mode == "full":
+        assert list(lengths) == scipy_len
+
+
+def test_convolve_fft_method_takes_the_pruned_transforms(monkeypatch):
+    used = []
+    real = _fft.pruned_convolve
+    monkeypatch.setattr(_fft, "pruned_convolve",
+                        lambda *a, **k: used.append(a[3]) or real(*a, **k))
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((64, 64)), rng.standard_normal((31, 31))
+    got = fastconv.convolve(x, w, "same", method="fft")
+    np.testing.assert_allclose(got, ss.convolve(x, w, "same"), rtol=0,
+                               atol=l1_bound(x, w, 80 * 80, EPS64))
+    assert used == ["same"]

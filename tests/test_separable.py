@@ -244,6 +244,37 @@ def test_threshold_a_few_ulps(calls, dtype):
         assert_close(got, ref, scale, tol(dtype, k.shape))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(7, 8), (1, 5, 1, 6), (5, 4, 3)])
+def test_minor_prefilter_keeps_every_kernel_the_full_test_takes(dtype, shape):
+    """The cheap 2x2-minor rejection samples the corner, middle and edge
+    entries: a rank-one kernel perturbed there by just under the documented
+    threshold is still taken, one perturbed just over it is refused."""
+    rng = np.random.default_rng(SEED + 41)
+    limit = _separable.tolerance(sum(n > 1 for n in shape), dtype)
+    eps = float(np.finfo(dtype).eps)
+    for _ in range(5):
+        # factors with entries k/8 in [0.5, 1]: exact products, max 1
+        fs_ = [rng.integers(4, 9, n) / 8.0 for n in shape]
+        base = fs_[0]
+        for f in fs_[1:]:
+            base = np.multiply.outer(base, f)
+        base = base / np.abs(base).max()
+        squeezed = base.reshape([n for n in shape if n > 1])
+        for idx in [(0, 0), (-1, -1), (0, -1), ((squeezed.shape[0] - 1) // 2, 0)]:
+            pos = np.unravel_index(np.ravel_multi_index(
+                tuple(i % squeezed.shape[0] if d == 0 else i % (squeezed.size //
+                      squeezed.shape[0]) for d, i in enumerate(idx)),
+                (squeezed.shape[0], squeezed.size // squeezed.shape[0])), squeezed.shape)
+            for delta, taken in ((limit - 4 * eps, True), (limit + 4 * eps, False)):
+                k = squeezed.astype(dtype)
+                if not taken and abs(float(k[pos])) > 0.5:
+                    continue          # the bump would round away; checked elsewhere
+                k[pos] += dtype(delta if k[pos] >= 0 else -delta)
+                got = _separable.factorize(k.reshape(shape), dtype)
+                assert (got is not None) is taken, (shape, pos, delta)
+
+
 def test_integer_and_complex_kernels_not_taken(calls):
     rng = np.random.default_rng(SEED + 9)
     ki = np.outer([1, 3, 1], [1, 2, 3, 2, 1]).astype(np.int32)
