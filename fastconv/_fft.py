@@ -517,22 +517,7 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
         bshape = [blocks[a][0] if a in blocks else in1.shape[a] for a in range(nd)]
         bshape[a0] = r1 - r0
         buf = np.zeros(bshape, dtype)
-        dst, src = [], []
-        for a in range(nd):
-            if a not in blocks:
-                dst.append(slice(None))
-                src.append(slice(None))
-                continue
-            front = blocks[a][3]
-            lo, hi = (r0, r1) if a == a0 else (0, bshape[a])
-            s_lo = max(lo - front, 0)
-            s_hi = min(hi - front, in1.shape[a])
-            if s_hi <= s_lo:
-                break
-            src.append(slice(s_lo, s_hi))
-            dst.append(slice(s_lo + front - lo, s_hi + front - lo))
-        else:
-            buf[tuple(dst)] = in1[tuple(src)]
+        _copy_chunk(buf, in1, blocks, a0, r0, r1)
         if gi == 1:
             tiles = buf[None]
         else:
@@ -558,6 +543,28 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
         if not out.flags.c_contiguous:
             out = np.ascontiguousarray(out)
     return out
+
+
+def _copy_chunk(buf, in1, blocks, a0, r0, r1):
+    """Copy into the zeroed chunk buffer `buf` the part of `in1` it covers:
+    padded coordinates [r0, r1) on the tile axis `a0`, a whole block on the
+    other blocked axes (each block starts ``blocks[a][3]`` before the
+    input), everything on the others."""
+    dst, src = [], []
+    for a in range(in1.ndim):
+        if a not in blocks:
+            dst.append(slice(None))
+            src.append(slice(None))
+            continue
+        front = blocks[a][3]
+        lo, hi = (r0, r1) if a == a0 else (0, buf.shape[a])
+        s_lo = max(lo - front, 0)
+        s_hi = min(hi - front, in1.shape[a])
+        if s_hi <= s_lo:
+            return
+        src.append(slice(s_lo, s_hi))
+        dst.append(slice(s_lo + front - lo, s_hi + front - lo))
+    buf[tuple(dst)] = in1[tuple(src)]
 
 
 def _kernel_spectrum(w, fsize, axes):
