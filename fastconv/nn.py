@@ -187,12 +187,20 @@ def _small_key(fname, x, weight, bias, *params):
         bsig = (bias.shape, bias.dtype)
     else:
         return None
-    key = (fname, x.shape, x.dtype, weight.shape, weight.dtype, bsig) + params
-    try:
-        hash(key)
-    except TypeError:       # list arguments: no cache
-        return None
-    return key
+    for p in params:
+        if not _plain(p):
+            return None
+    return (fname, x.shape, x.dtype, weight.shape, weight.dtype, bsig) + params
+
+
+def _plain(v):
+    """Whether `v` is a plain int, str or None, or a tuple of such: the
+    parameter values a key may hold (``True == 1`` and ``1.0 == 1`` as dict
+    keys, but the general route rejects bools and floats)."""
+    t = type(v)
+    if t is int or t is str or v is None:
+        return True
+    return t is tuple and all(_plain(e) for e in v)
 
 
 def _run_small_call(entry, x, weight, bias, weight_cache):

@@ -1033,3 +1033,18 @@ def test_small_call_cache_keeps_the_overflow_guard(rng):
         expect = x[..., :-1] * np.float32(3.0) + x[..., 1:] * np.float32(-3.0)
     assert np.isnan(expect[0, 0, 0, 0])                 # inf - inf; a fused sum gives inf
     np.testing.assert_array_equal(got, expect)
+
+
+@pytest.mark.parametrize("bad", [dict(workers=True), dict(stride=1.0), dict(padding=True),
+                                 dict(groups=True), dict(stride=(True, 1))])
+def test_small_call_cache_does_not_accept_what_the_general_route_rejects(rng, bad):
+    """True == 1 and 1.0 == 1 as dict keys: a cached call must not let an
+    argument the general route refuses through."""
+    x = rng.standard_normal((1, 2, 8, 8))
+    w = rng.standard_normal((3, 2, 3, 3))
+    good = dict(stride=1, padding=1, groups=1, workers=1)
+    fastconv.nn._SMALL_CALLS.clear()
+    conv2d(x, w, **good)
+    assert fastconv.nn._SMALL_CALLS
+    with pytest.raises((TypeError, ValueError)):
+        conv2d(x, w, **dict(good, **bad))
