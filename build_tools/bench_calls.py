@@ -4,6 +4,7 @@ Usage::
 
     python build_tools/bench_calls.py small [--repeats 41]
     python build_tools/bench_calls.py busy  [--repeats 21] [--load N]
+    python build_tools/bench_calls.py scaling [--repeats 21]
     python build_tools/bench_calls.py overhead [--repeats 201]
 
 ``small``: the small-call workloads of the benchmarks page (section "Small
@@ -13,6 +14,9 @@ in one process, call order shuffled every repeat.
 ``busy``: starts ``--load`` CPU-bound processes (default: one per usable
 CPU), times fastconv's default (``workers=None``), ``workers=1`` and SciPy on
 the busy-machine workloads, and stops the processes by their process id.
+
+``scaling``: the same workloads on a quiet machine, ``workers=1`` against
+``workers=2``.
 
 ``overhead``: per-call time of tiny problems (where the arithmetic is
 negligible), i.e. the Python and set-up cost of a direct call, an ``auto``
@@ -164,6 +168,16 @@ def run_busy(repeats, load):
             p.join()
 
 
+def run_scaling(repeats):
+    """The busy-machine workloads on a quiet machine: workers=1 against
+    workers=2 (the 1 -> 2 thread speed-up)."""
+    print(f"{'workload':26s} {'workers=1':>10s} {'workers=2':>10s}  speed-up")
+    for name, ours, _ in busy_cases(np.random.default_rng(0)):
+        t = interleaved({"one": lambda: ours(1), "two": lambda: ours(2)}, repeats)
+        print(f"{name:26s} {t['one'] * 1e3:8.2f}ms {t['two'] * 1e3:8.2f}ms  "
+              f"{t['one'] / t['two']:6.2f}x")
+
+
 def overhead_calls():
     rng = np.random.default_rng(0)
     x1, k1 = rng.standard_normal(16), rng.standard_normal(3)
@@ -201,7 +215,7 @@ def run_icount(name, n):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["small", "busy", "overhead", "icount"])
+    ap.add_argument("what", choices=["small", "busy", "scaling", "overhead", "icount"])
     ap.add_argument("name", nargs="?", default="direct")
     ap.add_argument("n", nargs="?", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=None)
@@ -217,6 +231,8 @@ def main(argv=None):
         run_small(args.repeats or 41)
     elif args.what == "busy":
         run_busy(args.repeats or 21, args.load)
+    elif args.what == "scaling":
+        run_scaling(args.repeats or 21)
     else:
         run_overhead(args.repeats or 201)
 
