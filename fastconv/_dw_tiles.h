@@ -1,0 +1,136 @@
+/* fastconv DW3 tiles: 3x3, stride-1, undilated correlation of one plane
+ * (depthwise layers: one input channel per filter, many planes).
+ *
+ * The plane is first copied into a small zero-bordered scratch buffer (its
+ * rows SW elements apart, SW a multiple of the vector width): for a 56 x 56
+ * float32 plane that is 15 KB, which stays in L1 while the tiles read it.
+ * So every plane is read from memory once and every output written once,
+ * with no padded copy of the whole input (the rows_padded path writes and
+ * re-reads one, about 1.5x the layer's compulsory traffic) and no border
+ * loops.
+ *
+ * Tiles are R output rows x U vectors with the kernel size a compile-time
+ * 3 x 3: input row i of the tile's R + 2 rows is loaded once per kernel
+ * column (U vectors) and feeds every output row r with 0 <= i - r < 3
+ * (weight w[i - r][kw], a broadcast from memory).  Accumulator r therefore
+ * receives its taps in C order (kh ascending, then kw): the order of the
+ * generic kernel and of the ROWS/SLIDE tiles, so the results are bitwise
+ * those of the SLIDE tiles on the zero-padded source (rows_padded) for any
+ * tiling and thread count.  Adding w * 0 for a padding tap leaves an
+ * accumulator bit for bit unchanged when the weight is finite and the
+ * accumulator is not -0 (a bias of -0.0); the engine sends other weights
+ * and biases to the ROWS driver.
+ *
+ * Shapes: R = 4 rows (R = 1..3 for the last rows of a plane) x U = 3
+ * vectors (12 accumulators, 3 input vectors, 1 broadcast: 16 registers at
+ * AVX2; the 256-bit vectors at AVX-512, see _rows_tiles.h).  The column
+ * tiles of a row are 3 vectors wide, the last ones 2 + 2 instead of 3 + 1
+ * (56 columns: 3 + 2 + 2 vectors of 8).  At the baseline a 256-bit vector
+ * is two SSE2 registers, so U = 1 only.
+ */
+#ifndef FASTCONV_DW_TILES_H
+#define FASTCONV_DW_TILES_H
+#include "_rows_tiles.h"
+
+#if FC_VEC
+#define FC_DW_TILE(T, VT, V, R, U)                                                  \
+static inline void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,     \
+                                          T init, T *out, ptrdiff_t ors, int ncols) \
+{                                                                                   \
+    VT acc[R][U];                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int u = 0; u < U; u++) acc[r][u] = FC_SPLAT(VT, init);                 \
+    _Pragma("GCC unroll 8")                                                         \
+    for (int i = 0; i < R + 2; i++) {                                               \
+        const T *si = s + i * SW;                                                   \
+        _Pragma("GCC unroll 3")                                                     \
+        for (int kw = 0; kw < 3; kw++) {                                            \
+            VT xv[U];                                                               \
+            for (int u = 0; u < U; u++) xv[u] = FC_LOADU(VT, si + kw + u * V);      \
+            _Pragma("GCC unroll 4")                                                 \
+            for (int r = 0; r < R; r++) {                                           \
+                if (i - r < 0 || i - r > 2) continue;                               \
+                VT wv = FC_SPLAT(VT, w[(i - r) * 3 + kw]);                          \
+                for (int u = 0; u < U; u++) acc[r][u] += wv * xv[u];                \
+            }                                                                       \
+        }                                                                           \
+    }                                                                               \
+    FC_STORE_TILE(T, VT, V, R, U, acc, out, ors, ncols);                            \
+}
+#else
+#define FC_DW_TILE(T, VT, V, R, U)                                                  \
+static void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,            \
+                                   T init, T *out, ptrdiff_t ors, int ncols)        \
+{                                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int j = 0; j < ncols; j++) {                                           \
+            T a = init;                                                             \
+            for (int kh = 0; kh < 3; kh++)                                          \
+                for (int kw = 0; kw < 3; kw++)                                      \
+                    a += w[kh * 3 + kw] * s[(r + kh) * SW + kw + j];                \
+            out[r * ors + j] = a;                                                   \
+        }                                                                           \
+}
+#endif
+
+#if FC_VEC && !defined(__AVX2__) && !defined(FC_NARROW)
+#define FC_DW_UMAX 1
+#else
+#define FC_DW_UMAX 3
+#endif
+
+#define FC_DW_TILES_U(T, R)                                                         \
+    FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 1)                        \
+    FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 2)                        \
+    FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 3)
+
+#define FC_DW_CASE_(T, R, U)                                                        \
+    case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols); break;
+#define FC_DW_CASES_R(T, R) FC_DW_CASE_(T, R, 1) FC_DW_CASE_(T, R, 2) FC_DW_CASE_(T, R, 3)
+
+/* One plane: x (H, W) contiguous, zero padding pt rows above / pl columns
+ * left (and whatever below and right makes the output OH x OW), into out
+ * (OH, OW) contiguous.  s is the caller's scratch of (OH + 2) rows of SW
+ * >= FC_DW_SW(OW) elements, zero outside the rows and columns this writes
+ * (the same for every plane of a call, so it is cleared once). */
+#define FC_DEFINE_DW_PLANE(T)                                                       \
+FC_DW_TILES_U(T, 1) FC_DW_TILES_U(T, 2) FC_DW_TILES_U(T, 3) FC_DW_TILES_U(T, 4)     \
+static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,    \
+                             ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,   \
+                             T *out, ptrdiff_t OH, ptrdiff_t OW, int relu)          \
+{                                                                                   \
+    enum { V = FC_SLIDE_LANES_##T };                                                \
+    for (ptrdiff_t i = 0; i < H; i++)                                               \
+        memcpy(s + (i + pt) * SW + pl, x + i * W, sizeof(T) * (size_t)W);           \
+    for (ptrdiff_t oh0 = 0; oh0 < OH; oh0 += 4) {                                   \
+        int nr = OH - oh0 < 4 ? (int)(OH - oh0) : 4;                                \
+        for (ptrdiff_t j = 0; j < OW;) {                                            \
+            ptrdiff_t left = (OW - j + V - 1) / V;                                  \
+            int U = left >= 5 || left == 3 ? 3 : left == 4 ? 2 : (int)left;        \
+            if (U > FC_DW_UMAX) U = FC_DW_UMAX;                                     \
+            int ncols = OW - j < U * V ? (int)(OW - j) : U * V;                     \
+            const T *sp = s + oh0 * SW + j;                                         \
+            T *op = out + oh0 * OW + j;                                             \
+            switch (nr * 4 + U) {                                                   \
+            FC_DW_CASES_R(T, 1) FC_DW_CASES_R(T, 2) FC_DW_CASES_R(T, 3)             \
+            FC_DW_CASES_R(T, 4)                                                     \
+            default: break;                                                         \
+            }                                                                       \
+            j += U * V;                                                             \
+        }                                                                           \
+    }                                                                               \
+    if (relu)                                                                       \
+        for (ptrdiff_t k = 0; k < OH * OW; k++)                                     \
+            if (out[k] < 0) out[k] = 0;                                             \
+}
+
+FC_DEFINE_DW_PLANE(float)
+FC_DEFINE_DW_PLANE(double)
+
+/* Scratch row length for OW output columns: every vector a tile loads
+ * (up to the last column's vector + 2) is inside the row. */
+#define FC_DW_SW(OW, V) ((((OW) + (V) - 1) / (V)) * (V) + (V))
+#define fc_dw3_sw_float(OW) FC_DW_SW(OW, FC_SLIDE_LANES_float)
+#define fc_dw3_sw_double(OW) FC_DW_SW(OW, FC_SLIDE_LANES_double)
+
+#endif
