@@ -32,6 +32,27 @@
 #define FASTCONV_DW_TILES_H
 #include "_rows_tiles.h"
 
+/* An empty asm that "changes" a pointer: loads through it cannot be merged
+ * with the same loads before it.  Each input row's weights are broadcast
+ * from memory where they are used (a load-port uop each), instead of the
+ * compiler keeping all nine in registers, which left too few for the R x U
+ * accumulators and spilled them (measured: 57 stack accesses per 4 x 3 tile,
+ * 45% of the FMA peak in L1). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_LAUNDER(p) __asm__ volatile("" : "+r"(p))
+#else
+#define FC_LAUNDER(p) ((void)0)
+#endif
+/* The same for a loaded vector on x86: it is held in a register and used
+ * by every FMA that needs it, not re-loaded as a memory operand of each
+ * (up to three loads per vector, which made the tile load-port bound). */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) \
+    && defined(__AVX__)
+#define FC_IN_REG(v) __asm__("" : "+x"(v))
+#else
+#define FC_IN_REG(v) ((void)0)
+#endif
+
 #if FC_VEC
 #define FC_DW_TILE(T, VT, V, R, U)                                                  \
 static inline void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,     \
@@ -43,14 +64,19 @@ static inline void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w, 
     _Pragma("GCC unroll 8")                                                         \
     for (int i = 0; i < R + 2; i++) {                                               \
         const T *si = s + i * SW;                                                   \
+        const T *wl = w;                                                            \
+        FC_LAUNDER(wl);                                                             \
         _Pragma("GCC unroll 3")                                                     \
         for (int kw = 0; kw < 3; kw++) {                                            \
             VT xv[U];                                                               \
-            for (int u = 0; u < U; u++) xv[u] = FC_LOADU(VT, si + kw + u * V);      \
+            for (int u = 0; u < U; u++) {                                            \
+                xv[u] = FC_LOADU(VT, si + kw + u * V);                              \
+                FC_IN_REG(xv[u]);                                                   \
+            }                                                                       \
             _Pragma("GCC unroll 4")                                                 \
             for (int r = 0; r < R; r++) {                                           \
                 if (i - r < 0 || i - r > 2) continue;                               \
-                VT wv = FC_SPLAT(VT, w[(i - r) * 3 + kw]);                          \
+                VT wv = FC_SPLAT(VT, wl[(i - r) * 3 + kw]);                          \
                 for (int u = 0; u < U; u++) acc[r][u] += wv * xv[u];                \
             }                                                                       \
         }                                                                           \
@@ -73,6 +99,12 @@ static void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,        
 }
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define FC_PREFETCH(p) ((void)(p))
+#endif
+
 #if FC_VEC && !defined(__AVX2__) && !defined(FC_NARROW)
 #define FC_DW_UMAX 1
 #else
@@ -83,6 +115,26 @@ static void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,        
     FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 1)                        \
     FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 2)                        \
     FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 3)
+
+/* Row copy into the scratch: whole vectors, then a memcpy of the rest (a
+ * libc call per 56-element row cost as much as a quarter of the plane). */
+#if FC_VEC
+#define FC_DW_COPY(T, VT, V)                                                        \
+static inline void fc_dw_copy_row_##T(T *dst, const T *src, ptrdiff_t n)            \
+{                                                                                   \
+    ptrdiff_t j = 0;                                                                \
+    for (; j + V <= n; j += V) FC_STOREU(VT, dst + j, FC_LOADU(VT, src + j));       \
+    if (j < n) memcpy(dst + j, src + j, sizeof(T) * (size_t)(n - j));               \
+}
+#else
+#define FC_DW_COPY(T, VT, V)                                                        \
+static inline void fc_dw_copy_row_##T(T *dst, const T *src, ptrdiff_t n)            \
+{                                                                                   \
+    memcpy(dst, src, sizeof(T) * (size_t)n);                                        \
+}
+#endif
+FC_DW_COPY(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float)
+FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
 
 #define FC_DW_CASE_(T, R, U)                                                        \
     case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols); break;
@@ -97,13 +149,22 @@ static void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,        
 FC_DW_TILES_U(T, 1) FC_DW_TILES_U(T, 2) FC_DW_TILES_U(T, 3) FC_DW_TILES_U(T, 4)     \
 static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,    \
                              ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,   \
-                             T *out, ptrdiff_t OH, ptrdiff_t OW, int relu)          \
+                             T *out, ptrdiff_t OH, ptrdiff_t OW, int relu,          \
+                             const T *next)                                         \
 {                                                                                   \
     enum { V = FC_SLIDE_LANES_##T };                                                \
+    /* the next plane's cache lines, a share per block of rows, so they      */   \
+    /* arrive while this plane computes (its copy would otherwise stall)     */   \
+    const char *pf = (const char *)next;                                            \
+    const ptrdiff_t pfbytes = next ? (ptrdiff_t)sizeof(T) * H * W : 0;              \
+    const ptrdiff_t pfstep = ((pfbytes / ((OH + 3) / 4) + 63) / 64) * 64;           \
+    ptrdiff_t pfdone = 0;                                                           \
     for (ptrdiff_t i = 0; i < H; i++)                                               \
-        memcpy(s + (i + pt) * SW + pl, x + i * W, sizeof(T) * (size_t)W);           \
+        fc_dw_copy_row_##T(s + (i + pt) * SW + pl, x + i * W, W);                   \
     for (ptrdiff_t oh0 = 0; oh0 < OH; oh0 += 4) {                                   \
         int nr = OH - oh0 < 4 ? (int)(OH - oh0) : 4;                                \
+        for (ptrdiff_t e = pfdone + pfstep; pfdone < pfbytes && pfdone < e; pfdone += 64) \
+            FC_PREFETCH(pf + pfdone);                                               \
         for (ptrdiff_t j = 0; j < OW;) {                                            \
             ptrdiff_t left = (OW - j + V - 1) / V;                                  \
             int U = left >= 5 || left == 3 ? 3 : left == 4 ? 2 : (int)left;        \

@@ -1122,11 +1122,12 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
 cdef extern from "_dw_tiles.h" nogil:
     void fc_dw3_plane_float(const float *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
                             Py_ssize_t pl, float *s, Py_ssize_t SW, const float *w,
-                            float init, float *out, Py_ssize_t OH, Py_ssize_t OW, int relu)
+                            float init, float *out, Py_ssize_t OH, Py_ssize_t OW, int relu,
+                            const float *next)
     void fc_dw3_plane_double(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
                              Py_ssize_t pl, double *s, Py_ssize_t SW, const double *w,
                              double init, double *out, Py_ssize_t OH, Py_ssize_t OW,
-                             int relu)
+                             int relu, const double *next)
     Py_ssize_t fc_dw3_sw_float(Py_ssize_t OW)
     Py_ssize_t fc_dw3_sw_double(Py_ssize_t OW)
 
@@ -1170,10 +1171,12 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
                 init = bias[f] if has_bias else 0
                 if floating is float:
                     fc_dw3_plane_float(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
-                                       &out[p, 0, 0], OH, OW, relu)
+                                       &out[p, 0, 0], OH, OW, relu,
+                                       &x[p + 1, 0, 0] if p + 1 < p1 else NULL)
                 else:
                     fc_dw3_plane_double(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
-                                        &out[p, 0, 0], OH, OW, relu)
+                                        &out[p, 0, 0], OH, OW, relu,
+                                        &x[p + 1, 0, 0] if p + 1 < p1 else NULL)
             free(s)
     if failed:
         raise MemoryError("dw3_correlate: no memory for a scratch plane")
