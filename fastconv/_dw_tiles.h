@@ -53,10 +53,33 @@
 #define FC_IN_REG(v) ((void)0)
 #endif
 
+/* Non-temporal stores of whole 256-bit vectors as two 16-byte halves (the
+ * caller checks 16-byte alignment: NumPy's buffers guarantee no more).
+ * Outputs far larger than the caches then cost one write each instead of
+ * a read for ownership plus a write-back: a third of a memory-bound
+ * layer's traffic.  AVX builds only (others store normally). */
+#if FC_VEC && defined(__AVX__)
+#include <immintrin.h>
+#define FC_DW_CAN_STREAM 1
+#define FC_STREAM_float(p, v) do { __m256 s_ = (__m256)(v);                         \
+        _mm_stream_ps((p), _mm256_castps256_ps128(s_));                              \
+        _mm_stream_ps((p) + 4, _mm256_extractf128_ps(s_, 1)); } while (0)
+#define FC_STREAM_double(p, v) do { __m256d s_ = (__m256d)(v);                       \
+        _mm_stream_pd((p), _mm256_castpd256_pd128(s_));                              \
+        _mm_stream_pd((p) + 2, _mm256_extractf128_pd(s_, 1)); } while (0)
+#define FC_SFENCE() _mm_sfence()
+#else
+#define FC_DW_CAN_STREAM 0
+#define FC_STREAM_float(p, v) FC_STOREU(fc_vf, (p), (v))
+#define FC_STREAM_double(p, v) FC_STOREU(fc_vd, (p), (v))
+#define FC_SFENCE() ((void)0)
+#endif
+
 #if FC_VEC
 #define FC_DW_TILE(T, VT, V, R, U)                                                  \
 static inline void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,     \
-                                          T init, T *out, ptrdiff_t ors, int ncols) \
+                                          T init, T *out, ptrdiff_t ors, int ncols, \
+                                          int nt)                                   \
 {                                                                                   \
     VT acc[R][U];                                                                   \
     for (int r = 0; r < R; r++)                                                     \
@@ -81,13 +104,19 @@ static inline void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w, 
             }                                                                       \
         }                                                                           \
     }                                                                               \
+    if (nt && ncols == V * U) {                                                     \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++) FC_STREAM_##T(out + r * ors + u * V, acc[r][u]); \
+        return;                                                                     \
+    }                                                                               \
     FC_STORE_TILE(T, VT, V, R, U, acc, out, ors, ncols);                            \
 }
 #else
 #define FC_DW_TILE(T, VT, V, R, U)                                                  \
 static void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,            \
-                                   T init, T *out, ptrdiff_t ors, int ncols)        \
+                                   T init, T *out, ptrdiff_t ors, int ncols, int nt) \
 {                                                                                   \
+    (void)nt;                                                                       \                                                                                   \
     for (int r = 0; r < R; r++)                                                     \
         for (int j = 0; j < ncols; j++) {                                           \
             T a = init;                                                             \
@@ -137,7 +166,7 @@ FC_DW_COPY(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float)
 FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
 
 #define FC_DW_CASE_(T, R, U)                                                        \
-    case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols); break;
+    case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols, nt); break;
 #define FC_DW_CASES_R(T, R) FC_DW_CASE_(T, R, 1) FC_DW_CASE_(T, R, 2) FC_DW_CASE_(T, R, 3)
 
 /* One plane: x (H, W) contiguous, zero padding pt rows above / pl columns
@@ -150,9 +179,11 @@ FC_DW_TILES_U(T, 1) FC_DW_TILES_U(T, 2) FC_DW_TILES_U(T, 3) FC_DW_TILES_U(T, 4) 
 static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,    \
                              ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,   \
                              T *out, ptrdiff_t OH, ptrdiff_t OW, int relu,          \
-                             const T *next)                                         \
+                             const T *next, int stream)                             \
 {                                                                                   \
     enum { V = FC_SLIDE_LANES_##T };                                                \
+    const int nt = FC_DW_CAN_STREAM && stream && ((size_t)out % 16) == 0            \
+                   && ((size_t)OW * sizeof(T)) % 16 == 0 && V * sizeof(T) == 32;     \
     /* the next plane's cache lines, a share per block of rows, so they      */   \
     /* arrive while this plane computes (its copy would otherwise stall)     */   \
     const char *pf = (const char *)next;                                            \
@@ -180,6 +211,8 @@ static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,
             j += U * V;                                                             \
         }                                                                           \
     }                                                                               \
+    if (nt)                                                                         \
+        FC_SFENCE();                                                                \
     if (relu)                                                                       \
         for (ptrdiff_t k = 0; k < OH * OW; k++)                                     \
             if (out[k] < 0) out[k] = 0;                                             \

@@ -542,6 +542,10 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
 
 
 _DW3_PLANE_MAX = 1 << 16   # input elements per plane (the scratch stays in L1/L2)
+# Outputs from this size on are written with non-temporal stores: far larger
+# than a core's L2 and most of an L3, they would be evicted before a next
+# layer reads them, and normal stores read every line before writing it.
+_DW3_STREAM_BYTES = 16 << 20
 
 
 def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force):
@@ -686,7 +690,8 @@ def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None):
                        out.reshape(P, plan.oshape[-2] if len(plan.oshape) > 2 else 1,
                                    plan.oshape[-1]),
                        c["pl"][1], c["pl"][2], plan.relu,
-                       team_size(nthreads, P, work=9 * out.size))
+                       team_size(nthreads, P, work=9 * out.size),
+                       out.nbytes >= _DW3_STREAM_BYTES)
 
 
 def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):

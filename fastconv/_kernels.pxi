@@ -1123,25 +1123,27 @@ cdef extern from "_dw_tiles.h" nogil:
     void fc_dw3_plane_float(const float *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
                             Py_ssize_t pl, float *s, Py_ssize_t SW, const float *w,
                             float init, float *out, Py_ssize_t OH, Py_ssize_t OW, int relu,
-                            const float *next)
+                            const float *next, int stream)
     void fc_dw3_plane_double(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
                              Py_ssize_t pl, double *s, Py_ssize_t SW, const double *w,
                              double init, double *out, Py_ssize_t OH, Py_ssize_t OW,
-                             int relu, const double *next)
+                             int relu, const double *next, int stream)
     Py_ssize_t fc_dw3_sw_float(Py_ssize_t OW)
     Py_ssize_t fc_dw3_sw_double(Py_ssize_t OW)
 
 
 def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
                   const floating[::1] bias, floating[:, :, ::1] out,
-                  Py_ssize_t pt, Py_ssize_t pl, bint relu, int nthreads):
+                  Py_ssize_t pt, Py_ssize_t pl, bint relu, int nthreads,
+                  bint stream=False):
     """3x3, stride-1, undilated correlation of every plane: x (P, H, W) ->
     out (P, OH, OW), plane p filtered by w[p % C] (C, 9) plus bias[p % C]
     (none when empty), zero padding of pt rows above and pl columns left
     (OH <= H + 2 - pt, OW <= W + 2 - pl).  Units of parallel work are runs
     of whole planes; each holds one scratch plane (cleared once).  The caller
     ensures the weights are finite and no bias is -0.0 (see _dw_tiles.h).
-    Internal."""
+    `stream`: non-temporal stores where aligned (outputs much larger than
+    the caches).  Internal."""
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t C = w.shape[0], OH = out.shape[1], OW = out.shape[2]
     cdef bint has_bias = bias.shape[0] > 0
@@ -1172,11 +1174,11 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
                 if floating is float:
                     fc_dw3_plane_float(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
                                        &out[p, 0, 0], OH, OW, relu,
-                                       &x[p + 1, 0, 0] if p + 1 < p1 else NULL)
+                                       &x[p + 1, 0, 0] if p + 1 < p1 else NULL, stream)
                 else:
                     fc_dw3_plane_double(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
                                         &out[p, 0, 0], OH, OW, relu,
-                                        &x[p + 1, 0, 0] if p + 1 < p1 else NULL)
+                                        &x[p + 1, 0, 0] if p + 1 < p1 else NULL, stream)
             free(s)
     if failed:
         raise MemoryError("dw3_correlate: no memory for a scratch plane")

@@ -121,3 +121,25 @@ def test_dw3_plan_choice():
     assert path((16, 128, 56, 56), (128, 1, 3, 3), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), force={"dw3": False}) != "dw3"
     assert path((2, 4, 400, 400), (4, 1, 3, 3)) != "dw3"          # plane > scratch cap
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dw3_streaming_stores_bitwise(level, dtype):
+    """Non-temporal stores (large outputs) write the same bits, aligned
+    output or not, whole and partial tiles, any thread count."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(8)
+    for H, W in ((9, 16), (7, 13), (12, 56)):
+        x = rng.standard_normal((6, H, W)).astype(dtype)
+        w = rng.standard_normal((3, 9)).astype(dtype)
+        b = rng.standard_normal(3).astype(dtype)
+        ref = np.empty((6, H, W), dtype)
+        kern.dw3_correlate(x, w, b, ref, 1, 1, False, 1, False)
+        for shift in (0, 1):                       # 16-byte aligned, then not
+            buf = np.empty(6 * H * W + 4, dtype)
+            out = buf[shift:shift + 6 * H * W].reshape(6, H, W)
+            for nthreads in (1, 2):
+                out[...] = np.nan
+                kern.dw3_correlate(x, w, b, out, 1, 1, False, nthreads, True)
+                assert np.array_equal(_bits(out), _bits(ref))
