@@ -9,12 +9,25 @@ Usage (from the repository root, fastconv built in place)::
 
 ``FASTCONV_SIMD=avx2`` selects the AVX2 kernels on an AVX-512 CPU.  Prints
 one line per layer: the engine path, fastconv GFLOP/s and the ratio
-peer time / fastconv time for each peer.
+peer time / fastconv time for each peer, and the cores other processes kept
+busy while the layer was timed ("others").
+
+Shared machines: with more threads than free cores, libgomp's default wait
+policy (threads spin at barriers and between parallel regions) lets a
+spinning thread hold a core the working one needs.  Both fastconv and
+PyTorch (one libgomp, fastconv imported first) then slow down 3-4x, by
+amounts that depend on each call's parallel regions, so 2-thread ratios
+swing from 0.4x to 1.5x between runs (issue 17: depthwise measured 0.44x
+here and 1.4-1.6x in a 2-call script).  ``--passive`` re-runs the script
+with ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep instead), and ``--threads 1
+--cpu-clock`` times one thread's CPU time; the header warns when the
+threads asked for exceed the free cores.
 """
 
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -30,7 +43,6 @@ def time_cpu(funcs, repeats):
     thread only): the time a busy machine's other processes take from the
     core is not counted, so single-thread comparisons stay meaningful under
     load."""
-    import time
     for f in funcs.values():
         f()
     times = {k: [] for k in funcs}
@@ -91,14 +103,34 @@ def main(argv=None):
     ap.add_argument("--no-backward", action="store_true")
     ap.add_argument("--cpu-clock", action="store_true",
                     help="with --threads 1: time the thread's CPU time (busy machines)")
+    ap.add_argument("--passive", action="store_true",
+                    help="run with OMP_WAIT_POLICY=PASSIVE (re-executes the script)")
     a = ap.parse_args(argv)
+    if a.passive and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable] + sys.argv,
+                  dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
     if a.cpu_clock and a.threads != 1:
         ap.error("--cpu-clock needs --threads 1")
     timer = time_cpu if a.cpu_clock else time_interleaved
     import torch
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(20261202)
-    print(f"fastconv SIMD {_dispatch.LEVEL}, threads {a.threads}, torch {torch.__version__}")
+    from fastconv import _threads
+    cpus = _threads.usable_cpus()
+    _threads.busy_cores()
+    time.sleep(0.5)
+    busy = _threads.busy_cores()
+    print(f"fastconv SIMD {_dispatch.LEVEL}, threads {a.threads}, torch {torch.__version__}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+          f"{cpus} CPUs, others keep {busy:.1f} busy")
+    if a.threads > 1 and a.threads > cpus - busy + 0.25 and not a.cpu_clock:
+        passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+        print(f"WARNING: {a.threads} threads but only {max(0.0, cpus - busy):.1f} free cores: "
+              + ("the threads share cores with other processes, the ratios are those of "
+                 "a loaded machine" if passive else
+                 "wall-clock ratios are unreliable (spinning OpenMP threads); use --passive "
+                 "or --threads 1 --cpu-clock"), flush=True)
     for name, xs, ws, s, p, d, g in LAYERS:
         if a.only and a.only not in name:
             continue
@@ -120,10 +152,12 @@ def main(argv=None):
         if ort_:
             sess = ort_[0]
             f["onnxruntime"] = lambda: sess.run(None, {"x": x})
+        _threads.busy_cores()
         t = timer(f, a.repeats)
         ratios = " ".join(f"{k} {t[k] / t['fastconv']:.2f}" for k in t if k != "fastconv")
         print(f"{name:28s} {path:18s} {str(tile or ''):14s} {flops / t['fastconv'] / 1e9:6.1f}"
-              f" GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  {ratios}", flush=True)
+              f" GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  {ratios}  others "
+              f"{_threads.busy_cores():.1f}", flush=True)
     if not a.no_backward and (not a.only or a.only in "backward"):
         xs, ws = (16, 64, 56, 56), (64, 64, 3, 3)
         x = rng.standard_normal(xs, dtype=np.float32)

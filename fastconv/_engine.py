@@ -480,7 +480,7 @@ class EnginePlan:
     Attributes
     ----------
     path : str
-        ``'empty'``, ``'nosum'``, ``'rows'``, ``'rows_padded'``, ``'filtt'``,
+        ``'empty'``, ``'nosum'``, ``'rows'``, ``'rows_padded'``, ``'dw3'``, ``'filtt'``,
         ``'flat'``, ``'filt'``, ``'pointwise'``, ``'cl_single'``,
         ``'cl_tiled'``, ``'generic'`` or ``'rank_n'``.
     oshape : tuple of int
@@ -564,6 +564,27 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     return ("rows_padded" if copy else "rows"), c
 
 
+_DW3_PLANE_MAX = 1 << 16   # input elements per plane (the scratch stays in L1/L2)
+# Outputs from this size on are written with non-temporal stores: far larger
+# than a core's L2 and most of an L3, they would be evicted before a next
+# layer reads them, and normal stores read every line before writing it.
+_DW3_STREAM_BYTES = 16 << 20
+
+
+def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force):
+    """The DW3 driver (fastconv/_dw_tiles.h): 3x3 kernels, stride 1, no
+    dilation, padding 0 or 1 per side, one depth plane, planes of at most
+    _DW3_PLANE_MAX elements and enough of them to feed every thread (four
+    per thread: its unit of work is whole planes).  ``force={'dw3': False}``
+    keeps the ROWS driver."""
+    if not force.get("dw3", True) or force.get("tile"):
+        return False
+    return (k5 == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1) and x5[2] == 1
+            and pl[0] == ph[0] == 0 and all(p in (0, 1) for p in pl[1:] + ph[1:])
+            and x5[3] * x5[4] <= _DW3_PLANE_MAX
+            and (nplanes >= 4 * _threads.max_threads() or force.get("dw3")))
+
+
 def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, force):
     """(path, consts) of a register-tiled channels-first path, or None."""
     rank = len(stride)
@@ -587,7 +608,11 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
     c = dict(pl=pl, ph=ph, s=s, d=d, k5=k5, x5=x5)
     if Cg == 1 and Fg == 1:
         # one input channel per filter: depthwise or plain single-channel
-        return _plan_rows(c, kern, dchar, N * F, OD, OH, OW, force)
+        rows = _plan_rows(dict(c), kern, dchar, N * F, OD, OH, OW, force)
+        if _use_dw3(N * F, x5, k5, s, d, pl, ph, force):
+            c.update(fallback=rows, planes=N * F)
+            return "dw3", c
+        return rows
     flat_ok = s[1] == 1 and s[2] == 1
     Wp = W + pl[2] + ph[2]
     ftile = _forced_tile(kern, force, dchar)
@@ -675,6 +700,31 @@ def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None):
     colchunk, units = _row_chunks(c["rowblocks"], c["ow"], nthreads)
     kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"], c["copy"],
                         c["copy"], plan.relu, colchunk, team_size(nthreads, units), c["slide"])
+
+
+def _pad_safe(w, b):
+    """Adding w * 0 for a padding tap leaves every sum bit for bit unchanged:
+    finite weights and no bias of -0.0 (see fastconv/_dw_tiles.h)."""
+    if not np.isfinite(w).all():
+        return False
+    return not (b.size and np.any((b == 0) & np.signbit(b)))
+
+
+def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None):
+    c = plan.consts
+    if not _pad_safe(w, b):
+        path, rc = c["fallback"]
+        _run_rows(EnginePlan(path, plan.oshape, plan.level, plan.relu, plan.accumulate, rc),
+                  kern, x, w, b, out, nthreads, cache)
+        return
+    H, W = c["x5"][3:]
+    P = c["planes"]
+    kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
+                       out.reshape(P, plan.oshape[-2] if len(plan.oshape) > 2 else 1,
+                                   plan.oshape[-1]),
+                       c["pl"][1], c["pl"][2], plan.relu,
+                       team_size(nthreads, P, work=9 * out.size),
+                       out.nbytes >= _DW3_STREAM_BYTES)
 
 
 def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
@@ -833,6 +883,7 @@ _RUNNERS = {
     "nosum": _run_nosum,
     "rows": _run_rows,
     "rows_padded": _run_rows,
+    "dw3": _run_dw3,
     "filtt": _run_filtt,
     "flat": _run_flat_or_filt,
     "filt": _run_flat_or_filt,

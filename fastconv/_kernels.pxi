@@ -22,7 +22,7 @@
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.math cimport copysign
 from fastconv._fused cimport numeric, floating
 
@@ -1114,6 +1114,74 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     ow0 = ow0 + TW
             if scratch != NULL:
                 free(scratch)
+
+
+
+# DW3 tiles (_dw_tiles.h): 3x3, stride-1 planes (depthwise layers), each
+# plane copied into an L1-sized zero-bordered scratch and tiled from there.
+cdef extern from "_dw_tiles.h" nogil:
+    void fc_dw3_plane_float(const float *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
+                            Py_ssize_t pl, float *s, Py_ssize_t SW, const float *w,
+                            float init, float *out, Py_ssize_t OH, Py_ssize_t OW, int relu,
+                            const float *next, int stream)
+    void fc_dw3_plane_double(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
+                             Py_ssize_t pl, double *s, Py_ssize_t SW, const double *w,
+                             double init, double *out, Py_ssize_t OH, Py_ssize_t OW,
+                             int relu, const double *next, int stream)
+    Py_ssize_t fc_dw3_sw_float(Py_ssize_t OW)
+    Py_ssize_t fc_dw3_sw_double(Py_ssize_t OW)
+
+
+def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
+                  const floating[::1] bias, floating[:, :, ::1] out,
+                  Py_ssize_t pt, Py_ssize_t pl, bint relu, int nthreads,
+                  bint stream=False):
+    """3x3, stride-1, undilated correlation of every plane: x (P, H, W) ->
+    out (P, OH, OW), plane p filtered by w[p % C] (C, 9) plus bias[p % C]
+    (none when empty), zero padding of pt rows above and pl columns left
+    (OH <= H + 2 - pt, OW <= W + 2 - pl).  Units of parallel work are runs
+    of whole planes; each holds one scratch plane (cleared once).  The caller
+    ensures the weights are finite and no bias is -0.0 (see _dw_tiles.h).
+    `stream`: non-temporal stores where aligned (outputs much larger than
+    the caches).  Internal."""
+    cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
+    cdef Py_ssize_t C = w.shape[0], OH = out.shape[1], OW = out.shape[2]
+    cdef bint has_bias = bias.shape[0] > 0
+    cdef Py_ssize_t SW = fc_dw3_sw_float(OW) if floating is float else fc_dw3_sw_double(OW)
+    cdef Py_ssize_t per, nunits, u, p, p1, f
+    cdef int failed = 0
+    cdef floating *s
+    cdef floating init
+    if w.shape[1] != 9 or out.shape[0] != P or P == 0 or OH == 0 or OW == 0:
+        if P and OH and OW:
+            raise ValueError("dw3_correlate: bad shapes")
+        return
+    if pt < 0 or pl < 0 or H + pt > OH + 2 or W + pl > SW:
+        raise ValueError("dw3_correlate: the plane does not fit the scratch")
+    per = P // (8 * nthreads) if P >= 8 * nthreads else 1
+    nunits = (P + per - 1) // per
+    with nogil:
+        for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            s = <floating *> calloc((OH + 2) * SW, sizeof(floating))
+            if s == NULL:
+                failed += 1
+                continue
+            p1 = (u + 1) * per if (u + 1) * per < P else P
+            for p in range(u * per, p1):
+                f = p % C
+                init = bias[f] if has_bias else 0
+                if floating is float:
+                    fc_dw3_plane_float(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
+                                       &out[p, 0, 0], OH, OW, relu,
+                                       &x[p + 1, 0, 0] if p + 1 < p1 else NULL, stream)
+                else:
+                    fc_dw3_plane_double(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
+                                        &out[p, 0, 0], OH, OW, relu,
+                                        &x[p + 1, 0, 0] if p + 1 < p1 else NULL, stream)
+            free(s)
+    if failed:
+        raise MemoryError("dw3_correlate: no memory for a scratch plane")
 
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,

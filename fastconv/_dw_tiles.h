@@ -1,0 +1,230 @@
+/* fastconv DW3 tiles: 3x3, stride-1, undilated correlation of one plane
+ * (depthwise layers: one input channel per filter, many planes).
+ *
+ * The plane is first copied into a small zero-bordered scratch buffer (its
+ * rows SW elements apart, SW a multiple of the vector width): for a 56 x 56
+ * float32 plane that is 15 KB, which stays in L1 while the tiles read it.
+ * So every plane is read from memory once and every output written once,
+ * with no padded copy of the whole input (the rows_padded path writes and
+ * re-reads one, which about doubles the layer's memory traffic) and no
+ * border loops.
+ *
+ * Tiles are R output rows x U vectors with the kernel size a compile-time
+ * 3 x 3: input row i of the tile's R + 2 rows is loaded once per kernel
+ * column (U vectors) and feeds every output row r with 0 <= i - r < 3
+ * (weight w[i - r][kw], a broadcast from memory).  Accumulator r therefore
+ * receives its taps in C order (kh ascending, then kw): the order of the
+ * generic kernel and of the ROWS/SLIDE tiles, so the results are bitwise
+ * those of the SLIDE tiles on the zero-padded source (rows_padded) for any
+ * tiling and thread count.  Adding w * 0 for a padding tap leaves an
+ * accumulator bit for bit unchanged when the weight is finite and the
+ * accumulator is not -0 (a bias of -0.0); the engine sends other weights
+ * and biases to the ROWS driver.
+ *
+ * Shapes: R = 4 rows (R = 1..3 for the last rows of a plane) x U = 3
+ * vectors (12 accumulators, 3 input vectors, 1 broadcast: 16 registers at
+ * AVX2; the 256-bit vectors at AVX-512, see _rows_tiles.h).  The column
+ * tiles of a row are 3 vectors wide, the last ones 2 + 2 instead of 3 + 1
+ * (56 columns: 3 + 2 + 2 vectors of 8).  At the baseline a 256-bit vector
+ * is two SSE2 registers, so U = 1 only.
+ */
+#ifndef FASTCONV_DW_TILES_H
+#define FASTCONV_DW_TILES_H
+#include "_rows_tiles.h"
+
+/* An empty asm that "changes" a pointer: loads through it cannot be merged
+ * with the same loads before it.  Each input row's weights are broadcast
+ * from memory where they are used (a load-port uop each), instead of the
+ * compiler keeping all nine in registers, which left too few for the R x U
+ * accumulators and spilled them (GCC 4 x 3 tile: 57 stack accesses in its
+ * body before, none after; its FMA loads also became one per vector). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_LAUNDER(p) __asm__ volatile("" : "+r"(p))
+#else
+#define FC_LAUNDER(p) ((void)0)
+#endif
+/* The same for a loaded vector on x86: it is held in a register and used
+ * by every FMA that needs it, not re-loaded as a memory operand of each
+ * (up to three loads per vector, which made the tile load-port bound). */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) \
+    && defined(__AVX__)
+#define FC_IN_REG(v) __asm__("" : "+x"(v))
+#else
+#define FC_IN_REG(v) ((void)0)
+#endif
+
+/* Non-temporal stores of whole 256-bit vectors as two 16-byte halves (the
+ * caller checks 16-byte alignment: NumPy's buffers guarantee no more).
+ * Outputs far larger than the caches then cost one write each instead of
+ * a read for ownership plus a write-back: a third of a memory-bound
+ * layer's traffic.  AVX builds only (others store normally). */
+#if FC_VEC && defined(__AVX__)
+#include <immintrin.h>
+#define FC_DW_CAN_STREAM 1
+#define FC_STREAM_float(p, v) do { __m256 s_ = (__m256)(v);                         \
+        _mm_stream_ps((p), _mm256_castps256_ps128(s_));                              \
+        _mm_stream_ps((p) + 4, _mm256_extractf128_ps(s_, 1)); } while (0)
+#define FC_STREAM_double(p, v) do { __m256d s_ = (__m256d)(v);                       \
+        _mm_stream_pd((p), _mm256_castpd256_pd128(s_));                              \
+        _mm_stream_pd((p) + 2, _mm256_extractf128_pd(s_, 1)); } while (0)
+#define FC_SFENCE() _mm_sfence()
+#else
+#define FC_DW_CAN_STREAM 0
+#define FC_STREAM_float(p, v) FC_STOREU(fc_vf, (p), (v))
+#define FC_STREAM_double(p, v) FC_STOREU(fc_vd, (p), (v))
+#define FC_SFENCE() ((void)0)
+#endif
+
+#if FC_VEC
+#define FC_DW_TILE(T, VT, V, R, U)                                                  \
+static inline void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,     \
+                                          T init, T *out, ptrdiff_t ors, int ncols, \
+                                          int nt)                                   \
+{                                                                                   \
+    VT acc[R][U];                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int u = 0; u < U; u++) acc[r][u] = FC_SPLAT(VT, init);                 \
+    _Pragma("GCC unroll 8")                                                         \
+    for (int i = 0; i < R + 2; i++) {                                               \
+        const T *si = s + i * SW;                                                   \
+        const T *wl = w;                                                            \
+        FC_LAUNDER(wl);                                                             \
+        _Pragma("GCC unroll 3")                                                     \
+        for (int kw = 0; kw < 3; kw++) {                                            \
+            VT xv[U];                                                               \
+            for (int u = 0; u < U; u++) {                                            \
+                xv[u] = FC_LOADU(VT, si + kw + u * V);                              \
+                FC_IN_REG(xv[u]);                                                   \
+            }                                                                       \
+            _Pragma("GCC unroll 4")                                                 \
+            for (int r = 0; r < R; r++) {                                           \
+                if (i - r < 0 || i - r > 2) continue;                               \
+                VT wv = FC_SPLAT(VT, wl[(i - r) * 3 + kw]);                          \
+                for (int u = 0; u < U; u++) acc[r][u] += wv * xv[u];                \
+            }                                                                       \
+        }                                                                           \
+    }                                                                               \
+    if (nt && ncols == V * U) {                                                     \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++) FC_STREAM_##T(out + r * ors + u * V, acc[r][u]); \
+        return;                                                                     \
+    }                                                                               \
+    FC_STORE_TILE(T, VT, V, R, U, acc, out, ors, ncols);                            \
+}
+#else
+#define FC_DW_TILE(T, VT, V, R, U)                                                  \
+static void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,            \
+                                   T init, T *out, ptrdiff_t ors, int ncols, int nt) \
+{                                                                                   \
+    (void)nt;                                                                       \                                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int j = 0; j < ncols; j++) {                                           \
+            T a = init;                                                             \
+            for (int kh = 0; kh < 3; kh++)                                          \
+                for (int kw = 0; kw < 3; kw++)                                      \
+                    a += w[kh * 3 + kw] * s[(r + kh) * SW + kw + j];                \
+            out[r * ors + j] = a;                                                   \
+        }                                                                           \
+}
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define FC_PREFETCH(p) ((void)(p))
+#endif
+
+#if FC_VEC && !defined(__AVX2__) && !defined(FC_NARROW)
+#define FC_DW_UMAX 1
+#else
+#define FC_DW_UMAX 3
+#endif
+
+#define FC_DW_TILES_U(T, R)                                                         \
+    FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 1)                        \
+    FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 2)                        \
+    FC_DW_TILE(T, FC_SLIDE_VT_##T, FC_SLIDE_LANES_##T, R, 3)
+
+/* Row copy into the scratch: whole vectors, then a memcpy of the rest (a
+ * libc call per 56-element row cost as much as a quarter of the plane). */
+#if FC_VEC
+#define FC_DW_COPY(T, VT, V)                                                        \
+static inline void fc_dw_copy_row_##T(T *dst, const T *src, ptrdiff_t n)            \
+{                                                                                   \
+    ptrdiff_t j = 0;                                                                \
+    for (; j + V <= n; j += V) FC_STOREU(VT, dst + j, FC_LOADU(VT, src + j));       \
+    if (j < n) memcpy(dst + j, src + j, sizeof(T) * (size_t)(n - j));               \
+}
+#else
+#define FC_DW_COPY(T, VT, V)                                                        \
+static inline void fc_dw_copy_row_##T(T *dst, const T *src, ptrdiff_t n)            \
+{                                                                                   \
+    memcpy(dst, src, sizeof(T) * (size_t)n);                                        \
+}
+#endif
+FC_DW_COPY(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float)
+FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
+
+#define FC_DW_CASE_(T, R, U)                                                        \
+    case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols, nt); break;
+#define FC_DW_CASES_R(T, R) FC_DW_CASE_(T, R, 1) FC_DW_CASE_(T, R, 2) FC_DW_CASE_(T, R, 3)
+
+/* One plane: x (H, W) contiguous, zero padding pt rows above / pl columns
+ * left (and whatever below and right makes the output OH x OW), into out
+ * (OH, OW) contiguous.  s is the caller's scratch of (OH + 2) rows of SW
+ * >= FC_DW_SW(OW) elements, zero outside the rows and columns this writes
+ * (the same for every plane of a call, so it is cleared once). */
+#define FC_DEFINE_DW_PLANE(T)                                                       \
+FC_DW_TILES_U(T, 1) FC_DW_TILES_U(T, 2) FC_DW_TILES_U(T, 3) FC_DW_TILES_U(T, 4)     \
+static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,    \
+                             ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,   \
+                             T *out, ptrdiff_t OH, ptrdiff_t OW, int relu,          \
+                             const T *next, int stream)                             \
+{                                                                                   \
+    enum { V = FC_SLIDE_LANES_##T };                                                \
+    const int nt = FC_DW_CAN_STREAM && stream && ((size_t)out % 16) == 0            \
+                   && ((size_t)OW * sizeof(T)) % 16 == 0 && V * sizeof(T) == 32;     \
+    /* the next plane's cache lines, a share per block of rows, so they      */   \
+    /* arrive while this plane computes (its copy would otherwise stall)     */   \
+    const char *pf = (const char *)next;                                            \
+    const ptrdiff_t pfbytes = next ? (ptrdiff_t)sizeof(T) * H * W : 0;              \
+    const ptrdiff_t pfstep = ((pfbytes / ((OH + 3) / 4) + 63) / 64) * 64;           \
+    ptrdiff_t pfdone = 0;                                                           \
+    for (ptrdiff_t i = 0; i < H; i++)                                               \
+        fc_dw_copy_row_##T(s + (i + pt) * SW + pl, x + i * W, W);                   \
+    for (ptrdiff_t oh0 = 0; oh0 < OH; oh0 += 4) {                                   \
+        int nr = OH - oh0 < 4 ? (int)(OH - oh0) : 4;                                \
+        for (ptrdiff_t e = pfdone + pfstep; pfdone < pfbytes && pfdone < e; pfdone += 64) \
+            FC_PREFETCH(pf + pfdone);                                               \
+        for (ptrdiff_t j = 0; j < OW;) {                                            \
+            ptrdiff_t left = (OW - j + V - 1) / V;                                  \
+            int U = left >= 5 || left == 3 ? 3 : left == 4 ? 2 : (int)left;        \
+            if (U > FC_DW_UMAX) U = FC_DW_UMAX;                                     \
+            int ncols = OW - j < U * V ? (int)(OW - j) : U * V;                     \
+            const T *sp = s + oh0 * SW + j;                                         \
+            T *op = out + oh0 * OW + j;                                             \
+            switch (nr * 4 + U) {                                                   \
+            FC_DW_CASES_R(T, 1) FC_DW_CASES_R(T, 2) FC_DW_CASES_R(T, 3)             \
+            FC_DW_CASES_R(T, 4)                                                     \
+            default: break;                                                         \
+            }                                                                       \
+            j += U * V;                                                             \
+        }                                                                           \
+    }                                                                               \
+    if (nt)                                                                         \
+        FC_SFENCE();                                                                \
+    if (relu)                                                                       \
+        for (ptrdiff_t k = 0; k < OH * OW; k++)                                     \
+            if (out[k] < 0) out[k] = 0;                                             \
+}
+
+FC_DEFINE_DW_PLANE(float)
+FC_DEFINE_DW_PLANE(double)
+
+/* Scratch row length for OW output columns: every vector a tile loads
+ * (up to the last column's vector + 2) is inside the row. */
+#define FC_DW_SW(OW, V) ((((OW) + (V) - 1) / (V)) * (V) + (V))
+#define fc_dw3_sw_float(OW) FC_DW_SW(OW, FC_SLIDE_LANES_float)
+#define fc_dw3_sw_double(OW) FC_DW_SW(OW, FC_SLIDE_LANES_double)
+
+#endif

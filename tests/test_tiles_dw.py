@@ -1,0 +1,145 @@
+"""The DW3 driver (fastconv/_dw_tiles.h: 3x3, stride-1 planes, each copied
+into a zero-bordered scratch) against the ROWS driver and the generic kernel,
+at every SIMD level this CPU runs.
+
+Its accumulators receive the taps in C order, like the SLIDE tiles on a
+zero-padded source, so its results must be bitwise identical to the ROWS
+driver's (``force={'dw3': False}``) for any thread count, and to the generic
+kernel's up to FMA contraction.  Cases cover partial column tiles (1 to 3
+vectors, 2 + 2 instead of 3 + 1), plane heights not a multiple of the
+4-row tile, one-sided and no padding, single rows and columns, float64,
+bias and ReLU, NaN/inf/signed zeros in the input, and the fallback for
+weights and biases that the zero border would change (inf, -0.0).
+"""
+
+import numpy as np
+import pytest
+
+from fastconv import _dispatch, _engine
+
+LEVELS = _dispatch.supported_levels()
+
+# (N, C=F=groups, (H, W), pads)
+CASES = [
+    (16, 8, (56, 56), ((1, 1), (1, 1))),       # the CNN layer's plane
+    (2, 5, (13, 45), ((1, 1), (1, 1))),
+    (3, 4, (7, 9), ((0, 1), (1, 0))),          # one-sided padding
+    (2, 5, (30, 33), ((0, 0), (0, 0))),        # valid
+    (2, 3, (6, 1), ((1, 1), (1, 1))),          # one input column
+    (2, 8, (1, 17), ((1, 1), (0, 0))),         # one input row
+    (1, 6, (10, 8), ((1, 1), (1, 1))),         # one vector + 2 columns
+    (1, 6, (11, 31), ((1, 0), (0, 1))),        # 4 vectors: 2 + 2
+    (2, 3, (20, 300), ((1, 1), (1, 1))),       # ROWS without a padded copy
+]
+
+
+def _run(case, dtype, level, force, nthreads, relu=False, special=False):
+    N, C, S, pads = case
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((N, C) + S).astype(dtype)
+    if special:
+        x.reshape(-1)[::97] = np.inf
+        x.reshape(-1)[5::101] = np.nan
+        x.reshape(-1)[7::89] = -0.0
+        x.reshape(-1)[9::83] = 0.0
+    w = rng.standard_normal((C, 1, 3, 3)).astype(dtype)
+    b = rng.standard_normal(C).astype(dtype)
+    kw = dict(stride=(1, 1), dilation=(1, 1), pads=pads, groups=C, relu=relu, level=level,
+              force=force)
+    plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw)
+    y = _engine.correlate(x, w, bias=b, nthreads=nthreads, **kw)
+    ya = _engine.correlate(np.abs(x), np.abs(w), bias=np.abs(b), nthreads=1,
+                           **dict(kw, relu=False, force={"generic": True}))
+    return y, ya, plan
+
+
+def _bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_dw3_equals_rows_and_generic(level, dtype, case):
+    got, scale, plan = _run(CASES[case], dtype, level, {"dw3": True}, 2)
+    assert plan.path == "dw3"
+    ref, _, plan_r = _run(CASES[case], dtype, level, {"dw3": False}, 1)
+    assert plan_r.path in ("rows", "rows_padded")
+    assert np.array_equal(_bits(got), _bits(ref))
+    generic, _, _ = _run(CASES[case], dtype, level, {"generic": True}, 1)
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(got - generic) <= 10 * eps * scale)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_dw3_thread_counts_relu_and_special_values(level):
+    case = CASES[1]
+    for relu in (False, True):
+        one, _, _ = _run(case, np.float32, level, {"dw3": True}, 1, relu=relu, special=True)
+        ref, _, _ = _run(case, np.float32, level, {"dw3": False}, 1, relu=relu, special=True)
+        assert np.array_equal(_bits(one), _bits(ref))
+        for nthreads in (2, 3):
+            other, _, _ = _run(case, np.float32, level, {"dw3": True}, nthreads, relu=relu,
+                               special=True)
+            assert np.array_equal(_bits(one), _bits(other))
+    plain, _, _ = _run(case, np.float32, level, {"dw3": True}, 1)
+    relu, _, _ = _run(case, np.float32, level, {"dw3": True}, 1, relu=True)
+    assert np.array_equal(relu, np.maximum(plain, 0))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dw3_falls_back_for_nonfinite_weights_and_negative_zero_bias(level, dtype):
+    """A zero border adds w * 0: NaN for an infinite weight, and it turns a
+    -0.0 bias into +0.0.  Those calls run the ROWS driver instead."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 9, 12)).astype(dtype)
+    w = rng.standard_normal((4, 1, 3, 3)).astype(dtype)
+    w_inf = w.copy()
+    w_inf[1, 0, 0, 0] = np.inf
+    wz = np.zeros_like(w)
+    kw = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), groups=4, level=level,
+              nthreads=2)
+    for ww, b in ((w_inf, None), (wz, np.full(4, -0.0, dtype)), (w, np.full(4, -0.0, dtype))):
+        got = _engine.correlate(x, ww, bias=b, force={"dw3": True}, **kw)
+        ref = _engine.correlate(x, ww, bias=b, force={"dw3": False}, **kw)
+        assert np.array_equal(_bits(got), _bits(ref))
+
+
+def test_dw3_plan_choice():
+    """DW3 takes 3x3 stride-1 depthwise layers with enough planes; not a
+    single image (one plane would leave threads idle), strides, dilations,
+    other kernels, wide padding or forced tiles."""
+    def path(xs, ws, s=(1, 1), d=(1, 1), p=((1, 1), (1, 1)), g=None, force=None):
+        return _engine.plan_correlate(xs, ws, np.float32, stride=s, dilation=d, pads=p,
+                                      groups=g or xs[1], force=force).path
+    assert path((16, 128, 56, 56), (128, 1, 3, 3)) == "dw3"
+    assert path((1, 1, 56, 56), (1, 1, 3, 3)) != "dw3"
+    assert path((16, 128, 56, 56), (128, 1, 3, 3), s=(2, 2)) != "dw3"
+    assert path((16, 128, 56, 56), (128, 1, 3, 3), d=(2, 2), p=((2, 2), (2, 2))) != "dw3"
+    assert path((16, 128, 56, 56), (128, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
+    assert path((16, 128, 56, 56), (128, 1, 3, 3), p=((2, 2), (2, 2))) != "dw3"
+    assert path((16, 128, 56, 56), (128, 1, 3, 3), force={"dw3": False}) != "dw3"
+    assert path((2, 4, 400, 400), (4, 1, 3, 3)) != "dw3"          # plane > scratch cap
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dw3_streaming_stores_bitwise(level, dtype):
+    """Non-temporal stores (large outputs) write the same bits, aligned
+    output or not, whole and partial tiles, any thread count."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(8)
+    for H, W in ((9, 16), (7, 13), (12, 56)):
+        x = rng.standard_normal((6, H, W)).astype(dtype)
+        w = rng.standard_normal((3, 9)).astype(dtype)
+        b = rng.standard_normal(3).astype(dtype)
+        ref = np.empty((6, H, W), dtype)
+        kern.dw3_correlate(x, w, b, ref, 1, 1, False, 1, False)
+        for shift in (0, 1):                       # 16-byte aligned, then not
+            buf = np.empty(6 * H * W + 4, dtype)
+            out = buf[shift:shift + 6 * H * W].reshape(6, H, W)
+            for nthreads in (1, 2):
+                out[...] = np.nan
+                kern.dw3_correlate(x, w, b, out, 1, 1, False, nthreads, True)
+                assert np.array_equal(_bits(out), _bits(ref))
