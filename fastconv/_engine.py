@@ -609,6 +609,7 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
     if Cg == 1 and Fg == 1:
         # one input channel per filter: depthwise or plain single-channel
         rows = _plan_rows(dict(c), kern, dchar, N * F, OD, OH, OW, force)
+        _copy_sizes(rows[1])         # the fallback's source copy (see _fill_source)
         if _use_dw3(N * F, x5, k5, s, d, pl, ph, force):
             c.update(fallback=rows, planes=N * F)
             return "dw3", c
