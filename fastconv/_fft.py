@@ -29,6 +29,7 @@ caller has already resolved `workers`.
 import functools
 import math
 import os
+import threading
 
 import numpy as np
 import scipy.fft as sp_fft
@@ -92,9 +93,7 @@ def spectral_product(in1, in2, axes, fshape, nthreads):
     # `workers`.  The two forward transforms (same size) run side by side
     # instead, each on one thread.
     if nthreads > 1:
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(2) as ex:
-            sp1, sp2 = ex.map(lambda a: fwd(a, fshape, axes=axes, workers=1), (in1, in2))
+        sp1, sp2 = _pool_map(lambda a: fwd(a, fshape, axes=axes, workers=1), (in1, in2), 2)
     else:
         sp1 = fwd(in1, fshape, axes=axes, workers=1)
         sp2 = fwd(in2, fshape, axes=axes, workers=1)
@@ -577,10 +576,58 @@ def _kernel_spectrum(w, fsize, axes):
     return _rfftn(buf, axes)
 
 
+_POOL = {"executor": None, "size": 0}
+_POOL_LOCK = threading.Lock()
+
+
+def _executor(workers):
+    """A thread pool kept between calls (creating one costs ~0.1-0.3 ms);
+    re-made when a call wants more threads, dropped in a forked child (its
+    threads do not exist there)."""
+    with _POOL_LOCK:
+        if _POOL["size"] < workers:
+            from concurrent.futures import ThreadPoolExecutor
+            # the old pool is left to finish what it was given (and to be
+            # collected): another Python thread may still be submitting to it
+            _POOL["executor"] = ThreadPoolExecutor(workers, thread_name_prefix="fastconv-fft")
+            _POOL["size"] = workers
+        return _POOL["executor"]
+
+
+def _forget_pool():
+    global _POOL_LOCK
+    _POOL_LOCK = threading.Lock()
+    _POOL["executor"] = None
+    _POOL["size"] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _pool_map(fn, items, workers):
-    """``fn(item)`` for every item on `workers` threads (the transforms and
-    NumPy's loops release the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(workers) as ex:
-        for _ in ex.map(fn, items):
-            pass
+    """``fn(item)`` for every item, on the calling thread and ``workers - 1``
+    threads of the kept pool, each taking the next item when it is free
+    (the transforms and NumPy's loops release the GIL).  Returns the
+    results in order; each item's result does not depend on which thread
+    computed it."""
+    items = list(items)
+    results = [None] * len(items)
+    order = iter(range(len(items)))
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                i = next(order, None)
+            if i is None:
+                return
+            results[i] = fn(items[i])
+
+    helpers = min(workers, len(items)) - 1
+    futures = [_executor(helpers).submit(work) for _ in range(helpers)] if helpers > 0 else []
+    work()
+    for f in futures:
+        if not f.cancel():          # a helper that never started has nothing left to do
+            f.result()
+    return results

@@ -200,3 +200,24 @@ def test_without_the_guard_libgomp_child_hangs():
         pytest.skip(f"OpenMP runtime is {runtime}, not libgomp")
     res = run_python(FORK_SCRIPT.format(disable_guard=True, timeout=5))
     assert "child hung" in res.stdout, res.stdout + res.stderr
+
+
+@pytest.mark.timeout(120)
+def test_fft_thread_pool_survives_fork():
+    """The FFT route keeps a thread pool between calls; a forked child (whose
+    copy of the pool has no threads) still gets every result."""
+    code = """
+        import os, sys
+        import numpy as np
+        from fastconv import _fft
+        sq = lambda i: i * i
+        assert _fft._pool_map(sq, range(8), 2) == [i * i for i in range(8)]
+        pid = os.fork()
+        if pid == 0:
+            ok = _fft._pool_map(sq, range(8), 2) == [i * i for i in range(8)]
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+    """
+    res = run_python(code)
+    assert res.returncode == 0, res.stdout + res.stderr
