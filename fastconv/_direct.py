@@ -367,8 +367,32 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
         value = 0 if pad_mode is None else cval
         if route == "int":
             value = np.asarray(value).astype(np.uint64)[()]
+        if xt.size <= _SMALL_PAD:
+            out = np.full([n + lo + hi for n, (lo, hi) in zip(xt.shape, width)], value,
+                          dtype=xt.dtype)
+            out[tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))] = xt
+            return out
         return np.pad(xt, width, mode="constant", constant_values=value)
+    if xt.size <= _SMALL_PAD:
+        # one gather per padded axis with np.pad's own index pattern (cached):
+        # np.pad's per-mode Python loops cost ~50 us even on an 8 x 8 array
+        for axis, (lo, hi) in enumerate(width):
+            if lo or hi:
+                xt = xt.take(_pad_index(xt.shape[axis], lo, hi, pad_mode), axis=axis)
+        return xt
     return np.pad(xt, width, mode=pad_mode)
+
+
+_SMALL_PAD = 1 << 16     # elements; larger arrays are padded by np.pad itself
+
+
+@functools.lru_cache(maxsize=256)
+def _pad_index(n, lo, hi, mode):
+    """Source index of every element of a length-`n` axis padded by (lo, hi)
+    with np.pad's `mode` (read-only)."""
+    index = np.pad(np.arange(n, dtype=np.intp), (lo, hi), mode=mode)
+    index.setflags(write=False)
+    return index
 
 
 def run_engine(xt, kt, pads, route, cdtype, nthreads):
@@ -387,7 +411,11 @@ def run_engine(xt, kt, pads, route, cdtype, nthreads):
     if route in ("real", "int"):
         x = np.ascontiguousarray(xt, dtype=cdtype)
         w = np.ascontiguousarray(kt.reshape((G * F, 1) + ks), dtype=cdtype)
-        out = _engine.correlate(x, w, **geo)
+        plan = _engine.plan_small(x.shape, w.shape, cdtype, stride=geo["stride"],
+                                  dilation=geo["dilation"], pads=geo["pads"], groups=G)
+        out = None if plan is None else _engine.run_small(plan, x, w)
+        if out is None:         # not small, or the overflow guard wants the baseline
+            out = _engine.correlate(x, w, **geo)
         return out.reshape((N, G, F) + out.shape[2:])
     real = _F32 if cdtype == np.complex64 else _F64
     x_c = xt.dtype.kind == "c"

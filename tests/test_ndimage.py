@@ -332,3 +332,22 @@ def test_short_line_of_a_strided_view(dtype):
         assert np.array_equal(got, f(s[::2].copy(), k, mode="mirror"))
         np.testing.assert_allclose(got, g(s[::2], k, mode="mirror"),
                                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant",
+                                  "grid-wrap", "grid-mirror", "grid-constant"])
+@pytest.mark.parametrize("shape,ksize", [((8, 8), 3), ((1, 5), 9), ((3, 2, 4), 7),
+                                         ((2, 300), 5)])
+def test_small_arrays_padded_by_gather_match_scipy(mode, shape, ksize):
+    """Small inputs are padded by one cached gather per axis instead of
+    np.pad (kernels longer than the axis: repeated reflections)."""
+    rng = np.random.default_rng(len(shape) * 31 + ksize)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((ksize,) * len(shape))
+    got = fn.correlate(x, w, mode=mode, cval=1.5)
+    ref = nd.correlate(x, w, mode=mode, cval=1.5)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * np.abs(x).sum() * np.abs(w).max())
+    xi = rng.integers(-50, 50, shape).astype(np.int32)
+    wi = rng.integers(-3, 4, (ksize,) * len(shape)).astype(np.int32)
+    np.testing.assert_array_equal(fn.correlate(xi, wi, mode=mode, cval=2),
+                                  nd.correlate(xi, wi, mode=mode, cval=2))
