@@ -169,31 +169,46 @@ FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
     case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols, nt); break;
 #define FC_DW_CASES_R(T, R) FC_DW_CASE_(T, R, 1) FC_DW_CASE_(T, R, 2) FC_DW_CASE_(T, R, 3)
 
-/* One plane: x (H, W) contiguous, zero padding pt rows above / pl columns
- * left (and whatever below and right makes the output OH x OW), into out
- * (OH, OW) contiguous.  s is the caller's scratch of (OH + 2) rows of SW
- * >= FC_DW_SW(OW) elements, zero outside the rows and columns this writes
- * (the same for every plane of a call, so it is cleared once). */
+/* One band of output rows [oa, ob) of one plane: x (H, W) contiguous, zero
+ * padding pt rows above / pl columns left (and whatever below and right
+ * makes the output OH x OW), into out (OH, OW) contiguous (the plane's
+ * first row; the band writes rows oa..ob-1).  The band's input rows with
+ * their 1-row halo (ob - oa + 2 rows) are copied into the scratch s, rows
+ * SW >= FC_DW_SW(OW) elements apart; scratch rows outside the input are
+ * cleared here, so one scratch serves every band and plane of a call (its
+ * columns outside pl..pl+W-1 must be zero: cleared once by the caller).
+ * A whole plane is the band [0, OH).  Every output element gets the same
+ * taps in the same order whatever the banding, so the results are bitwise
+ * independent of it.  next/nextbytes: input the caller will need next
+ * (prefetched a share per block of rows), NULL/0 for none. */
 #define FC_DEFINE_DW_PLANE(T)                                                       \
 FC_DW_TILES_U(T, 1) FC_DW_TILES_U(T, 2) FC_DW_TILES_U(T, 3) FC_DW_TILES_U(T, 4)     \
-static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,    \
-                             ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,   \
-                             T *out, ptrdiff_t OH, ptrdiff_t OW, int relu,          \
-                             const T *next, int stream)                             \
+static void fc_dw3_band_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,     \
+                            ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,    \
+                            T *out, ptrdiff_t OW, ptrdiff_t oa, ptrdiff_t ob,       \
+                            int relu, const T *next, ptrdiff_t nextbytes, int stream) \
 {                                                                                   \
     enum { V = FC_SLIDE_LANES_##T };                                                \
+    const ptrdiff_t BH = ob - oa;                                                   \
     const int nt = FC_DW_CAN_STREAM && stream && ((size_t)out % 16) == 0            \
                    && ((size_t)OW * sizeof(T)) % 16 == 0 && V * sizeof(T) == 32;     \
-    /* the next plane's cache lines, a share per block of rows, so they      */   \
-    /* arrive while this plane computes (its copy would otherwise stall)     */   \
+    /* the next band's cache lines, a share per block of rows, so they       */   \
+    /* arrive while this band computes (its copy would otherwise stall)      */   \
     const char *pf = (const char *)next;                                            \
-    const ptrdiff_t pfbytes = next ? (ptrdiff_t)sizeof(T) * H * W : 0;              \
-    const ptrdiff_t pfstep = ((pfbytes / ((OH + 3) / 4) + 63) / 64) * 64;           \
+    const ptrdiff_t pfbytes = next ? nextbytes : 0;                                 \
+    const ptrdiff_t pfstep = ((pfbytes / ((BH + 3) / 4) + 63) / 64) * 64;           \
     ptrdiff_t pfdone = 0;                                                           \
-    for (ptrdiff_t i = 0; i < H; i++)                                               \
-        fc_dw_copy_row_##T(s + (i + pt) * SW + pl, x + i * W, W);                   \
-    for (ptrdiff_t oh0 = 0; oh0 < OH; oh0 += 4) {                                   \
-        int nr = OH - oh0 < 4 ? (int)(OH - oh0) : 4;                                \
+    if (BH <= 0)                                                                    \
+        return;                                                                     \
+    for (ptrdiff_t r = 0; r < BH + 2; r++) {                                        \
+        ptrdiff_t i = oa + r - pt;                                                  \
+        if (i >= 0 && i < H)                                                        \
+            fc_dw_copy_row_##T(s + r * SW + pl, x + i * W, W);                      \
+        else                                                                        \
+            memset(s + r * SW, 0, sizeof(T) * (size_t)SW);                          \
+    }                                                                               \
+    for (ptrdiff_t oh0 = 0; oh0 < BH; oh0 += 4) {                                   \
+        int nr = BH - oh0 < 4 ? (int)(BH - oh0) : 4;                                \
         for (ptrdiff_t e = pfdone + pfstep; pfdone < pfbytes && pfdone < e; pfdone += 64) \
             FC_PREFETCH(pf + pfdone);                                               \
         for (ptrdiff_t j = 0; j < OW;) {                                            \
@@ -202,7 +217,7 @@ static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,
             if (U > FC_DW_UMAX) U = FC_DW_UMAX;                                     \
             int ncols = OW - j < U * V ? (int)(OW - j) : U * V;                     \
             const T *sp = s + oh0 * SW + j;                                         \
-            T *op = out + oh0 * OW + j;                                             \
+            T *op = out + (oa + oh0) * OW + j;                                      \
             switch (nr * 4 + U) {                                                   \
             FC_DW_CASES_R(T, 1) FC_DW_CASES_R(T, 2) FC_DW_CASES_R(T, 3)             \
             FC_DW_CASES_R(T, 4)                                                     \
@@ -214,7 +229,7 @@ static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,
     if (nt)                                                                         \
         FC_SFENCE();                                                                \
     if (relu)                                                                       \
-        for (ptrdiff_t k = 0; k < OH * OW; k++)                                     \
+        for (ptrdiff_t k = oa * OW; k < ob * OW; k++)                               \
             if (out[k] < 0) out[k] = 0;                                             \
 }
 

@@ -571,18 +571,44 @@ _DW3_PLANE_MAX = 1 << 16   # input elements per plane (the scratch stays in L1/L
 _DW3_STREAM_BYTES = 16 << 20
 
 
-def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force):
+# Bands of a large plane: output rows per band so that the scratch (band + 2
+# rows) stays in a core's L2 next to its share of the streams; from this
+# many output elements per plane on, a few planes (a single image) take the
+# DW3 driver in bands instead of the ROWS driver.
+_DW3_BAND_BYTES = 256 << 10
+_DW3_BAND_MIN = 1 << 14
+
+
+def _dw3_band(OH, OW, itemsize, nplanes, force):
+    """Output rows per DW3 band (OH: whole planes)."""
+    if force.get("dw3_band"):
+        return int(force["dw3_band"])
+    V = 32 // itemsize
+    SW = -(-OW // V) * V + V                      # fc_dw3_sw (fastconv/_dw_tiles.h)
+    band = max(4, (_DW3_BAND_BYTES // (SW * itemsize) - 2) // 4 * 4)
+    return min(band, OH)
+
+
+def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force, osize=0):
     """The DW3 driver (fastconv/_dw_tiles.h): 3x3 kernels, stride 1, no
-    dilation, padding 0 or 1 per side, one depth plane, planes of at most
-    _DW3_PLANE_MAX elements and enough of them to feed every thread (four
-    per thread: its unit of work is whole planes).  ``force={'dw3': False}``
-    keeps the ROWS driver."""
+    dilation, padding 0 or 1 per side, one depth plane; either planes of at
+    most _DW3_PLANE_MAX elements and enough of them to feed every thread
+    (four per thread: whole planes per unit of work), or planes of at least
+    _DW3_BAND_MIN output elements, cut into row bands.  ``force={'dw3':
+    False}`` keeps the ROWS driver."""
     if not force.get("dw3", True) or force.get("tile"):
         return False
-    return (k5 == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1) and x5[2] == 1
-            and pl[0] == ph[0] == 0 and all(p in (0, 1) for p in pl[1:] + ph[1:])
-            and x5[3] * x5[4] <= _DW3_PLANE_MAX
-            and (nplanes >= 4 * _threads.max_threads() or force.get("dw3")))
+    if not (k5 == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1) and x5[2] == 1
+            and pl[0] == ph[0] == 0 and all(p in (0, 1) for p in pl[1:] + ph[1:])):
+        return False
+    if force.get("dw3"):
+        return True
+    return ((x5[3] * x5[4] <= _DW3_PLANE_MAX and nplanes >= 4 * _threads.max_threads())
+            or osize >= _DW3_BAND_MIN)
+
+
+def _dw3_whole_planes(nplanes, x5):
+    return x5[3] * x5[4] <= _DW3_PLANE_MAX and nplanes >= 4 * _threads.max_threads()
 
 
 def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, force):
@@ -610,8 +636,10 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
         # one input channel per filter: depthwise or plain single-channel
         rows = _plan_rows(dict(c), kern, dchar, N * F, OD, OH, OW, force)
         _copy_sizes(rows[1])         # the fallback's source copy (see _fill_source)
-        if _use_dw3(N * F, x5, k5, s, d, pl, ph, force):
-            c.update(fallback=rows, planes=N * F)
+        if _use_dw3(N * F, x5, k5, s, d, pl, ph, force, OH * OW):
+            band = (OH if _dw3_whole_planes(N * F, x5) and not force.get("dw3_band")
+                    else _dw3_band(OH, OW, 4 if dchar == "f" else 8, N * F, force))
+            c.update(fallback=rows, planes=N * F, band=band)
             return "dw3", c
         return rows
     flat_ok = s[1] == 1 and s[2] == 1
@@ -720,12 +748,13 @@ def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None):
         return
     H, W = c["x5"][3:]
     P = c["planes"]
+    OH = plan.oshape[-2] if len(plan.oshape) > 2 else 1
+    band = c["band"]
     kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
-                       out.reshape(P, plan.oshape[-2] if len(plan.oshape) > 2 else 1,
-                                   plan.oshape[-1]),
+                       out.reshape(P, OH, plan.oshape[-1]),
                        c["pl"][1], c["pl"][2], plan.relu,
-                       team_size(nthreads, P, work=9 * out.size),
-                       out.nbytes >= _DW3_STREAM_BYTES)
+                       team_size(nthreads, P * -(-OH // band), work=9 * out.size),
+                       out.nbytes >= _DW3_STREAM_BYTES, band)
 
 
 def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
