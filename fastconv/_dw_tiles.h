@@ -30,6 +30,7 @@
  */
 #ifndef FASTCONV_DW_TILES_H
 #define FASTCONV_DW_TILES_H
+#include <stdint.h>
 #include "_rows_tiles.h"
 
 /* An empty asm that "changes" a pointer: loads through it cannot be merged
@@ -165,6 +166,59 @@ static inline void fc_dw_copy_row_##T(T *dst, const T *src, ptrdiff_t n)        
 FC_DW_COPY(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float)
 FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
 
+/* The same copy, also raising *m to the largest finite |x| of the row as a
+ * bit pattern (sign cleared, non-finite patterns counted as 0: for
+ * non-negative IEEE numbers the integer order is the numeric order).  It
+ * folds the engine's overflow guard scan into the copy (see
+ * _engine.correlate). */
+#if FC_VEC
+#define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
+typedef IT fc_dw_vi_##T __attribute__((vector_size(sizeof(VT))));                   \
+static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,        \
+                                          int64_t *m)                               \
+{                                                                                   \
+    ptrdiff_t j = 0;                                                                \
+    fc_dw_vi_##T acc = {0};                                                         \
+    for (; j + V <= n; j += V) {                                                    \
+        VT v = FC_LOADU(VT, src + j);                                               \
+        FC_STOREU(VT, dst + j, v);                                                  \
+        fc_dw_vi_##T b = (fc_dw_vi_##T)v & (IT)ABS;                                 \
+        b &= (fc_dw_vi_##T)(b < (IT)INF);                                           \
+        fc_dw_vi_##T gt = (fc_dw_vi_##T)(b > acc);                                  \
+        acc = (b & gt) | (acc & ~gt);                                               \
+    }                                                                               \
+    int64_t mm = *m;                                                                \
+    for (int l = 0; l < V; l++)                                                     \
+        if ((int64_t)acc[l] > mm) mm = acc[l];                                      \
+    for (; j < n; j++) {                                                            \
+        IT b;                                                                       \
+        dst[j] = src[j];                                                            \
+        memcpy(&b, src + j, sizeof b);                                              \
+        b &= (IT)ABS;                                                               \
+        if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
+    }                                                                               \
+    *m = mm;                                                                        \
+}
+#else
+#define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
+static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,        \
+                                          int64_t *m)                               \
+{                                                                                   \
+    int64_t mm = *m;                                                                \
+    for (ptrdiff_t j = 0; j < n; j++) {                                             \
+        IT b;                                                                       \
+        dst[j] = src[j];                                                            \
+        memcpy(&b, src + j, sizeof b);                                              \
+        b &= (IT)ABS;                                                               \
+        if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
+    }                                                                               \
+    *m = mm;                                                                        \
+}
+#endif
+FC_DW_COPY_MAX(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float, int32_t, 0x7fffffff, 0x7f800000)
+FC_DW_COPY_MAX(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, int64_t,
+               0x7fffffffffffffffLL, 0x7ff0000000000000LL)
+
 #define FC_DW_CASE_(T, R, U)                                                        \
     case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols, nt); break;
 #define FC_DW_CASES_R(T, R) FC_DW_CASE_(T, R, 1) FC_DW_CASE_(T, R, 2) FC_DW_CASE_(T, R, 3)
@@ -180,13 +234,15 @@ FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
  * A whole plane is the band [0, OH).  Every output element gets the same
  * taps in the same order whatever the banding, so the results are bitwise
  * independent of it.  next/nextbytes: input the caller will need next
- * (prefetched a share per block of rows), NULL/0 for none. */
+ * (prefetched a share per block of rows), NULL/0 for none.  mx: NULL, or
+ * raised to the largest finite |x| of the rows copied (fc_dw_copy_row_max). */
 #define FC_DEFINE_DW_PLANE(T)                                                       \
 FC_DW_TILES_U(T, 1) FC_DW_TILES_U(T, 2) FC_DW_TILES_U(T, 3) FC_DW_TILES_U(T, 4)     \
 static void fc_dw3_band_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,     \
                             ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,    \
                             T *out, ptrdiff_t OW, ptrdiff_t oa, ptrdiff_t ob,       \
-                            int relu, const T *next, ptrdiff_t nextbytes, int stream) \
+                            int relu, const T *next, ptrdiff_t nextbytes, int stream, \
+                            int64_t *mx)                                            \
 {                                                                                   \
     enum { V = FC_SLIDE_LANES_##T };                                                \
     const ptrdiff_t BH = ob - oa;                                                   \
@@ -202,9 +258,12 @@ static void fc_dw3_band_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt, 
         return;                                                                     \
     for (ptrdiff_t r = 0; r < BH + 2; r++) {                                        \
         ptrdiff_t i = oa + r - pt;                                                  \
-        if (i >= 0 && i < H)                                                        \
-            fc_dw_copy_row_##T(s + r * SW + pl, x + i * W, W);                      \
-        else                                                                        \
+        if (i >= 0 && i < H) {                                                      \
+            if (mx)                                                                 \
+                fc_dw_copy_row_max_##T(s + r * SW + pl, x + i * W, W, mx);          \
+            else                                                                    \
+                fc_dw_copy_row_##T(s + r * SW + pl, x + i * W, W);                  \
+        } else                                                                        \
             memset(s + r * SW, 0, sizeof(T) * (size_t)SW);                          \
     }                                                                               \
     for (ptrdiff_t oh0 = 0; oh0 < BH; oh0 += 4) {                                   \

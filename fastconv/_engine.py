@@ -403,6 +403,9 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
 
 
 _UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
+# The DW3 path finds max |x| while copying its bands (no separate scan of x
+# when some |w| > 1); tests switch it off to compare with the scan.
+_DW3_GUARD = [True]
 
 
 _HALF_MAX = {c: float(np.finfo(c).max) * 0.5 for c in "fd"}
@@ -739,22 +742,24 @@ def _pad_safe(w, b):
     return not (b.size and np.any((b == 0) & np.signbit(b)))
 
 
-def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None):
+def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None, maxabs=False):
+    """DW3 (or its ROWS fallback); with `maxabs`, returns the largest finite
+    |x| found by the band copy (None from the fallback)."""
     c = plan.consts
     if not _pad_safe(w, b):
         path, rc = c["fallback"]
         _run_rows(EnginePlan(path, plan.oshape, plan.level, plan.relu, plan.accumulate, rc),
                   kern, x, w, b, out, nthreads, cache)
-        return
+        return None
     H, W = c["x5"][3:]
     P = c["planes"]
     OH = plan.oshape[-2] if len(plan.oshape) > 2 else 1
     band = c["band"]
-    kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
-                       out.reshape(P, OH, plan.oshape[-1]),
-                       c["pl"][1], c["pl"][2], plan.relu,
-                       team_size(nthreads, P * -(-OH // band), work=9 * out.size),
-                       out.nbytes >= _DW3_STREAM_BYTES, band)
+    return kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
+                              out.reshape(P, OH, plan.oshape[-1]),
+                              c["pl"][1], c["pl"][2], plan.relu,
+                              team_size(nthreads, P * -(-OH // band), work=9 * out.size),
+                              out.nbytes >= _DW3_STREAM_BYTES, band, maxabs)
 
 
 def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
@@ -1085,15 +1090,28 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         if output_shape(reduced[0].shape, w.shape, *reduced[1:], groups, layout) == oshape:
             x, stride, dilation, pads = reduced
     level = level or _dispatch.LEVEL
-    if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
-            and x.size and w.size
-            and products_may_overflow(_dispatch.get_kernels(level), x, w, nthreads)):
-        level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
-        plan = None
-    if plan is None:
-        plan = plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
+
+    def replan(lvl):
+        return plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
                               pads=pads, groups=groups, relu=relu, layout=layout,
-                              accumulate=accumulate, level=level, force=force)
+                              accumulate=accumulate, level=lvl, force=force)
+    fold_mw = None      # the DW3 copy does the guard's scan of x (max |w| > 1)
+    if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
+            and x.size and w.size):
+        kern0 = _dispatch.get_kernels(level)
+        if _DW3_GUARD[0] and not accumulate and x.size > _SERIAL_SCAN:
+            mw = _max_finite_abs(kern0, w, 1)
+            if mw > 1.0:
+                p0 = plan if plan is not None else replan(level)
+                bb = (_NO_BIAS[dtype.char] if bias is None
+                      else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
+                if p0.path == "dw3" and p0.level == level and _pad_safe(w, bb):
+                    fold_mw, plan = mw, p0
+        if fold_mw is None and products_may_overflow(kern0, x, w, nthreads):
+            level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
+            plan = None
+    if plan is None:
+        plan = replan(level)
     if out is None:
         out = np.empty(plan.oshape, dtype=dtype)
     if plan.path == "empty":
@@ -1105,7 +1123,18 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     if not worth_threads(out.size * (w.size // max(1, nout))):
         nthreads = 1
     with running():
-        _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads, weight_cache)
+        if fold_mw is not None:
+            # every input row passes through the band copy, which returns
+            # the largest finite |x|: the guard without a scan of its own
+            mx = _run_dw3(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
+                          maxabs=True)
+            if mx is None or mx * fold_mw >= _HALF_MAX[dtype.char]:
+                plan = replan("baseline")   # see Notes; every output is rewritten
+                _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
+                     weight_cache)
+        else:
+            _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
+                 weight_cache)
     return out
 
 

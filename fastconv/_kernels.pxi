@@ -1124,12 +1124,12 @@ cdef extern from "_dw_tiles.h" nogil:
                            Py_ssize_t pl, float *s, Py_ssize_t SW, const float *w,
                            float init, float *out, Py_ssize_t OW, Py_ssize_t oa,
                            Py_ssize_t ob, int relu, const float *next, Py_ssize_t nextbytes,
-                           int stream)
+                           int stream, int64_t *mx)
     void fc_dw3_band_double(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
                             Py_ssize_t pl, double *s, Py_ssize_t SW, const double *w,
                             double init, double *out, Py_ssize_t OW, Py_ssize_t oa,
                             Py_ssize_t ob, int relu, const double *next, Py_ssize_t nextbytes,
-                            int stream)
+                            int stream, int64_t *mx)
     Py_ssize_t fc_dw3_sw_float(Py_ssize_t OW)
     Py_ssize_t fc_dw3_sw_double(Py_ssize_t OW)
 
@@ -1137,7 +1137,7 @@ cdef extern from "_dw_tiles.h" nogil:
 def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
                   const floating[::1] bias, floating[:, :, ::1] out,
                   Py_ssize_t pt, Py_ssize_t pl, bint relu, int nthreads,
-                  bint stream=False, Py_ssize_t band=0):
+                  bint stream=False, Py_ssize_t band=0, bint maxabs=False):
     """3x3, stride-1, undilated correlation of every plane: x (P, H, W) ->
     out (P, OH, OW), plane p filtered by w[p % C] (C, 9) plus bias[p % C]
     (none when empty), zero padding of pt rows above and pl columns left
@@ -1148,9 +1148,16 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
     the same for any `band` and thread count.  The caller ensures the
     weights are finite and no bias is -0.0 (see _dw_tiles.h).  `stream`:
     non-temporal stores where aligned (outputs much larger than the
-    caches).  Internal."""
+    caches).  `maxabs`: also return the largest finite |x| over the input
+    rows read (every row when H + pt == OH + 2) as a Python float, found
+    while copying (the engine's overflow guard); otherwise None.
+    Internal."""
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t C = w.shape[0], OH = out.shape[1], OW = out.shape[2]
+    cdef int64_t *mxp
+    cdef int64_t mbest = 0
+    cdef int32_t m32
+    cdef int64_t m64
     cdef bint has_bias = bias.shape[0] > 0
     cdef Py_ssize_t SW = fc_dw3_sw_float(OW) if floating is float else fc_dw3_sw_double(OW)
     cdef Py_ssize_t per, nunits, u, t, t1, p, f, nb, T, oa, ob, p2, oa2, ob2, r0, r1
@@ -1173,9 +1180,12 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
     x0 = &x[0, 0, 0]
     per = T // (8 * nthreads) if T >= 8 * nthreads else 1
     nunits = (T + per - 1) // per
+    res = bytearray(8 * nunits)
+    cdef int64_t[::1] slots = memoryview(res).cast("q")
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
+            mxp = &slots[u] if maxabs else NULL
             s = <floating *> calloc((band + 2) * SW, sizeof(floating))
             if s == NULL:
                 failed += 1
@@ -1206,13 +1216,25 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
                         nbytes = (r1 - r0) * W * <Py_ssize_t> sizeof(floating)
                 if floating is float:
                     fc_dw3_band_float(x0 + p * H * W, H, W, pt, pl, s, SW, &w[f, 0], init,
-                                      &out[p, 0, 0], OW, oa, ob, relu, nxt, nbytes, stream)
+                                      &out[p, 0, 0], OW, oa, ob, relu, nxt, nbytes, stream,
+                                      mxp)
                 else:
                     fc_dw3_band_double(x0 + p * H * W, H, W, pt, pl, s, SW, &w[f, 0], init,
-                                       &out[p, 0, 0], OW, oa, ob, relu, nxt, nbytes, stream)
+                                       &out[p, 0, 0], OW, oa, ob, relu, nxt, nbytes, stream,
+                                      mxp)
             free(s)
     if failed:
         raise MemoryError("dw3_correlate: no memory for a scratch plane")
+    if not maxabs:
+        return None
+    for u in range(nunits):
+        if slots[u] > mbest:
+            mbest = slots[u]
+    if floating is float:
+        m32 = <int32_t> mbest
+        return float((<float *> &m32)[0])
+    m64 = mbest
+    return float((<double *> &m64)[0])
 
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,

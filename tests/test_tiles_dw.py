@@ -221,3 +221,63 @@ def test_dw3_bands_kernel_direct(level, dtype):
                     out[...] = np.nan
                     kern.dw3_correlate(x, w, b, out, pt, pl, False, nthreads, True, band)
                     assert np.array_equal(_bits(out), _bits(ref)), (band, nthreads)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dw3_copy_finds_max_finite_abs(level, dtype):
+    """The band copy's max finite |x| (the folded overflow guard) is the
+    guard scan's, NaN/inf/-0.0 present or not, any band and thread count."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(5)
+    for (H, W), (pt, pl), (OH, OW) in (((33, 41), (1, 1), (33, 41)),
+                                       ((33, 41), (0, 0), (31, 39)),
+                                       ((20, 7), (1, 0), (19, 6))):
+        for special in (False, True):
+            x = rng.standard_normal((2, H, W)).astype(dtype)
+            x[1, H - 1, W - 1] = -7.5                       # the largest: a corner
+            if special:
+                x.reshape(-1)[::13] = np.inf
+                x.reshape(-1)[3::17] = -np.inf
+                x.reshape(-1)[5::19] = np.nan
+                x.reshape(-1)[7::23] = -0.0
+            w = rng.standard_normal((2, 9)).astype(dtype)
+            b = np.zeros(0, dtype)
+            want = kern.max_finite_abs(x.reshape(-1), 1)
+            ref = np.empty((2, OH, OW), dtype)
+            for band in (1, 3, 4, 8, OH):
+                assert kern.dw3_correlate(x, w, b, ref, pt, pl, False, 1, False, band) is None
+                for nthreads in (1, 2):
+                    out = np.empty_like(ref)
+                    got = kern.dw3_correlate(x, w, b, out, pt, pl, False, nthreads, False,
+                                             band, True)
+                    assert got == want == 7.5
+                    assert np.array_equal(_bits(out), _bits(ref))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("big", [False, True])
+def test_dw3_folded_guard_equals_scan(level, dtype, big, monkeypatch):
+    """A single large image with |w| > 1: the guard folded into the DW3
+    copy gives the bits of the separate scan (and, when a product could
+    overflow, of the baseline rerun), 1 and 2 threads, padding 0 and 1."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 301, 263)).astype(dtype)
+    if big:
+        x[0, 0, 150, 100] = np.finfo(dtype).max / 3
+        x[0, 0, 7, 9] = np.inf
+    w = (4 * rng.standard_normal((1, 1, 3, 3))).astype(dtype)
+    w[0, 0, 1, 1] = 5.0
+    for pads in (((1, 1), (1, 1)), ((0, 0), (0, 0))):
+        kw = dict(stride=(1, 1), dilation=(1, 1), pads=pads, level=level)
+        assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw).path == "dw3"
+        monkeypatch.setattr(_engine, "_DW3_GUARD", [False])
+        ref = _engine.correlate(x, w, nthreads=1, **kw)
+        monkeypatch.setattr(_engine, "_DW3_GUARD", [True])
+        for nthreads in (1, 2):
+            got = _engine.correlate(x, w, nthreads=nthreads, **kw)
+            assert np.array_equal(_bits(got), _bits(ref))
+        if big and level != "baseline":
+            base = _engine.correlate(x, w, nthreads=1, **dict(kw, level="baseline"))
+            assert np.array_equal(_bits(got), _bits(base))
