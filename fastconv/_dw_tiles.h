@@ -30,6 +30,7 @@
  */
 #ifndef FASTCONV_DW_TILES_H
 #define FASTCONV_DW_TILES_H
+#include <stdint.h>
 #include "_rows_tiles.h"
 
 /* An empty asm that "changes" a pointer: loads through it cannot be merged
@@ -165,35 +166,108 @@ static inline void fc_dw_copy_row_##T(T *dst, const T *src, ptrdiff_t n)        
 FC_DW_COPY(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float)
 FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
 
+/* The same copy, also raising *m to the largest finite |x| of the row as a
+ * bit pattern (sign cleared, non-finite patterns counted as 0: for
+ * non-negative IEEE numbers the integer order is the numeric order).  It
+ * folds the engine's overflow guard scan into the copy (see
+ * _engine.correlate). */
+#if FC_VEC
+#define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
+typedef IT fc_dw_vi_##T __attribute__((vector_size(sizeof(VT))));                   \
+static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,        \
+                                          int64_t *m)                               \
+{                                                                                   \
+    ptrdiff_t j = 0;                                                                \
+    fc_dw_vi_##T acc = {0};                                                         \
+    for (; j + V <= n; j += V) {                                                    \
+        VT v = FC_LOADU(VT, src + j);                                               \
+        FC_STOREU(VT, dst + j, v);                                                  \
+        fc_dw_vi_##T b = (fc_dw_vi_##T)v & (IT)ABS;                                 \
+        b &= (fc_dw_vi_##T)(b < (IT)INF);                                           \
+        fc_dw_vi_##T gt = (fc_dw_vi_##T)(b > acc);                                  \
+        acc = (b & gt) | (acc & ~gt);                                               \
+    }                                                                               \
+    int64_t mm = *m;                                                                \
+    for (int l = 0; l < V; l++)                                                     \
+        if ((int64_t)acc[l] > mm) mm = acc[l];                                      \
+    for (; j < n; j++) {                                                            \
+        IT b;                                                                       \
+        dst[j] = src[j];                                                            \
+        memcpy(&b, src + j, sizeof b);                                              \
+        b &= (IT)ABS;                                                               \
+        if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
+    }                                                                               \
+    *m = mm;                                                                        \
+}
+#else
+#define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
+static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,        \
+                                          int64_t *m)                               \
+{                                                                                   \
+    int64_t mm = *m;                                                                \
+    for (ptrdiff_t j = 0; j < n; j++) {                                             \
+        IT b;                                                                       \
+        dst[j] = src[j];                                                            \
+        memcpy(&b, src + j, sizeof b);                                              \
+        b &= (IT)ABS;                                                               \
+        if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
+    }                                                                               \
+    *m = mm;                                                                        \
+}
+#endif
+FC_DW_COPY_MAX(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float, int32_t, 0x7fffffff, 0x7f800000)
+FC_DW_COPY_MAX(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, int64_t,
+               0x7fffffffffffffffLL, 0x7ff0000000000000LL)
+
 #define FC_DW_CASE_(T, R, U)                                                        \
     case (R) * 4 + (U): fc_dw3_##T##_##R##x##U(sp, SW, w, init, op, OW, ncols, nt); break;
 #define FC_DW_CASES_R(T, R) FC_DW_CASE_(T, R, 1) FC_DW_CASE_(T, R, 2) FC_DW_CASE_(T, R, 3)
 
-/* One plane: x (H, W) contiguous, zero padding pt rows above / pl columns
- * left (and whatever below and right makes the output OH x OW), into out
- * (OH, OW) contiguous.  s is the caller's scratch of (OH + 2) rows of SW
- * >= FC_DW_SW(OW) elements, zero outside the rows and columns this writes
- * (the same for every plane of a call, so it is cleared once). */
+/* One band of output rows [oa, ob) of one plane: x (H, W) contiguous, zero
+ * padding pt rows above / pl columns left (and whatever below and right
+ * makes the output OH x OW), into out (OH, OW) contiguous (the plane's
+ * first row; the band writes rows oa..ob-1).  The band's input rows with
+ * their 1-row halo (ob - oa + 2 rows) are copied into the scratch s, rows
+ * SW >= FC_DW_SW(OW) elements apart; scratch rows outside the input are
+ * cleared here, so one scratch serves every band and plane of a call (its
+ * columns outside pl..pl+W-1 must be zero: cleared once by the caller).
+ * A whole plane is the band [0, OH).  Every output element gets the same
+ * taps in the same order whatever the banding, so the results are bitwise
+ * independent of it.  next/nextbytes: input the caller will need next
+ * (prefetched a share per block of rows), NULL/0 for none.  mx: NULL, or
+ * raised to the largest finite |x| of the rows copied (fc_dw_copy_row_max). */
 #define FC_DEFINE_DW_PLANE(T)                                                       \
 FC_DW_TILES_U(T, 1) FC_DW_TILES_U(T, 2) FC_DW_TILES_U(T, 3) FC_DW_TILES_U(T, 4)     \
-static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,    \
-                             ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,   \
-                             T *out, ptrdiff_t OH, ptrdiff_t OW, int relu,          \
-                             const T *next, int stream)                             \
+static void fc_dw3_band_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,     \
+                            ptrdiff_t pl, T *s, ptrdiff_t SW, const T *w, T init,    \
+                            T *out, ptrdiff_t OW, ptrdiff_t oa, ptrdiff_t ob,       \
+                            int relu, const T *next, ptrdiff_t nextbytes, int stream, \
+                            int64_t *mx)                                            \
 {                                                                                   \
     enum { V = FC_SLIDE_LANES_##T };                                                \
+    const ptrdiff_t BH = ob - oa;                                                   \
     const int nt = FC_DW_CAN_STREAM && stream && ((size_t)out % 16) == 0            \
                    && ((size_t)OW * sizeof(T)) % 16 == 0 && V * sizeof(T) == 32;     \
-    /* the next plane's cache lines, a share per block of rows, so they      */   \
-    /* arrive while this plane computes (its copy would otherwise stall)     */   \
+    /* the next band's cache lines, a share per block of rows, so they       */   \
+    /* arrive while this band computes (its copy would otherwise stall)      */   \
     const char *pf = (const char *)next;                                            \
-    const ptrdiff_t pfbytes = next ? (ptrdiff_t)sizeof(T) * H * W : 0;              \
-    const ptrdiff_t pfstep = ((pfbytes / ((OH + 3) / 4) + 63) / 64) * 64;           \
+    const ptrdiff_t pfbytes = next ? nextbytes : 0;                                 \
+    const ptrdiff_t pfstep = ((pfbytes / ((BH + 3) / 4) + 63) / 64) * 64;           \
     ptrdiff_t pfdone = 0;                                                           \
-    for (ptrdiff_t i = 0; i < H; i++)                                               \
-        fc_dw_copy_row_##T(s + (i + pt) * SW + pl, x + i * W, W);                   \
-    for (ptrdiff_t oh0 = 0; oh0 < OH; oh0 += 4) {                                   \
-        int nr = OH - oh0 < 4 ? (int)(OH - oh0) : 4;                                \
+    if (BH <= 0)                                                                    \
+        return;                                                                     \
+    for (ptrdiff_t r = 0; r < BH + 2; r++) {                                        \
+        ptrdiff_t i = oa + r - pt;                                                  \
+        if (i >= 0 && i < H) {                                                      \
+            if (mx)                                                                 \
+                fc_dw_copy_row_max_##T(s + r * SW + pl, x + i * W, W, mx);          \
+            else                                                                    \
+                fc_dw_copy_row_##T(s + r * SW + pl, x + i * W, W);                  \
+        } else                                                                        \
+            memset(s + r * SW, 0, sizeof(T) * (size_t)SW);                          \
+    }                                                                               \
+    for (ptrdiff_t oh0 = 0; oh0 < BH; oh0 += 4) {                                   \
+        int nr = BH - oh0 < 4 ? (int)(BH - oh0) : 4;                                \
         for (ptrdiff_t e = pfdone + pfstep; pfdone < pfbytes && pfdone < e; pfdone += 64) \
             FC_PREFETCH(pf + pfdone);                                               \
         for (ptrdiff_t j = 0; j < OW;) {                                            \
@@ -202,7 +276,7 @@ static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,
             if (U > FC_DW_UMAX) U = FC_DW_UMAX;                                     \
             int ncols = OW - j < U * V ? (int)(OW - j) : U * V;                     \
             const T *sp = s + oh0 * SW + j;                                         \
-            T *op = out + oh0 * OW + j;                                             \
+            T *op = out + (oa + oh0) * OW + j;                                      \
             switch (nr * 4 + U) {                                                   \
             FC_DW_CASES_R(T, 1) FC_DW_CASES_R(T, 2) FC_DW_CASES_R(T, 3)             \
             FC_DW_CASES_R(T, 4)                                                     \
@@ -214,7 +288,7 @@ static void fc_dw3_plane_##T(const T *x, ptrdiff_t H, ptrdiff_t W, ptrdiff_t pt,
     if (nt)                                                                         \
         FC_SFENCE();                                                                \
     if (relu)                                                                       \
-        for (ptrdiff_t k = 0; k < OH * OW; k++)                                     \
+        for (ptrdiff_t k = oa * OW; k < ob * OW; k++)                               \
             if (out[k] < 0) out[k] = 0;                                             \
 }
 

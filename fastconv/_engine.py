@@ -403,6 +403,9 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
 
 
 _UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
+# The DW3 path finds max |x| while copying its bands (no separate scan of x
+# when some |w| > 1); tests switch it off to compare with the scan.
+_DW3_GUARD = [True]
 
 
 _HALF_MAX = {c: float(np.finfo(c).max) * 0.5 for c in "fd"}
@@ -571,18 +574,44 @@ _DW3_PLANE_MAX = 1 << 16   # input elements per plane (the scratch stays in L1/L
 _DW3_STREAM_BYTES = 16 << 20
 
 
-def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force):
+# Bands of a large plane: output rows per band so that the scratch (band + 2
+# rows) stays in a core's L2 next to its share of the streams; from this
+# many output elements per plane on, a few planes (a single image) take the
+# DW3 driver in bands instead of the ROWS driver.
+_DW3_BAND_BYTES = 256 << 10
+_DW3_BAND_MIN = 1 << 14
+
+
+def _dw3_band(OH, OW, itemsize, nplanes, force):
+    """Output rows per DW3 band (OH: whole planes)."""
+    if force.get("dw3_band"):
+        return int(force["dw3_band"])
+    V = 32 // itemsize
+    SW = -(-OW // V) * V + V                      # fc_dw3_sw (fastconv/_dw_tiles.h)
+    band = max(4, (_DW3_BAND_BYTES // (SW * itemsize) - 2) // 4 * 4)
+    return min(band, OH)
+
+
+def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force, osize=0):
     """The DW3 driver (fastconv/_dw_tiles.h): 3x3 kernels, stride 1, no
-    dilation, padding 0 or 1 per side, one depth plane, planes of at most
-    _DW3_PLANE_MAX elements and enough of them to feed every thread (four
-    per thread: its unit of work is whole planes).  ``force={'dw3': False}``
-    keeps the ROWS driver."""
+    dilation, padding 0 or 1 per side, one depth plane; either planes of at
+    most _DW3_PLANE_MAX elements and enough of them to feed every thread
+    (four per thread: whole planes per unit of work), or planes of at least
+    _DW3_BAND_MIN output elements, cut into row bands.  ``force={'dw3':
+    False}`` keeps the ROWS driver."""
     if not force.get("dw3", True) or force.get("tile"):
         return False
-    return (k5 == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1) and x5[2] == 1
-            and pl[0] == ph[0] == 0 and all(p in (0, 1) for p in pl[1:] + ph[1:])
-            and x5[3] * x5[4] <= _DW3_PLANE_MAX
-            and (nplanes >= 4 * _threads.max_threads() or force.get("dw3")))
+    if not (k5 == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1) and x5[2] == 1
+            and pl[0] == ph[0] == 0 and all(p in (0, 1) for p in pl[1:] + ph[1:])):
+        return False
+    if force.get("dw3"):
+        return True
+    return ((x5[3] * x5[4] <= _DW3_PLANE_MAX and nplanes >= 4 * _threads.max_threads())
+            or osize >= _DW3_BAND_MIN)
+
+
+def _dw3_whole_planes(nplanes, x5):
+    return x5[3] * x5[4] <= _DW3_PLANE_MAX and nplanes >= 4 * _threads.max_threads()
 
 
 def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, force):
@@ -610,8 +639,10 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
         # one input channel per filter: depthwise or plain single-channel
         rows = _plan_rows(dict(c), kern, dchar, N * F, OD, OH, OW, force)
         _copy_sizes(rows[1])         # the fallback's source copy (see _fill_source)
-        if _use_dw3(N * F, x5, k5, s, d, pl, ph, force):
-            c.update(fallback=rows, planes=N * F)
+        if _use_dw3(N * F, x5, k5, s, d, pl, ph, force, OH * OW):
+            band = (OH if _dw3_whole_planes(N * F, x5) and not force.get("dw3_band")
+                    else _dw3_band(OH, OW, 4 if dchar == "f" else 8, N * F, force))
+            c.update(fallback=rows, planes=N * F, band=band)
             return "dw3", c
         return rows
     flat_ok = s[1] == 1 and s[2] == 1
@@ -711,21 +742,24 @@ def _pad_safe(w, b):
     return not (b.size and np.any((b == 0) & np.signbit(b)))
 
 
-def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None):
+def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None, maxabs=False):
+    """DW3 (or its ROWS fallback); with `maxabs`, returns the largest finite
+    |x| found by the band copy (None from the fallback)."""
     c = plan.consts
     if not _pad_safe(w, b):
         path, rc = c["fallback"]
         _run_rows(EnginePlan(path, plan.oshape, plan.level, plan.relu, plan.accumulate, rc),
                   kern, x, w, b, out, nthreads, cache)
-        return
+        return None
     H, W = c["x5"][3:]
     P = c["planes"]
-    kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
-                       out.reshape(P, plan.oshape[-2] if len(plan.oshape) > 2 else 1,
-                                   plan.oshape[-1]),
-                       c["pl"][1], c["pl"][2], plan.relu,
-                       team_size(nthreads, P, work=9 * out.size),
-                       out.nbytes >= _DW3_STREAM_BYTES)
+    OH = plan.oshape[-2] if len(plan.oshape) > 2 else 1
+    band = c["band"]
+    return kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
+                              out.reshape(P, OH, plan.oshape[-1]),
+                              c["pl"][1], c["pl"][2], plan.relu,
+                              team_size(nthreads, P * -(-OH // band), work=9 * out.size),
+                              out.nbytes >= _DW3_STREAM_BYTES, band, maxabs)
 
 
 def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
@@ -1056,15 +1090,28 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         if output_shape(reduced[0].shape, w.shape, *reduced[1:], groups, layout) == oshape:
             x, stride, dilation, pads = reduced
     level = level or _dispatch.LEVEL
-    if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
-            and x.size and w.size
-            and products_may_overflow(_dispatch.get_kernels(level), x, w, nthreads)):
-        level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
-        plan = None
-    if plan is None:
-        plan = plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
+
+    def replan(lvl):
+        return plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
                               pads=pads, groups=groups, relu=relu, layout=layout,
-                              accumulate=accumulate, level=level, force=force)
+                              accumulate=accumulate, level=lvl, force=force)
+    fold_mw = None      # the DW3 copy does the guard's scan of x (max |w| > 1)
+    if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
+            and x.size and w.size):
+        kern0 = _dispatch.get_kernels(level)
+        if _DW3_GUARD[0] and not accumulate and x.size > _SERIAL_SCAN:
+            mw = _max_finite_abs(kern0, w, 1)
+            if mw > 1.0:
+                p0 = plan if plan is not None else replan(level)
+                bb = (_NO_BIAS[dtype.char] if bias is None
+                      else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
+                if p0.path == "dw3" and p0.level == level and _pad_safe(w, bb):
+                    fold_mw, plan = mw, p0
+        if fold_mw is None and products_may_overflow(kern0, x, w, nthreads):
+            level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
+            plan = None
+    if plan is None:
+        plan = replan(level)
     if out is None:
         out = np.empty(plan.oshape, dtype=dtype)
     if plan.path == "empty":
@@ -1076,7 +1123,18 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     if not worth_threads(out.size * (w.size // max(1, nout))):
         nthreads = 1
     with running():
-        _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads, weight_cache)
+        if fold_mw is not None:
+            # every input row passes through the band copy, which returns
+            # the largest finite |x|: the guard without a scan of its own
+            mx = _run_dw3(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
+                          maxabs=True)
+            if mx is None or mx * fold_mw >= _HALF_MAX[dtype.char]:
+                plan = replan("baseline")   # see Notes; every output is rewritten
+                _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
+                     weight_cache)
+        else:
+            _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
+                 weight_cache)
     return out
 
 

@@ -1120,14 +1120,16 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
 # DW3 tiles (_dw_tiles.h): 3x3, stride-1 planes (depthwise layers), each
 # plane copied into an L1-sized zero-bordered scratch and tiled from there.
 cdef extern from "_dw_tiles.h" nogil:
-    void fc_dw3_plane_float(const float *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
-                            Py_ssize_t pl, float *s, Py_ssize_t SW, const float *w,
-                            float init, float *out, Py_ssize_t OH, Py_ssize_t OW, int relu,
-                            const float *next, int stream)
-    void fc_dw3_plane_double(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
-                             Py_ssize_t pl, double *s, Py_ssize_t SW, const double *w,
-                             double init, double *out, Py_ssize_t OH, Py_ssize_t OW,
-                             int relu, const double *next, int stream)
+    void fc_dw3_band_float(const float *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
+                           Py_ssize_t pl, float *s, Py_ssize_t SW, const float *w,
+                           float init, float *out, Py_ssize_t OW, Py_ssize_t oa,
+                           Py_ssize_t ob, int relu, const float *next, Py_ssize_t nextbytes,
+                           int stream, int64_t *mx)
+    void fc_dw3_band_double(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t pt,
+                            Py_ssize_t pl, double *s, Py_ssize_t SW, const double *w,
+                            double init, double *out, Py_ssize_t OW, Py_ssize_t oa,
+                            Py_ssize_t ob, int relu, const double *next, Py_ssize_t nextbytes,
+                            int stream, int64_t *mx)
     Py_ssize_t fc_dw3_sw_float(Py_ssize_t OW)
     Py_ssize_t fc_dw3_sw_double(Py_ssize_t OW)
 
@@ -1135,22 +1137,35 @@ cdef extern from "_dw_tiles.h" nogil:
 def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
                   const floating[::1] bias, floating[:, :, ::1] out,
                   Py_ssize_t pt, Py_ssize_t pl, bint relu, int nthreads,
-                  bint stream=False):
+                  bint stream=False, Py_ssize_t band=0, bint maxabs=False):
     """3x3, stride-1, undilated correlation of every plane: x (P, H, W) ->
     out (P, OH, OW), plane p filtered by w[p % C] (C, 9) plus bias[p % C]
     (none when empty), zero padding of pt rows above and pl columns left
-    (OH <= H + 2 - pt, OW <= W + 2 - pl).  Units of parallel work are runs
-    of whole planes; each holds one scratch plane (cleared once).  The caller
-    ensures the weights are finite and no bias is -0.0 (see _dw_tiles.h).
-    `stream`: non-temporal stores where aligned (outputs much larger than
-    the caches).  Internal."""
+    (OH <= H + 2 - pt, OW <= W + 2 - pl).  Each plane is cut into bands of
+    `band` output rows (0 or >= OH: whole planes); units of parallel work
+    are runs of consecutive (plane, band) pairs, and each holds one scratch
+    of band + 2 rows (its border cleared once).  The results are bitwise
+    the same for any `band` and thread count.  The caller ensures the
+    weights are finite and no bias is -0.0 (see _dw_tiles.h).  `stream`:
+    non-temporal stores where aligned (outputs much larger than the
+    caches).  `maxabs`: also return the largest finite |x| over the input
+    rows read (every row when H + pt == OH + 2) as a Python float, found
+    while copying (the engine's overflow guard); otherwise None.
+    Internal."""
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t C = w.shape[0], OH = out.shape[1], OW = out.shape[2]
+    cdef int64_t *mxp
+    cdef int64_t mbest = 0
+    cdef int32_t m32
+    cdef int64_t m64
     cdef bint has_bias = bias.shape[0] > 0
     cdef Py_ssize_t SW = fc_dw3_sw_float(OW) if floating is float else fc_dw3_sw_double(OW)
-    cdef Py_ssize_t per, nunits, u, p, p1, f
+    cdef Py_ssize_t per, nunits, u, t, t1, p, f, nb, T, oa, ob, p2, oa2, ob2, r0, r1
     cdef int failed = 0
     cdef floating *s
+    cdef const floating *x0
+    cdef const floating *nxt
+    cdef Py_ssize_t nbytes
     cdef floating init
     if w.shape[1] != 9 or out.shape[0] != P or P == 0 or OH == 0 or OW == 0:
         if P and OH and OW:
@@ -1158,30 +1173,68 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
         return
     if pt < 0 or pl < 0 or H + pt > OH + 2 or W + pl > SW:
         raise ValueError("dw3_correlate: the plane does not fit the scratch")
-    per = P // (8 * nthreads) if P >= 8 * nthreads else 1
-    nunits = (P + per - 1) // per
+    if band <= 0 or band > OH:
+        band = OH
+    nb = (OH + band - 1) // band
+    T = P * nb
+    x0 = &x[0, 0, 0]
+    per = T // (8 * nthreads) if T >= 8 * nthreads else 1
+    nunits = (T + per - 1) // per
+    res = bytearray(8 * nunits)
+    cdef int64_t[::1] slots = memoryview(res).cast("q")
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
-            s = <floating *> calloc((OH + 2) * SW, sizeof(floating))
+            mxp = &slots[u] if maxabs else NULL
+            s = <floating *> calloc((band + 2) * SW, sizeof(floating))
             if s == NULL:
                 failed += 1
                 continue
-            p1 = (u + 1) * per if (u + 1) * per < P else P
-            for p in range(u * per, p1):
+            t1 = (u + 1) * per if (u + 1) * per < T else T
+            for t in range(u * per, t1):
+                p = t // nb
+                oa = (t % nb) * band
+                ob = oa + band if oa + band < OH else OH
                 f = p % C
                 init = bias[f] if has_bias else 0
+                # the input rows the next band of this unit adds (its halo
+                # rows shared with this band are already in cache)
+                nxt = NULL
+                nbytes = 0
+                if t + 1 < t1:
+                    p2 = (t + 1) // nb
+                    oa2 = ((t + 1) % nb) * band
+                    ob2 = oa2 + band if oa2 + band < OH else OH
+                    r0 = ob + 2 - pt if p2 == p else 0
+                    r1 = ob2 + 2 - pt
+                    if r0 < 0:
+                        r0 = 0
+                    if r1 > H:
+                        r1 = H
+                    if r1 > r0:
+                        nxt = x0 + (p2 * H + r0) * W
+                        nbytes = (r1 - r0) * W * <Py_ssize_t> sizeof(floating)
                 if floating is float:
-                    fc_dw3_plane_float(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
-                                       &out[p, 0, 0], OH, OW, relu,
-                                       &x[p + 1, 0, 0] if p + 1 < p1 else NULL, stream)
+                    fc_dw3_band_float(x0 + p * H * W, H, W, pt, pl, s, SW, &w[f, 0], init,
+                                      &out[p, 0, 0], OW, oa, ob, relu, nxt, nbytes, stream,
+                                      mxp)
                 else:
-                    fc_dw3_plane_double(&x[p, 0, 0], H, W, pt, pl, s, SW, &w[f, 0], init,
-                                        &out[p, 0, 0], OH, OW, relu,
-                                        &x[p + 1, 0, 0] if p + 1 < p1 else NULL, stream)
+                    fc_dw3_band_double(x0 + p * H * W, H, W, pt, pl, s, SW, &w[f, 0], init,
+                                       &out[p, 0, 0], OW, oa, ob, relu, nxt, nbytes, stream,
+                                      mxp)
             free(s)
     if failed:
         raise MemoryError("dw3_correlate: no memory for a scratch plane")
+    if not maxabs:
+        return None
+    for u in range(nunits):
+        if slots[u] > mbest:
+            mbest = slots[u]
+    if floating is float:
+        m32 = <int32_t> mbest
+        return float((<float *> &m32)[0])
+    m64 = mbest
+    return float((<double *> &m64)[0])
 
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,

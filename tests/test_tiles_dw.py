@@ -107,9 +107,10 @@ def test_dw3_falls_back_for_nonfinite_weights_and_negative_zero_bias(level, dtyp
 
 
 def test_dw3_plan_choice():
-    """DW3 takes 3x3 stride-1 depthwise layers with enough planes; not a
-    single image (one plane would leave threads idle), strides, dilations,
-    other kernels, wide padding or forced tiles."""
+    """DW3 takes 3x3 stride-1 depthwise layers with enough planes (whole
+    planes per unit of work) and large planes (row bands); not a small
+    single image, strides, dilations, other kernels, wide padding or forced
+    tiles."""
     def path(xs, ws, s=(1, 1), d=(1, 1), p=((1, 1), (1, 1)), g=None, force=None):
         return _engine.plan_correlate(xs, ws, np.float32, stride=s, dilation=d, pads=p,
                                       groups=g or xs[1], force=force).path
@@ -120,7 +121,10 @@ def test_dw3_plan_choice():
     assert path((16, 128, 56, 56), (128, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), force={"dw3": False}) != "dw3"
-    assert path((2, 4, 400, 400), (4, 1, 3, 3)) != "dw3"          # plane > scratch cap
+    assert path((2, 4, 400, 400), (4, 1, 3, 3)) == "dw3"          # bands
+    assert path((1, 1, 2048, 2048), (1, 1, 3, 3)) == "dw3"        # one image, bands
+    assert path((1, 1, 2048, 2048), (1, 1, 3, 3), p=((0, 0), (0, 0))) == "dw3"
+    assert path((1, 1, 2048, 2048), (1, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -143,3 +147,137 @@ def test_dw3_streaming_stores_bitwise(level, dtype):
                 out[...] = np.nan
                 kern.dw3_correlate(x, w, b, out, 1, 1, False, nthreads, True)
                 assert np.array_equal(_bits(out), _bits(ref))
+
+
+# single large planes cut into row bands: (N, C, (H, W), pads, band rows)
+BAND_CASES = [
+    (1, 1, (301, 517), ((1, 1), (1, 1)), None),    # the engine's band size
+    (1, 1, (301, 517), ((1, 1), (1, 1)), 4),
+    (1, 1, (131, 77), ((0, 0), (0, 0)), 5),        # band not a multiple of 4
+    (1, 1, (130, 67), ((1, 0), (0, 1)), 7),
+    (1, 1, (130, 67), ((0, 1), (1, 0)), 1),        # one row per band
+    (1, 2, (64, 40), ((1, 1), (1, 1)), 63),        # last band one row
+    (1, 1, (9, 23), ((1, 1), (1, 1)), 8),          # the last band: 1 row
+    (1, 1, (10, 23), ((0, 0), (0, 0)), 3),
+]
+
+
+def _band_force(band):
+    return {"dw3": True, "dw3_band": band} if band else {}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(BAND_CASES)))
+def test_dw3_bands_equal_rows_and_generic(level, dtype, case):
+    *cs, band = BAND_CASES[case]
+    ref, scale, plan_r = _run(cs, dtype, level, {"dw3": False}, 1)
+    assert plan_r.path in ("rows", "rows_padded")
+    generic, _, _ = _run(cs, dtype, level, {"generic": True}, 1)
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(ref - generic) <= 10 * eps * scale)
+    for nthreads in (1, 2):
+        got, _, plan = _run(cs, dtype, level, _band_force(band), nthreads)
+        assert plan.path == "dw3"
+        if band:
+            assert plan.consts["band"] == band
+        assert np.array_equal(_bits(got), _bits(ref))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_dw3_bands_relu_special_values_and_every_band(level):
+    """Special values and ReLU per band; every band size of a small plane
+    (each band boundary position) gives the same bits, 1 to 3 threads."""
+    cs = (1, 1, (37, 29), ((1, 1), (1, 1)))
+    for relu in (False, True):
+        ref, _, _ = _run(cs, np.float32, level, {"dw3": False}, 1, relu=relu, special=True)
+        for band in range(1, 40):
+            for nthreads in (1, 2, 3):
+                got, _, _ = _run(cs, np.float32, level, _band_force(band), nthreads,
+                                 relu=relu, special=True)
+                assert np.array_equal(_bits(got), _bits(ref)), (band, nthreads)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dw3_bands_kernel_direct(level, dtype):
+    """dw3_correlate with bands, several planes (bands crossing planes in a
+    unit of work), streaming stores aligned or not."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(11)
+    for (H, W), (pt, pl), (OH, OW) in (((33, 40), (1, 1), (33, 40)),
+                                       ((33, 41), (0, 0), (31, 39)),
+                                       ((20, 16), (1, 0), (19, 15))):
+        x = rng.standard_normal((3, H, W)).astype(dtype)
+        w = rng.standard_normal((3, 9)).astype(dtype)
+        b = rng.standard_normal(3).astype(dtype)
+        ref = np.empty((3, OH, OW), dtype)
+        kern.dw3_correlate(x, w, b, ref, pt, pl, False, 1, False, 0)
+        for band in (1, 2, 4, 6, 13, OH - 1, OH, OH + 5):
+            for shift in (0, 1):
+                buf = np.empty(3 * OH * OW + 4, dtype)
+                out = buf[shift:shift + 3 * OH * OW].reshape(3, OH, OW)
+                for nthreads in (1, 2):
+                    out[...] = np.nan
+                    kern.dw3_correlate(x, w, b, out, pt, pl, False, nthreads, True, band)
+                    assert np.array_equal(_bits(out), _bits(ref)), (band, nthreads)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dw3_copy_finds_max_finite_abs(level, dtype):
+    """The band copy's max finite |x| (the folded overflow guard) is the
+    guard scan's, NaN/inf/-0.0 present or not, any band and thread count."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(5)
+    for (H, W), (pt, pl), (OH, OW) in (((33, 41), (1, 1), (33, 41)),
+                                       ((33, 41), (0, 0), (31, 39)),
+                                       ((20, 7), (1, 0), (19, 6))):
+        for special in (False, True):
+            x = rng.standard_normal((2, H, W)).astype(dtype)
+            x[1, H - 1, W - 1] = -7.5                       # the largest: a corner
+            if special:
+                x.reshape(-1)[::13] = np.inf
+                x.reshape(-1)[3::17] = -np.inf
+                x.reshape(-1)[5::19] = np.nan
+                x.reshape(-1)[7::23] = -0.0
+            w = rng.standard_normal((2, 9)).astype(dtype)
+            b = np.zeros(0, dtype)
+            want = kern.max_finite_abs(x.reshape(-1), 1)
+            ref = np.empty((2, OH, OW), dtype)
+            for band in (1, 3, 4, 8, OH):
+                assert kern.dw3_correlate(x, w, b, ref, pt, pl, False, 1, False, band) is None
+                for nthreads in (1, 2):
+                    out = np.empty_like(ref)
+                    got = kern.dw3_correlate(x, w, b, out, pt, pl, False, nthreads, False,
+                                             band, True)
+                    assert got == want == 7.5
+                    assert np.array_equal(_bits(out), _bits(ref))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("big", [False, True])
+def test_dw3_folded_guard_equals_scan(level, dtype, big, monkeypatch):
+    """A single large image with |w| > 1: the guard folded into the DW3
+    copy gives the bits of the separate scan (and, when a product could
+    overflow, of the baseline rerun), 1 and 2 threads, padding 0 and 1."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 301, 263)).astype(dtype)
+    if big:
+        x[0, 0, 150, 100] = np.finfo(dtype).max / 3
+        x[0, 0, 7, 9] = np.inf
+    w = (4 * rng.standard_normal((1, 1, 3, 3))).astype(dtype)
+    w[0, 0, 1, 1] = 5.0
+    for pads in (((1, 1), (1, 1)), ((0, 0), (0, 0))):
+        kw = dict(stride=(1, 1), dilation=(1, 1), pads=pads, level=level)
+        assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw).path == "dw3"
+        monkeypatch.setattr(_engine, "_DW3_GUARD", [False])
+        ref = _engine.correlate(x, w, nthreads=1, **kw)
+        monkeypatch.setattr(_engine, "_DW3_GUARD", [True])
+        for nthreads in (1, 2):
+            got = _engine.correlate(x, w, nthreads=nthreads, **kw)
+            assert np.array_equal(_bits(got), _bits(ref))
+        if big and level != "baseline":
+            base = _engine.correlate(x, w, nthreads=1, **dict(kw, level="baseline"))
+            assert np.array_equal(_bits(got), _bits(base))
