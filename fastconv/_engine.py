@@ -655,23 +655,7 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
         filtt = _use_filtt(kern, dchar, OH, OW, Wp, Fg, ntaps, flat_ok)
     if filtt:
         tile = ftile or _filtt_tile(kern, dchar) or _tiles(kern, "FILTT", dchar, False)[0]
-        # any stride: tile positions are offsets into an unsplit source
-        copy = any(pl) or any(ph)
-        xstr, Wq, total = _source_geometry(x5, pl, ph, 1, copy)
-        pf, _ = kern.filtt_width(tile["index"])
-        nunits = N * OD * (groups * -(-Fg // pf))
-        chunk = (OH * OW if nunits >= 4 * _threads.max_threads()
-                 else max(8, -(-OH * OW * nunits // (4 * _threads.max_threads()))))
-        chunk = force.get("flat_chunk") or chunk
-        tpc = k5[0] * k5[1] * k5[2]
-        tblk = force.get("filtt_taps") or (
-            0 if flat_ok else max(tpc, _FILTT_TAPS_STRIDED // tpc * tpc))
-        c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
-                 tblk=tblk, tile=tile["name"], tile_index=tile["index"],
-                 group=force.get("filtt_group", 0),
-                 toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
-                 chunk=chunk, units=nunits * -(-OH * OW // chunk), Cg=Cg, phases=1)
-        return "filtt", c
+        return _plan_filtt(c, kern, tile, N * OD, groups, Fg, Cg, OH * OW, flat_ok, force)
     pmax = ftile["shape"][0] if ftile is not None else _filt_pmax(kern, dchar)
     nblocks = 0
     for _ in range(groups):
@@ -704,6 +688,29 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
              units=N * nblocks * OD * OH)
     c["tile"] = _filt_name(kern, dchar, pmax, c["narrow"])
     return "filt", c
+
+
+def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
+    """("filtt", consts) of the FILTT driver with `tile` (any stride: tile
+    positions are offsets into an unsplit source); `nplanes` output depth
+    planes of `npos` positions each."""
+    pl, ph, d, k5, x5 = c["pl"], c["ph"], c["d"], c["k5"], c["x5"]
+    copy = any(pl) or any(ph)
+    xstr, Wq, total = _source_geometry(x5, pl, ph, 1, copy)
+    pf, _ = kern.filtt_width(tile["index"])
+    nunits = nplanes * (groups * -(-Fg // pf))
+    chunk = (npos if nunits >= 4 * _threads.max_threads()
+             else max(8, -(-npos * nunits // (4 * _threads.max_threads()))))
+    chunk = force.get("flat_chunk") or chunk
+    tpc = k5[0] * k5[1] * k5[2]
+    tblk = force.get("filtt_taps") or (
+        0 if flat_ok else max(tpc, _FILTT_TAPS_STRIDED // tpc * tpc))
+    c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
+             tblk=tblk, tile=tile["name"], tile_index=tile["index"],
+             group=force.get("filtt_group", 0),
+             toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
+             chunk=chunk, units=nunits * -(-npos // chunk), Cg=Cg, phases=1)
+    return "filtt", c
 
 
 def _fill_source(x5, c, kern, nthreads):
