@@ -171,6 +171,18 @@ FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
  * non-negative IEEE numbers the integer order is the numeric order).  It
  * folds the engine's overflow guard scan into the copy (see
  * _engine.correlate). */
+/* Scalar copy of elements j..n-1 with the running largest finite |x| (as
+ * bit patterns) in mm: the tail of the vector loop, the whole row without
+ * vectors. */
+#define FC_DW_COPY_TAIL_(IT, ABS, INF)                                              \
+    for (; j < n; j++) {                                                            \
+        IT b;                                                                       \
+        dst[j] = src[j];                                                            \
+        memcpy(&b, src + j, sizeof b);                                              \
+        b &= (IT)ABS;                                                               \
+        if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
+    }
+
 #if FC_VEC
 #define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
 typedef IT fc_dw_vi_##T __attribute__((vector_size(sizeof(VT))));                   \
@@ -190,13 +202,7 @@ static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,    
     int64_t mm = *m;                                                                \
     for (int l = 0; l < V; l++)                                                     \
         if ((int64_t)acc[l] > mm) mm = acc[l];                                      \
-    for (; j < n; j++) {                                                            \
-        IT b;                                                                       \
-        dst[j] = src[j];                                                            \
-        memcpy(&b, src + j, sizeof b);                                              \
-        b &= (IT)ABS;                                                               \
-        if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
-    }                                                                               \
+    FC_DW_COPY_TAIL_(IT, ABS, INF)                                                  \
     *m = mm;                                                                        \
 }
 #else
@@ -205,13 +211,8 @@ static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,    
                                           int64_t *m)                               \
 {                                                                                   \
     int64_t mm = *m;                                                                \
-    for (ptrdiff_t j = 0; j < n; j++) {                                             \
-        IT b;                                                                       \
-        dst[j] = src[j];                                                            \
-        memcpy(&b, src + j, sizeof b);                                              \
-        b &= (IT)ABS;                                                               \
-        if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
-    }                                                                               \
+    ptrdiff_t j = 0;                                                                \
+    FC_DW_COPY_TAIL_(IT, ABS, INF)                                                  \
     *m = mm;                                                                        \
 }
 #endif
