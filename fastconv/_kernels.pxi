@@ -1240,39 +1240,51 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
                Py_ssize_t pd, Py_ssize_t ph, Py_ssize_t pw,
                Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq, int nthreads):
-    """Zero-padded copy of x (N, C, D, H, W) into flat, laid out (N, C, Dp, Hp, Wq),
-    one padded row per unit of parallel work.  Internal."""
+    """Zero-padded copy of x (N, C, D, H, W) into flat, laid out (N, C, Dp, Hp, Wq).
+    Internal.
+
+    The unit of parallel work is a block of consecutive padded rows of about
+    32 KB: one row per unit made the two threads write neighbouring rows,
+    which share cache lines at their ends (a row is rarely a multiple of 64
+    bytes), and took the shared unit counter once per few hundred bytes --
+    two threads copied slower than one."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], D = x.shape[2]
     cdef Py_ssize_t H = x.shape[3], W = x.shape[4]
-    cdef Py_ssize_t nunits = N * C * Dp * Hp
-    cdef Py_ssize_t u, r, hp, dp, c, n, d, h, j
+    cdef Py_ssize_t nrows = N * C * Dp * Hp
+    cdef Py_ssize_t per = (32768 // sizeof(floating) + Wq - 1) // Wq if Wq > 0 else 1
+    cdef Py_ssize_t nunits = (nrows + per - 1) // per
+    cdef Py_ssize_t u, q, qend, r, hp, dp, c, n, d, h, j
     cdef floating *row
     cdef const floating *src
-    if nunits == 0:
+    if nrows == 0:
         return
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
-            hp = u % Hp
-            r = u // Hp
-            dp = r % Dp
-            r = r // Dp
-            c = r % C
-            n = r // C
-            row = &flat[0] + u * Wq
-            d = dp - pd
-            h = hp - ph
-            if d < 0 or d >= D or h < 0 or h >= H:
-                for j in range(Wq):
-                    row[j] = 0
-            else:
-                src = &x[n, c, d, h, 0]
-                for j in range(pw):
-                    row[j] = 0
-                for j in range(W):
-                    row[pw + j] = src[j]
-                for j in range(pw + W, Wq):
-                    row[j] = 0
+            qend = (u + 1) * per
+            if qend > nrows:
+                qend = nrows
+            for q in range(u * per, qend):
+                hp = q % Hp
+                r = q // Hp
+                dp = r % Dp
+                r = r // Dp
+                c = r % C
+                n = r // C
+                row = &flat[0] + q * Wq
+                d = dp - pd
+                h = hp - ph
+                if d < 0 or d >= D or h < 0 or h >= H:
+                    for j in range(Wq):
+                        row[j] = 0
+                else:
+                    src = &x[n, c, d, h, 0]
+                    for j in range(pw):
+                        row[j] = 0
+                    for j in range(W):
+                        row[pw + j] = src[j]
+                    for j in range(pw + W, Wq):
+                        row[j] = 0
 
 
 def any_nonfinite(const floating[::1] a, int nthreads):
