@@ -978,9 +978,20 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef floating init, wv
     if nunits == 0:
         return
+    # Units are handed out `grab` at a time: consecutive row blocks of one
+    # plane share input rows, so a thread that takes neighbours finds half of
+    # its input in L1.  One unit per grab made two threads alternate blocks
+    # (3-D 128^3 5^3 float32 on Zen 2: 7.1 ms on 2 threads vs 12.4 on 1;
+    # grabs of ~1024 output columns: 6.3 ms).  At least 16 grabs per thread
+    # are kept so a thread can still take over a descheduled one's work.
+    cdef Py_ssize_t grab = 1024 // (colchunk if colchunk < OW else OW)
+    if grab > nunits // (16 * nthreads):
+        grab = nunits // (16 * nthreads)
+    if grab < 1:
+        grab = 1
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
-                        use_threads_if=nthreads > 1):
+                        use_threads_if=nthreads > 1, chunksize=grab):
             scratch = NULL
             cb = u % ncb
             r = u // ncb

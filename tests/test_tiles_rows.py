@@ -134,3 +134,45 @@ def test_slide_borders_bitwise_with_special_values(level, dtype):
         got = _corr(x, w, b, pads, level, None)
         ref = _corr(x, w, b, pads, level, {"slide": False})
         assert np.array_equal(got.view(bits), ref.view(bits))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, pads", [
+    ((2, 3, 5, 9, 11), (1, 2, 3)),          # many rows per parallel block, partial last block
+    ((1, 1, 3, 4, 9000), (0, 1, 2)),        # rows longer than a block: one row per unit
+    ((1, 2, 1, 1, 1), (2, 0, 1)),           # a single source element
+    ((1, 1, 40, 70, 33), (2, 2, 2)),        # several blocks per plane
+])
+def test_pad_source_equals_np_pad_for_any_thread_count(level, dtype, shape, pads):
+    """The padded copy of the ROWS/FILT paths: zeros around x, in blocks of
+    rows per parallel unit (the last block partial), for 1-3 threads."""
+    kern = _dispatch.get_kernels(level)
+    x = np.random.default_rng(5).standard_normal(shape).astype(dtype)
+    pd, ph, pw = pads
+    ref = np.pad(x, ((0, 0), (0, 0), (pd, pd), (ph, ph), (pw, pw)))
+    Dp, Hp, Wq = ref.shape[2:]
+    for nthreads in (1, 2, 3):
+        flat = np.full(ref.size + 7, 7.0, dtype=dtype)
+        kern.pad_source(x, flat, pd, ph, pw, Dp, Hp, Wq, nthreads)
+        assert np.array_equal(flat[:ref.size].reshape(ref.shape), ref)
+        assert np.all(flat[ref.size:] == 7.0)        # nothing written past the copy
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_rows_units_handed_out_in_groups_bitwise_for_any_thread_count(level):
+    """Short output rows: the ROWS driver hands out several consecutive row
+    blocks per grab (fastconv/_kernels.pxi, rows_correlate); the result does
+    not depend on the thread count or on who took which group."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 1, 30, 64, 40)).astype(np.float32)
+    w = rng.standard_normal((1, 1, 3, 3, 3)).astype(np.float32)
+    kw = dict(stride=(1, 1, 1), dilation=(1, 1, 1), pads=((1, 1),) * 3, level=level)
+    plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw)
+    assert plan.path == "rows_padded" and plan.consts["ow"] < 1024 // 8
+    one = _engine.correlate(x, w, nthreads=1, **kw)
+    generic = _engine.correlate(x, w, nthreads=1, force={"generic": True}, **kw)
+    assert np.allclose(one, generic, rtol=1e-5, atol=1e-4)
+    for nthreads in (2, 3):
+        other = _engine.correlate(x, w, nthreads=nthreads, **kw)
+        assert np.array_equal(one.view(np.uint32), other.view(np.uint32))
