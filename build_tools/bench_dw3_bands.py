@@ -22,9 +22,9 @@ for dt in ("float32","float64"):
     kf=np.ascontiguousarray(ker[::-1,::-1]); x4=img[None,None]; w4=kf[None,None]
     def eng(force, guard, fold=True):
         def f():
-            _engine._UNFUSED_FALLBACK[0]=guard; _engine._DW3_GUARD[0]=fold
+            _engine._UNFUSED_FALLBACK[0]=guard; _engine._FOLD_GUARD[0]=fold
             try: return _engine.correlate(x4,w4,nthreads=T,force=force,**kw)[0,0]
-            finally: _engine._UNFUSED_FALLBACK[0]=True; _engine._DW3_GUARD[0]=True
+            finally: _engine._UNFUSED_FALLBACK[0]=True; _engine._FOLD_GUARD[0]=True
         return f
     fns={"convolve(after)":lambda: fastconv.convolve(img,ker,'same',workers=T) if 'workers' in fastconv.convolve.__code__.co_varnames else fastconv.convolve(img,ker,'same'),
          "eng rows+guard(before)":eng({"dw3":False},True),

@@ -403,9 +403,11 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
 
 
 _UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
-# The DW3 path finds max |x| while copying its bands (no separate scan of x
-# when some |w| > 1); tests switch it off to compare with the scan.
-_DW3_GUARD = [True]
+# Paths that copy all of x (the DW3 bands, the stride-1 padded copy of the
+# tiled paths) find max |x| while copying (no separate scan of x when some
+# |w| > 1); tests switch it off to compare with the scan.
+_FOLD_GUARD = [True]
+_FOLD_PATHS = ("rows_padded", "filtt", "flat", "filt")
 
 
 _HALF_MAX = {c: float(np.finfo(c).max) * 0.5 for c in "fd"}
@@ -713,8 +715,17 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
     return "filtt", c
 
 
-def _fill_source(x5, c, kern, nthreads):
-    """The source buffer of a tiled path: `x5` itself or its padded copy."""
+def _copy_folds(c):
+    """True when a tiled path's consts `c` make it copy all of x through
+    ``pad_source`` (the stride-1 padded copy), which can then return the
+    largest finite |x| for the overflow guard (see :func:`correlate`)."""
+    return bool(c.get("copy")) and c.get("phases", c["s"][2]) == 1
+
+
+def _fill_source(x5, c, kern, nthreads, fold=None):
+    """The source buffer of a tiled path: `x5` itself or its padded copy.
+    `fold`: a list that receives the largest finite |x| (the stride-1 copy
+    only: :func:`_copy_folds`)."""
     if not c["copy"]:
         return x5.reshape(-1)
     S = c.get("phases", c["s"][2])
@@ -724,18 +735,21 @@ def _fill_source(x5, c, kern, nthreads):
         total, (Dp, Hp, Wq) = c["total"], c["padded"]
         flat = _scratch(total + _SLACK, x5.dtype)
         flat[total:] = 0
-        kern.pad_source(x5, flat, c["pl"][0], c["pl"][1], c["pl"][2], Dp, Hp, Wq,
-                        team_size(nthreads, c["pad_units"], work=4 * total))
+        mx = kern.pad_source(x5, flat, c["pl"][0], c["pl"][1], c["pl"][2], Dp, Hp, Wq,
+                             team_size(nthreads, c["pad_units"], work=4 * total),
+                             fold is not None)
+        if fold is not None:
+            fold.append(mx)
         return flat
     return _source(x5, c["pl"], c["ph"], S, kern, nthreads)[0]
 
 
-def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None):
+def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     c = plan.consts
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
     wt = np.ascontiguousarray(w.reshape(w.shape[0], -1))
-    flat = _fill_source(x5, c, kern, nthreads)
+    flat = _fill_source(x5, c, kern, nthreads, fold)
     colchunk, units = _row_chunks(c["rowblocks"], c["ow"], nthreads)
     kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"], c["copy"],
                         c["copy"], plan.relu, colchunk, team_size(nthreads, units), c["slide"])
@@ -769,14 +783,14 @@ def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None, maxabs=False):
                               out.nbytes >= _DW3_STREAM_BYTES, band, maxabs)
 
 
-def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None):
+def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     c = plan.consts
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
     w5 = w.reshape(w.shape[:2] + c["k5"])
     wpt, bpt, blk = _packed(cache, plan, w5, b,
                             lambda: _pack_filtt(w5, b, _groups_of(x, w), c["pf"]))
-    flat = _fill_source(x5, c, kern, nthreads)
+    flat = _fill_source(x5, c, kern, nthreads, fold)
     kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
                          c["s"][1], c["s"][2], c["chunk"], c["tblk"], c["group"], plan.relu,
                          c["tile_index"],
@@ -823,14 +837,14 @@ def _groups_of(x, w):
     return x.shape[1] // w.shape[1]
 
 
-def _run_flat_or_filt(plan, kern, x, w, b, out, nthreads, cache=None):
+def _run_flat_or_filt(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     c = plan.consts
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
     w5 = w.reshape(w.shape[:2] + c["k5"])
     wpack, blocks = _packed(cache, plan, w5, None,
                             lambda: _pack_blocks(w5, _groups_of(x, w), c["pmax"]))
-    flat = _fill_source(x5, c, kern, nthreads)
+    flat = _fill_source(x5, c, kern, nthreads, fold)
     if plan.path == "flat":
         kern.filt_correlate_flat(flat, c["xstr"], c["toff"], wpack, blocks, o5, b, c["Cg"],
                                  c["s"][0], c["chunk"], plan.relu,
@@ -1106,13 +1120,11 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
             and x.size and w.size):
         kern0 = _dispatch.get_kernels(level)
-        if _DW3_GUARD[0] and not accumulate and x.size > _SERIAL_SCAN:
+        if _FOLD_GUARD[0] and not accumulate and x.size > _SERIAL_SCAN:
             mw = _max_finite_abs(kern0, w, 1)
             if mw > 1.0:
                 p0 = plan if plan is not None else replan(level)
-                bb = (_NO_BIAS[dtype.char] if bias is None
-                      else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
-                if p0.path == "dw3" and p0.level == level and _pad_safe(w, bb):
+                if p0.level == level and _folds_guard(p0, w, bias, dtype):
                     fold_mw, plan = mw, p0
         if fold_mw is None and products_may_overflow(kern0, x, w, nthreads):
             level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
@@ -1131,10 +1143,9 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         nthreads = 1
     with running():
         if fold_mw is not None:
-            # every input row passes through the band copy, which returns
-            # the largest finite |x|: the guard without a scan of its own
-            mx = _run_dw3(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
-                          maxabs=True)
+            # every input row passes through the copy, which returns the
+            # largest finite |x|: the guard without a scan of its own
+            mx = _run_folded(plan, x, w, b, out, nthreads, weight_cache)
             if mx is None or mx * fold_mw >= _HALF_MAX[dtype.char]:
                 plan = replan("baseline")   # see Notes; every output is rewritten
                 _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
@@ -1143,6 +1154,28 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
             _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
                  weight_cache)
     return out
+
+
+def _folds_guard(plan, w, bias, dtype):
+    """True when running `plan` copies all of x and returns its largest
+    finite |x| (:func:`_run_folded`): the DW3 bands (pad-safe weights: else
+    its ROWS fallback runs) and the stride-1 padded copy of the tiled paths."""
+    if plan.path == "dw3":
+        bb = (_NO_BIAS[dtype.char] if bias is None
+              else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
+        return _pad_safe(w, bb)
+    return plan.path in _FOLD_PATHS and _copy_folds(plan.consts)
+
+
+def _run_folded(plan, x, w, b, out, nthreads, weight_cache):
+    """Run a plan of :func:`_folds_guard`; returns the largest finite |x|
+    its copy found (None when the copy did not run)."""
+    kern = _dispatch.get_kernels(plan.level)
+    if plan.path == "dw3":
+        return _run_dw3(plan, kern, x, w, b, out, nthreads, maxabs=True)
+    got = []
+    _RUNNERS[plan.path](plan, kern, x, w, b, out, nthreads, weight_cache, fold=got)
+    return got[0] if got else None
 
 
 _NO_BIAS = {c: np.zeros(0, dtype=c) for c in "fd"}

@@ -1143,6 +1143,9 @@ cdef extern from "_dw_tiles.h" nogil:
                             int stream, int64_t *mx)
     Py_ssize_t fc_dw3_sw_float(Py_ssize_t OW)
     Py_ssize_t fc_dw3_sw_double(Py_ssize_t OW)
+    void fc_dw_copy_row_max_float(float *dst, const float *src, Py_ssize_t n, int64_t *m)
+    void fc_dw_copy_row_max_double(double *dst, const double *src, Py_ssize_t n,
+                                   int64_t *m)
 
 
 def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
@@ -1250,7 +1253,8 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
                Py_ssize_t pd, Py_ssize_t ph, Py_ssize_t pw,
-               Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq, int nthreads):
+               Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq, int nthreads,
+               bint maxabs=False):
     """Zero-padded copy of x (N, C, D, H, W) into flat, laid out (N, C, Dp, Hp, Wq).
     Internal.
 
@@ -1258,7 +1262,9 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
     32 KB: one row per unit made the two threads write neighbouring rows,
     which share cache lines at their ends (a row is rarely a multiple of 64
     bytes), and took the shared unit counter once per few hundred bytes --
-    two threads copied slower than one."""
+    two threads copied slower than one.  `maxabs`: also return the largest
+    finite |x| (every element of x is copied once), found while copying
+    (the engine's overflow guard, as :func:`max_finite_abs`); else None."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], D = x.shape[2]
     cdef Py_ssize_t H = x.shape[3], W = x.shape[4]
     cdef Py_ssize_t nrows = N * C * Dp * Hp
@@ -1267,8 +1273,13 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
     cdef Py_ssize_t u, q, qend, r, hp, dp, c, n, d, h, j
     cdef floating *row
     cdef const floating *src
+    cdef int64_t mbest = 0
+    cdef int32_t m32
+    cdef int64_t m64
     if nrows == 0:
-        return
+        return 0.0 if maxabs else None
+    res = bytearray(8 * nunits if maxabs else 8)
+    cdef int64_t[::1] slots = memoryview(res).cast("q")
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
@@ -1292,10 +1303,25 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
                     src = &x[n, c, d, h, 0]
                     for j in range(pw):
                         row[j] = 0
-                    for j in range(W):
-                        row[pw + j] = src[j]
+                    if not maxabs:
+                        for j in range(W):
+                            row[pw + j] = src[j]
+                    elif floating is float:
+                        fc_dw_copy_row_max_float(row + pw, src, W, &slots[u])
+                    else:
+                        fc_dw_copy_row_max_double(row + pw, src, W, &slots[u])
                     for j in range(pw + W, Wq):
                         row[j] = 0
+    if not maxabs:
+        return None
+    for u in range(nunits):
+        if slots[u] > mbest:
+            mbest = slots[u]
+    if floating is float:
+        m32 = <int32_t> mbest
+        return float((<float *> &m32)[0])
+    m64 = mbest
+    return float((<double *> &m64)[0])
 
 
 def any_nonfinite(const floating[::1] a, int nthreads):

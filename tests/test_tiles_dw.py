@@ -272,9 +272,9 @@ def test_dw3_folded_guard_equals_scan(level, dtype, big, monkeypatch):
     for pads in (((1, 1), (1, 1)), ((0, 0), (0, 0))):
         kw = dict(stride=(1, 1), dilation=(1, 1), pads=pads, level=level)
         assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw).path == "dw3"
-        monkeypatch.setattr(_engine, "_DW3_GUARD", [False])
+        monkeypatch.setattr(_engine, "_FOLD_GUARD", [False])
         ref = _engine.correlate(x, w, nthreads=1, **kw)
-        monkeypatch.setattr(_engine, "_DW3_GUARD", [True])
+        monkeypatch.setattr(_engine, "_FOLD_GUARD", [True])
         for nthreads in (1, 2):
             got = _engine.correlate(x, w, nthreads=nthreads, **kw)
             assert np.array_equal(_bits(got), _bits(ref))

@@ -176,3 +176,68 @@ def test_rows_units_handed_out_in_groups_bitwise_for_any_thread_count(level):
     for nthreads in (2, 3):
         other = _engine.correlate(x, w, nthreads=nthreads, **kw)
         assert np.array_equal(one.view(np.uint32), other.view(np.uint32))
+
+
+def _bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pad_source_max_equals_max_finite_abs(level, dtype):
+    """The padded copy's largest finite |x| (the folded overflow guard) is
+    max_finite_abs's, with NaN, infinities and -0 present, 1-3 threads."""
+    kern = _dispatch.get_kernels(level)
+    x = np.random.default_rng(2).standard_normal((1, 2, 7, 41, 37)).astype(dtype)
+    x.reshape(-1)[::13] = np.inf
+    x.reshape(-1)[3::17] = -np.inf
+    x.reshape(-1)[5::19] = np.nan
+    x[0, 1, 3, 20, 36] = -9.25                       # the largest finite, a row's last element
+    ref = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2), (3, 3)))
+    for nthreads in (1, 2, 3):
+        flat = np.empty(ref.size, dtype)
+        got = kern.pad_source(x, flat, 1, 2, 3, *ref.shape[2:], nthreads, True)
+        assert got == kern.max_finite_abs(x.reshape(-1), 1) == 9.25
+        assert np.array_equal(_bits(flat.reshape(ref.shape)), _bits(ref))
+        assert kern.pad_source(x, flat, 1, 2, 3, *ref.shape[2:], nthreads) is None
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("geometry", [
+    ((1, 1, 1000, 100), (1, 1, 5, 5), 2, "rows_padded"),          # one image, padded copy
+    ((1, 1, 40, 50, 60), (1, 1, 3, 3, 3), 1, "rows_padded"),      # a volume
+    ((2, 16, 48, 48), (32, 16, 3, 3), 1, None),                   # a CNN layer (filter tiles)
+])
+def test_guard_folded_into_padded_copy_equals_scan(level, big, geometry, monkeypatch):
+    """|w| > 1 on a path that copies x with padding: the copy returns max |x|
+    and no separate scan runs; the bits equal those of the scan (and of the
+    baseline rerun when a product could overflow), for 1 and 2 threads."""
+    xs, ws, p, path = geometry
+    rank = len(xs) - 2
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(xs).astype(np.float32)
+    if big:
+        x.reshape(-1)[x.size // 2] = np.finfo(np.float32).max / 3
+        x.reshape(-1)[17] = np.inf
+    w = (3 * rng.standard_normal(ws)).astype(np.float32)
+    kw = dict(stride=(1,) * rank, dilation=(1,) * rank, pads=((p, p),) * rank, level=level)
+    plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw)
+    if level != "baseline":
+        assert plan.path in _engine._FOLD_PATHS and _engine._copy_folds(plan.consts)
+    if path:
+        assert plan.path == path
+    monkeypatch.setattr(_engine, "_FOLD_GUARD", [False])
+    ref = _engine.correlate(x, w, nthreads=1, **kw)
+    monkeypatch.setattr(_engine, "_FOLD_GUARD", [True])
+
+    def no_scan(*args):
+        raise AssertionError("the guard scanned x although the copy folds it")
+    if level != "baseline":
+        monkeypatch.setattr(_engine, "products_may_overflow", no_scan)
+    for nthreads in (1, 2):
+        got = _engine.correlate(x, w, nthreads=nthreads, **kw)
+        assert np.array_equal(_bits(got), _bits(ref))
+    if big and level != "baseline":
+        base = _engine.correlate(x, w, nthreads=1, **dict(kw, level="baseline"))
+        assert np.array_equal(_bits(got), _bits(base))
