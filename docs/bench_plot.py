@@ -105,9 +105,11 @@ def fragment_lines(data, image_paths):
         lines += [title, "^" * len(title), ""]
         table = [[s.get("workload", "?"), f"{s.get('t1', 0) * 1e3:.2f} ms",
                   f"{s.get('t2', 0) * 1e3:.2f} ms", f"{s.get('scaling', 0):.2f}x",
+                  (f"{s['scaling_blocks']:.2f}x" if "scaling_blocks" in s else "-"),
                   str(s.get("bitwise_identical", "?")),
                   f"{s.get('extra_peak_over_input', 0):.2f}x"] for s in scaling]
-        lines += _rst_table(["workload", "1 thread", "2 threads", "1 -> 2", "bitwise identical",
+        lines += _rst_table(["workload", "1 thread", "2 threads", "1 -> 2 (call by call)",
+                             "1 -> 2 (in blocks)", "bitwise identical",
                              "extra peak memory / input"], table)
     return lines
 
