@@ -283,13 +283,18 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
     return flat <= row
 
 
-# FILTT taps per block on strided layers (whole input channels): the block's
-# packed weights stay in L1 while every tile of a group of positions uses
-# them.  Measured on Zen 4 (one thread, CPU time): +10-20% on the strided and
-# dilated layer at both levels, best near 128 taps; on stride-1 layers
-# blocking was neutral at AVX2 and 5-15% slower at AVX-512 (whose 8x2 tile
-# buffer and weights then crowd L1), so they run all taps in one block.
-_FILTT_TAPS_STRIDED = 128
+# FILTT taps per block (whole input channels): the block's packed weights
+# stay in L1 while every tile of a group of positions uses them.  Measured
+# on Zen 4 (one thread, CPU time): +10-20% on the strided and dilated layer
+# at both levels, best near 128 taps; on stride-1 layers blocking was
+# neutral at AVX2 and 5-15% slower at AVX-512 (whose 8x2 tile buffer and
+# weights then crowd L1).  On Zen 2 (AVX2, 1 thread, 2026-12-03) blocking
+# stride-1 layers at ~128 taps gained 5-10% (conv2d 64->64 56^2 68 -> 75
+# GFLOP/s, conv1d 70 -> 74, 256->256 14^2 75 -> 78, conv3d 73 -> 76).  So
+# tiles of at most 64 bytes of filters (two 256-bit vectors: AVX2 and
+# narrower) block every layer; wider tiles (AVX-512) only strided ones.
+_FILTT_TAPS = 128
+_FILTT_BLOCK_ALL_BYTES = 64
 
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
 
@@ -700,19 +705,40 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
     copy = any(pl) or any(ph)
     xstr, Wq, total = _source_geometry(x5, pl, ph, 1, copy)
     pf, _ = kern.filtt_width(tile["index"])
-    nunits = nplanes * (groups * -(-Fg // pf))
+    tpc = k5[0] * k5[1] * k5[2]
+    nbg = -(-Fg // pf)                      # blocks of pf filters per group
+    wbytes = 4 if tile["dtype"] == "f" else 8
+    bpu = force.get("filtt_bpu") or _filtt_blocks_per_unit(nbg, Cg * tpc * pf * wbytes)
+    nunits = nplanes * groups * -(-nbg // bpu)
     chunk = (npos if nunits >= 4 * _threads.max_threads()
              else max(8, -(-npos * nunits // (4 * _threads.max_threads()))))
     chunk = force.get("flat_chunk") or chunk
-    tpc = k5[0] * k5[1] * k5[2]
-    tblk = force.get("filtt_taps") or (
-        0 if flat_ok else max(tpc, _FILTT_TAPS_STRIDED // tpc * tpc))
+    blocked = not flat_ok or pf * wbytes <= _FILTT_BLOCK_ALL_BYTES
+    tblk = force.get("filtt_taps") or (max(tpc, _FILTT_TAPS // tpc * tpc) if blocked else 0)
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
              tblk=tblk, tile=tile["name"], tile_index=tile["index"],
              group=force.get("filtt_group", 0),
              toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
-             chunk=chunk, units=nunits * -(-npos // chunk), Cg=Cg, phases=1)
+             chunk=chunk, units=nunits * -(-npos // chunk), Cg=Cg, phases=1, bpu=bpu)
     return "filtt", c
+
+
+_FILTT_UNIT_WEIGHTS = 256 << 10   # bytes of packed weights one FILTT unit cycles through
+
+
+def _filtt_blocks_per_unit(nbg, wbytes):
+    """Filter blocks one FILTT unit runs over each group of positions: the
+    most (a divisor of the `nbg` blocks of a group, so a unit never spans
+    two groups) whose packed weights (`wbytes` each) stay within half a
+    core's L2 next to the input rows they share.  More blocks per unit read
+    the input once for all of them; the weights are then read once per
+    group of positions, so a layer whose weights exceed L2 (256 -> 256
+    channels, 3 x 3: 2.4 MB in float32) keeps one block per unit."""
+    best = 1
+    for b in range(1, nbg + 1):
+        if nbg % b == 0 and b * wbytes <= _FILTT_UNIT_WEIGHTS:
+            best = b
+    return best
 
 
 def _copy_folds(c):
@@ -794,7 +820,7 @@ def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
                          c["s"][1], c["s"][2], c["chunk"], c["tblk"], c["group"], plan.relu,
                          c["tile_index"],
-                         team_size(nthreads, c["units"]))
+                         team_size(nthreads, c["units"]), c["bpu"])
 
 
 class WeightCache:
@@ -975,7 +1001,8 @@ def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1,
         drivers where they apply; ``{'flat_chunk': int}`` sets their chunk;
         ``{'tile': name}`` runs one registry tile (its driver; FILT: blocks
         of at most its filters); ``{'filtt_taps': int, 'filtt_group': int}``
-        set the FILTT tap block and tiles per group;
+        set the FILTT tap block and tiles per group, ``{'filtt_bpu': int}``
+        its filter blocks per unit;
         ``{'slide': False}`` makes the ROWS driver run its tap-by-tap tiles
         instead of the SLIDE tiles.
 

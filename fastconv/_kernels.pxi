@@ -619,31 +619,40 @@ cdef enum:
     _FILTT_BUF = 4096       # elements of a chunk's accumulators: tiles x R x PF
 
 
-cdef inline void _filtt_chunk(const floating *xbase, const Py_ssize_t *toff,
-                              const floating *wb, Py_ssize_t ntaps, floating *obase,
-                              Py_ssize_t ostride, const floating *init, Py_ssize_t nf,
+cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_ssize_t *toff,
+                              const floating *wpack, const Py_ssize_t *blk, Py_ssize_t b0,
+                              Py_ssize_t b1, const floating *bpack, Py_ssize_t ntaps,
+                              floating *on0, Py_ssize_t ostride,
                               Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t rp, Py_ssize_t sw,
                               Py_ssize_t OW, Py_ssize_t tblk, Py_ssize_t group,
                               bint relu, void (*fn)() noexcept nogil, Py_ssize_t R,
                               Py_ssize_t PF) noexcept nogil:
     # FILTT tiles over valid output positions k0 .. k1-1 of one plane (k =
     # oh*OW + ow reads source position oh*rp + ow*sw: rp = row stride times
-    # the source row pitch); the last tile repeats its last position and
-    # stores only the valid ones.  nf <= PF valid filters.
+    # the source row pitch) for the filter blocks b0 .. b1-1 (blk: rows of
+    # (f0, nf, woff, g); block b's input is xn0 + g * gstride, its outputs
+    # on0 + (f0 + j) * ostride, its initial values bpack + b * PF); the last
+    # tile repeats its last position and stores only the valid ones.
     #
     # Positions go in groups of up to MT tiles whose accumulators live in
-    # tb; the taps go in blocks of tblk (a few input channels), each block
-    # run over every tile of the group, continuing its sums from tb.  So
-    # one block's packed weights (tblk x PF) stay in L1 while all the
-    # group's tiles use them.  Every output still adds init, then the taps
-    # in order: the same bits as one call over all taps.
+    # tb; every block of filters runs over the group before the next group
+    # starts, so the group's input rows stay in L1/L2 for all the blocks
+    # (they used to be read again from memory once per block).  Within a
+    # block the taps go in blocks of tblk (a few input channels), each run
+    # over every tile of the group, continuing its sums from tb: one tap
+    # block's packed weights (tblk x PF) stay in L1 while all the group's
+    # tiles use them.  Every output still adds its init, then the taps in
+    # order: the same bits as one call over all taps.
     cdef floating tb[_FILTT_BUF]
     cdef Py_ssize_t pos[256]
     cdef Py_ssize_t MT = _FILTT_BUF // (R * PF)
-    cdef Py_ssize_t k = k0, r, kk, nk, j, i, nt, t0, nb
+    cdef Py_ssize_t k = k0, r, kk, nk, j, i, nt, t0, nb, b, nf
     cdef floating v
     cdef floating *o
     cdef const floating *src
+    cdef const floating *xbase
+    cdef const floating *wb
+    cdef const floating *init
     if MT * R > 256:
         MT = 256 // R
     if 0 < group < MT:
@@ -659,28 +668,33 @@ cdef inline void _filtt_chunk(const floating *xbase, const Py_ssize_t *toff,
             if kk >= k1:
                 kk = k1 - 1
             pos[i] = (kk // OW) * rp + (kk % OW) * sw
-        t0 = 0
-        while t0 < ntaps:
-            nb = ntaps - t0 if ntaps - t0 < tblk else tblk
-            for i in range(nt):
-                if floating is float:
-                    (<fc_filtt_float_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
-                                            &pos[i * R], &tb[i * R * PF], init, t0 > 0)
-                else:
-                    (<fc_filtt_double_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
-                                             &pos[i * R], &tb[i * R * PF], init, t0 > 0)
-            t0 = t0 + nb
         nk = k1 - k if k1 - k < nt * R else nt * R
-        for j in range(nf):
-            o = obase + j * ostride + k
-            src = &tb[j]
-            if relu:
-                for r in range(nk):
-                    v = src[r * PF]
-                    o[r] = 0 if v < 0 else v       # NaN stays NaN
-            else:
-                for r in range(nk):
-                    o[r] = src[r * PF]
+        for b in range(b0, b1):
+            xbase = xn0 + blk[4 * b + 3] * gstride
+            wb = wpack + blk[4 * b + 2]
+            init = bpack + b * PF
+            nf = blk[4 * b + 1]
+            t0 = 0
+            while t0 < ntaps:
+                nb = ntaps - t0 if ntaps - t0 < tblk else tblk
+                for i in range(nt):
+                    if floating is float:
+                        (<fc_filtt_float_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
+                                                &pos[i * R], &tb[i * R * PF], init, t0 > 0)
+                    else:
+                        (<fc_filtt_double_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
+                                                 &pos[i * R], &tb[i * R * PF], init, t0 > 0)
+                t0 = t0 + nb
+            for j in range(nf):
+                o = on0 + (blk[4 * b] + j) * ostride + k
+                src = &tb[j]
+                if relu:
+                    for r in range(nk):
+                        v = src[r * PF]
+                        o[r] = 0 if v < 0 else v       # NaN stays NaN
+                else:
+                    for r in range(nk):
+                        o[r] = src[r * PF]
         k = k + nt * R
 
 
@@ -690,7 +704,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     floating[:, :, :, :, ::1] out,
                     Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t sh, Py_ssize_t sw,
                     Py_ssize_t chunk, Py_ssize_t tblk, Py_ssize_t group, bint relu,
-                    Py_ssize_t tile, int nthreads):
+                    Py_ssize_t tile, int nthreads, Py_ssize_t bpu=1):
     """Many-channel correlation with FILTT tiles (vectors along filters;
     any stride and dilation: each tile position is an arbitrary offset and
     each tap input a broadcast scalar, so strided layers need no phase
@@ -705,10 +719,12 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     filters.  blocks[b] = (f0, nf, woff, g): nf <= PF filters of group g,
     weights wpack[woff:] laid out
     (ntaps, PF) with zero columns past nf, initial values bpack[b*PF:] (the
-    biases, zeros without bias).  Unit of parallel work: (n, od, block, chunk
-    of `chunk` output positions, a multiple of A).  Every output element is
-    one tile call (init, then the taps in order), as in the FILT drivers, so
-    results do not depend on the thread count.
+    biases, zeros without bias).  Unit of parallel work: (n, od, `bpu`
+    consecutive blocks, chunk of `chunk` output positions, a multiple of
+    A); a unit runs its blocks over each group of positions in turn (the
+    input read once for all of them).  Every output element is one tile
+    call (init, then the taps in order), as in the FILT drivers, so results
+    do not depend on the thread count, `bpu` or `chunk`.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -718,15 +734,18 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef const fc_tile_entry *e = &fc_tiles[tile]
     cdef Py_ssize_t PF = e.b * e.lanes, R = e.a
     cdef Py_ssize_t kend = OH * OW
-    cdef Py_ssize_t nch, nunits
-    cdef Py_ssize_t u, r, n, b, od, ch, f0, woff, g, k0, k1
+    cdef Py_ssize_t nch, nunits, nbg
+    cdef Py_ssize_t u, r, n, bg, od, ch, b0, b1, k0, k1
     if e.kind != 1 or e.itemsize != sizeof(floating) or R > 16 or PF > 64:
         raise ValueError("tile: not a FILTT tile of this dtype")
     if chunk < R:
         chunk = R
     chunk = (chunk + R - 1) // R * R
+    if bpu < 1 or bpu > nblk:
+        bpu = nblk if nblk > 0 else 1
+    nbg = (nblk + bpu - 1) // bpu
     nch = (kend + chunk - 1) // chunk
-    nunits = N * OD * nblk * nch
+    nunits = N * OD * nbg * nch
     if nunits == 0:
         return
     with nogil:
@@ -734,20 +753,19 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                         use_threads_if=nthreads > 1):
             ch = u % nch
             r = u // nch
-            b = r % nblk
-            r = r // nblk
+            bg = r % nbg
+            r = r // nbg
             od = r % OD
             n = r // OD
-            f0 = blocks[b, 0]
-            woff = blocks[b, 2]
-            g = blocks[b, 3]
+            b0 = bg * bpu
+            b1 = b0 + bpu if b0 + bpu < nblk else nblk
             k0 = ch * chunk
             k1 = k0 + chunk
             if k1 > kend:
                 k1 = kend
-            _filtt_chunk(&xp[0] + n * xn + g * Cg * xc + od * sd * xd, &toff[0],
-                         &wpack[woff], ntaps, &out[n, f0, od, 0, 0], ostride,
-                         &bpack[b * PF], blocks[b, 1], k0, k1, rp, sw, OW, tblk, group,
+            _filtt_chunk(&xp[0] + n * xn + od * sd * xd, Cg * xc, &toff[0],
+                         &wpack[0], &blocks[0, 0], b0, b1, &bpack[0], ntaps,
+                         &out[n, 0, od, 0, 0], ostride, k0, k1, rp, sw, OW, tblk, group,
                          relu, e.fn, R, PF)
 
 

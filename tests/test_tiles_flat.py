@@ -227,6 +227,48 @@ def test_filtt_strided_and_tap_blocks_bitwise_generic(level, dtype, case, taps, 
         assert np.array_equal(y.view(bits), gen.view(bits))
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("G", [1, 2])
+def test_filtt_filter_blocks_per_unit_bitwise_generic(level, dtype, G):
+    """A FILTT unit runs several filter blocks over each group of positions
+    (the input read once for all): any number of blocks per unit (also ones
+    that span two groups of a grouped layer), chunks of positions and tap
+    blocks give the generic kernel's bits, for 1-3 threads."""
+    rng = np.random.default_rng(G)
+    Cg, Fg = 5, 37
+    x = rng.standard_normal((2, Cg * G, 17, 23)).astype(dtype)
+    w = rng.standard_normal((Fg * G, Cg, 3, 3)).astype(dtype)
+    b = rng.standard_normal(Fg * G).astype(dtype)
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), groups=G,
+                    relu=False, level=level)
+    gen = _engine.correlate(x, w, bias=b, nthreads=1, force={"generic": True}, **geometry)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force={"filtt": True}, **geometry)
+    assert plan.path == "filtt"
+    nblk = G * -(-Fg // plan.consts["pf"])
+    assert nblk >= 3
+    for bpu in range(1, nblk + 2):
+        for extra in ({}, {"flat_chunk": 24, "filtt_taps": 9}):
+            force = dict({"filtt": True, "filtt_bpu": bpu}, **extra)
+            plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force=force, **geometry)
+            assert plan.consts["bpu"] == bpu
+            for nthreads in (1, 2, 3):
+                y = _engine.correlate(x, w, bias=b, nthreads=nthreads, plan=plan, **geometry)
+                assert np.array_equal(y.view(bits), gen.view(bits))
+
+
+def test_filtt_blocks_per_unit_fit_half_of_l2():
+    """Blocks per unit: a divisor of a group's blocks whose weights fit the
+    budget; weights larger than the budget keep one block per unit."""
+    budget = _engine._FILTT_UNIT_WEIGHTS
+    assert _engine._filtt_blocks_per_unit(4, budget // 4) == 4
+    assert _engine._filtt_blocks_per_unit(4, budget // 3) == 2       # 3 does not divide 4
+    assert _engine._filtt_blocks_per_unit(16, budget) == 1
+    assert _engine._filtt_blocks_per_unit(16, 2 * budget) == 1
+    assert _engine._filtt_blocks_per_unit(6, budget // 5) == 3
+
+
 @pytest.mark.parametrize("driver", ["flat", "filtt"])
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("relu", [False, True])
