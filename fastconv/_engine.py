@@ -375,9 +375,18 @@ def source_is_wasteful(spatial, kshape, osp, stride, dilation, pads):
     return False
 
 
+def _one_phase(n, k, o, s, d, lo):
+    """True when every tap of an axis (input length n, k taps, o outputs,
+    stride s, dilation d, low pad lo) lands on one phase of the stride,
+    which holds input: :func:`_reduce_geometry` then reads that phase."""
+    return o > 1 and s > 1 and (k == 1 or d % s == 0) and (-lo) % s < n
+
+
 def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
     """Geometry by what the output reads: an axis with one output position has
-    no stride and a one-tap axis no dilation.  The high pad is re-derived so
+    no stride and a one-tap axis no dilation; an axis whose taps all land on
+    one phase of its stride (one tap, or a dilation that is a multiple of
+    the stride) reads only that phase, taken as a stride-1 input.  The high pad is re-derived so
     that nothing downstream (phase split, padded copy) is sized by a stride
     or dilation the output never uses; input the output never reads is cropped
     (so the output still has the formula's length for the new geometry).
@@ -399,6 +408,19 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
             if need < n:
                 crop[first + axis] = slice(0, max(need, 1))
             hi = min(hi, need - n) if need >= n else 0
+        if _one_phase(n, k, o, s, d, lo):
+            # every tap lands on one phase of the stride: output i reads
+            # s*i + d*a - lo = s*(i + (d/s)*a - lo') + r, so the input
+            # x[r::s] with stride 1 and dilation d/s gives the same products
+            # in the same order (a 1 x 1 stride-2 layer becomes pointwise,
+            # stride == dilation a stride-1 layer on a quarter of the data)
+            r = (-lo) % s
+            lo = (lo + r) // s
+            d = d // s if k > 1 else 1
+            need = o + d * (k - 1) - lo                   # phase samples read
+            keep = min(len(range(r, n, s)), max(need, 1))
+            crop[first + axis] = slice(r, r + s * (keep - 1) + 1, s)
+            s, hi = 1, max(0, need - keep)
         new_s.append(s)
         new_d.append(d)
         new_p.append((lo, hi))
@@ -1230,8 +1252,9 @@ def plan_small(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1, rel
         return None
     ksp = w_shape[2:] if cf else w_shape[:rank]
     osp = oshape[2:] if cf else oshape[1:-1]
-    if any((o == 1 and s > 1) or (k == 1 and d > 1)
-           for o, k, s, d in zip(osp, ksp, stride, dilation)):
+    xsp = x_shape[2:] if cf else x_shape[1:-1]
+    if any((o == 1 and s > 1) or (k == 1 and d > 1) or _one_phase(n, k, o, s, d, p[0])
+           for n, o, k, s, d, p in zip(xsp, osp, ksp, stride, dilation, pads)):
         return None
     return plan_correlate(x_shape, w_shape, dchar, stride=stride, dilation=dilation,
                           pads=pads, groups=groups, relu=relu, layout=layout)

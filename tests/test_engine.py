@@ -280,3 +280,70 @@ def test_concurrent_calls_from_python_threads(rng):
         parallel = list(ex.map(lambda j: run(j, 2), jobs))
     for a, b in zip(serial, parallel):
         assert np.array_equal(a.view(np.uint8), b.view(np.uint8))
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_one_phase_of_the_stride_is_read_as_a_stride_1_input(layout):
+    """Axes whose taps all land on one phase of the stride (one tap, or a
+    dilation that is a multiple of the stride) read x[r::s] with stride 1:
+    the same products in the same order, so (channels first) the bits of
+    the plan of the original geometry (passed explicitly: no reduction), on
+    every axis mix, pad parity and input length, 1 and 2 threads."""
+    rng = np.random.default_rng(8)
+    cases = [((9, 12), (1, 1), (2, 2), (1, 1), ((0, 0), (0, 0))),      # 1x1 stride 2
+             ((13, 11), (3, 3), (2, 2), (2, 2), ((2, 2), (2, 2))),      # stride == dilation
+             ((13, 10), (3, 2), (2, 3), (4, 3), ((1, 3), (2, 0))),      # odd pads, phase r > 0
+             ((5, 8), (2, 3), (3, 2), (6, 1), ((4, 1), (0, 1))),        # one axis only
+             ((4, 5, 7), (2, 1, 3), (2, 2, 2), (2, 1, 2), ((1, 0), (0, 0), (3, 1))),
+             ((3, 4), (3, 3), (2, 2), (2, 2), ((5, 5), (1, 6)))]        # mostly padding
+    for S, K, st, d, pads in cases:
+        rank = len(S)
+        cf = layout == "channels_first"
+        x = rng.standard_normal(((2, 3) + S) if cf else ((2,) + S + (3,)))
+        w = rng.standard_normal(((4, 3) + K) if cf else (K + (3, 4)))
+        kw = dict(stride=st, dilation=d, pads=pads, layout=layout)
+        oshape = _engine.output_shape(x.shape, w.shape, st, d, pads, 1, layout)
+        xr, sr, dr, pr = _engine._reduce_geometry(x, w, oshape, st, d, pads, layout)
+        osp = oshape[2:] if cf else oshape[1:-1]
+        for s0, dd, k, o, s1 in zip(st, d, K, osp, sr):
+            if o > 1 and s0 > 1 and (k == 1 or dd % s0 == 0):
+                assert s1 == 1
+        assert _engine.output_shape(xr.shape, w.shape, sr, dr, pr, 1, layout) == oshape
+        plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force={"generic": True}, **kw)
+        ref = _engine.correlate(x, w, nthreads=1, plan=plan, force={"generic": True}, **kw)
+        one = _engine.correlate(x, w, nthreads=1, **kw)
+        two = _engine.correlate(x, w, nthreads=2, **kw)
+        assert np.array_equal(one.view(np.uint64), two.view(np.uint64))
+        if cf:
+            # channels-first paths all add the taps in (channel, kernel) order
+            assert np.array_equal(one.view(np.uint64), ref.view(np.uint64)), (S, K, st, d)
+        else:
+            # channels-last runs a transposed tiled path on the new geometry:
+            # another order of the same products
+            assert np.allclose(one, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+        assert rank in (2, 3)
+
+
+def test_one_by_one_stride_2_layer_runs_pointwise():
+    x = np.ones((2, 8, 10, 12), np.float32)
+    w = np.ones((16, 8, 1, 1), np.float32)
+    oshape = _engine.output_shape(x.shape, w.shape, (2, 2), (1, 1), ((0, 0), (0, 0)), 1,
+                                  "channels_first")
+    xr, sr, dr, pr = _engine._reduce_geometry(x, w, oshape, (2, 2), (1, 1), ((0, 0), (0, 0)),
+                                              "channels_first")
+    assert xr.shape == (2, 8, 5, 6) and sr == (1, 1) and pr == ((0, 0), (0, 0))
+    plan = _engine.plan_correlate(xr.shape, w.shape, np.float32, stride=sr, dilation=dr,
+                                  pads=pr)
+    assert plan.path == "pointwise"
+
+
+def test_small_lane_leaves_one_phase_strides_to_the_general_route():
+    """A small call whose geometry the general route reduces (one phase of
+    a stride read) gets no small plan: its first and later calls would
+    otherwise run different geometries (channels-last: different bits)."""
+    kw = dict(stride=(2, 2), dilation=(2, 2), pads=((1, 1), (1, 1)))
+    assert _engine.plan_small((1, 2, 9, 9), (3, 2, 3, 3), np.float32, **kw) is None
+    assert _engine.plan_small((1, 9, 9, 2), (3, 3, 2, 3), np.float32,
+                              layout="channels_last", **kw) is None
+    plain = dict(stride=(2, 2), dilation=(1, 1), pads=((1, 1), (1, 1)))
+    assert _engine.plan_small((1, 2, 9, 9), (3, 2, 3, 3), np.float32, **plain) is not None
