@@ -44,15 +44,7 @@
 #else
 #define FC_LAUNDER(p) ((void)0)
 #endif
-/* The same for a loaded vector on x86: it is held in a register and used
- * by every FMA that needs it, not re-loaded as a memory operand of each
- * (up to three loads per vector, which made the tile load-port bound). */
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) \
-    && defined(__AVX__)
-#define FC_IN_REG(v) __asm__("" : "+x"(v))
-#else
-#define FC_IN_REG(v) ((void)0)
-#endif
+/* FC_IN_REG (a loaded vector kept in a register): see _rows_tiles.h. */
 
 /* Non-temporal stores of whole 256-bit vectors as two 16-byte halves (the
  * caller checks 16-byte alignment: NumPy's buffers guarantee no more).

@@ -36,6 +36,19 @@
 #define FASTCONV_ROWS_TILES_H
 #include "_microkernels.h"
 
+/* A loaded vector on x86 is held in a register and used by every FMA that
+ * needs it, not re-loaded as a memory operand of each: with 12 accumulators,
+ * U input vectors and a broadcast weight in AVX2's 16 registers GCC folded
+ * the input loads into the FMAs, one load per output row (4 x 3 tile, 5 x 5
+ * kernel: 16 loads per 12 FMAs, so the tile was load-port bound).  Used by
+ * the SLIDE and the DW3 tiles. */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) \
+    && defined(__AVX__)
+#define FC_IN_REG(v) __asm__("" : "+x"(v))
+#else
+#define FC_IN_REG(v) ((void)0)
+#endif
+
 #if FC_VEC
 /* One input row i feeding the tile's output rows RLO..RHI (compile-time
  * constants, so the row loop unrolls into straight FMAs).  Uses the local
@@ -44,7 +57,10 @@
     for (ptrdiff_t kw = 0; kw < KW; kw++) {                                         \
         const fc_t_ *xp = xi + kw * cs;                                             \
         fc_vt_ xv[FC_SU_];                                                          \
-        for (int u = 0; u < FC_SU_; u++) xv[u] = FC_LOADU(fc_vt_, xp + u * FC_SV_); \
+        for (int u = 0; u < FC_SU_; u++) {                                          \
+            xv[u] = FC_LOADU(fc_vt_, xp + u * FC_SV_);                              \
+            FC_IN_REG(xv[u]);                                                       \
+        }                                                                           \
         for (int r = (RLO); r <= (RHI); r++) {                                      \
             fc_vt_ wv = FC_SPLAT(fc_vt_, wi[kw - r * KW]);                          \
             for (int u = 0; u < FC_SU_; u++) acc[r][u] += wv * xv[u];               \
