@@ -154,23 +154,13 @@ def time_interleaved(funcs, repeats):
     The order is shuffled (seeded) for every repeat, so no function always
     runs right after the same other one: a long FFT leaves the caches cold
     and a peer's spinning thread pool takes a core from whatever comes next."""
-    for f in funcs.values():
-        f()
-    items = list(funcs.items())
-    times = {k: [] for k in funcs}
-    order = np.random.default_rng(len(items))
-    for _ in range(repeats):
-        for i in order.permutation(len(items)):
-            k, f = items[i]
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
+    return time_blocks(funcs, repeats, block=1)
 
 
 def time_blocks(funcs, repeats, block=5):
-    """Like :func:`time_interleaved`, but each turn calls a function `block`
-    times back to back and keeps the median of the block.
+    """Median seconds of each function, called in turn (order shuffled per
+    repeat, as :func:`time_interleaved`), each turn `block` calls back to back
+    of which the median is kept.
 
     This is the steady state of repeated calls: the team's second thread
     is awake and its core warm.  Call by call, a 2-thread call that follows

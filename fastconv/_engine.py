@@ -811,24 +811,26 @@ def _pad_safe(w, b):
     return not (b.size and np.any((b == 0) & np.signbit(b)))
 
 
-def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None, maxabs=False):
-    """DW3 (or its ROWS fallback); with `maxabs`, returns the largest finite
-    |x| found by the band copy (None from the fallback)."""
+def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
+    """DW3 (or its ROWS fallback); `fold`: a list that receives the largest
+    finite |x| found by the band copy (nothing from the fallback)."""
     c = plan.consts
     if not _pad_safe(w, b):
         path, rc = c["fallback"]
         _run_rows(EnginePlan(path, plan.oshape, plan.level, plan.relu, plan.accumulate, rc),
                   kern, x, w, b, out, nthreads, cache)
-        return None
+        return
     H, W = c["x5"][3:]
     P = c["planes"]
     OH = plan.oshape[-2] if len(plan.oshape) > 2 else 1
     band = c["band"]
-    return kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
-                              out.reshape(P, OH, plan.oshape[-1]),
-                              c["pl"][1], c["pl"][2], plan.relu,
-                              team_size(nthreads, P * -(-OH // band), work=9 * out.size),
-                              out.nbytes >= _DW3_STREAM_BYTES, band, maxabs)
+    mx = kern.dw3_correlate(x.reshape(P, H, W), w.reshape(w.shape[0], 9), b,
+                            out.reshape(P, OH, plan.oshape[-1]),
+                            c["pl"][1], c["pl"][2], plan.relu,
+                            team_size(nthreads, P * -(-OH // band), work=9 * out.size),
+                            out.nbytes >= _DW3_STREAM_BYTES, band, fold is not None)
+    if fold is not None:
+        fold.append(mx)
 
 
 def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
@@ -1219,11 +1221,9 @@ def _folds_guard(plan, w, bias, dtype):
 def _run_folded(plan, x, w, b, out, nthreads, weight_cache):
     """Run a plan of :func:`_folds_guard`; returns the largest finite |x|
     its copy found (None when the copy did not run)."""
-    kern = _dispatch.get_kernels(plan.level)
-    if plan.path == "dw3":
-        return _run_dw3(plan, kern, x, w, b, out, nthreads, maxabs=True)
     got = []
-    _RUNNERS[plan.path](plan, kern, x, w, b, out, nthreads, weight_cache, fold=got)
+    _RUNNERS[plan.path](plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
+                        weight_cache, fold=got)
     return got[0] if got else None
 
 

@@ -1166,6 +1166,21 @@ cdef extern from "_dw_tiles.h" nogil:
                                    int64_t *m)
 
 
+cdef object _slots_max(const int64_t[::1] slots, Py_ssize_t n, bint single):
+    """The largest of `n` per-unit maxima of finite |x| bit patterns (see
+    max_finite_abs) as a Python float: float32 patterns when `single`."""
+    cdef int64_t mbest = 0
+    cdef int32_t m32
+    cdef Py_ssize_t u
+    for u in range(n):
+        if slots[u] > mbest:
+            mbest = slots[u]
+    if single:
+        m32 = <int32_t> mbest
+        return float((<float *> &m32)[0])
+    return float((<double *> &mbest)[0])
+
+
 def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
                   const floating[::1] bias, floating[:, :, ::1] out,
                   Py_ssize_t pt, Py_ssize_t pl, bint relu, int nthreads,
@@ -1187,9 +1202,6 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t C = w.shape[0], OH = out.shape[1], OW = out.shape[2]
     cdef int64_t *mxp
-    cdef int64_t mbest = 0
-    cdef int32_t m32
-    cdef int64_t m64
     cdef bint has_bias = bias.shape[0] > 0
     cdef Py_ssize_t SW = fc_dw3_sw_float(OW) if floating is float else fc_dw3_sw_double(OW)
     cdef Py_ssize_t per, nunits, u, t, t1, p, f, nb, T, oa, ob, p2, oa2, ob2, r0, r1
@@ -1259,14 +1271,7 @@ def dw3_correlate(const floating[:, :, ::1] x, const floating[:, ::1] w,
         raise MemoryError("dw3_correlate: no memory for a scratch plane")
     if not maxabs:
         return None
-    for u in range(nunits):
-        if slots[u] > mbest:
-            mbest = slots[u]
-    if floating is float:
-        m32 = <int32_t> mbest
-        return float((<float *> &m32)[0])
-    m64 = mbest
-    return float((<double *> &m64)[0])
+    return _slots_max(slots, nunits, floating is float)
 
 
 def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
@@ -1291,9 +1296,6 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
     cdef Py_ssize_t u, q, qend, r, hp, dp, c, n, d, h, j
     cdef floating *row
     cdef const floating *src
-    cdef int64_t mbest = 0
-    cdef int32_t m32
-    cdef int64_t m64
     if nrows == 0:
         return 0.0 if maxabs else None
     res = bytearray(8 * nunits if maxabs else 8)
@@ -1332,14 +1334,7 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
                         row[j] = 0
     if not maxabs:
         return None
-    for u in range(nunits):
-        if slots[u] > mbest:
-            mbest = slots[u]
-    if floating is float:
-        m32 = <int32_t> mbest
-        return float((<float *> &m32)[0])
-    m64 = mbest
-    return float((<double *> &m64)[0])
+    return _slots_max(slots, nunits, floating is float)
 
 
 def any_nonfinite(const floating[::1] a, int nthreads):

@@ -339,3 +339,25 @@ def pytest_terminal_summary(terminalreporter):
         name, how = OPTIONAL_PACKAGES[module]
         terminalreporter.write_line(f"{name}: {count} tests or test files skipped; "
                                     f"to run them: {how}")
+
+
+def assert_folded_guard_matches_scan(engine, x, w, kw, big, monkeypatch, no_scan=False):
+    """The overflow guard folded into a copy of x (``engine._FOLD_GUARD``)
+    gives the bits of the separate scan for 1 and 2 threads and, when a
+    product could overflow (`big`), of the baseline rerun.  `no_scan`: the
+    folded calls must not scan x themselves."""
+    def bits(a):
+        return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+    monkeypatch.setattr(engine, "_FOLD_GUARD", [False])
+    ref = engine.correlate(x, w, nthreads=1, **kw)
+    monkeypatch.setattr(engine, "_FOLD_GUARD", [True])
+    if no_scan:
+        def scan(*args):
+            raise AssertionError("the guard scanned x although the copy folds it")
+        monkeypatch.setattr(engine, "products_may_overflow", scan)
+    for nthreads in (1, 2):
+        got = engine.correlate(x, w, nthreads=nthreads, **kw)
+        assert np.array_equal(bits(got), bits(ref))
+    if big and kw["level"] != "baseline":
+        base = engine.correlate(x, w, nthreads=1, **dict(kw, level="baseline"))
+        assert np.array_equal(bits(got), bits(base))

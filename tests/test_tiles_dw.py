@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from fastconv import _dispatch, _engine
+from conftest import assert_folded_guard_matches_scan
 
 LEVELS = _dispatch.supported_levels()
 
@@ -272,12 +273,4 @@ def test_dw3_folded_guard_equals_scan(level, dtype, big, monkeypatch):
     for pads in (((1, 1), (1, 1)), ((0, 0), (0, 0))):
         kw = dict(stride=(1, 1), dilation=(1, 1), pads=pads, level=level)
         assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw).path == "dw3"
-        monkeypatch.setattr(_engine, "_FOLD_GUARD", [False])
-        ref = _engine.correlate(x, w, nthreads=1, **kw)
-        monkeypatch.setattr(_engine, "_FOLD_GUARD", [True])
-        for nthreads in (1, 2):
-            got = _engine.correlate(x, w, nthreads=nthreads, **kw)
-            assert np.array_equal(_bits(got), _bits(ref))
-        if big and level != "baseline":
-            base = _engine.correlate(x, w, nthreads=1, **dict(kw, level="baseline"))
-            assert np.array_equal(_bits(got), _bits(base))
+        assert_folded_guard_matches_scan(_engine, x, w, kw, big, monkeypatch)

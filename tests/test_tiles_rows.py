@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from fastconv import _dispatch, _engine
+from conftest import assert_folded_guard_matches_scan
 
 LEVELS = _dispatch.supported_levels()
 
@@ -227,17 +228,5 @@ def test_guard_folded_into_padded_copy_equals_scan(level, big, geometry, monkeyp
         assert plan.path in _engine._FOLD_PATHS and _engine._copy_folds(plan.consts)
     if path:
         assert plan.path == path
-    monkeypatch.setattr(_engine, "_FOLD_GUARD", [False])
-    ref = _engine.correlate(x, w, nthreads=1, **kw)
-    monkeypatch.setattr(_engine, "_FOLD_GUARD", [True])
-
-    def no_scan(*args):
-        raise AssertionError("the guard scanned x although the copy folds it")
-    if level != "baseline":
-        monkeypatch.setattr(_engine, "products_may_overflow", no_scan)
-    for nthreads in (1, 2):
-        got = _engine.correlate(x, w, nthreads=nthreads, **kw)
-        assert np.array_equal(_bits(got), _bits(ref))
-    if big and level != "baseline":
-        base = _engine.correlate(x, w, nthreads=1, **dict(kw, level="baseline"))
-        assert np.array_equal(_bits(got), _bits(base))
+    assert_folded_guard_matches_scan(_engine, x, w, kw, big, monkeypatch,
+                                     no_scan=level != "baseline")
