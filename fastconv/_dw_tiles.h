@@ -163,13 +163,16 @@ FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
  * non-negative IEEE numbers the integer order is the numeric order).  It
  * folds the engine's overflow guard scan into the copy (see
  * _engine.correlate). */
+/* fc_row_max: the same scan without the copy (the in-place ROWS path,
+ * where each parallel unit scans the input rows it owns).  Both are one
+ * inline body with `store` a constant, so each compiles to its own loop. */
 /* Scalar copy of elements j..n-1 with the running largest finite |x| (as
  * bit patterns) in mm: the tail of the vector loop, the whole row without
  * vectors. */
 #define FC_DW_COPY_TAIL_(IT, ABS, INF)                                              \
     for (; j < n; j++) {                                                            \
         IT b;                                                                       \
-        dst[j] = src[j];                                                            \
+        if (store) dst[j] = src[j];                                                 \
         memcpy(&b, src + j, sizeof b);                                              \
         b &= (IT)ABS;                                                               \
         if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
@@ -178,14 +181,14 @@ FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
 #if FC_VEC
 #define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
 typedef IT fc_dw_vi_##T __attribute__((vector_size(sizeof(VT))));                   \
-static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,        \
-                                          int64_t *m)                               \
+static inline __attribute__((always_inline)) void                                   \
+fc_dw_row_max_body_##T(T *dst, const T *src, ptrdiff_t n, int64_t *m, const int store) \
 {                                                                                   \
     ptrdiff_t j = 0;                                                                \
     fc_dw_vi_##T acc = {0};                                                         \
     for (; j + V <= n; j += V) {                                                    \
         VT v = FC_LOADU(VT, src + j);                                               \
-        FC_STOREU(VT, dst + j, v);                                                  \
+        if (store) FC_STOREU(VT, dst + j, v);                                       \
         fc_dw_vi_##T b = (fc_dw_vi_##T)v & (IT)ABS;                                 \
         b &= (fc_dw_vi_##T)(b < (IT)INF);                                           \
         fc_dw_vi_##T gt = (fc_dw_vi_##T)(b > acc);                                  \
@@ -196,18 +199,26 @@ static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,    
         if ((int64_t)acc[l] > mm) mm = acc[l];                                      \
     FC_DW_COPY_TAIL_(IT, ABS, INF)                                                  \
     *m = mm;                                                                        \
-}
+}                                                                                   \
+FC_DW_ROW_MAX_API_(T)
 #else
 #define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
-static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,        \
-                                          int64_t *m)                               \
+static inline __attribute__((always_inline)) void                                   \
+fc_dw_row_max_body_##T(T *dst, const T *src, ptrdiff_t n, int64_t *m, const int store) \
 {                                                                                   \
     int64_t mm = *m;                                                                \
     ptrdiff_t j = 0;                                                                \
     FC_DW_COPY_TAIL_(IT, ABS, INF)                                                  \
     *m = mm;                                                                        \
-}
+}                                                                                   \
+FC_DW_ROW_MAX_API_(T)
 #endif
+#define FC_DW_ROW_MAX_API_(T)                                                       \
+static inline void fc_dw_copy_row_max_##T(T *dst, const T *src, ptrdiff_t n,        \
+                                          int64_t *m)                               \
+{ fc_dw_row_max_body_##T(dst, src, n, m, 1); }                                      \
+static inline void fc_row_max_##T(const T *src, ptrdiff_t n, int64_t *m)            \
+{ fc_dw_row_max_body_##T(NULL, src, n, m, 0); }
 FC_DW_COPY_MAX(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float, int32_t, 0x7fffffff, 0x7f800000)
 FC_DW_COPY_MAX(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, int64_t,
                0x7fffffffffffffffLL, 0x7ff0000000000000LL)

@@ -799,8 +799,12 @@ def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     wt = np.ascontiguousarray(w.reshape(w.shape[0], -1))
     flat = _fill_source(x5, c, kern, nthreads, fold)
     colchunk, units = _row_chunks(c["rowblocks"], c["ow"], nthreads)
-    kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"], c["copy"],
-                        c["copy"], plan.relu, colchunk, team_size(nthreads, units), c["slide"])
+    scan = fold is not None and not c["copy"]     # in place: the units scan x
+    mx = kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"],
+                             c["copy"], c["copy"], plan.relu, colchunk,
+                             team_size(nthreads, units), c["slide"], scan)
+    if scan:
+        fold.append(mx)
 
 
 def _pad_safe(w, b):
@@ -1167,7 +1171,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         return plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
                               pads=pads, groups=groups, relu=relu, layout=layout,
                               accumulate=accumulate, level=lvl, force=force)
-    fold_mw = None      # the DW3 copy does the guard's scan of x (max |w| > 1)
+    fold_mw = None      # the run does the guard's scan of x (max |w| > 1)
     if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
             and x.size and w.size):
         kern0 = _dispatch.get_kernels(level)
@@ -1208,9 +1212,12 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
 
 
 def _folds_guard(plan, w, bias, dtype):
-    """True when running `plan` copies all of x and returns its largest
+    """True when running `plan` reads all of x and returns its largest
     finite |x| (:func:`_run_folded`): the DW3 bands (pad-safe weights: else
-    its ROWS fallback runs) and the stride-1 padded copy of the tiled paths."""
+    its ROWS fallback runs), the stride-1 padded copy of the tiled paths,
+    and the in-place ROWS path (each unit scans the input rows it owns)."""
+    if plan.path == "rows":
+        return True
     if plan.path == "dw3":
         bb = (_NO_BIAS[dtype.char] if bias is None
               else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))

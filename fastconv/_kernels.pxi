@@ -901,12 +901,55 @@ cdef inline void _rows_scratch(const floating *xrow0, Py_ssize_t xrs, Py_ssize_t
                 buf[i * SW + c] = 0
 
 
+cdef extern from "_dw_tiles.h" nogil:
+    void fc_row_max_float(const float *src, Py_ssize_t n, int64_t *m)
+    void fc_row_max_double(const double *src, Py_ssize_t n, int64_t *m)
+
+
+cdef inline void _owned(Py_ssize_t o0, Py_ssize_t o1, Py_ssize_t no, Py_ssize_t s,
+                        Py_ssize_t p, Py_ssize_t n, Py_ssize_t *lo,
+                        Py_ssize_t *hi) noexcept nogil:
+    # The input indices [lo, hi) that the output block [o0, o1) of `no`
+    # owns for the overflow guard's scan: from its first window start to
+    # the next block's, the first block from 0 and the last to n -- the
+    # blocks in order tile [0, n) exactly once.
+    lo[0] = 0 if o0 == 0 else o0 * s - p
+    hi[0] = n if o1 >= no else o1 * s - p
+    if lo[0] < 0:
+        lo[0] = 0
+    if hi[0] > n:
+        hi[0] = n
+
+
+cdef void _rows_own_max(const floating *xplane, Py_ssize_t xd, Py_ssize_t xh,
+                        Py_ssize_t od, Py_ssize_t OD, Py_ssize_t oh0, Py_ssize_t oh1,
+                        Py_ssize_t OH, Py_ssize_t ow0, Py_ssize_t ow1, Py_ssize_t OW,
+                        const Py_ssize_t *geo, Py_ssize_t D, Py_ssize_t H, Py_ssize_t W,
+                        int64_t *m) noexcept nogil:
+    # rows_correlate's unit (od, rows oh0..oh1-1, columns ow0..ow1-1)
+    # raises *m to the largest finite |x| (bit pattern) over the input it
+    # owns (_owned per axis; geo as rows_correlate's): every unit of a
+    # channel together scan it once.
+    cdef Py_ssize_t d0, d1, h0, h1, w0, w1, i, h
+    _owned(od, od + 1, OD, geo[0], geo[6], D, &d0, &d1)
+    _owned(oh0, oh1, OH, geo[1], geo[7], H, &h0, &h1)
+    _owned(ow0, ow1, OW, geo[2], geo[8], W, &w0, &w1)
+    if w1 <= w0:
+        return
+    for i in range(d0, d1):
+        for h in range(h0, h1):
+            if floating is float:
+                fc_row_max_float(xplane + i * xd + h * xh + w0, w1 - w0, m)
+            else:
+                fc_row_max_double(xplane + i * xd + h * xh + w0, w1 - w0, m)
+
+
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[::1] toff, const floating[:, ::1] wtaps,
                    floating[:, :, :, :, ::1] out, const floating[::1] bias,
                    const Py_ssize_t[::1] geo, const Py_ssize_t[::1] src_shape,
                    bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads,
-                   bint slide=False):
+                   bint slide=False, bint maxabs=False):
     """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
 
     The unit of parallel work is (image, filter, depth, block of rows, chunk
@@ -921,6 +964,9 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     KD, KH, KW).  `slide`: run the SLIDE tiles (rows_tile(.., slide=True)
     rows x columns), which need slide_ok(toff, KD, KH, KW, sh * xh) != 0;
     else the tap-by-tap ROWS tiles.  Both accumulate the taps in C order.
+    `maxabs` (in place, not `padded`): each unit also scans the input it
+    owns (`_owned`) while it is in cache, and the call returns the largest
+    finite |x| -- the engine's overflow guard without a pass of its own.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -995,7 +1041,10 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef const floating *wf
     cdef floating init, wv
     if nunits == 0:
-        return
+        return 0.0 if maxabs else None
+    maxabs = maxabs and not padded
+    res = bytearray(8 * nunits if maxabs else 8)
+    cdef int64_t[::1] slots = memoryview(res).cast("q")
     # Units are handed out `grab` at a time: consecutive row blocks of one
     # plane share input rows, so a thread that takes neighbours finds half of
     # its input in L1.  One unit per grab made two threads alternate blocks
@@ -1032,6 +1081,9 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             owend = ow0 + colchunk
             if owend > OW:
                 owend = OW
+            if maxabs and (f == 0 or xc != 0):
+                _rows_own_max(xplane, xd, xh, od, OD, oh0, oh0 + nr, OH, ow0, owend, OW,
+                              &geo[0], D, H, W, &slots[u])
             if slide and not inside and KD == 1 and id0 >= 0 and id0 < D:
                 # top/bottom rows: per row, the SLIDE tile over the kernel rows
                 # inside the source (the taps the generic loop would keep, in
@@ -1143,6 +1195,8 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     ow0 = ow0 + TW
             if scratch != NULL:
                 free(scratch)
+    if maxabs:
+        return _slots_max(slots, nunits, floating is float)
 
 
 

@@ -230,3 +230,66 @@ def test_guard_folded_into_padded_copy_equals_scan(level, big, geometry, monkeyp
         assert plan.path == path
     assert_folded_guard_matches_scan(_engine, x, w, kw, big, monkeypatch,
                                      no_scan=level != "baseline")
+
+
+# in-place ROWS geometries (the path reads x itself): (x, w, stride, pads, groups)
+IN_PLACE = [
+    ((1, 1, 300, 300), (1, 1, 9, 9), (1, 1), ((4, 4), (4, 4)), 1),
+    ((1, 1, 300, 300), (1, 1, 9, 9), (2, 1), ((3, 3), (3, 3)), 1),         # row stride
+    ((1, 1, 20, 30, 300), (1, 1, 3, 3, 3), (2, 1, 1), ((1, 1),) * 3, 1),   # a volume
+    ((2, 3, 40, 300), (3, 1, 5, 5), (1, 1), ((2, 2), (2, 2)), 3),          # depthwise, 2 images
+    ((2, 1, 50000), (1, 1, 15), (1,), ((0, 0),), 1),                        # 1-D (wide tiles)
+    ((1, 1, 80, 300), (1, 1, 5, 5), (1, 1), ((0, 3), (0, 3)), 1),           # one-sided pads
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("geometry", IN_PLACE)
+def test_in_place_units_scan_all_of_x(level, geometry):
+    """rows_correlate(..., maxabs=True) on the input itself: the units'
+    owned ranges tile x exactly, so the largest finite |x| is found wherever
+    it sits (corners, the last row, the middle), past NaN and inf, for any
+    thread count; the output is the same as without the scan."""
+    xs, ws, s, pads, g = geometry
+    rank = len(xs) - 2
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal(ws).astype(np.float32)
+    plan = _engine.plan_correlate(xs, ws, np.float32, stride=s, dilation=(1,) * rank,
+                                  pads=pads, groups=g, level=level)
+    assert plan.path == "rows"
+    b = np.zeros(0, np.float32)
+    x = rng.standard_normal(xs).astype(np.float32)
+    x.reshape(-1)[7::101] = np.nan
+    x.reshape(-1)[3::211] = -np.inf
+    flat = x.reshape(-1)
+    for k, where in enumerate((0, x.size - 1, x.shape[-1] - 1, x.size - x.shape[-1],
+                               x.size // 2 + 5, int(rng.integers(x.size)))):
+        saved = flat[where]
+        flat[where] = 50.0 + k
+        ref = np.empty(plan.oshape, np.float32)
+        _engine._run_rows(plan, kern, x, w, b, ref, 1)
+        for nthreads in (1, 2, 3):
+            got, out = [], np.empty_like(ref)
+            _engine._run_rows(plan, kern, x, w, b, out, nthreads, fold=got)
+            assert got == [50.0 + k]
+            assert np.array_equal(out.view(np.uint32), ref.view(np.uint32))
+        flat[where] = saved
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("big", [False, True])
+def test_guard_folded_into_in_place_rows(level, big, monkeypatch):
+    """|w| > 1 on the in-place ROWS path: the units return max |x| and no
+    separate scan runs; the bits equal those of the scan (and of the
+    baseline rerun when a product could overflow), for 1 and 2 threads."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 1, 400, 300)).astype(np.float32)
+    if big:
+        x[0, 0, 399, 299] = np.finfo(np.float32).max / 3
+        x[0, 0, 0, 17] = np.inf
+    w = (3 * rng.standard_normal((1, 1, 9, 9))).astype(np.float32)
+    kw = dict(stride=(1, 1), dilation=(1, 1), pads=((4, 4), (4, 4)), level=level)
+    assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw).path == "rows"
+    assert_folded_guard_matches_scan(_engine, x, w, kw, big, monkeypatch,
+                                     no_scan=level != "baseline")
