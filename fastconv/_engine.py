@@ -574,7 +574,10 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     tile that uses it) run when output rows are as far apart as kernel rows
     (stride == dilation along rows: every tap offset is
     plane + kh * row step + kw * column step); else the tap-by-tap tiles.
-    ``force={"slide": False}`` forces the latter."""
+    ``force={"slide": False}`` forces the latter.  The stride-1 padded copy
+    of multi-row outputs is made lazily by the driver's own units, a few
+    rows ahead of their reads (``lazy``; ``force={"lazy": False}``: a
+    pass of its own before the driver)."""
     pl, ph, s, d, k5, x5 = c["pl"], c["ph"], c["s"], c["d"], c["k5"], c["x5"]
     D, H, W = x5[2:]
     big = OW >= 256 or not (any(pl) or any(ph))
@@ -586,7 +589,8 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
              and kern.slide_ok(toff, k5[0], k5[1], k5[2], s[1] * xstr[3]) != 0)
     R = kern.rows_tile(dchar, wide, slide)[0]
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
-             toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide)
+             toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide,
+             lazy=copy and s[2] == 1 and not wide and force.get("lazy", True))
     if copy:
         c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
         c["shape"] = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + k5, dtype=np.intp)
@@ -797,12 +801,20 @@ def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
     wt = np.ascontiguousarray(w.reshape(w.shape[0], -1))
-    flat = _fill_source(x5, c, kern, nthreads, fold)
     colchunk, units = _row_chunks(c["rowblocks"], c["ow"], nthreads)
-    scan = fold is not None and not c["copy"]     # in place: the units scan x
+    if c["lazy"]:
+        # the driver's units fill the padded copy (and find max |x| in it)
+        flat = _scratch(c["total"] + _SLACK, x5.dtype)
+        flat[c["total"]:] = 0
+        lazy = (x5,) + tuple(c["pl"])
+    else:
+        flat = _fill_source(x5, c, kern, nthreads, fold)
+        lazy = ()
+    # in place, the units scan x; lazily copied, the copy finds max |x|
+    scan = fold is not None and (not c["copy"] or c["lazy"])
     mx = kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"],
                              c["copy"], c["copy"], plan.relu, colchunk,
-                             team_size(nthreads, units), c["slide"], scan)
+                             team_size(nthreads, units), c["slide"], scan, *lazy)
     if scan:
         fold.append(mx)
 

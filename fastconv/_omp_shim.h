@@ -84,4 +84,53 @@ static int fc_cpu_simd_level(void) {
 #endif
 }
 
+
+/* Blocks of a buffer filled lazily inside a parallel region (the ROWS
+ * driver's padded copy, see rows_correlate): one int per block, 0 = not
+ * filled, 1 = being filled, 2 = filled.  The unit that claims a block
+ * fills it and publishes it (release); a unit that needs it waits for the
+ * publication (acquire).  A filler never waits on anything, so no cycle of
+ * waits can form; a waiter spins briefly, then yields its core (on a busy
+ * machine the filler may be descheduled). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <windows.h>
+static inline int fc_block_claim(volatile long *s) {
+    return *s == 0 && _InterlockedCompareExchange(s, 1, 0) == 0;
+}
+static inline void fc_block_publish(volatile long *s) { _InterlockedExchange(s, 2); }
+static inline int fc_block_ready(volatile long *s) {
+    return _InterlockedCompareExchange(s, 2, 2) == 2;
+}
+static inline void fc_block_pause(unsigned k) {
+    if (k < 1024) YieldProcessor(); else SwitchToThread();
+}
+#else
+#include <sched.h>
+static inline int fc_block_claim(volatile long *s) {
+    long expect = 0;
+    return __atomic_load_n(s, __ATOMIC_RELAXED) == 0 &&
+           __atomic_compare_exchange_n(s, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+static inline void fc_block_publish(volatile long *s) { __atomic_store_n(s, 2, __ATOMIC_RELEASE); }
+static inline int fc_block_ready(volatile long *s) {
+    return __atomic_load_n(s, __ATOMIC_ACQUIRE) == 2;
+}
+static inline void fc_block_pause(unsigned k) {
+    if (k >= 1024) {
+        sched_yield();
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+#endif
+static inline void fc_block_wait(volatile long *s) {
+    unsigned k = 0;
+    while (!fc_block_ready(s))
+        fc_block_pause(k++);
+}
+
 #endif

@@ -293,3 +293,47 @@ def test_guard_folded_into_in_place_rows(level, big, monkeypatch):
     assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw).path == "rows"
     assert_folded_guard_matches_scan(_engine, x, w, kw, big, monkeypatch,
                                      no_scan=level != "baseline")
+
+
+# padded-copy geometries of the ROWS driver: (x, w, stride, dilation, pads, groups)
+LAZY = [
+    ((1, 1, 40, 50, 60), (1, 1, 5, 5, 5), (1, 1, 1), (1, 1, 1), ((2, 2),) * 3, 1),
+    ((2, 3, 9, 30, 20), (3, 1, 3, 4, 3), (2, 1, 1), (2, 1, 1), ((1, 2), (2, 1), (1, 1)), 3),
+    ((1, 1, 300, 7), (1, 1, 5, 3), (1, 1), (1, 1), ((2, 2), (1, 1)), 1),      # rows of 9
+    ((2, 4, 61, 45), (4, 1, 7, 5), (2, 1), (2, 1), ((3, 3), (2, 2)), 4),     # row stride
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", LAZY)
+def test_lazy_padded_copy_equals_copy_pass(level, dtype, geometry):
+    """The padded copy filled by the driver's own units, a few rows ahead
+    of their reads (``lazy``), gives the bits of the copy made in a pass of
+    its own, for 1 to 4 threads (more threads than cores: units wait for
+    blocks another thread is filling), and its copy returns max |x|."""
+    xs, ws, s, d, pads, g = geometry
+    rank = len(xs) - 2
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(xs).astype(dtype)
+    x.reshape(-1)[5::97] = np.nan
+    x.reshape(-1)[x.size - 2] = -40.5               # the largest finite |x|, last row
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    kw = dict(stride=s, dilation=d, pads=pads, groups=g, level=level)
+    lazy = _engine.plan_correlate(xs, ws, dtype, **kw)
+    eager = _engine.plan_correlate(xs, ws, dtype, force={"lazy": False}, **kw)
+    assert lazy.path == eager.path == "rows_padded"
+    assert lazy.consts["lazy"] and not eager.consts["lazy"]
+    ref = np.empty(eager.oshape, dtype)
+    _engine._run_rows(eager, kern, x, w, b, ref, 1)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    for nthreads in (1, 2, 3, 4):
+        # the reused scratch holds the last call's copy: poison it, so a row
+        # read before it was filled shows
+        _engine._scratch(lazy.consts["total"], dtype)[:] = np.nan
+        got, out = [], np.full_like(ref, np.nan)
+        _engine._run_rows(lazy, kern, x, w, b, out, nthreads, fold=got)
+        assert np.array_equal(out.view(bits), ref.view(bits))
+        assert got == [40.5]
