@@ -577,7 +577,8 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     ``force={"slide": False}`` forces the latter.  The stride-1 padded copy
     of multi-row outputs is made lazily by the driver's own units, a few
     rows ahead of their reads (``lazy``; ``force={"lazy": False}``: a
-    pass of its own before the driver)."""
+    pass of its own before the driver; ``lazy_block``, ``lazy_ahead``: see
+    :func:`_lazy_kw`)."""
     pl, ph, s, d, k5, x5 = c["pl"], c["ph"], c["s"], c["d"], c["k5"], c["x5"]
     D, H, W = x5[2:]
     big = OW >= 256 or not (any(pl) or any(ph))
@@ -590,7 +591,8 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     R = kern.rows_tile(dchar, wide, slide)[0]
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
              toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide,
-             lazy=copy and s[2] == 1 and not wide and force.get("lazy", True))
+             lazy=copy and s[2] == 1 and not wide and force.get("lazy", True),
+             lazy_block=force.get("lazy_block"), lazy_ahead=force.get("lazy_ahead", 1))
     if copy:
         c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
         c["shape"] = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + k5, dtype=np.intp)
@@ -742,6 +744,8 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
     blocked = not flat_ok or pf * wbytes <= _FILTT_BLOCK_ALL_BYTES
     tblk = force.get("filtt_taps") or (max(tpc, _FILTT_TAPS // tpc * tpc) if blocked else 0)
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
+             lazy=copy and force.get("lazy", True), lazy_block=force.get("lazy_block"),
+             lazy_ahead=force.get("lazy_ahead", 1),
              tblk=tblk, tile=tile["name"], tile_index=tile["index"],
              group=force.get("filtt_group", 0),
              toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
@@ -796,25 +800,41 @@ def _fill_source(x5, c, kern, nthreads, fold=None):
     return _source(x5, c["pl"], c["ph"], S, kern, nthreads)[0]
 
 
+def _lazy_or_filled(x5, c, kern, nthreads, fold):
+    """The source buffer of a ROWS or FILTT plan and the driver's trailing
+    arguments: unfilled with ``(x5, pads...)`` when the driver's units fill
+    the padded copy themselves (``c['lazy']``; they also find max |x|),
+    else filled here (:func:`_fill_source`) with ``()``."""
+    if not c.get("lazy"):
+        return _fill_source(x5, c, kern, nthreads, fold), ()
+    flat = _scratch(c["total"] + _SLACK, x5.dtype)
+    flat[c["total"]:] = 0
+    return flat, (x5,) + tuple(c["pl"])
+
+
+_LAZY_BLOCK = 8192     # bytes of padded rows per block of a lazy copy
+
+
+def _lazy_kw(c):
+    """The lazy copy's block size and look-ahead (blocks a unit fills past
+    its own: 1; tests set 0 with ``force={"lazy_ahead": 0}`` so a unit
+    that misses a row it reads shows)."""
+    return {"blockbytes": c["lazy_block"] or _LAZY_BLOCK, "ahead": c["lazy_ahead"]}
+
+
 def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     c = plan.consts
     x5 = x.reshape(c["x5"])
     o5 = out.reshape(out.shape[:2] + _pad3(out.shape[2:], out.ndim - 2, 1))
     wt = np.ascontiguousarray(w.reshape(w.shape[0], -1))
     colchunk, units = _row_chunks(c["rowblocks"], c["ow"], nthreads)
-    if c["lazy"]:
-        # the driver's units fill the padded copy (and find max |x| in it)
-        flat = _scratch(c["total"] + _SLACK, x5.dtype)
-        flat[c["total"]:] = 0
-        lazy = (x5,) + tuple(c["pl"])
-    else:
-        flat = _fill_source(x5, c, kern, nthreads, fold)
-        lazy = ()
+    flat, lazy = _lazy_or_filled(x5, c, kern, nthreads, fold)
     # in place, the units scan x; lazily copied, the copy finds max |x|
     scan = fold is not None and (not c["copy"] or c["lazy"])
     mx = kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"],
                              c["copy"], c["copy"], plan.relu, colchunk,
-                             team_size(nthreads, units), c["slide"], scan, *lazy)
+                             team_size(nthreads, units), c["slide"], scan, *lazy,
+                             **_lazy_kw(c))
     if scan:
         fold.append(mx)
 
@@ -856,11 +876,17 @@ def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     w5 = w.reshape(w.shape[:2] + c["k5"])
     wpt, bpt, blk = _packed(cache, plan, w5, b,
                             lambda: _pack_filtt(w5, b, _groups_of(x, w), c["pf"]))
-    flat = _fill_source(x5, c, kern, nthreads, fold)
-    kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"], c["s"][0],
-                         c["s"][1], c["s"][2], c["chunk"], c["tblk"], c["group"], plan.relu,
-                         c["tile_index"],
-                         team_size(nthreads, c["units"]), c["bpu"])
+    flat, lazy = _lazy_or_filled(x5, c, kern, nthreads, fold)
+    if lazy:
+        lazy += c["k5"][:2] + c["d"][:2]
+    mx = kern.filtt_correlate(flat, c["xstr"], c["toff"], wpt, blk, bpt, o5, c["Cg"],
+                              c["s"][0], c["s"][1], c["s"][2], c["chunk"], c["tblk"],
+                              c["group"], plan.relu, c["tile_index"],
+                              team_size(nthreads, c["units"]), c["bpu"],
+                              bool(lazy) and fold is not None, *lazy,
+                              **_lazy_kw(c))
+    if lazy and fold is not None:
+        fold.append(mx)
 
 
 class WeightCache:

@@ -704,7 +704,11 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     floating[:, :, :, :, ::1] out,
                     Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t sh, Py_ssize_t sw,
                     Py_ssize_t chunk, Py_ssize_t tblk, Py_ssize_t group, bint relu,
-                    Py_ssize_t tile, int nthreads, Py_ssize_t bpu=1):
+                    Py_ssize_t tile, int nthreads, Py_ssize_t bpu=1, bint maxabs=False,
+                    const floating[:, :, :, :, ::1] src=None, Py_ssize_t spd=0,
+                    Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t KD=1, Py_ssize_t KH=1,
+                    Py_ssize_t dd=1, Py_ssize_t dh=1, Py_ssize_t blockbytes=8192,
+                    Py_ssize_t ahead=1):
     """Many-channel correlation with FILTT tiles (vectors along filters;
     any stride and dilation: each tile position is an arbitrary offset and
     each tap input a broadcast scalar, so strided layers need no phase
@@ -725,6 +729,11 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     input read once for all of them).  Every output element is one tile
     call (init, then the taps in order), as in the FILT drivers, so results
     do not depend on the thread count, `bpu` or `chunk`.
+
+    `src`: xp is pad_source(src, xp, spd, sph, spw, ...)'s layout, not
+    filled yet; each unit first fills the padded rows its positions read
+    (KD x KH taps, dilations dd, dh; see rows_correlate's `src`), and with
+    `maxabs` the call returns the largest finite |x| found while copying.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -746,8 +755,24 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     nbg = (nblk + bpu - 1) // bpu
     nch = (kend + chunk - 1) // chunk
     nunits = N * OD * nbg * nch
+    cdef bint lazy = src is not None
+    cdef const floating *sbase = NULL
+    cdef Py_ssize_t Wq = xstr[3], Hp = xd // Wq if Wq > 0 else 0
+    cdef Py_ssize_t Dp = xc // xd if xd > 0 else 0, rpb = 1, prows = 0
+    cdef long *bstate = NULL
+    keep = []
     if nunits == 0:
-        return
+        return 0.0 if maxabs else None
+    maxabs = maxabs and lazy
+    res = bytearray(8 * nunits if maxabs else 8)
+    cdef int64_t[::1] slots = memoryview(res).cast("q")
+    if lazy:
+        if src.shape[0] * src.shape[1] * src.shape[2] * src.shape[3] * src.shape[4] > 0:
+            sbase = &src[0, 0, 0, 0, 0]
+        bstate = _lazy_state(src, Dp, Hp, Wq * sizeof(floating), blockbytes, &prows, &rpb,
+                             keep)
+    cdef Py_ssize_t SC = src.shape[1] if lazy else 0, SD = src.shape[2] if lazy else 0
+    cdef Py_ssize_t SH = src.shape[3] if lazy else 0, SW = src.shape[4] if lazy else 0
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
@@ -763,10 +788,20 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             k1 = k0 + chunk
             if k1 > kend:
                 k1 = kend
+            if lazy:
+                # the unit's group reads channels blocks[b0, 3] * Cg ...
+                _lazy_rows(sbase, SC, SD, SH, SW, <floating *> &xp[0], spd, sph, spw, Dp, Hp,
+                           Wq, prows, bstate, rpb,
+                           (n * xn + blocks[b0, 3] * Cg * xc + od * sd * xd) // Wq, Cg,
+                           xc // Wq, (KD - 1) * dd + 1, k0 // OW * sh,
+                           (k1 - 1) // OW * sh + (KH - 1) * dh, ahead,
+                           &slots[u] if maxabs else NULL)
             _filtt_chunk(&xp[0] + n * xn + od * sd * xd, Cg * xc, &toff[0],
                          &wpack[0], &blocks[0, 0], b0, b1, &bpack[0], ntaps,
                          &out[n, 0, od, 0, 0], ostride, k0, k1, rp, sw, OW, tblk, group,
                          relu, e.fn, R, PF)
+    if maxabs:
+        return _slots_max(slots, nunits, floating is float)
 
 
 # SLIDE tiles (_rows_tiles.h): the ROWS tiles that load each input vector once
@@ -986,33 +1021,52 @@ cdef void _pad_row(const floating *x, Py_ssize_t C, Py_ssize_t D, Py_ssize_t H,
 cdef void _lazy_rows(const floating *x, Py_ssize_t C, Py_ssize_t D, Py_ssize_t H,
                      Py_ssize_t W, floating *flat, Py_ssize_t pd, Py_ssize_t ph, Py_ssize_t pw,
                      Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq, Py_ssize_t nrows,
-                     long *state, Py_ssize_t rpb, Py_ssize_t g0, Py_ssize_t nplanes,
-                     Py_ssize_t r0, Py_ssize_t r1, int64_t *mx) noexcept nogil:
-    # rows_correlate's lazy padded copy: before a unit reads padded rows
-    # r0..r1 (inclusive; r1 may pass the plane's end into the next) of the
-    # `nplanes` planes from global row g0, every block of `rpb` rows they
-    # touch is filled (by this unit if no other has claimed it) and waited
-    # for; the block after each plane's last is claimed too, not waited for,
-    # so the next units rarely wait.
+                     long *state, Py_ssize_t rpb, Py_ssize_t g0, Py_ssize_t nchan,
+                     Py_ssize_t crows, Py_ssize_t nplanes, Py_ssize_t r0, Py_ssize_t r1,
+                     Py_ssize_t ahead, int64_t *mx) noexcept nogil:
+    # The lazy padded copy of rows_correlate and filtt_correlate (layout of
+    # pad_source): before a unit reads padded rows r0..r1 (inclusive; r1
+    # may pass a plane's end into the next) of `nplanes` consecutive planes
+    # of `nchan` channels (`crows` rows apart) from global row g0, every
+    # block of `rpb` rows they touch is filled (by this unit if no other has
+    # claimed it) and waited for; the `ahead` blocks after each plane's last
+    # are claimed too, not waited for, so the next units rarely wait.
     cdef Py_ssize_t nblocks = (nrows + rpb - 1) // rpb
-    cdef Py_ssize_t q, b, b0, b1, bend, g, gend
-    for q in range(nplanes):
-        b0 = (g0 + q * Hp + r0) // rpb
-        b1 = (g0 + q * Hp + r1) // rpb
-        bend = b1 + 2 if b1 + 2 < nblocks else nblocks
-        for b in range(b0, bend):
-            if fc_block_claim(&state[b]):
-                gend = (b + 1) * rpb if (b + 1) * rpb < nrows else nrows
-                for g in range(b * rpb, gend):
-                    _pad_row(x, C, D, H, W, flat, g, pd, ph, pw, Dp, Hp, Wq, mx)
-                fc_block_publish(&state[b])
-    for q in range(nplanes):
-        b0 = (g0 + q * Hp + r0) // rpb
-        b1 = (g0 + q * Hp + r1) // rpb
-        if b1 >= nblocks:
-            b1 = nblocks - 1
-        for b in range(b0, b1 + 1):
-            fc_block_wait(&state[b])
+    cdef Py_ssize_t c, q, b, b0, b1, bend, g, gend, base
+    for c in range(nchan):
+        for q in range(nplanes):
+            base = g0 + c * crows + q * Hp
+            b0 = (base + r0) // rpb
+            b1 = (base + r1) // rpb
+            bend = b1 + 1 + ahead if b1 + 1 + ahead < nblocks else nblocks
+            for b in range(b0, bend):
+                if fc_block_claim(&state[b]):
+                    gend = (b + 1) * rpb if (b + 1) * rpb < nrows else nrows
+                    for g in range(b * rpb, gend):
+                        _pad_row(x, C, D, H, W, flat, g, pd, ph, pw, Dp, Hp, Wq, mx)
+                    fc_block_publish(&state[b])
+    for c in range(nchan):
+        for q in range(nplanes):
+            base = g0 + c * crows + q * Hp
+            b0 = (base + r0) // rpb
+            b1 = (base + r1) // rpb
+            if b1 >= nblocks:
+                b1 = nblocks - 1
+            for b in range(b0, b1 + 1):
+                fc_block_wait(&state[b])
+
+
+cdef long *_lazy_state(object src, Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t rowbytes,
+                       Py_ssize_t blockbytes, Py_ssize_t *prows, Py_ssize_t *rpb,
+                       list keep) except? NULL:
+    # The block states of a lazy padded copy of src (N, C, D, H, W) into
+    # (N, C, Dp, Hp, rows of `rowbytes`): blocks of ~`blockbytes` of rows
+    # (at least one row), all unfilled; the array is kept alive by `keep`.
+    prows[0] = src.shape[0] * src.shape[1] * Dp * Hp
+    rpb[0] = blockbytes // rowbytes if rowbytes < blockbytes else 1
+    buf = bytearray(sizeof(long) * ((prows[0] + rpb[0] - 1) // rpb[0] + 1))
+    keep.append(buf)
+    return <long *> <char *> buf
 
 
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
@@ -1022,7 +1076,8 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads,
                    bint slide=False, bint maxabs=False,
                    const floating[:, :, :, :, ::1] src=None, Py_ssize_t spd=0,
-                   Py_ssize_t sph=0, Py_ssize_t spw=0):
+                   Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t blockbytes=8192,
+                   Py_ssize_t ahead=1):
     """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
 
     The unit of parallel work is (image, filter, depth, block of rows, chunk
@@ -1125,6 +1180,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef const floating *sbase = NULL
     cdef Py_ssize_t rpb = 1, prows = 0, extra = 0, SC = 0, SD = 0, SH = 0, SWs = 0
     cdef long *bstate = NULL
+    keep = []
     if src is not None and not lazy:
         raise ValueError("rows_correlate: a lazy copy needs padded, multi-row output")
     if nunits == 0:
@@ -1134,14 +1190,10 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
         SC, SD, SH, SWs = src.shape[1], src.shape[2], src.shape[3], src.shape[4]
         if src.shape[0] * SC * SD * SH * SWs > 0:
             sbase = &src[0, 0, 0, 0, 0]
-        prows = src.shape[0] * src.shape[1] * D * H
-        rpb = 8192 // (xh * sizeof(floating))
-        if rpb < 1:
-            rpb = 1
+        bstate = _lazy_state(src, D, H, xh * sizeof(floating), blockbytes, &prows, &rpb,
+                             keep)
         # a partial tile reads up to TW - 1 elements past its last row's end
         extra = (TW + xh - 1) // xh
-        bres = bytearray(sizeof(long) * ((prows + rpb - 1) // rpb))
-        bstate = <long *> <char *> bres
     res = bytearray(8 * nunits if maxabs else 8)
     cdef int64_t[::1] slots = memoryview(res).cast("q")
     # Units are handed out `grab` at a time: consecutive row blocks of one
@@ -1183,8 +1235,8 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             if lazy:
                 _lazy_rows(sbase, SC, SD, SH, SWs,
                            <floating *> &xp[0], spd, sph, spw, D, H, xh, prows, bstate, rpb,
-                           (n * xn + f * xc + id0 * xd) // xh, (KD - 1) * dd + 1, oh0 * sh,
-                           (oh0 + nr - 1) * sh + (KH - 1) * dh + extra,
+                           (n * xn + f * xc + id0 * xd) // xh, 1, 0, (KD - 1) * dd + 1, oh0 * sh,
+                           (oh0 + nr - 1) * sh + (KH - 1) * dh + extra, ahead,
                            &slots[u] if maxabs else NULL)
             elif maxabs and (f == 0 or xc != 0):
                 _rows_own_max(xplane, xd, xh, od, OD, oh0, oh0 + nr, OH, ow0, owend, OW,

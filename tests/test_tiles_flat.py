@@ -288,3 +288,48 @@ def test_nan_reaches_exactly_the_outputs_that_see_it(driver, level, relu):
     y = _engine.correlate(x, w, nthreads=2, plan=plan, **geometry)
     seen, _ = reference_conv(marker, np.ones(w.shape), pads=1)
     assert np.array_equal(np.isnan(y), seen > 0)
+
+
+# FILTT geometries with a padded copy: (x, w, stride, dilation, pad, groups)
+FILTT_LAZY = [
+    ((2, 16, 30, 30), (32, 16, 3, 3), (1, 1), (1, 1), 1, 1),
+    ((2, 8, 33, 31), (16, 8, 3, 3), (2, 2), (2, 2), 2, 1),      # strided, dilated
+    ((2, 8, 20, 20), (16, 4, 3, 3), (1, 1), (1, 1), 1, 2),      # two groups
+    ((1, 8, 10, 12, 14), (16, 8, 3, 3, 3), (1, 1, 1), (1, 1, 1), 1, 1),   # conv3d
+]
+
+
+# default blocks; one row per block, none filled ahead (a row missed shows)
+@pytest.mark.parametrize("block", [None, 1])
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", FILTT_LAZY)
+def test_filtt_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
+    """FILTT units that fill the padded rows they read themselves give the
+    bits of the copy made in a pass of its own, for 1 to 4 threads, on a
+    NaN-poisoned scratch; the copy returns max |x|."""
+    xs, ws, s, d, p, g = geometry
+    rank = len(xs) - 2
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(xs).astype(dtype)
+    x.reshape(-1)[3::89] = np.inf
+    x.reshape(-1)[x.size - 1] = -30.25             # the largest finite |x|, last element
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    kw = dict(stride=s, dilation=d, pads=((p, p),) * rank, groups=g, level=level)
+    lazy = _engine.plan_correlate(xs, ws, dtype, force={"filtt": True, "lazy_block": block,
+                                                         "lazy_ahead": 0 if block else 1},
+                                  **kw)
+    eager = _engine.plan_correlate(xs, ws, dtype, force={"filtt": True, "lazy": False}, **kw)
+    assert lazy.path == eager.path == "filtt"
+    assert lazy.consts["lazy"] and not eager.consts["lazy"]
+    ref = np.empty(eager.oshape, dtype)
+    _engine._run_filtt(eager, kern, x, w, b, ref, 1)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    for nthreads in (1, 2, 3, 4):
+        _engine._scratch(lazy.consts["total"], dtype)[:] = np.nan
+        got, out = [], np.full_like(ref, np.nan)
+        _engine._run_filtt(lazy, kern, x, w, b, out, nthreads, fold=got)
+        assert np.array_equal(out.view(bits), ref.view(bits))
+        assert got == [30.25]

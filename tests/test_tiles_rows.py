@@ -304,10 +304,12 @@ LAZY = [
 ]
 
 
+# default blocks; one row per block, none filled ahead (a row missed shows)
+@pytest.mark.parametrize("block", [None, 1])
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("geometry", LAZY)
-def test_lazy_padded_copy_equals_copy_pass(level, dtype, geometry):
+def test_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
     """The padded copy filled by the driver's own units, a few rows ahead
     of their reads (``lazy``), gives the bits of the copy made in a pass of
     its own, for 1 to 4 threads (more threads than cores: units wait for
@@ -322,7 +324,8 @@ def test_lazy_padded_copy_equals_copy_pass(level, dtype, geometry):
     w = rng.standard_normal(ws).astype(dtype)
     b = rng.standard_normal(ws[0]).astype(dtype)
     kw = dict(stride=s, dilation=d, pads=pads, groups=g, level=level)
-    lazy = _engine.plan_correlate(xs, ws, dtype, **kw)
+    lazy = _engine.plan_correlate(
+        xs, ws, dtype, force={"lazy_block": block, "lazy_ahead": 0 if block else 1}, **kw)
     eager = _engine.plan_correlate(xs, ws, dtype, force={"lazy": False}, **kw)
     assert lazy.path == eager.path == "rows_padded"
     assert lazy.consts["lazy"] and not eager.consts["lazy"]
