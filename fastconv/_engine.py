@@ -425,7 +425,9 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
         new_d.append(d)
         new_p.append((lo, hi))
     if any(c != slice(None) for c in crop):
-        x = np.ascontiguousarray(x[tuple(crop)])
+        # a view: the lazy padded copies read it as it is, the other paths
+        # take a contiguous copy (see _contiguous_for)
+        x = x[tuple(crop)]
     return x, tuple(new_s), tuple(new_d), tuple(new_p)
 
 
@@ -451,7 +453,8 @@ def products_may_overflow(kern, x, w, nthreads):
     weights are small."""
     big = _HALF_MAX[x.dtype.char]
     if x.size <= _SERIAL_SCAN:
-        return kern.products_may_overflow(x.reshape(-1), w.reshape(-1), big)
+        return kern.products_may_overflow(np.ascontiguousarray(x).reshape(-1),
+                                          w.reshape(-1), big)
     mw = _max_finite_abs(kern, w, 1)
     if mw <= 1.0:
         # |x| <= max and |w| <= 1: every exact product is <= max, so no
@@ -470,7 +473,7 @@ def _max_finite_abs(kern, a, nthreads):
         m = float(np.max(np.abs(a))) if a.size else 0.0
         if m < np.inf:        # False for inf and NaN
             return m
-    return kern.max_finite_abs(a.reshape(-1), nthreads)
+    return kern.max_finite_abs(np.ascontiguousarray(a).reshape(-1), nthreads)
 
 
 def _fill_bias(out, b, layout, rank):
@@ -1043,8 +1046,18 @@ _RUNNERS = {
 }
 
 
+def _contiguous_for(plan, x):
+    """`x` as `plan`'s runner reads it: any view for the lazy padded copies
+    of the ROWS and FILTT drivers (they read x through its strides: the
+    phase of a stride that _reduce_geometry keeps costs no copy of its
+    own), else C-contiguous."""
+    if plan.path in ("rows_padded", "filtt") and plan.consts.get("lazy"):
+        return x
+    return np.ascontiguousarray(x)
+
+
 def _run(plan, kern, x, w, b, out, nthreads, cache=None):
-    _RUNNERS[plan.path](plan, kern, x, w, b, out, nthreads, cache)
+    _RUNNERS[plan.path](plan, kern, _contiguous_for(plan, x), w, b, out, nthreads, cache)
 
 
 def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1, relu=False,
@@ -1267,8 +1280,8 @@ def _run_folded(plan, x, w, b, out, nthreads, weight_cache):
     """Run a plan of :func:`_folds_guard`; returns the largest finite |x|
     its copy found (None when the copy did not run)."""
     got = []
-    _RUNNERS[plan.path](plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
-                        weight_cache, fold=got)
+    _RUNNERS[plan.path](plan, _dispatch.get_kernels(plan.level), _contiguous_for(plan, x), w,
+                        b, out, nthreads, weight_cache, fold=got)
     return got[0] if got else None
 
 

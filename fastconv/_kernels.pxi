@@ -705,7 +705,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     Py_ssize_t Cg, Py_ssize_t sd, Py_ssize_t sh, Py_ssize_t sw,
                     Py_ssize_t chunk, Py_ssize_t tblk, Py_ssize_t group, bint relu,
                     Py_ssize_t tile, int nthreads, Py_ssize_t bpu=1, bint maxabs=False,
-                    const floating[:, :, :, :, ::1] src=None, Py_ssize_t spd=0,
+                    const floating[:, :, :, :, :] src=None, Py_ssize_t spd=0,
                     Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t KD=1, Py_ssize_t KH=1,
                     Py_ssize_t dd=1, Py_ssize_t dh=1, Py_ssize_t blockbytes=8192,
                     Py_ssize_t ahead=1):
@@ -766,13 +766,13 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     maxabs = maxabs and lazy
     res = bytearray(8 * nunits if maxabs else 8)
     cdef int64_t[::1] slots = memoryview(res).cast("q")
+    cdef _PadGeo pgeo
     if lazy:
         if src.shape[0] * src.shape[1] * src.shape[2] * src.shape[3] * src.shape[4] > 0:
             sbase = &src[0, 0, 0, 0, 0]
         bstate = _lazy_state(src, Dp, Hp, Wq * sizeof(floating), blockbytes, &prows, &rpb,
                              keep)
-    cdef Py_ssize_t SC = src.shape[1] if lazy else 0, SD = src.shape[2] if lazy else 0
-    cdef Py_ssize_t SH = src.shape[3] if lazy else 0, SW = src.shape[4] if lazy else 0
+        pgeo = _pad_geo(src.shape, src.strides, sizeof(floating), spd, sph, spw, Dp, Hp, Wq)
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
@@ -790,8 +790,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                 k1 = kend
             if lazy:
                 # the unit's group reads channels blocks[b0, 3] * Cg ...
-                _lazy_rows(sbase, SC, SD, SH, SW, <floating *> &xp[0], spd, sph, spw, Dp, Hp,
-                           Wq, prows, bstate, rpb,
+                _lazy_rows(sbase, &pgeo, <floating *> &xp[0], prows, bstate, rpb,
                            (n * xn + blocks[b0, 3] * Cg * xc + od * sd * xd) // Wq, Cg,
                            xc // Wq, (KD - 1) * dd + 1, k0 // OW * sh,
                            (k1 - 1) // OW * sh + (KH - 1) * dh, ahead,
@@ -985,29 +984,72 @@ cdef extern from "_omp_shim.h" nogil:
     void fc_block_wait(long *s)
 
 
-cdef void _pad_row(const floating *x, Py_ssize_t C, Py_ssize_t D, Py_ssize_t H,
-                   Py_ssize_t W, floating *flat, Py_ssize_t q, Py_ssize_t pd, Py_ssize_t ph,
-                   Py_ssize_t pw, Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq,
+cdef struct _PadGeo:
+    # The zero-padded copy of a source x (N, C, D, H, W) into the layout
+    # (N, C, Dp, Hp, Wq) with pads pd, ph, pw before each axis.  Strides of
+    # x in elements: a lazy copy may read a strided view (the phase of a
+    # stride that _engine._reduce_geometry keeps) without a copy of its own.
+    Py_ssize_t C, D, H, W
+    Py_ssize_t sn, sc, sd, sh, sw
+    Py_ssize_t pd, ph, pw
+    Py_ssize_t Dp, Hp, Wq
+
+
+cdef _PadGeo _pad_geo(const Py_ssize_t *shape, const Py_ssize_t *strides, Py_ssize_t itemsize,
+                      Py_ssize_t pd, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t Dp,
+                      Py_ssize_t Hp, Py_ssize_t Wq) noexcept:
+    # the _PadGeo of a 5-D memoryview (shape, byte strides)
+    cdef _PadGeo g
+    g.C, g.D, g.H, g.W = shape[1], shape[2], shape[3], shape[4]
+    g.sn, g.sc, g.sd = strides[0] // itemsize, strides[1] // itemsize, strides[2] // itemsize
+    g.sh, g.sw = strides[3] // itemsize, strides[4] // itemsize
+    g.pd, g.ph, g.pw, g.Dp, g.Hp, g.Wq = pd, ph, pw, Dp, Hp, Wq
+    return g
+
+
+cdef void _pad_row(const floating *x, const _PadGeo *g, floating *flat, Py_ssize_t q,
                    int64_t *mx) noexcept nogil:
-    # Row q (over (N, C, Dp, Hp)) of pad_source's zero-padded layout; mx:
-    # NULL, or raised to the largest finite |x| of the row (bit pattern).
-    cdef Py_ssize_t hp = q % Hp, r = q // Hp, dp, c, n, d, h, j
+    # Row q (over (N, C, Dp, Hp)) of the padded layout of `g`; mx: NULL, or
+    # raised to the largest finite |x| of the row (bit pattern).
+    cdef Py_ssize_t hp = q % g.Hp, r = q // g.Hp, dp, c, n, d, h, j
+    cdef Py_ssize_t W = g.W, pw = g.pw, Wq = g.Wq, sw = g.sw
     cdef floating *row = flat + q * Wq
     cdef const floating *src
-    dp = r % Dp
-    r = r // Dp
-    c = r % C
-    n = r // C
-    d = dp - pd
-    h = hp - ph
-    if d < 0 or d >= D or h < 0 or h >= H:
+    cdef int32_t b32
+    cdef int64_t b64, m
+    dp = r % g.Dp
+    r = r // g.Dp
+    c = r % g.C
+    n = r // g.C
+    d = dp - g.pd
+    h = hp - g.ph
+    if d < 0 or d >= g.D or h < 0 or h >= g.H:
         for j in range(Wq):
             row[j] = 0
         return
-    src = x + (((n * C + c) * D + d) * H + h) * W
+    src = x + n * g.sn + c * g.sc + d * g.sd + h * g.sh
     for j in range(pw):
         row[j] = 0
-    if mx == NULL:
+    if sw != 1:
+        # a strided row: gathered element by element (the max as in
+        # max_finite_abs, on the bit patterns)
+        for j in range(W):
+            row[pw + j] = src[j * sw]
+        if mx != NULL:
+            m = mx[0]
+            for j in range(W):
+                if floating is float:
+                    memcpy(&b32, src + j * sw, 4)
+                    b32 = b32 & 0x7fffffff
+                    if b32 < 0x7f800000 and b32 > m:
+                        m = b32
+                else:
+                    memcpy(&b64, src + j * sw, 8)
+                    b64 = b64 & 0x7fffffffffffffffLL
+                    if b64 < 0x7ff0000000000000LL and b64 > m:
+                        m = b64
+            mx[0] = m
+    elif mx == NULL:
         for j in range(W):
             row[pw + j] = src[j]
     elif floating is float:
@@ -1018,14 +1060,12 @@ cdef void _pad_row(const floating *x, Py_ssize_t C, Py_ssize_t D, Py_ssize_t H,
         row[j] = 0
 
 
-cdef void _lazy_rows(const floating *x, Py_ssize_t C, Py_ssize_t D, Py_ssize_t H,
-                     Py_ssize_t W, floating *flat, Py_ssize_t pd, Py_ssize_t ph, Py_ssize_t pw,
-                     Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq, Py_ssize_t nrows,
+cdef void _lazy_rows(const floating *x, const _PadGeo *geo, floating *flat, Py_ssize_t nrows,
                      long *state, Py_ssize_t rpb, Py_ssize_t g0, Py_ssize_t nchan,
                      Py_ssize_t crows, Py_ssize_t nplanes, Py_ssize_t r0, Py_ssize_t r1,
                      Py_ssize_t ahead, int64_t *mx) noexcept nogil:
-    # The lazy padded copy of rows_correlate and filtt_correlate (layout of
-    # pad_source): before a unit reads padded rows r0..r1 (inclusive; r1
+    # The lazy padded copy of rows_correlate and filtt_correlate (`geo`,
+    # the layout of pad_source): before a unit reads padded rows r0..r1 (inclusive; r1
     # may pass a plane's end into the next) of `nplanes` consecutive planes
     # of `nchan` channels (`crows` rows apart) from global row g0, every
     # block of `rpb` rows they touch is filled (by this unit if no other has
@@ -1035,7 +1075,7 @@ cdef void _lazy_rows(const floating *x, Py_ssize_t C, Py_ssize_t D, Py_ssize_t H
     cdef Py_ssize_t c, q, b, b0, b1, bend, g, gend, base
     for c in range(nchan):
         for q in range(nplanes):
-            base = g0 + c * crows + q * Hp
+            base = g0 + c * crows + q * geo.Hp
             b0 = (base + r0) // rpb
             b1 = (base + r1) // rpb
             bend = b1 + 1 + ahead if b1 + 1 + ahead < nblocks else nblocks
@@ -1043,11 +1083,11 @@ cdef void _lazy_rows(const floating *x, Py_ssize_t C, Py_ssize_t D, Py_ssize_t H
                 if fc_block_claim(&state[b]):
                     gend = (b + 1) * rpb if (b + 1) * rpb < nrows else nrows
                     for g in range(b * rpb, gend):
-                        _pad_row(x, C, D, H, W, flat, g, pd, ph, pw, Dp, Hp, Wq, mx)
+                        _pad_row(x, geo, flat, g, mx)
                     fc_block_publish(&state[b])
     for c in range(nchan):
         for q in range(nplanes):
-            base = g0 + c * crows + q * Hp
+            base = g0 + c * crows + q * geo.Hp
             b0 = (base + r0) // rpb
             b1 = (base + r1) // rpb
             if b1 >= nblocks:
@@ -1075,7 +1115,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    const Py_ssize_t[::1] geo, const Py_ssize_t[::1] src_shape,
                    bint padded, bint slack, bint relu, Py_ssize_t colchunk, int nthreads,
                    bint slide=False, bint maxabs=False,
-                   const floating[:, :, :, :, ::1] src=None, Py_ssize_t spd=0,
+                   const floating[:, :, :, :, :] src=None, Py_ssize_t spd=0,
                    Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t blockbytes=8192,
                    Py_ssize_t ahead=1):
     """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
@@ -1178,7 +1218,8 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef floating init, wv
     cdef bint lazy = src is not None and padded and not wide
     cdef const floating *sbase = NULL
-    cdef Py_ssize_t rpb = 1, prows = 0, extra = 0, SC = 0, SD = 0, SH = 0, SWs = 0
+    cdef Py_ssize_t rpb = 1, prows = 0, extra = 0
+    cdef _PadGeo pgeo
     cdef long *bstate = NULL
     keep = []
     if src is not None and not lazy:
@@ -1187,9 +1228,9 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
         return 0.0 if maxabs else None
     maxabs = maxabs and (lazy or not padded)
     if lazy:
-        SC, SD, SH, SWs = src.shape[1], src.shape[2], src.shape[3], src.shape[4]
-        if src.shape[0] * SC * SD * SH * SWs > 0:
+        if src.shape[0] * src.shape[1] * src.shape[2] * src.shape[3] * src.shape[4] > 0:
             sbase = &src[0, 0, 0, 0, 0]
+        pgeo = _pad_geo(src.shape, src.strides, sizeof(floating), spd, sph, spw, D, H, xh)
         bstate = _lazy_state(src, D, H, xh * sizeof(floating), blockbytes, &prows, &rpb,
                              keep)
         # a partial tile reads up to TW - 1 elements past its last row's end
@@ -1233,8 +1274,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             if owend > OW:
                 owend = OW
             if lazy:
-                _lazy_rows(sbase, SC, SD, SH, SWs,
-                           <floating *> &xp[0], spd, sph, spw, D, H, xh, prows, bstate, rpb,
+                _lazy_rows(sbase, &pgeo, <floating *> &xp[0], prows, bstate, rpb,
                            (n * xn + f * xc + id0 * xd) // xh, 1, 0, (KD - 1) * dd + 1, oh0 * sh,
                            (oh0 + nr - 1) * sh + (KH - 1) * dh + extra, ahead,
                            &slots[u] if maxabs else NULL)
@@ -1510,6 +1550,7 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
         return 0.0 if maxabs else None
     if N * C * D * H * W > 0:
         xbase = &x[0, 0, 0, 0, 0]
+    cdef _PadGeo pgeo = _pad_geo(x.shape, x.strides, sizeof(floating), pd, ph, pw, Dp, Hp, Wq)
     res = bytearray(8 * nunits if maxabs else 8)
     cdef int64_t[::1] slots = memoryview(res).cast("q")
     with nogil:
@@ -1519,8 +1560,7 @@ def pad_source(const floating[:, :, :, :, ::1] x, floating[::1] flat,
             if qend > nrows:
                 qend = nrows
             for q in range(u * per, qend):
-                _pad_row(xbase, C, D, H, W, &flat[0], q, pd, ph, pw, Dp, Hp, Wq,
-                         &slots[u] if maxabs else NULL)
+                _pad_row(xbase, &pgeo, &flat[0], q, &slots[u] if maxabs else NULL)
     if not maxabs:
         return None
     return _slots_max(slots, nunits, floating is float)

@@ -333,3 +333,62 @@ def test_filtt_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
         _engine._run_filtt(lazy, kern, x, w, b, out, nthreads, fold=got)
         assert np.array_equal(out.view(bits), ref.view(bits))
         assert got == [30.25]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", [
+    ((2, 16, 30, 30), (32, 16, 3, 3), 1, {"filtt": True}),     # FILTT
+    ((1, 1, 300, 100), (1, 1, 5, 5), 1, {}),                   # ROWS with a padded copy
+])
+def test_lazy_copy_reads_strided_view(level, dtype, geometry):
+    """A lazy padded copy reads a strided view of x through its strides
+    (the phase of a stride == dilation layer, kept without a copy): the
+    bits equal those of its contiguous copy for 1 and 2 threads, and max |x|
+    is the view's (a larger value in the phase not read is not seen)."""
+    xs, ws, g, force = geometry
+    rng = np.random.default_rng(14)
+    big = rng.standard_normal(xs[:2] + tuple(2 * n for n in xs[2:])).astype(dtype)
+    big[..., 1::2, :] = 1e3                            # the phase the view skips
+    view = big[..., ::2, ::2]
+    view[..., -1, -1] = 20.5                           # the largest finite |x| of the view
+    x = np.ascontiguousarray(view)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = np.zeros(0, dtype)
+    kern = _dispatch.get_kernels(level)
+    p = ws[-1] // 2
+    kw = dict(stride=(1, 1), dilation=(1, 1), pads=((p, p), (p, p)), groups=g, level=level)
+    plan = _engine.plan_correlate(xs, ws, dtype, force=force, **kw)
+    assert plan.path in ("filtt", "rows_padded") and plan.consts["lazy"]
+    run = _engine._run_filtt if plan.path == "filtt" else _engine._run_rows
+    ref = np.empty(plan.oshape, dtype)
+    run(plan, kern, x, w, b, ref, 1)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    for nthreads in (1, 2):
+        got, out = [], np.full_like(ref, np.nan)
+        run(plan, kern, view, w, b, out, nthreads, fold=got)
+        assert np.array_equal(out.view(bits), ref.view(bits))
+        assert got == [20.5]
+
+
+def test_phase_of_a_stride_is_read_without_a_copy(monkeypatch):
+    """stride == dilation: the engine reads the one phase of x its taps
+    use as a view, and the FILTT lazy copy reads it in place -- no
+    contiguous copy of x is made; the result is the same bits as with the
+    copy made (the lazy copy switched off)."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((8, 32, 64, 64)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)     # some |w| > 1
+    kw = dict(stride=(2, 2), dilation=(2, 2), pads=((2, 2), (2, 2)))
+    ref = _engine.correlate(x, w, force={"filtt": True, "lazy": False}, nthreads=2, **kw)
+    made = []
+    real = np.ascontiguousarray
+
+    def spy(a, *args, **kwargs):
+        if isinstance(a, np.ndarray) and not a.flags.c_contiguous:
+            made.append(a.shape)
+        return real(a, *args, **kwargs)
+    monkeypatch.setattr(_engine.np, "ascontiguousarray", spy)
+    got = _engine.correlate(x, w, force={"filtt": True}, nthreads=2, **kw)
+    assert made == []
+    assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
