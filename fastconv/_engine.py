@@ -295,6 +295,12 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
 # narrower) block every layer; wider tiles (AVX-512) only strided ones.
 _FILTT_TAPS = 128
 _FILTT_BLOCK_ALL_BYTES = 64
+# Fewest taps per output for the FILTT tiles of at most 64 bytes of filters.
+# Zen 2 (AVX2, 1 thread, CPU time, 2026-12-03), FILTT time / FLAT or FILT
+# time: 72 taps (8->64 3x3) 1.08, 75 (3->32 5x5 s2) 1.04; 108 (12->64 3x3)
+# 0.96, 144 (16->32 3x3) 0.95, 147 (the 7x7 s2 stem) 0.92, 150 (6->32 5x5
+# s2) 0.81, 216 (24->64 3x3) 0.87.
+_FILTT_MIN_TAPS_NARROW = 96
 
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
 
@@ -325,13 +331,18 @@ def _use_filtt(kern, dtype_char, OH, OW, Wp, Fg, ntaps, flat_ok=True):
     its registers, they compute no more lanes than the flat and row tiles
     (they never compute padding or row-end columns; `flat_ok` False:
     strided rows or columns, where the flat tiles do not apply) and each
-    output sums at least 256 products: a tile's transposed store costs
-    about as much as 64 taps, so small sums (pointwise) keep the flat
-    tiles."""
+    output sums enough products: a tile's transposed store costs about as
+    much as 64 taps, so small sums (pointwise) keep the flat tiles -- at
+    least 256 with the AVX-512 tile (Zen 4), at least
+    ``_FILTT_MIN_TAPS_NARROW`` with tiles of at most 64 bytes of filters
+    (AVX2 and narrower)."""
     tile = _filtt_tile(kern, dtype_char)
-    if tile is None or ntaps < 256:
+    if tile is None:
         return False
     pf, r = kern.filtt_width(tile["index"])
+    narrow = pf * (4 if dtype_char == "f" else 8) <= _FILTT_BLOCK_ALL_BYTES
+    if ntaps < (_FILTT_MIN_TAPS_NARROW if narrow else 256):
+        return False
     t_lanes = -(-OH * OW // r) * r * (-(-Fg // pf) * pf) / Fg
     row, flat = _tile_lanes(kern, dtype_char, OH, OW, Wp)
     # per lane the FILTT tile issues fewer loads than the FILT shapes and

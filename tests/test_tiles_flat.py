@@ -164,8 +164,8 @@ def test_flat_chosen_where_it_uses_more_lanes():
 def test_flat_engine_reaches_driver_by_default():
     """Without forcing, a CNN layer with short rows goes through the flat driver."""
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((1, 16, 14, 14)).astype(np.float32)
-    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    x = rng.standard_normal((1, 8, 14, 14)).astype(np.float32)      # 72 taps per output
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)))
     assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **geometry).path == "flat"
     y = _engine.correlate(x, w, nthreads=1, **geometry)
@@ -184,6 +184,10 @@ def test_filtt_chosen_for_long_sums_where_a_tile_fits():
             continue
         pf, _ = kern.filtt_width(tile["index"])
         assert use(kern, "f", 14, 14, 16, 256, 2304)        # deep
+        # 144 taps: FILTT with tiles of at most 64 bytes of filters (AVX2)
+        narrow = pf * 4 <= _engine._FILTT_BLOCK_ALL_BYTES
+        assert use(kern, "f", 14, 14, 16, 256, 144) == narrow
+        assert not use(kern, "f", 14, 14, 16, 256, 72)
         assert use(kern, "f", 1, 4096, 4102, 64, 448)       # conv1d k7
         assert use(kern, "f", 32, 32, 68, 64, 288, False)   # strided + dilated
         assert not use(kern, "f", 1, 3136, 3136, 64, 64)    # pointwise: short sums
