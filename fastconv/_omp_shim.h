@@ -93,6 +93,12 @@ static int fc_cpu_simd_level(void) {
  * waits can form; a waiter spins briefly, then yields its core (on a busy
  * machine the filler may be descheduled). */
 #if defined(_MSC_VER) && !defined(__clang__)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX          /* no min/max macros in the generated C */
+#endif
 #include <windows.h>
 static inline int fc_block_claim(volatile long *s) {
     return *s == 0 && _InterlockedCompareExchange(s, 1, 0) == 0;
