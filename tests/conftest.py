@@ -361,3 +361,24 @@ def assert_folded_guard_matches_scan(engine, x, w, kw, big, monkeypatch, no_scan
     if big and kw["level"] != "baseline":
         base = engine.correlate(x, w, nthreads=1, **dict(kw, level="baseline"))
         assert np.array_equal(bits(got), bits(base))
+
+
+def assert_lazy_copy_matches_pass(engine, run, lazy, eager, x, w, b, largest):
+    """A driver whose units fill the padded copy themselves (plan `lazy`,
+    runner `run`) gives the bits of the copy made in a pass of its own
+    (plan `eager`) for 1 to 4 threads (more threads than cores: units wait
+    for blocks another thread is filling), on a NaN-poisoned scratch (the
+    reused scratch holds the last call's copy, so a row read before it was
+    filled shows), and its copy returns `largest`, the largest finite |x|."""
+    assert lazy.path == eager.path
+    assert lazy.consts["lazy"] and not eager.consts["lazy"]
+    kern = engine._dispatch.get_kernels(lazy.level)
+    ref = np.empty(eager.oshape, x.dtype)
+    run(eager, kern, x, w, b, ref, 1)
+    bits = np.uint32 if x.dtype == np.float32 else np.uint64
+    for nthreads in (1, 2, 3, 4):
+        engine._scratch(lazy.consts["total"], x.dtype)[:] = np.nan
+        got, out = [], np.full_like(ref, np.nan)
+        run(lazy, kern, x, w, b, out, nthreads, fold=got)
+        assert np.array_equal(out.view(bits), ref.view(bits))
+        assert got == [largest]

@@ -23,7 +23,7 @@ and checks that 1 and 2 threads give bitwise identical results.
 import numpy as np
 import pytest
 
-from conftest import assert_conv_close, n_terms, reference_conv
+from conftest import assert_conv_close, assert_lazy_copy_matches_pass, n_terms, reference_conv
 from fastconv import _dispatch, _engine
 
 LEVELS = _dispatch.supported_levels()
@@ -314,7 +314,6 @@ def test_filtt_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
     NaN-poisoned scratch; the copy returns max |x|."""
     xs, ws, s, d, p, g = geometry
     rank = len(xs) - 2
-    kern = _dispatch.get_kernels(level)
     rng = np.random.default_rng(13)
     x = rng.standard_normal(xs).astype(dtype)
     x.reshape(-1)[3::89] = np.inf
@@ -326,17 +325,8 @@ def test_filtt_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
                                                          "lazy_ahead": 0 if block else 1},
                                   **kw)
     eager = _engine.plan_correlate(xs, ws, dtype, force={"filtt": True, "lazy": False}, **kw)
-    assert lazy.path == eager.path == "filtt"
-    assert lazy.consts["lazy"] and not eager.consts["lazy"]
-    ref = np.empty(eager.oshape, dtype)
-    _engine._run_filtt(eager, kern, x, w, b, ref, 1)
-    bits = np.uint32 if dtype == np.float32 else np.uint64
-    for nthreads in (1, 2, 3, 4):
-        _engine._scratch(lazy.consts["total"], dtype)[:] = np.nan
-        got, out = [], np.full_like(ref, np.nan)
-        _engine._run_filtt(lazy, kern, x, w, b, out, nthreads, fold=got)
-        assert np.array_equal(out.view(bits), ref.view(bits))
-        assert got == [30.25]
+    assert lazy.path == "filtt"
+    assert_lazy_copy_matches_pass(_engine, _engine._run_filtt, lazy, eager, x, w, b, 30.25)
 
 
 @pytest.mark.parametrize("level", LEVELS)

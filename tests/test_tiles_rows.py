@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from fastconv import _dispatch, _engine
-from conftest import assert_folded_guard_matches_scan
+from conftest import assert_folded_guard_matches_scan, assert_lazy_copy_matches_pass
 
 LEVELS = _dispatch.supported_levels()
 
@@ -315,8 +315,6 @@ def test_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
     its own, for 1 to 4 threads (more threads than cores: units wait for
     blocks another thread is filling), and its copy returns max |x|."""
     xs, ws, s, d, pads, g = geometry
-    rank = len(xs) - 2
-    kern = _dispatch.get_kernels(level)
     rng = np.random.default_rng(12)
     x = rng.standard_normal(xs).astype(dtype)
     x.reshape(-1)[5::97] = np.nan
@@ -327,16 +325,5 @@ def test_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
     lazy = _engine.plan_correlate(
         xs, ws, dtype, force={"lazy_block": block, "lazy_ahead": 0 if block else 1}, **kw)
     eager = _engine.plan_correlate(xs, ws, dtype, force={"lazy": False}, **kw)
-    assert lazy.path == eager.path == "rows_padded"
-    assert lazy.consts["lazy"] and not eager.consts["lazy"]
-    ref = np.empty(eager.oshape, dtype)
-    _engine._run_rows(eager, kern, x, w, b, ref, 1)
-    bits = np.uint32 if dtype == np.float32 else np.uint64
-    for nthreads in (1, 2, 3, 4):
-        # the reused scratch holds the last call's copy: poison it, so a row
-        # read before it was filled shows
-        _engine._scratch(lazy.consts["total"], dtype)[:] = np.nan
-        got, out = [], np.full_like(ref, np.nan)
-        _engine._run_rows(lazy, kern, x, w, b, out, nthreads, fold=got)
-        assert np.array_equal(out.view(bits), ref.view(bits))
-        assert got == [40.5]
+    assert lazy.path == "rows_padded"
+    assert_lazy_copy_matches_pass(_engine, _engine._run_rows, lazy, eager, x, w, b, 40.5)
