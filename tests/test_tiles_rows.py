@@ -72,6 +72,27 @@ def test_slide_equals_tap_tiles_and_generic(level, dtype, case):
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kh", range(1, 19))
+def test_slide_every_kernel_height(level, dtype, kh):
+    # heights 1-16 have their own unrolled tile (FC_SLIDE_KHS), 17 and 18 run
+    # the runtime-height one; a 3-D kernel (two planes) for odd heights; the
+    # 1-row tiles and the borders (shorter heights kh1 - kh0) come along
+    K = (2, kh, 3) if kh % 2 else (kh, 3)
+    S = (5, kh + 10, 67) if kh % 2 else (kh + 10, 67)
+    pads = ((0, 1),) * (len(K) - 2) + ((kh // 2, kh // 3), (1, 1))
+    case = (1, 1, S, K, (1,) * len(K), (1,) * len(K), pads)
+    slide, scale, m, plan = _run(case, dtype, level, {"dw3": False}, 2)
+    assert plan.consts["slide"]
+    taps, _, _, _ = _run(case, dtype, level, {"slide": False, "dw3": False}, 1)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    assert np.array_equal(slide.view(bits), taps.view(bits))
+    generic, _, _, _ = _run(case, dtype, level, {"generic": True}, 1)
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(slide - generic) <= (m + 1) * eps * scale)
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_slide_relu_and_thread_counts(level):
     case = CASES[4]
     one, _, _, _ = _run(case, np.float32, level, None, 1, relu=True)
