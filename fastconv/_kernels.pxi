@@ -286,6 +286,10 @@ cdef extern from "_microkernels.h" nogil:
     ctypedef void (*fc_filt_double_fn)(const double *, const Py_ssize_t *, const double *,
                                        Py_ssize_t, double *, Py_ssize_t, int,
                                        const double *) noexcept nogil
+    void fc_filtt_untile_float(const float *tb, Py_ssize_t PF, Py_ssize_t nk, Py_ssize_t nf,
+                               float *o, Py_ssize_t ostride, int relu)
+    void fc_filtt_untile_double(const double *tb, Py_ssize_t PF, Py_ssize_t nk,
+                                Py_ssize_t nf, double *o, Py_ssize_t ostride, int relu)
     ctypedef void (*fc_filtt_float_fn)(const float *, const Py_ssize_t *, const float *,
                                        Py_ssize_t, const Py_ssize_t *, float *,
                                        const float *, int) noexcept nogil
@@ -646,10 +650,7 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
     cdef floating tb[_FILTT_BUF]
     cdef Py_ssize_t pos[256]
     cdef Py_ssize_t MT = _FILTT_BUF // (R * PF)
-    cdef Py_ssize_t k = k0, r, kk, nk, j, i, nt, t0, nb, b, nf
-    cdef floating v
-    cdef floating *o
-    cdef const floating *src
+    cdef Py_ssize_t k = k0, kk, nk, i, nt, t0, nb, b, nf
     cdef const floating *xbase
     cdef const floating *wb
     cdef const floating *init
@@ -685,16 +686,13 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
                         (<fc_filtt_double_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
                                                  &pos[i * R], &tb[i * R * PF], init, t0 > 0)
                 t0 = t0 + nb
-            for j in range(nf):
-                o = on0 + (blk[4 * b] + j) * ostride + k
-                src = &tb[j]
-                if relu:
-                    for r in range(nk):
-                        v = src[r * PF]
-                        o[r] = 0 if v < 0 else v       # NaN stays NaN
-                else:
-                    for r in range(nk):
-                        o[r] = src[r * PF]
+            # the group's tiles, (positions, PF) in tb, to the filters' planes
+            if floating is float:
+                fc_filtt_untile_float(tb, PF, nk, nf, on0 + blk[4 * b] * ostride + k,
+                                      ostride, relu)
+            else:
+                fc_filtt_untile_double(tb, PF, nk, nf, on0 + blk[4 * b] * ostride + k,
+                                       ostride, relu)
         k = k + nt * R
 
 

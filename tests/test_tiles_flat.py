@@ -294,6 +294,45 @@ def test_nan_reaches_exactly_the_outputs_that_see_it(driver, level, relu):
     assert np.array_equal(np.isnan(y), seen > 0)
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Fg", [8, 19, 40])
+def test_filtt_group_store_keeps_nan_and_negative_zero(level, dtype, Fg):
+    """The FILTT group store (fc_filtt_untile_*: 8 x 8 / 4 x 4 blocks
+    transposed in registers, scalar edges) writes every filter's outputs
+    where they belong, and its fused ReLU is exactly `0 if v < 0 else v`:
+    NaN keeps its bits, -0.0 stays -0.0.  Filters in full and partial
+    vector blocks, positions in full blocks and a remainder."""
+    rng = np.random.default_rng(Fg)
+    Cg = 12
+    x = rng.standard_normal((2, Cg, 11, 13)).astype(dtype)
+    x[:, :, :5, :6] = 0                        # windows of zeros ...
+    x[1, 3, 9, 2] = np.nan
+    x[0, 7, 1, 11] = -np.nan
+    w = rng.standard_normal((Fg, Cg, 3, 3)).astype(dtype)
+    w[0] = -np.abs(w[0])                       # ... times negative weights: -0
+    b = rng.standard_normal(Fg).astype(dtype)
+    b[0] = -0.0
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), level=level)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    out = {}
+    for relu in (False, True):
+        plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force={"filtt": True},
+                                      relu=relu, **geometry)
+        assert plan.path == "filtt"
+        out[relu] = _engine.correlate(x, w, bias=b, nthreads=2, plan=plan, relu=relu,
+                                      **geometry)
+    plain, fused = out[False], out[True]
+    assert np.signbit(plain[0, 0, :3, :4]).all()       # -0.0 outputs exist
+    assert np.isnan(plain).any() and np.isnan(plain[1]).any()
+    assert np.array_equal(fused.view(bits), np.where(plain < 0, 0, plain).view(bits))
+    gen = _engine.correlate(x, w, bias=b, nthreads=1, force={"generic": True}, relu=False,
+                            **geometry)
+    assert np.array_equal(np.isnan(plain), np.isnan(gen))
+    fin = ~np.isnan(gen)
+    assert np.array_equal(plain[fin].view(bits), gen[fin].view(bits))
+
+
 # FILTT geometries with a padded copy: (x, w, stride, dilation, pad, groups)
 FILTT_LAZY = [
     ((2, 16, 30, 30), (32, 16, 3, 3), (1, 1), (1, 1), 1, 1),
