@@ -293,7 +293,14 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
 # GFLOP/s, conv1d 70 -> 74, 256->256 14^2 75 -> 78, conv3d 73 -> 76).  So
 # tiles of at most 64 bytes of filters (two 256-bit vectors: AVX2 and
 # narrower) block every layer; wider tiles (AVX-512) only strided ones.
+# Narrow tiles run sums of at most _FILTT_ONE_BLOCK taps in one block: with
+# the group store transposed in registers (2026-12-03, Zen 2, 1 thread, CPU
+# time) the 7x7 stem (147 taps: 98 + 49 before) went 46.0-46.9 -> 44.0-45.1
+# ms in float32, 91.9 -> 88.5 in float64.  Longer sums keep ~128-tap blocks:
+# ~200 was within noise in float32 (conv2d, conv3d, conv1d, 256 channels)
+# and 3% slower on float64 conv3d.
 _FILTT_TAPS = 128
+_FILTT_ONE_BLOCK = 192
 _FILTT_BLOCK_ALL_BYTES = 64
 # Fewest taps per output for the FILTT tiles of at most 64 bytes of filters.
 # Zen 2 (AVX2, 1 thread, CPU time, 2026-12-03), FILTT time / FLAT or FILT
@@ -756,7 +763,9 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
              else max(8, -(-npos * nunits // (4 * _threads.max_threads()))))
     chunk = force.get("flat_chunk") or chunk
     blocked = not flat_ok or pf * wbytes <= _FILTT_BLOCK_ALL_BYTES
-    tblk = force.get("filtt_taps") or (max(tpc, _FILTT_TAPS // tpc * tpc) if blocked else 0)
+    one = pf * wbytes <= _FILTT_BLOCK_ALL_BYTES and Cg * tpc <= _FILTT_ONE_BLOCK
+    tblk = force.get("filtt_taps") or (max(tpc, _FILTT_TAPS // tpc * tpc)
+                                       if blocked and not one else 0)
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
              lazy=copy and force.get("lazy", True), lazy_block=force.get("lazy_block"),
              lazy_ahead=force.get("lazy_ahead", 1),
