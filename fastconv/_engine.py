@@ -612,8 +612,7 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     R = kern.rows_tile(dchar, wide, slide)[0]
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
              toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide,
-             lazy=copy and s[2] == 1 and not wide and force.get("lazy", True),
-             lazy_block=force.get("lazy_block"), lazy_ahead=force.get("lazy_ahead", 1))
+             **_lazy_consts(copy and s[2] == 1 and not wide, force))
     if copy:
         c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
         c["shape"] = np.array((D + pl[0] + ph[0], H + pl[1] + ph[1], Wq) + k5, dtype=np.intp)
@@ -767,8 +766,7 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
     tblk = force.get("filtt_taps") or (max(tpc, _FILTT_TAPS // tpc * tpc)
                                        if blocked and not one else 0)
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
-             lazy=copy and force.get("lazy", True), lazy_block=force.get("lazy_block"),
-             lazy_ahead=force.get("lazy_ahead", 1),
+             **_lazy_consts(copy, force),
              tblk=tblk, tile=tile["name"], tile_index=tile["index"],
              group=force.get("filtt_group", 0),
              toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
@@ -836,6 +834,14 @@ def _lazy_or_filled(x5, c, kern, nthreads, fold):
 
 
 _LAZY_BLOCK = 8192     # bytes of padded rows per block of a lazy copy
+
+
+def _lazy_consts(able, force):
+    """Plan consts of the lazy padded copy: on where the path `able`s it
+    unless ``force={"lazy": False}``; ``lazy_block`` / ``lazy_ahead``: see
+    :func:`_lazy_kw`."""
+    return dict(lazy=able and force.get("lazy", True), lazy_block=force.get("lazy_block"),
+                lazy_ahead=force.get("lazy_ahead", 1))
 
 
 def _lazy_kw(c):

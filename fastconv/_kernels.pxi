@@ -775,11 +775,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef int64_t[::1] slots = memoryview(res).cast("q")
     cdef _PadGeo pgeo
     if lazy:
-        if src.shape[0] * src.shape[1] * src.shape[2] * src.shape[3] * src.shape[4] > 0:
-            sbase = &src[0, 0, 0, 0, 0]
-        bstate = _lazy_state(src, Dp, Hp, Wq * sizeof(floating), blockbytes, &prows, &rpb,
-                             keep)
-        pgeo = _pad_geo(src.shape, src.strides, sizeof(floating), spd, sph, spw, Dp, Hp, Wq)
+        bstate = _lazy_setup(src, spd, sph, spw, Dp, Hp, Wq, blockbytes, &pgeo, &sbase,
+                             &prows, &rpb, keep)
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
@@ -1022,8 +1019,6 @@ cdef void _pad_row(const floating *x, const _PadGeo *g, floating *flat, Py_ssize
     cdef Py_ssize_t W = g.W, pw = g.pw, Wq = g.Wq, sw = g.sw
     cdef floating *row = flat + q * Wq
     cdef const floating *src
-    cdef int32_t b32
-    cdef int64_t b64, m
     dp = r % g.Dp
     r = r // g.Dp
     c = r % g.C
@@ -1038,24 +1033,14 @@ cdef void _pad_row(const floating *x, const _PadGeo *g, floating *flat, Py_ssize
     for j in range(pw):
         row[j] = 0
     if sw != 1:
-        # a strided row: gathered element by element (the max as in
-        # max_finite_abs, on the bit patterns)
+        # a strided row: gathered element by element, then scanned in place
         for j in range(W):
             row[pw + j] = src[j * sw]
         if mx != NULL:
-            m = mx[0]
-            for j in range(W):
-                if floating is float:
-                    memcpy(&b32, src + j * sw, 4)
-                    b32 = b32 & 0x7fffffff
-                    if b32 < 0x7f800000 and b32 > m:
-                        m = b32
-                else:
-                    memcpy(&b64, src + j * sw, 8)
-                    b64 = b64 & 0x7fffffffffffffffLL
-                    if b64 < 0x7ff0000000000000LL and b64 > m:
-                        m = b64
-            mx[0] = m
+            if floating is float:
+                fc_row_max_float(row + pw, W, mx)
+            else:
+                fc_row_max_double(row + pw, W, mx)
     elif mx == NULL:
         for j in range(W):
             row[pw + j] = src[j]
@@ -1114,6 +1099,18 @@ cdef long *_lazy_state(object src, Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t rowb
     buf = bytearray(sizeof(long) * ((prows[0] + rpb[0] - 1) // rpb[0] + 1))
     keep.append(buf)
     return <long *> <char *> buf
+
+
+cdef long *_lazy_setup(const floating[:, :, :, :, :] src, Py_ssize_t spd, Py_ssize_t sph,
+                       Py_ssize_t spw, Py_ssize_t Dp, Py_ssize_t Hp, Py_ssize_t Wq,
+                       Py_ssize_t blockbytes, _PadGeo *pgeo, const floating **sbase,
+                       Py_ssize_t *prows, Py_ssize_t *rpb, list keep) except? NULL:
+    # A driver's lazy copy of src into the padded layout (Dp, Hp, rows of Wq):
+    # its geometry, src's first element and the block states (_lazy_state).
+    if src.shape[0] * src.shape[1] * src.shape[2] * src.shape[3] * src.shape[4] > 0:
+        sbase[0] = &src[0, 0, 0, 0, 0]
+    pgeo[0] = _pad_geo(src.shape, src.strides, sizeof(floating), spd, sph, spw, Dp, Hp, Wq)
+    return _lazy_state(src, Dp, Hp, Wq * sizeof(floating), blockbytes, prows, rpb, keep)
 
 
 def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
@@ -1235,11 +1232,8 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
         return 0.0 if maxabs else None
     maxabs = maxabs and (lazy or not padded)
     if lazy:
-        if src.shape[0] * src.shape[1] * src.shape[2] * src.shape[3] * src.shape[4] > 0:
-            sbase = &src[0, 0, 0, 0, 0]
-        pgeo = _pad_geo(src.shape, src.strides, sizeof(floating), spd, sph, spw, D, H, xh)
-        bstate = _lazy_state(src, D, H, xh * sizeof(floating), blockbytes, &prows, &rpb,
-                             keep)
+        bstate = _lazy_setup(src, spd, sph, spw, D, H, xh, blockbytes, &pgeo, &sbase,
+                             &prows, &rpb, keep)
         # a partial tile reads up to TW - 1 elements past its last row's end
         extra = (TW + xh - 1) // xh
     res = bytearray(8 * nunits if maxabs else 8)
@@ -1619,75 +1613,48 @@ def max_finite_abs(const floating[::1] a, int nthreads):
     cdef Py_ssize_t n = a.shape[0]
     cdef Py_ssize_t chunk = 1 << 16
     cdef Py_ssize_t nchunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t c, i, lo, hi
-    cdef const int32_t *p32
-    cdef const int64_t *p64
-    cdef int32_t u32, m32
-    cdef int64_t u64, m64
+    cdef Py_ssize_t c, lo, hi
+    cdef int32_t m32
+    cdef int64_t m64
     cdef float f32
     cdef double f64
     if n == 0:
         return 0.0
     res = bytearray(8 * nchunks)
-    cdef uint64_t[::1] mx = memoryview(res).cast("Q")
+    cdef int64_t[::1] mx = memoryview(res).cast("q")
+    with nogil:
+        for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
+                        use_threads_if=nthreads > 1 and nchunks > 1):
+            lo = c * chunk
+            hi = lo + chunk if lo + chunk < n else n
+            mx[c] = 0
+            if floating is float:
+                fc_row_max_float(&a[lo], hi - lo, &mx[c])
+            else:
+                fc_row_max_double(&a[lo], hi - lo, &mx[c])
+    m64 = max(mx)
     if floating is float:
-        p32 = <const int32_t *> &a[0]
-        with nogil:
-            for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
-                            use_threads_if=nthreads > 1 and nchunks > 1):
-                lo = c * chunk
-                hi = lo + chunk
-                if hi > n:
-                    hi = n
-                m32 = 0
-                for i in range(lo, hi):
-                    u32 = p32[i] & 0x7fffffff
-                    u32 = 0 if u32 >= 0x7f800000 else u32
-                    m32 = u32 if u32 > m32 else m32
-                mx[c] = m32
-        m32 = <int32_t> max(mx)
+        m32 = <int32_t> m64
         memcpy(&f32, &m32, 4)
         return float(f32)
-    else:
-        p64 = <const int64_t *> &a[0]
-        with nogil:
-            for c in prange(nchunks, schedule='dynamic', num_threads=nthreads,
-                            use_threads_if=nthreads > 1 and nchunks > 1):
-                lo = c * chunk
-                hi = lo + chunk
-                if hi > n:
-                    hi = n
-                m64 = 0
-                for i in range(lo, hi):
-                    u64 = p64[i] & 0x7fffffffffffffffLL
-                    u64 = 0 if u64 >= 0x7ff0000000000000LL else u64
-                    m64 = u64 if u64 > m64 else m64
-                mx[c] = m64
-        m64 = <int64_t> max(mx)
-        memcpy(&f64, &m64, 8)
-        return float(f64)
+    memcpy(&f64, &m64, 8)
+    return float(f64)
 
 
 cdef double _max_finite_abs_serial(const floating *a, Py_ssize_t n) noexcept nogil:
     # max_finite_abs on one thread (the same bit-pattern reduction)
-    cdef Py_ssize_t i
-    cdef int32_t u32, m32 = 0
-    cdef int64_t u64, m64 = 0
+    cdef int64_t m = 0
+    cdef int32_t m32
     cdef float f32
     cdef double f64
     if floating is float:
-        for i in range(n):
-            u32 = (<const int32_t *> a)[i] & 0x7fffffff
-            u32 = 0 if u32 >= 0x7f800000 else u32
-            m32 = u32 if u32 > m32 else m32
+        fc_row_max_float(a, n, &m)
+        m32 = <int32_t> m
         memcpy(&f32, &m32, 4)
         return f32
     else:
-        for i in range(n):
-            u64 = (<const int64_t *> a)[i] & 0x7fffffffffffffffLL
-            u64 = 0 if u64 >= 0x7ff0000000000000LL else u64
-            m64 = u64 if u64 > m64 else m64
-        memcpy(&f64, &m64, 8)
+        fc_row_max_double(a, n, &m)
+        memcpy(&f64, &m, 8)
         return f64
 
 
