@@ -262,7 +262,7 @@ def test_filtt_filter_blocks_per_unit_bitwise_generic(level, dtype, G):
                 assert np.array_equal(y.view(bits), gen.view(bits))
 
 
-def test_filtt_blocks_per_unit_fit_half_of_l2():
+def test_filtt_blocks_per_unit_fit_the_budget():
     """Blocks per unit: a divisor of a group's blocks whose weights fit the
     budget; weights larger than the budget keep one block per unit."""
     budget = _engine._FILTT_UNIT_WEIGHTS
