@@ -57,7 +57,8 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import cast, check_axes, normalize_sequence, output_array
+from fastconv._ndimage_args import (cast, check_axes, normalize_sequence, output_array,
+                                    scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -342,7 +343,11 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
 
 
 def apply_passes(input, passes, output, cval, workers, complex_output, scipy_call):
-    """Validate dtypes, run the passes, fill/return the output."""
+    """Validate dtypes, run the passes, fill/return the output (small calls:
+    SciPy's own, see :func:`fastconv._ndimage_args.scipy_if_small`)."""
+    res = scipy_if_small("filter", input.size, input.dtype, input.ndim, scipy_call)
+    if res is not None:
+        return res
     nthreads = resolve_workers(workers)
     out_arr, out_dtype = output_array(output, input, complex_output)
     if not _supported(input.dtype, np.dtype(out_dtype)):
@@ -472,6 +477,11 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     array([1.42704095, 2.06782203, 3.        , 3.93217797, 4.57295905])
     """
     input = np.asarray(input)
+    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+                         lambda: _nd.gaussian_filter1d(input, sigma, axis, order, output, mode,
+                                                       cval, truncate, radius=radius))
+    if res is not None:
+        return res
     axis = normalize_axis_index(axis, input.ndim)
     ps = _gauss_pass(axis, sigma, order, mode, truncate, radius)
 
@@ -549,6 +559,11 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
            [35, 37, 39, 40, 42]])
     """
     input = np.asarray(input)
+    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+                         lambda: _nd.gaussian_filter(input, sigma, order, output, mode, cval,
+                                                     truncate, radius=radius, axes=axes))
+    if res is not None:
+        return res
     axes = check_axes(axes, input.ndim)
     n = len(axes)
     orders = normalize_sequence(order, n)
@@ -631,6 +646,11 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
     input = np.asarray(input)
+    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+                         lambda: _nd.uniform_filter1d(input, size, axis, output, mode, cval,
+                                                      origin))
+    if res is not None:
+        return res
     axis = normalize_axis_index(axis, input.ndim)
     ps = _uniform_pass(axis, size, origin, mode)
 
@@ -694,6 +714,11 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
            [5.33333333, 6.        , 6.66666667]])
     """
     input = np.asarray(input)
+    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+                         lambda: _nd.uniform_filter(input, size, output, mode, cval, origin,
+                                                    axes=axes))
+    if res is not None:
+        return res
     axes = check_axes(axes, input.ndim)
     n = len(axes)
     sizes = normalize_sequence(size, n)
@@ -713,6 +738,10 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 
 def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
+    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+                         lambda: scipy_fn(input, axis, output, mode, cval))
+    if res is not None:
+        return res
     axis = normalize_axis_index(axis, input.ndim)
     modes = normalize_sequence(mode, input.ndim)
     passes = [Pass(axis, weights=np.array([-1.0, 0.0, 1.0]), mode=modes[axis])]
@@ -962,6 +991,11 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
         def scipy_call():
             return _nd.correlate1d(input, [1, -2, 1], axis, output, mode, cval, 0)
         return apply_passes(input, [ps], output, cval, workers, False, scipy_call)
+    arr = np.asarray(input)
+    res = scipy_if_small("laplace", arr.size, arr.dtype, arr.ndim,
+                         lambda: _nd.laplace(arr, output, mode, cval, axes=axes))
+    if res is not None:
+        return res
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)
 
 

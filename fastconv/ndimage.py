@@ -26,7 +26,7 @@ from fastconv._errors import RuntimeValueError
 from fastconv._ndfilters import Pass, apply_passes, line_index
 from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, cast, check_axes, check_origin_type,
                                     invalid_origin, normalize_sequence, np_pad_mode,
-                                    output_array, real_cval)
+                                    output_array, real_cval, scipy_if_small)
 from fastconv._threads import resolve_workers
 from fastconv._docs import docfiller
 
@@ -267,6 +267,12 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     >>> ndimage.correlate(a, [1., 1.], output=out) is out
     True
     """
+    input, weights = np.asarray(input), np.asarray(weights)
+    res = scipy_if_small("nd", input.size * weights.size, input.dtype, input.ndim,
+                         lambda: _nd.correlate(input, weights, output, mode, cval, origin,
+                                             axes=axes))
+    if res is not None:
+        return res
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes,
                                   workers)
 
@@ -336,6 +342,12 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
            [15, 12, 14,  7],
            [12,  3,  7,  0]])
     """
+    input, weights = np.asarray(input), np.asarray(weights)
+    res = scipy_if_small("nd", input.size * weights.size, input.dtype, input.ndim,
+                         lambda: _nd.convolve(input, weights, output, mode, cval, origin,
+                                             axes=axes))
+    if res is not None:
+        return res
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, True, axes,
                                   workers)
 
@@ -487,6 +499,12 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     >>> ndimage.correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
+    input, weights = np.asarray(input), np.asarray(weights)
+    res = scipy_if_small("line", input.size * weights.size, input.dtype, input.ndim,
+                         lambda: _nd.correlate1d(input, weights, axis, output, mode, cval,
+                                              origin))
+    if res is not None:
+        return res
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, False)
 
 
@@ -542,6 +560,12 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     >>> ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
+    input, weights = np.asarray(input), np.asarray(weights)
+    res = scipy_if_small("line", input.size * weights.size, input.dtype, input.ndim,
+                         lambda: _nd.convolve1d(input, weights, axis, output, mode, cval,
+                                              origin))
+    if res is not None:
+        return res
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, True)
 
 

@@ -414,3 +414,14 @@ def in_cast_range(values, dtype):
     info = np.iinfo(dt)
     t = np.trunc(np.asarray(values, np.float64))
     return (t >= float(info.min)) & (t <= float(info.max))
+
+
+@pytest.fixture(autouse=True)
+def _fastconv_path_on_small_data(request, monkeypatch):
+    """Small ndimage calls run in scipy.ndimage itself
+    (fastconv._ndimage_args.scipy_if_small).  The tests compare fastconv's
+    own path with SciPy on small arrays, so that switch is off except in
+    tests marked ``scipy_small`` (tests/test_ndimage_small.py)."""
+    if "scipy_small" not in request.keywords:
+        from fastconv import _ndimage_args
+        monkeypatch.setattr(_ndimage_args, "_SCIPY_SMALL", [False])

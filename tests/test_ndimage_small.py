@@ -1,0 +1,103 @@
+"""Small ndimage calls run in scipy.ndimage itself (fastconv._ndimage_args.
+scipy_if_small): below the sizes of ``SMALL`` SciPy's C loops finish before
+fastconv's layers do.  These tests check that the switch gives SciPy's exact
+result (bits and dtype), that it stops at the limits, and that invalid or
+SciPy-refused arguments still take fastconv's own path (its errors, float16)."""
+
+import numpy as np
+import pytest
+import scipy.ndimage as nd
+
+from fastconv import _ndimage_args, ndimage as fn
+from fastconv._errors import RuntimeValueError
+
+pytestmark = pytest.mark.scipy_small
+
+
+def _spy(monkeypatch):
+    """Count the calls that went to SciPy through the switch."""
+    calls = []
+    real = _ndimage_args.scipy_if_small
+
+    def spy(kind, work, dtype, ndim, call):
+        res = real(kind, work, dtype, ndim, call)
+        calls.append(res is not None)
+        return res
+    for mod in ("fastconv.ndimage", "fastconv._ndfilters"):
+        monkeypatch.setattr(f"{mod}.scipy_if_small", spy)
+    return calls
+
+
+CALLS = [
+    ("correlate", lambda x: ((x, np.arange(9.0).reshape(3, 3) - 4), {"mode": "nearest"})),
+    ("convolve", lambda x: ((x, np.arange(9.0).reshape(3, 3) - 4), {"mode": "wrap"})),
+    ("correlate1d", lambda x: ((x, [1.0, -2.5, 0.5]), {"axis": 0})),
+    ("convolve1d", lambda x: ((x, [1.0, -2.5, 0.5, 2.0]), {"mode": "mirror"})),
+    ("gaussian_filter", lambda x: ((x, 1.3), {})),
+    ("gaussian_filter1d", lambda x: ((x, 0.8), {"order": 1})),
+    ("uniform_filter", lambda x: ((x, 3), {"mode": "constant", "cval": 2.0})),
+    ("uniform_filter1d", lambda x: ((x, 4), {})),
+    ("sobel", lambda x: ((x,), {})),
+    ("prewitt", lambda x: ((x,), {"axis": 0})),
+    ("laplace", lambda x: ((x,), {})),
+    ("gaussian_laplace", lambda x: ((x, 1.0), {})),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int16])
+@pytest.mark.parametrize("name", [c[0] for c in CALLS])
+def test_small_calls_give_scipys_bits(name, dtype, monkeypatch):
+    calls = _spy(monkeypatch)
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((12, 17)) * 40).astype(dtype)
+    args, kw = dict(CALLS)[name](x)
+    got = getattr(fn, name)(*args, **kw)
+    ref = getattr(nd, name)(*args, **kw)
+    assert calls and all(calls)
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert got.tobytes() == ref.tobytes()
+
+
+def test_limits_keep_large_calls_on_fastconvs_path(monkeypatch):
+    calls = _spy(monkeypatch)
+    lim = _ndimage_args.SMALL
+    n = int(np.sqrt(lim["filter"][0])) + 1                 # past the 2-D filter limit
+    fn.gaussian_filter(np.ones((n, n)), 1.0)
+    assert calls == [False, False]                          # top check, then the passes
+    calls.clear()
+    fn.gaussian_filter(np.ones((n - 2, n - 2)), 1.0)
+    assert calls == [True]
+    calls.clear()
+    side = int(np.sqrt(lim["nd"][0] / 9)) + 1                # past the N-D limit with 3x3
+    fn.correlate(np.ones((side, side)), np.ones((3, 3)))
+    fn.correlate(np.ones((side - 2, side - 2)), np.ones((3, 3)))
+    assert calls == [False, True]
+    calls.clear()
+    # integer inputs: INT_FACTOR times the float limit
+    m = int(np.sqrt(lim["filter"][0] * _ndimage_args.INT_FACTOR)) - 1
+    fn.uniform_filter(np.ones((m, m), np.uint8), 3)
+    assert calls == [True]
+
+
+def test_switch_off_runs_fastconvs_path(monkeypatch):
+    calls = _spy(monkeypatch)
+    monkeypatch.setattr(_ndimage_args, "_SCIPY_SMALL", [False])
+    x = np.random.default_rng(1).standard_normal((9, 9))
+    got = fn.correlate(x, np.ones((3, 3)))
+    assert calls == [False]
+    np.testing.assert_allclose(got, nd.correlate(x, np.ones((3, 3))), rtol=1e-13, atol=1e-13)
+
+
+def test_refused_arguments_take_fastconvs_path():
+    # float16: SciPy refuses it, fastconv computes it (in float64)
+    x = np.arange(20, dtype=np.float16).reshape(4, 5)
+    got = fn.correlate(x, np.ones((3, 3)))
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got, nd.correlate(x.astype(np.float64), np.ones((3, 3))),
+                               rtol=1e-3)
+    # invalid arguments: fastconv's own error (a subclass of SciPy's)
+    with pytest.raises(RuntimeError) as err:
+        fn.correlate(np.ones((4, 4)), np.ones(3))
+    assert isinstance(err.value, RuntimeValueError)
+    with pytest.raises(ValueError, match="Invalid origin"):
+        fn.correlate(np.ones((4, 4)), np.ones((3, 3)), origin=5)
