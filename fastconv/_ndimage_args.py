@@ -169,19 +169,18 @@ def check_origin_type(o):
 
 # Small calls run in scipy.ndimage itself: below these sizes SciPy's C loops
 # finish before fastconv's Python layers and kernel set-up (20-90 us) do.
-# "nd": correlate / convolve, input elements times kernel taps; "line":
-# correlate1d / convolve1d, elements times taps; "filter": the separable
-# filters (gaussian, uniform, sobel, prewitt and the passes of the others),
-# input elements; "laplace": laplace, input elements.  Off the first table for 1-D inputs (whose passes are
-# cheap in SciPy); integer and bool inputs (computed in float64 here and cast
-# back) times INT_FACTOR.  Crossovers measured 2026-12-03 on Zen 2, one
-# thread, SciPy time / fastconv time: convolve 3x3 float64 64^2 0.56, 96^2
-# 0.94, 128^2 1.32; 3^3 16^3 0.88, 24^3 1.58; correlate1d 5 taps 500
-# samples 0.67, 9 taps 200 samples 0.82, 2000 1.46; gaussian_filter sigma 1
-# 64^2 0.72, 128^2 1.63; uniform_filter 3 64^2 0.67, 128^2 2.13; sobel 64^2
-# 0.46, 128^2 1.55;
-# laplace 128^2 0.84, 256^2 2.97; 5000 samples 0.2-0.4 for every filter;
-# uint8 256^2 0.75-0.81 (gaussian, sobel).
+# Per kind, (limit for inputs of 2+ dimensions, limit for 1-D inputs):
+# "nd" correlate / convolve and "line" correlate1d / convolve1d count input
+# elements times taps; "filter" (gaussian, uniform, sobel, prewitt and the
+# passes of the others) and "laplace" count input elements.  Integer and
+# bool inputs (computed in float64 here and cast back) get INT_FACTOR times
+# the limit.  Crossovers measured 2026-12-03 on Zen 2, one thread, SciPy
+# time / fastconv time: convolve 3x3 float64 64^2 0.56, 96^2 0.94, 128^2
+# 1.32; 3^3 16^3 0.88, 24^3 1.58; correlate1d 9 taps 200 samples 0.82, 2000
+# 1.46; gaussian_filter sigma 1 64^2 0.72, 128^2 1.63; uniform_filter 3 64^2
+# 0.67, 128^2 2.13; sobel 64^2 0.46, 128^2 1.55; laplace 128^2 0.84, 256^2
+# 2.97; 5000 samples 0.2-0.4 for every filter; uint8 256^2 0.75-0.81
+# (gaussian, sobel).
 SMALL = {"nd": (120_000, 120_000), "line": (120_000, 6_000), "filter": (9_000, 40_000),
          "laplace": (24_000, 40_000)}
 INT_FACTOR = 8
@@ -190,7 +189,7 @@ _SCIPY_SMALL = [True]      # tests switch it off to run fastconv's own path on s
 
 def scipy_if_small(kind, work, dtype, ndim, call):
     """``call()`` (the same call to scipy.ndimage) when `work` (see
-    :data:`SMALL`, `kind` 'nd', 'line' or 'filter') is below the limit for
+    :data:`SMALL`: `kind` 'nd', 'line', 'filter' or 'laplace') is below the limit for
     `ndim`-dimensional inputs of `dtype`; None when it is not, or when SciPy
     refuses the arguments (fastconv's own checks then raise its error, or
     compute what SciPy does not, e.g. float16)."""
