@@ -248,7 +248,9 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     ``1e-7`` of the sum of absolute products).  float16 inputs, which
     ndimage refuses, are computed in float64; long double and object
     inputs are delegated to ndimage (which raises).  Complex inputs or
-    weights are supported as in ndimage (the output is complex).
+    weights are supported as in ndimage (the output is complex).  Calls
+    below about 120 000 multiply-adds run in ndimage itself, whose C loops
+    finish them sooner (its result exactly; see the user guide).
 
     The edges cost one padded copy of the input, except for
     ``mode='constant'`` with ``cval=0``.  NaN and inf propagate as in the
