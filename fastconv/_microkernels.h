@@ -284,99 +284,89 @@ static const int fc_vregs = FC_VREGS;
  * the FILTT tiles leave them; filter j < nf gets its nk values at
  * o + j * ostride (positions consecutive), with `relu` 0 where v < 0 (NaN and
  * -0 kept: vmaxps(0, v) returns v when either is NaN and when both are
- * zero, exactly `0 if v < 0 else v`).  With AVX, 8 x 8 float (4 x 4 double)
- * blocks are transposed in registers: a scalar copy took 19% of the FILTT
+ * zero, exactly `0 if v < 0 else v`).  With AVX, W x W blocks (8 floats, 4
+ * doubles) are transposed in registers: a scalar copy took 19% of the FILTT
  * tile's time in the 7 x 7 stem (147 taps per output) and 7-11% in 3 x 3
  * layers (Zen 2, perf).  Pure data movement: the same bits either way. */
 #if defined(__AVX__)
 #include <immintrin.h>
-#endif
-static inline void fc_filtt_untile_float(const float *tb, ptrdiff_t PF, ptrdiff_t nk,
-                                         ptrdiff_t nf, float *o, ptrdiff_t ostride,
-                                         int relu)
+#define FC_UNTILE_W_float 8
+#define FC_UNTILE_W_double 4
+/* One W x W block: t = tb + r0 * PF + j0, o = out + j0 * ostride + r0. */
+static inline void fc_untile_block_float(const float *t, ptrdiff_t PF, float *o,
+                                         ptrdiff_t ostride, int relu)
 {
-    ptrdiff_t j0 = 0, r, j;
-#if defined(__AVX__)
-    const __m256 z = _mm256_setzero_ps();
-    for (; j0 + 8 <= nf; j0 += 8) {
-        ptrdiff_t r0 = 0;
-        for (; r0 + 8 <= nk; r0 += 8) {
-            const float *t = tb + r0 * PF + j0;
-            __m256 a0 = _mm256_loadu_ps(t), a1 = _mm256_loadu_ps(t + PF);
-            __m256 a2 = _mm256_loadu_ps(t + 2 * PF), a3 = _mm256_loadu_ps(t + 3 * PF);
-            __m256 a4 = _mm256_loadu_ps(t + 4 * PF), a5 = _mm256_loadu_ps(t + 5 * PF);
-            __m256 a6 = _mm256_loadu_ps(t + 6 * PF), a7 = _mm256_loadu_ps(t + 7 * PF);
-            __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
-            __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
-            __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
-            __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            __m256 b[8];
-            b[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-            b[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-            b[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-            b[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-            b[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-            b[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-            b[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-            b[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-            for (int i = 0; i < 8; i++)
-                _mm256_storeu_ps(o + (j0 + i) * ostride + r0,
-                                 relu ? _mm256_max_ps(z, b[i]) : b[i]);
-        }
-        for (j = j0; j < j0 + 8; j++)
-            for (r = r0; r < nk; r++) {
-                float v = tb[r * PF + j];
-                o[j * ostride + r] = (relu && v < 0) ? 0 : v;
-            }
-    }
-#endif
-    for (j = j0; j < nf; j++)
-        for (r = 0; r < nk; r++) {
-            float v = tb[r * PF + j];
-            o[j * ostride + r] = (relu && v < 0) ? 0 : v;
-        }
+    __m256 a0 = _mm256_loadu_ps(t), a1 = _mm256_loadu_ps(t + PF);
+    __m256 a2 = _mm256_loadu_ps(t + 2 * PF), a3 = _mm256_loadu_ps(t + 3 * PF);
+    __m256 a4 = _mm256_loadu_ps(t + 4 * PF), a5 = _mm256_loadu_ps(t + 5 * PF);
+    __m256 a6 = _mm256_loadu_ps(t + 6 * PF), a7 = _mm256_loadu_ps(t + 7 * PF);
+    __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+    __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+    __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+    __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    __m256 b[8];
+    b[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    b[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    b[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    b[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    b[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    b[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    b[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    b[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+    for (int i = 0; i < 8; i++)
+        _mm256_storeu_ps(o + i * ostride, relu ? _mm256_max_ps(_mm256_setzero_ps(), b[i]) : b[i]);
 }
-static inline void fc_filtt_untile_double(const double *tb, ptrdiff_t PF, ptrdiff_t nk,
-                                          ptrdiff_t nf, double *o, ptrdiff_t ostride,
-                                          int relu)
+static inline void fc_untile_block_double(const double *t, ptrdiff_t PF, double *o,
+                                          ptrdiff_t ostride, int relu)
 {
-    ptrdiff_t j0 = 0, r, j;
-#if defined(__AVX__)
-    const __m256d z = _mm256_setzero_pd();
-    for (; j0 + 4 <= nf; j0 += 4) {
-        ptrdiff_t r0 = 0;
-        for (; r0 + 4 <= nk; r0 += 4) {
-            const double *t = tb + r0 * PF + j0;
-            __m256d a0 = _mm256_loadu_pd(t), a1 = _mm256_loadu_pd(t + PF);
-            __m256d a2 = _mm256_loadu_pd(t + 2 * PF), a3 = _mm256_loadu_pd(t + 3 * PF);
-            __m256d t0 = _mm256_unpacklo_pd(a0, a1), t1 = _mm256_unpackhi_pd(a0, a1);
-            __m256d t2 = _mm256_unpacklo_pd(a2, a3), t3 = _mm256_unpackhi_pd(a2, a3);
-            __m256d b[4];
-            b[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
-            b[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
-            b[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
-            b[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
-            for (int i = 0; i < 4; i++)
-                _mm256_storeu_pd(o + (j0 + i) * ostride + r0,
-                                 relu ? _mm256_max_pd(z, b[i]) : b[i]);
-        }
-        for (j = j0; j < j0 + 4; j++)
-            for (r = r0; r < nk; r++) {
-                double v = tb[r * PF + j];
-                o[j * ostride + r] = (relu && v < 0) ? 0 : v;
-            }
-    }
-#endif
-    for (j = j0; j < nf; j++)
-        for (r = 0; r < nk; r++) {
-            double v = tb[r * PF + j];
-            o[j * ostride + r] = (relu && v < 0) ? 0 : v;
-        }
+    __m256d a0 = _mm256_loadu_pd(t), a1 = _mm256_loadu_pd(t + PF);
+    __m256d a2 = _mm256_loadu_pd(t + 2 * PF), a3 = _mm256_loadu_pd(t + 3 * PF);
+    __m256d t0 = _mm256_unpacklo_pd(a0, a1), t1 = _mm256_unpackhi_pd(a0, a1);
+    __m256d t2 = _mm256_unpacklo_pd(a2, a3), t3 = _mm256_unpackhi_pd(a2, a3);
+    __m256d b[4];
+    b[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    b[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    b[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    b[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+    for (int i = 0; i < 4; i++)
+        _mm256_storeu_pd(o + i * ostride, relu ? _mm256_max_pd(_mm256_setzero_pd(), b[i]) : b[i]);
 }
+#else
+/* No register transpose: every element goes through the scalar copy. */
+#define FC_UNTILE_W_float 0
+#define FC_UNTILE_W_double 0
+#define fc_untile_block_float(t, PF, o, ostride, relu) ((void)0)
+#define fc_untile_block_double(t, PF, o, ostride, relu) ((void)0)
+#endif
+/* Filters j0..j1-1, positions r0..nk-1, element by element. */
+#define FC_UNTILE_SCALAR_(T, J0, J1, R0)                                            \
+    for (ptrdiff_t j = (J0); j < (J1); j++)                                         \
+        for (ptrdiff_t r = (R0); r < nk; r++) {                                     \
+            T v = tb[r * PF + j];                                                   \
+            o[j * ostride + r] = (relu && v < 0) ? 0 : v;                           \
+        }
+#define FC_DEFINE_UNTILE(T)                                                         \
+static inline void fc_filtt_untile_##T(const T *tb, ptrdiff_t PF, ptrdiff_t nk,     \
+                                       ptrdiff_t nf, T *o, ptrdiff_t ostride,       \
+                                       int relu)                                    \
+{                                                                                   \
+    enum { W = FC_UNTILE_W_##T };                                                   \
+    ptrdiff_t j0 = 0;                                                               \
+    for (; W > 0 && j0 + W <= nf; j0 += W) {                                        \
+        ptrdiff_t r0 = 0;                                                           \
+        for (; r0 + W <= nk; r0 += W)                                               \
+            fc_untile_block_##T(tb + r0 * PF + j0, PF, o + j0 * ostride + r0,       \
+                                ostride, relu);                                     \
+        FC_UNTILE_SCALAR_(T, j0, j0 + W, r0)                                        \
+    }                                                                               \
+    FC_UNTILE_SCALAR_(T, j0, nf, 0)                                                 \
+}
+FC_DEFINE_UNTILE(float)
+FC_DEFINE_UNTILE(double)
 
 /* Function types of the kinds the drivers call through the table. */
 typedef void (*fc_filt_float_fn)(const float *, const ptrdiff_t *, const float *, ptrdiff_t,

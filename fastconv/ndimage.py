@@ -129,6 +129,14 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     return out_arr
 
 
+def _scipy_if_small(kind, func, input, weights, *args, **kwargs):
+    """``func(input, weights, *args, **kwargs)`` (scipy.ndimage's) for a call
+    of input elements times taps below the `kind` limit; else None (see
+    :func:`fastconv._ndimage_args.scipy_if_small`)."""
+    return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim,
+                          lambda: func(input, weights, *args, **kwargs))
+
+
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution,
                            axes, workers):
     input = np.asarray(input)
@@ -270,9 +278,8 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     True
     """
     input, weights = np.asarray(input), np.asarray(weights)
-    res = scipy_if_small("nd", input.size * weights.size, input.dtype, input.ndim,
-                         lambda: _nd.correlate(input, weights, output, mode, cval, origin,
-                                             axes=axes))
+    res = _scipy_if_small("nd", _nd.correlate, input, weights, output, mode, cval, origin,
+                          axes=axes)
     if res is not None:
         return res
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes,
@@ -345,9 +352,8 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
            [12,  3,  7,  0]])
     """
     input, weights = np.asarray(input), np.asarray(weights)
-    res = scipy_if_small("nd", input.size * weights.size, input.dtype, input.ndim,
-                         lambda: _nd.convolve(input, weights, output, mode, cval, origin,
-                                             axes=axes))
+    res = _scipy_if_small("nd", _nd.convolve, input, weights, output, mode, cval, origin,
+                          axes=axes)
     if res is not None:
         return res
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, True, axes,
@@ -512,9 +518,8 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
     input, weights = np.asarray(input), np.asarray(weights)
-    res = scipy_if_small("line", input.size * weights.size, input.dtype, input.ndim,
-                         lambda: _nd.correlate1d(input, weights, axis, output, mode, cval,
-                                              origin))
+    res = _scipy_if_small("line", _nd.correlate1d, input, weights, axis, output, mode, cval,
+                          origin)
     if res is not None:
         return res
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, False)
@@ -573,9 +578,8 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
     input, weights = np.asarray(input), np.asarray(weights)
-    res = scipy_if_small("line", input.size * weights.size, input.dtype, input.ndim,
-                         lambda: _nd.convolve1d(input, weights, axis, output, mode, cval,
-                                              origin))
+    res = _scipy_if_small("line", _nd.convolve1d, input, weights, axis, output, mode, cval,
+                          origin)
     if res is not None:
         return res
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, True)
