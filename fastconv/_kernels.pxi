@@ -828,6 +828,14 @@ cdef extern from "_rows_tiles.h" nogil:
                           Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
                           const double *w, double *out, Py_ssize_t ors, int ncols,
                           double init)
+    void fc_slide_strip_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                              Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                              const float *w, float *out, Py_ssize_t ors, Py_ssize_t ntiles,
+                              float init)
+    void fc_slide_strip_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                               Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                               const double *w, double *out, Py_ssize_t ors,
+                               Py_ssize_t ntiles, double init)
 
 
 cdef inline void _slide_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
@@ -844,6 +852,16 @@ cdef inline void _slide_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t
             fc_slide1_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
         else:
             fc_slide_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+
+
+cdef inline void _slide_strip(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                              Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                              const floating *w, floating *out, Py_ssize_t ors,
+                              Py_ssize_t ntiles, floating init) noexcept nogil:
+    if floating is float:
+        fc_slide_strip_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
+    else:
+        fc_slide_strip_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
 
 
 def rows_tile(dtype_char, bint wide=False, bint slide=True):
@@ -1207,7 +1225,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef Py_ssize_t cb, owend
     cdef bint has_bias = bias.shape[0] > 0
     cdef Py_ssize_t u, r, n, f, od, rb, oh0, nr, ow0, rr, j, t, id0, ih0, kd, kh, kw, a, bb
-    cdef Py_ssize_t kd0, kd1, kh0, kh1, off
+    cdef Py_ssize_t kd0, kd1, kh0, kh1, off, sa, sb, segend, sg
     cdef int ncols
     cdef bint inside
     if colchunk < TW:
@@ -1244,7 +1262,13 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     # (3-D 128^3 5^3 float32 on Zen 2: 7.1 ms on 2 threads vs 12.4 on 1;
     # grabs of ~1024 output columns: 6.3 ms).  At least 16 grabs per thread
     # are kept so a thread can still take over a descheduled one's work.
+    # Wide planes take at least 4 row blocks per grab: one unit of a 2048^2
+    # image is a whole 4-row strip, and with one per grab the threads
+    # alternated strips, each re-reading the other's input rows (2-D 5x5
+    # float32, 2 threads: 3.06 -> 2.82-2.95 ms with 4).
     cdef Py_ssize_t grab = 1024 // (colchunk if colchunk < OW else OW)
+    if grab < 4:
+        grab = 4
     if grab > nunits // (16 * nthreads):
         grab = nunits // (16 * nthreads)
     if grab < 1:
@@ -1279,9 +1303,6 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                            (n * xn + f * xc + id0 * xd) // xh, 1, 0, (KD - 1) * dd + 1, oh0 * sh,
                            (oh0 + nr - 1) * sh + (KH - 1) * dh + extra, ahead,
                            &slots[u] if maxabs else NULL)
-            elif maxabs and (f == 0 or xc != 0):
-                _rows_own_max(xplane, xd, xh, od, OD, oh0, oh0 + nr, OH, ow0, owend, OW,
-                              &geo[0], D, H, W, &slots[u])
             if slide and not inside and KD == 1 and id0 >= 0 and id0 < D:
                 # top/bottom rows: per row, the SLIDE tile over the kernel rows
                 # inside the source (the taps the generic loop would keep, in
@@ -1320,77 +1341,109 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                                     orow[j] = 0
                         ow0 = ow0 + TW
             else:
-                while ow0 < owend:
-                    ncols = <int>(owend - ow0) if owend - ow0 < TW else TW
-                    # [a, b): the columns whose windows stay inside the source
-                    a = ow0 if ow0 > jlo else jlo
-                    bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
-                    tiled = inside and a < bb
-                    if tiled and bb - a < TW and not slack:
-                        # a partial tile reads TW columns: only where memory follows
-                        tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
-                            tmax + (nr - 1) * sh * xh + TW - 1 < xlen
-                    if padsafe and inside and (not tiled or a > ow0 or bb < ow0 + ncols):
-                        # border columns: the SLIDE tile on a zero-padded copy
-                        if scratch == NULL:
-                            scratch = <floating *> malloc(sizeof(floating) * (R + KH - 1) * SW)
-                        if scratch != NULL:
-                            _rows_scratch(xplane + id0 * xd + (oh0 * sh - ph) * xh, sh * xh,
-                                          nr + KH - 1, ow0 - pw, SW, W, scratch)
-                            if nr == R:
-                                _slide_tile(scratch - toff[0], SW, &toff[0], 1, KH, KW, cs, wf,
-                                            &out[n, f, od, oh0, ow0], OW, ncols, init, False)
+                # interior: the full SLIDE tiles whose windows stay inside the
+                # source, [sa, sb), in one call; the columns either side
+                # (borders, a partial tile) by the per-tile loop below
+                sa = owend
+                sb = owend
+                if slide and inside and nr == R:
+                    sa = ow0 if ow0 > jlo else jlo
+                    sb = owend if owend < jhi1 else jhi1
+                    sb = sa + (sb - sa) // TW * TW if sb > sa else sa
+                    if sb > sa:
+                        _slide_strip(xplane + id0 * xd + (oh0 * sh - ph) * xh + sa - pw,
+                                     sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                     &out[n, f, od, oh0, sa], OW, (sb - sa) // TW, init)
+                        if relu:
+                            for rr in range(nr):
+                                orow = &out[n, f, od, oh0 + rr, 0]
+                                for j in range(sa, sb):
+                                    if orow[j] < 0:
+                                        orow[j] = 0
+                    else:
+                        sa = owend
+                        sb = owend
+                for sg in range(2):
+                    if sg == 0:
+                        segend = sa
+                    else:
+                        ow0 = sb
+                        segend = owend
+                    while ow0 < segend:
+                            ncols = <int>(segend - ow0) if segend - ow0 < TW else TW
+                            # [a, b): the columns whose windows stay inside the source
+                            a = ow0 if ow0 > jlo else jlo
+                            bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
+                            tiled = inside and a < bb
+                            if tiled and bb - a < TW and not slack:
+                                # a partial tile reads TW columns: only where memory follows
+                                tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
+                                    tmax + (nr - 1) * sh * xh + TW - 1 < xlen
+                            if padsafe and inside and (not tiled or a > ow0 or bb < ow0 + ncols):
+                                # border columns: the SLIDE tile on a zero-padded copy
+                                if scratch == NULL:
+                                    scratch = <floating *> malloc(sizeof(floating) * (R + KH - 1) * SW)
+                                if scratch != NULL:
+                                    _rows_scratch(xplane + id0 * xd + (oh0 * sh - ph) * xh, sh * xh,
+                                                  nr + KH - 1, ow0 - pw, SW, W, scratch)
+                                    if nr == R:
+                                        _slide_tile(scratch - toff[0], SW, &toff[0], 1, KH, KW, cs, wf,
+                                                    &out[n, f, od, oh0, ow0], OW, ncols, init, False)
+                                    else:
+                                        for rr in range(nr):
+                                            _slide_tile(scratch + rr * SW - toff[0], SW, &toff[0], 1, KH,
+                                                        KW, cs, wf, &out[n, f, od, oh0 + rr, ow0], OW,
+                                                        ncols, init, True)
+                                    a = ow0
+                                    bb = ow0 + ncols
+                                    tiled = False
+                                elif not tiled:
+                                    a = ow0
+                                    bb = ow0
+                            elif not tiled:
+                                a = ow0
+                                bb = ow0
+                            if not tiled:
+                                pass
+                            elif slide:
+                                if nr == R:
+                                    _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                                sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                                &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
+                                else:
+                                    for rr in range(nr):
+                                        _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
+                                                    + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                                    &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init,
+                                                    True)
+                            elif nr == R:
+                                _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                           sh * xh, &toff[0], wf, ntaps,
+                                           &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
                             else:
                                 for rr in range(nr):
-                                    _slide_tile(scratch + rr * SW - toff[0], SW, &toff[0], 1, KH,
-                                                KW, cs, wf, &out[n, f, od, oh0 + rr, ow0], OW,
-                                                ncols, init, True)
-                            a = ow0
-                            bb = ow0 + ncols
-                            tiled = False
-                        elif not tiled:
-                            a = ow0
-                            bb = ow0
-                    elif not tiled:
-                        a = ow0
-                        bb = ow0
-                    if not tiled:
-                        pass
-                    elif slide:
-                        if nr == R:
-                            _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
-                                        sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                        &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
-                        else:
-                            for rr in range(nr):
-                                _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
-                                            + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                            &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init,
-                                            True)
-                    elif nr == R:
-                        _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
-                                   sh * xh, &toff[0], wf, ntaps,
-                                   &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
-                    else:
-                        for rr in range(nr):
-                            _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a - pw,
-                                       sh * xh, &toff[0], wf, ntaps,
-                                       &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
-                                       False)
-                    # border columns: generic loop, outside taps skipped (zero padding)
-                    _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
-                                 od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
-                                 D, H, W, KD, KH, KW)
-                    _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
-                                 ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
-                                 D, H, W, KD, KH, KW)
-                    if relu:
-                        for rr in range(nr):
-                            orow = &out[n, f, od, oh0 + rr, 0]
-                            for j in range(ow0, ow0 + ncols):
-                                if orow[j] < 0:
-                                    orow[j] = 0
-                    ow0 = ow0 + TW
+                                    _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a - pw,
+                                               sh * xh, &toff[0], wf, ntaps,
+                                               &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
+                                               False)
+                            # border columns: generic loop, outside taps skipped (zero padding)
+                            _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
+                                         od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                                         D, H, W, KD, KH, KW)
+                            _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
+                                         ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                                         D, H, W, KD, KH, KW)
+                            if relu:
+                                for rr in range(nr):
+                                    orow = &out[n, f, od, oh0 + rr, 0]
+                                    for j in range(ow0, ow0 + ncols):
+                                        if orow[j] < 0:
+                                            orow[j] = 0
+                            ow0 = ow0 + TW
+            if maxabs and not lazy and (f == 0 or xc != 0):
+                # after the tiles: the rows the unit owns are in cache now
+                _rows_own_max(xplane, xd, xh, od, OD, oh0, oh0 + nr, OH, cb * colchunk, owend,
+                              OW, &geo[0], D, H, W, &slots[u])
             if scratch != NULL:
                 free(scratch)
     if maxabs:

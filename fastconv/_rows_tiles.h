@@ -186,4 +186,29 @@ FC_DEFINE_SLIDE_X(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, 1, FC_SLIDE
 #define FC_SLIDE_TW_float (FC_SLIDE_LANES_float * FC_SLIDE_U)
 #define FC_SLIDE_TW_double (FC_SLIDE_LANES_double * FC_SLIDE_U)
 
+/* A row of `ntiles` full R-row tiles side by side (tile t at column t * TW):
+ * the driver's interior, one call per unit instead of one per tile.  The
+ * common single-plane, unit-column-step case (KD == 1, cs == 1: 2-D
+ * filtering) runs a copy of the tile with those as constants.  Every tile
+ * is the same call as the driver's per-tile one, so the sums are the same
+ * bit for bit. */
+#define FC_DEFINE_SLIDE_STRIP(T, R, U, TW)                                          \
+static void fc_slide_strip_##T(                                                     \
+        const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, ptrdiff_t KD,             \
+        ptrdiff_t KH, ptrdiff_t KW, ptrdiff_t cs, const T *w,                       \
+        T *out, ptrdiff_t ors, ptrdiff_t ntiles, T init)                            \
+{                                                                                   \
+    if (KD == 1 && cs == 1) {                                                       \
+        for (ptrdiff_t t = 0; t < ntiles; t++)                                      \
+            FC_SLIDE_NAME(T, R, U)(x + t * (TW), xrs, toff, 1, KH, KW, 1, w,        \
+                                   out + t * (TW), ors, (TW), init);                \
+    } else {                                                                        \
+        for (ptrdiff_t t = 0; t < ntiles; t++)                                      \
+            FC_SLIDE_NAME(T, R, U)(x + t * (TW), xrs, toff, KD, KH, KW, cs, w,      \
+                                   out + t * (TW), ors, (TW), init);                \
+    }                                                                               \
+}
+FC_DEFINE_SLIDE_STRIP(float, FC_SLIDE_R, FC_SLIDE_U, FC_SLIDE_TW_float)
+FC_DEFINE_SLIDE_STRIP(double, FC_SLIDE_R, FC_SLIDE_U, FC_SLIDE_TW_double)
+
 #endif
