@@ -21,7 +21,7 @@
 
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, calloc, free
 from libc.math cimport copysign
 from fastconv._fused cimport numeric, floating
@@ -946,15 +946,21 @@ cdef inline void _rows_scratch(const floating *xrow0, Py_ssize_t xrs, Py_ssize_t
                                floating *buf) noexcept nogil:
     """Rows xrow0 + i * xrs (i < nrows), source columns c0 .. c0 + SW - 1,
     into buf (nrows, SW), zero outside 0 .. W - 1."""
-    cdef Py_ssize_t i, c, lo, hi
+    cdef Py_ssize_t i, lo, hi
     lo = -c0 if c0 < 0 else 0
     hi = W - c0 if W - c0 < SW else SW
+    if hi < lo:
+        hi = lo
+    # one memcpy and up to two memsets per row (an element-wise loop with
+    # a bounds test per element was most of a border tile's time: 2-D
+    # 2048^2 5x5 float32 'same', 1 thread, 0.3 ms of 4.3)
     for i in range(nrows):
-        for c in range(SW):
-            if c >= lo and c < hi:
-                buf[i * SW + c] = xrow0[i * xrs + c0 + c]
-            else:
-                buf[i * SW + c] = 0
+        if lo > 0:
+            memset(buf + i * SW, 0, sizeof(floating) * lo)
+        if hi > lo:
+            memcpy(buf + i * SW + lo, xrow0 + i * xrs + c0 + lo, sizeof(floating) * (hi - lo))
+        if SW > hi:
+            memset(buf + i * SW + hi, 0, sizeof(floating) * (SW - hi))
 
 
 cdef extern from "_dw_tiles.h" nogil:

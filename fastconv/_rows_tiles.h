@@ -49,6 +49,25 @@
 #define FC_IN_REG(v) ((void)0)
 #endif
 
+/* The tile body is always inlined: into the per-tile function the
+ * driver calls for single tiles (fc_slide_T_RxU) and into the strip loop
+ * below, where GCC otherwise called one out-of-line copy per tile. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define FC_ALWAYS_INLINE __forceinline
+#else
+#define FC_ALWAYS_INLINE inline
+#endif
+#define FC_SLIDE_CALLABLE_(T, R, U)                                                 \
+static void fc_slide_##T##_##R##x##U(                                               \
+        const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, ptrdiff_t KD,             \
+        ptrdiff_t KH, ptrdiff_t KW, ptrdiff_t cs, const T *w,                       \
+        T *out, ptrdiff_t ors, int ncols, T init)                                   \
+{                                                                                   \
+    fc_slide_body_##T##_##R##x##U(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init); \
+}
+
 #if FC_VEC
 /* One input row i feeding the tile's output rows RLO..RHI (compile-time
  * constants, so the row loop unrolls into straight FMAs).  Uses the local
@@ -89,7 +108,7 @@
 #define FC_SLIDE_EDGES(R) FC_SLIDE_EDGES_(R)
 
 #define FC_DEFINE_SLIDE(T, VT, V, R, U)                                             \
-static inline void fc_slide_##T##_##R##x##U(                                        \
+static FC_ALWAYS_INLINE void fc_slide_body_##T##_##R##x##U(                         \
         const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, ptrdiff_t KD,             \
         ptrdiff_t KH, ptrdiff_t KW, ptrdiff_t cs, const T *w,                       \
         T *out, ptrdiff_t ors, int ncols, T init)                                   \
@@ -116,10 +135,11 @@ static inline void fc_slide_##T##_##R##x##U(                                    
         }                                                                           \
     }                                                                               \
     FC_STORE_TILE(T, VT, V, R, U, acc, out, ors, ncols);                            \
-}
+}                                                                                   \
+FC_SLIDE_CALLABLE_(T, R, U)
 #else  /* portable fallback: same arithmetic order, scalar code */
 #define FC_DEFINE_SLIDE(T, VT, V, R, U)                                             \
-static void fc_slide_##T##_##R##x##U(                                               \
+static FC_ALWAYS_INLINE void fc_slide_body_##T##_##R##x##U(                         \
         const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, ptrdiff_t KD,             \
         ptrdiff_t KH, ptrdiff_t KW, ptrdiff_t cs, const T *w,                       \
         T *out, ptrdiff_t ors, int ncols, T init)                                   \
@@ -134,7 +154,8 @@ static void fc_slide_##T##_##R##x##U(                                           
                              x[toff[kd * KH * KW] + (r + kh) * xrs + kw * cs + j]; \
             out[r * ors + j] = a;                                                   \
         }                                                                           \
-}
+}                                                                                   \
+FC_SLIDE_CALLABLE_(T, R, U)
 #endif
 
 /* Tile shape per level (R output rows x U vectors of V lanes):
@@ -173,6 +194,8 @@ static void fc_slide_##T##_##R##x##U(                                           
 #endif
 #define FC_SLIDE_NAME_(T, R, U) fc_slide_##T##_##R##x##U
 #define FC_SLIDE_NAME(T, R, U) FC_SLIDE_NAME_(T, R, U)
+#define FC_SLIDE_BODY_(T, R, U) fc_slide_body_##T##_##R##x##U
+#define FC_SLIDE_BODY(T, R, U) FC_SLIDE_BODY_(T, R, U)
 #define FC_DEFINE_SLIDE_X(T, VT, V, R, U) FC_DEFINE_SLIDE(T, VT, V, R, U)
 FC_DEFINE_SLIDE_X(float, FC_SLIDE_VT_float, FC_SLIDE_LANES_float, FC_SLIDE_R, FC_SLIDE_U)
 FC_DEFINE_SLIDE_X(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, FC_SLIDE_R, FC_SLIDE_U)
@@ -200,11 +223,11 @@ static void fc_slide_strip_##T(                                                 
 {                                                                                   \
     if (KD == 1 && cs == 1) {                                                       \
         for (ptrdiff_t t = 0; t < ntiles; t++)                                      \
-            FC_SLIDE_NAME(T, R, U)(x + t * (TW), xrs, toff, 1, KH, KW, 1, w,        \
+            FC_SLIDE_BODY(T, R, U)(x + t * (TW), xrs, toff, 1, KH, KW, 1, w,        \
                                    out + t * (TW), ors, (TW), init);                \
     } else {                                                                        \
         for (ptrdiff_t t = 0; t < ntiles; t++)                                      \
-            FC_SLIDE_NAME(T, R, U)(x + t * (TW), xrs, toff, KD, KH, KW, cs, w,      \
+            FC_SLIDE_BODY(T, R, U)(x + t * (TW), xrs, toff, KD, KH, KW, cs, w,      \
                                    out + t * (TW), ors, (TW), init);                \
     }                                                                               \
 }
