@@ -298,8 +298,12 @@ def _use_flat(kern, dtype_char, OH, OW, Wp):
 # time) the 7x7 stem (147 taps: 98 + 49 before) went 46.0-46.9 -> 44.0-45.1
 # ms in float32, 91.9 -> 88.5 in float64.  Longer sums keep ~128-tap blocks:
 # ~200 was within noise in float32 (conv2d, conv3d, conv1d, 256 channels)
-# and 3% slower on float64 conv3d.
-_FILTT_TAPS = 128
+# and 3% slower on float64 conv3d.  A finer sweep (2026-12-03, Zen 2, 1
+# thread, CPU time, the medians of 9 interleaved calls, every multiple of
+# the taps per channel from 90 to 300) put float32's optimum at 190-220
+# taps: conv3d 16->32 3^3 41.3 -> 40.2 ms at 216, conv2d 64->64 40.9 ->
+# 40.5, conv1d 43.1 -> 42.9, 256->256 42.4 -> 42.7 (flat); float64 keeps 128.
+_FILTT_TAPS = {"f": 216, "d": 128}
 _FILTT_ONE_BLOCK = 192
 _FILTT_BLOCK_ALL_BYTES = 64
 # Fewest taps per output for the FILTT tiles of at most 64 bytes of filters.
@@ -763,7 +767,8 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
     chunk = force.get("flat_chunk") or chunk
     blocked = not flat_ok or pf * wbytes <= _FILTT_BLOCK_ALL_BYTES
     one = pf * wbytes <= _FILTT_BLOCK_ALL_BYTES and Cg * tpc <= _FILTT_ONE_BLOCK
-    tblk = force.get("filtt_taps") or (max(tpc, _FILTT_TAPS // tpc * tpc)
+    taps = _FILTT_TAPS[tile["dtype"]]
+    tblk = force.get("filtt_taps") or (max(tpc, taps // tpc * tpc)
                                        if blocked and not one else 0)
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
              **_lazy_consts(copy, force),
