@@ -1340,11 +1340,6 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                         _rows_border(xplane, &out[n, f, od, oh0 + rr, 0], OW, 1, wf, init,
                                      bb, ow0 + ncols, od, oh0 + rr, sd, sh, sw, dd, dh, dw, pd,
                                      ph, pw, xd, xh, D, H, W, KD, KH, KW)
-                        if relu:
-                            orow = &out[n, f, od, oh0 + rr, 0]
-                            for j in range(ow0, ow0 + ncols):
-                                if orow[j] < 0:
-                                    orow[j] = 0
                         ow0 = ow0 + TW
             else:
                 # interior: the full SLIDE tiles whose windows stay inside the
@@ -1354,21 +1349,14 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                 sb = owend
                 if slide and inside and nr == R:
                     sa = ow0 if ow0 > jlo else jlo
+                    if sa > owend:
+                        sa = owend
                     sb = owend if owend < jhi1 else jhi1
                     sb = sa + (sb - sa) // TW * TW if sb > sa else sa
                     if sb > sa:
                         _slide_strip(xplane + id0 * xd + (oh0 * sh - ph) * xh + sa - pw,
                                      sh * xh, &toff[0], KD, KH, KW, cs, wf,
                                      &out[n, f, od, oh0, sa], OW, (sb - sa) // TW, init)
-                        if relu:
-                            for rr in range(nr):
-                                orow = &out[n, f, od, oh0 + rr, 0]
-                                for j in range(sa, sb):
-                                    if orow[j] < 0:
-                                        orow[j] = 0
-                    else:
-                        sa = owend
-                        sb = owend
                 for sg in range(2):
                     if sg == 0:
                         segend = sa
@@ -1376,76 +1364,78 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                         ow0 = sb
                         segend = owend
                     while ow0 < segend:
-                            ncols = <int>(segend - ow0) if segend - ow0 < TW else TW
-                            # [a, b): the columns whose windows stay inside the source
-                            a = ow0 if ow0 > jlo else jlo
-                            bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
-                            tiled = inside and a < bb
-                            if tiled and bb - a < TW and not slack:
-                                # a partial tile reads TW columns: only where memory follows
-                                tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a - pw + \
-                                    tmax + (nr - 1) * sh * xh + TW - 1 < xlen
-                            if padsafe and inside and (not tiled or a > ow0 or bb < ow0 + ncols):
-                                # border columns: the SLIDE tile on a zero-padded copy
-                                if scratch == NULL:
-                                    scratch = <floating *> malloc(sizeof(floating) * (R + KH - 1) * SW)
-                                if scratch != NULL:
-                                    _rows_scratch(xplane + id0 * xd + (oh0 * sh - ph) * xh, sh * xh,
-                                                  nr + KH - 1, ow0 - pw, SW, W, scratch)
-                                    if nr == R:
-                                        _slide_tile(scratch - toff[0], SW, &toff[0], 1, KH, KW, cs, wf,
-                                                    &out[n, f, od, oh0, ow0], OW, ncols, init, False)
-                                    else:
-                                        for rr in range(nr):
-                                            _slide_tile(scratch + rr * SW - toff[0], SW, &toff[0], 1, KH,
-                                                        KW, cs, wf, &out[n, f, od, oh0 + rr, ow0], OW,
-                                                        ncols, init, True)
-                                    a = ow0
-                                    bb = ow0 + ncols
-                                    tiled = False
-                                elif not tiled:
-                                    a = ow0
-                                    bb = ow0
+                        ncols = <int>(segend - ow0) if segend - ow0 < TW else TW
+                        # [a, b): the columns whose windows stay inside the source
+                        a = ow0 if ow0 > jlo else jlo
+                        bb = ow0 + ncols if ow0 + ncols < jhi1 else jhi1
+                        tiled = inside and a < bb
+                        if tiled and bb - a < TW and not slack:
+                            # a partial tile reads TW columns: only where memory follows
+                            tiled = (xplane - &xp[0]) + id0 * xd + (oh0 * sh - ph) * xh + a \
+                                - pw + tmax + (nr - 1) * sh * xh + TW - 1 < xlen
+                        if padsafe and inside and (not tiled or a > ow0 or bb < ow0 + ncols):
+                            # border columns: the SLIDE tile on a zero-padded copy
+                            if scratch == NULL:
+                                scratch = <floating *> malloc(sizeof(floating) * (R + KH - 1) * SW)
+                            if scratch != NULL:
+                                _rows_scratch(xplane + id0 * xd + (oh0 * sh - ph) * xh, sh * xh,
+                                              nr + KH - 1, ow0 - pw, SW, W, scratch)
+                                if nr == R:
+                                    _slide_tile(scratch - toff[0], SW, &toff[0], 1, KH, KW, cs, wf,
+                                                &out[n, f, od, oh0, ow0], OW, ncols, init, False)
+                                else:
+                                    for rr in range(nr):
+                                        _slide_tile(scratch + rr * SW - toff[0], SW, &toff[0],
+                                                    1, KH, KW, cs, wf,
+                                                    &out[n, f, od, oh0 + rr, ow0], OW, ncols,
+                                                    init, True)
+                                a = ow0
+                                bb = ow0 + ncols
+                                tiled = False
                             elif not tiled:
                                 a = ow0
                                 bb = ow0
-                            if not tiled:
-                                pass
-                            elif slide:
-                                if nr == R:
-                                    _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
-                                                sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                                &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
-                                else:
-                                    for rr in range(nr):
-                                        _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
-                                                    + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                                    &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init,
-                                                    True)
-                            elif nr == R:
-                                _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
-                                           sh * xh, &toff[0], wf, ntaps,
-                                           &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
+                        elif not tiled:
+                            a = ow0
+                            bb = ow0
+                        if not tiled:
+                            pass
+                        elif slide:
+                            if nr == R:
+                                _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                            sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                            &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
                             else:
                                 for rr in range(nr):
-                                    _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a - pw,
-                                               sh * xh, &toff[0], wf, ntaps,
-                                               &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
-                                               False)
-                            # border columns: generic loop, outside taps skipped (zero padding)
-                            _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
-                                         od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
-                                         D, H, W, KD, KH, KW)
-                            _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
-                                         ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
-                                         D, H, W, KD, KH, KW)
-                            if relu:
-                                for rr in range(nr):
-                                    orow = &out[n, f, od, oh0 + rr, 0]
-                                    for j in range(ow0, ow0 + ncols):
-                                        if orow[j] < 0:
-                                            orow[j] = 0
-                            ow0 = ow0 + TW
+                                    _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
+                                                + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
+                                                &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a),
+                                                init, True)
+                        elif nr == R:
+                            _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
+                                       sh * xh, &toff[0], wf, ntaps,
+                                       &out[n, f, od, oh0, a], OW, <int>(bb - a), init, R, wide)
+                        else:
+                            for rr in range(nr):
+                                _rows_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh + a
+                                           - pw, sh * xh, &toff[0], wf, ntaps,
+                                           &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a), init, 1,
+                                           False)
+                        # border columns: generic loop, outside taps skipped (zero padding)
+                        _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, ow0, a,
+                                     od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw, xd, xh,
+                                     D, H, W, KD, KH, KW)
+                        _rows_border(xplane, &out[n, f, od, oh0, 0], OW, nr, wf, init, bb,
+                                     ow0 + ncols, od, oh0, sd, sh, sw, dd, dh, dw, pd, ph, pw,
+                                     xd, xh, D, H, W, KD, KH, KW)
+                        ow0 = ow0 + TW
+            if relu:
+                # the fused ReLU, once over the unit's outputs
+                for rr in range(nr):
+                    orow = &out[n, f, od, oh0 + rr, 0]
+                    for j in range(cb * colchunk, owend):
+                        if orow[j] < 0:
+                            orow[j] = 0
             if maxabs and not lazy and (f == 0 or xc != 0):
                 # after the tiles: the rows the unit owns are in cache now
                 _rows_own_max(xplane, xd, xh, od, OD, oh0, oh0 + nr, OH, cb * colchunk, owend,
