@@ -240,12 +240,17 @@ def test_filtt_filter_blocks_per_unit_bitwise_generic(level, dtype, G):
     that span two groups of a grouped layer), chunks of positions and tap
     blocks give the generic kernel's bits, for 1-3 threads."""
     rng = np.random.default_rng(G)
-    Cg, Fg = 5, 37
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), groups=G,
+                    relu=False, level=level)
+    # filters per group: two full filter blocks of this level's width and a
+    # partial third (the width is 8-32 filters, by level and dtype)
+    Cg = 5
+    pf = _engine.plan_correlate((2, Cg * G, 17, 23), (64 * G, Cg, 3, 3), np.dtype(dtype),
+                                force={"filtt": True}, **geometry).consts["pf"]
+    Fg = 2 * pf + 5
     x = rng.standard_normal((2, Cg * G, 17, 23)).astype(dtype)
     w = rng.standard_normal((Fg * G, Cg, 3, 3)).astype(dtype)
     b = rng.standard_normal(Fg * G).astype(dtype)
-    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), groups=G,
-                    relu=False, level=level)
     gen = _engine.correlate(x, w, bias=b, nthreads=1, force={"generic": True}, **geometry)
     bits = np.uint32 if dtype == np.float32 else np.uint64
     plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force={"filtt": True}, **geometry)
