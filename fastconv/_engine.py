@@ -312,6 +312,16 @@ _FILTT_BLOCK_ALL_BYTES = 64
 # 0.96, 144 (16->32 3x3) 0.95, 147 (the 7x7 s2 stem) 0.92, 150 (6->32 5x5
 # s2) 0.81, 216 (24->64 3x3) 0.87.
 _FILTT_MIN_TAPS_NARROW = 96
+# Fewest taps per output for wider FILTT tiles (AVX-512): 256 on stride-1
+# layers (Zen 4), where the flat tiles run full-width vectors along the
+# rows; strided layers (no flat tiles: FILT on narrow, phase-split rows)
+# take FILTT from _FILTT_MIN_TAPS_STRIDED.  Intel Xeon with AVX-512
+# (2 x 512-bit FMA, 1 thread, wall clock, 2026-12-04), FILTT / FILT time:
+# 27 taps (3->32 3x3 s2, 112^2) 0.87, 147 (the 7x7 s2 stem) 0.69, 150
+# (6->32 5x5 s2) 0.84; stride 1 stays with the flat tiles up to 288 taps
+# (1.05-1.15 FILTT / FLAT from 72 to 288 taps).
+_FILTT_MIN_TAPS_WIDE = 256
+_FILTT_MIN_TAPS_STRIDED = 24
 
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
 
@@ -344,7 +354,8 @@ def _use_filtt(kern, dtype_char, OH, OW, Wp, Fg, ntaps, flat_ok=True):
     strided rows or columns, where the flat tiles do not apply) and each
     output sums enough products: a tile's transposed store costs about as
     much as 64 taps, so small sums (pointwise) keep the flat tiles -- at
-    least 256 with the AVX-512 tile (Zen 4), at least
+    least ``_FILTT_MIN_TAPS_WIDE`` with the AVX-512 tiles on stride-1
+    layers and ``_FILTT_MIN_TAPS_STRIDED`` on strided ones, at least
     ``_FILTT_MIN_TAPS_NARROW`` with tiles of at most 64 bytes of filters
     (AVX2 and narrower)."""
     tile = _filtt_tile(kern, dtype_char)
@@ -352,7 +363,11 @@ def _use_filtt(kern, dtype_char, OH, OW, Wp, Fg, ntaps, flat_ok=True):
         return False
     pf, r = kern.filtt_width(tile["index"])
     narrow = pf * (4 if dtype_char == "f" else 8) <= _FILTT_BLOCK_ALL_BYTES
-    if ntaps < (_FILTT_MIN_TAPS_NARROW if narrow else 256):
+    if narrow:
+        least = _FILTT_MIN_TAPS_NARROW
+    else:
+        least = _FILTT_MIN_TAPS_WIDE if flat_ok else _FILTT_MIN_TAPS_STRIDED
+    if ntaps < least:
         return False
     t_lanes = -(-OH * OW // r) * r * (-(-Fg // pf) * pf) / Fg
     row, flat = _tile_lanes(kern, dtype_char, OH, OW, Wp)
