@@ -658,13 +658,13 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
         MT = 256 // R
     if 0 < group < MT:
         MT = group
-    # a group of a multiple of 8 positions: the store transposes 8 x 8 (4 x 4
-    # for doubles) blocks in registers and copies the rest element by element
-    # (14-position tiles in groups of 9 left 6 of 126 positions to the scalar
-    # copy: 5% of the 7x7 stem's time, Intel AVX-512)
+    # a group of a multiple of 16 positions: the store transposes 16 x 16
+    # (AVX-512 floats), 8 x 8 or 4 x 4 blocks in registers and copies the
+    # rest element by element (14-position tiles in groups of 9 left 6 of 126
+    # positions to the scalar copy: 5% of the 7x7 stem's time, Intel AVX-512)
     if group <= 0:
         i = MT
-        while i > 0 and (i * R) % 8 != 0:
+        while i > 0 and (i * R) % 16 != 0:
             i = i - 1
         if i > 0:
             MT = i

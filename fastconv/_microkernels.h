@@ -335,8 +335,48 @@ static inline void fc_untile_block_double(const double *t, ptrdiff_t PF, double 
     for (int i = 0; i < 4; i++)
         _mm256_storeu_pd(o + i * ostride, relu ? _mm256_max_pd(_mm256_setzero_pd(), b[i]) : b[i]);
 }
+#if defined(__AVX512F__)
+/* AVX-512: 16 x 16 float blocks (64 shuffles for 256 elements, against 96
+ * for four 8 x 8 blocks), each filter's 16 positions one 64-byte store. */
+#define FC_UNTILE_W16_float 16
+static inline void fc_untile_block16_float(const float *t, ptrdiff_t PF, float *o,
+                                           ptrdiff_t ostride, int relu)
+{
+    __m512 r[16], u[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(t + i * PF);
+    for (int i = 0; i < 8; i++) {
+        u[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        u[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4i + c], lane L: positions 4i .. 4i+3 of filter 4L + c */
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(u[4 * i]), b = _mm512_castps_pd(u[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(u[4 * i + 2]), d = _mm512_castps_pd(u[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    const __m512 z = _mm512_setzero_ps();
+    for (int c = 0; c < 4; c++) {
+        __m512 a = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
+        __m512 b = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+        __m512 e = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+        __m512 f = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+        __m512 v[4] = {_mm512_shuffle_f32x4(a, e, 0x88), _mm512_shuffle_f32x4(a, e, 0xDD),
+                       _mm512_shuffle_f32x4(b, f, 0x88), _mm512_shuffle_f32x4(b, f, 0xDD)};
+        for (int L = 0; L < 4; L++)      /* filter 4L + c */
+            _mm512_storeu_ps(o + (4 * L + c) * ostride, relu ? _mm512_max_ps(z, v[L]) : v[L]);
+    }
+}
+#else
+#define FC_UNTILE_W16_float 0
+#define fc_untile_block16_float(t, PF, o, ostride, relu) ((void)0)
+#endif
 #else
 /* No register transpose: every element goes through the scalar copy. */
+#define FC_UNTILE_W16_float 0
+#define fc_untile_block16_float(t, PF, o, ostride, relu) ((void)0)
 #define FC_UNTILE_W_float 0
 #define FC_UNTILE_W_double 0
 #define fc_untile_block_float(t, PF, o, ostride, relu) ((void)0)
@@ -349,6 +389,23 @@ static inline void fc_untile_block_double(const double *t, ptrdiff_t PF, double 
             T v = tb[r * PF + j];                                                   \
             o[j * ostride + r] = (relu && v < 0) ? 0 : v;                           \
         }
+/* 16 filters x 16 positions at a time where a level has the wider blocks;
+ * the positions past the last full 16 go through the 8 x 8 blocks. */
+#define FC_UNTILE16_float                                                           \
+    for (; FC_UNTILE_W16_float > 0 && j0 + 16 <= nf; j0 += 16) {                    \
+        ptrdiff_t r0 = 0;                                                           \
+        for (; r0 + 16 <= nk; r0 += 16)                                             \
+            fc_untile_block16_float(tb + r0 * PF + j0, PF, o + j0 * ostride + r0,   \
+                                    ostride, relu);                                 \
+        for (ptrdiff_t jj = j0; jj < j0 + 16; jj += 8) {                            \
+            ptrdiff_t r1 = r0;                                                      \
+            for (; W > 0 && r1 + W <= nk; r1 += W)                                  \
+                fc_untile_block_float(tb + r1 * PF + jj, PF, o + jj * ostride + r1, \
+                                      ostride, relu);                               \
+            FC_UNTILE_SCALAR_(float, jj, jj + 8, r1)                                \
+        }                                                                           \
+    }
+#define FC_UNTILE16_double
 #define FC_DEFINE_UNTILE(T)                                                         \
 static inline void fc_filtt_untile_##T(const T *tb, ptrdiff_t PF, ptrdiff_t nk,     \
                                        ptrdiff_t nf, T *o, ptrdiff_t ostride,       \
@@ -356,6 +413,7 @@ static inline void fc_filtt_untile_##T(const T *tb, ptrdiff_t PF, ptrdiff_t nk, 
 {                                                                                   \
     enum { W = FC_UNTILE_W_##T };                                                   \
     ptrdiff_t j0 = 0;                                                               \
+    FC_UNTILE16_##T                                                                 \
     for (; W > 0 && j0 + W <= nf; j0 += W) {                                        \
         ptrdiff_t r0 = 0;                                                           \
         for (; r0 + W <= nk; r0 += W)                                               \

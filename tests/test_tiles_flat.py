@@ -303,7 +303,7 @@ def test_nan_reaches_exactly_the_outputs_that_see_it(driver, level, relu):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("Fg", [8, 19, 40])
 def test_filtt_group_store_keeps_nan_and_negative_zero(level, dtype, Fg):
-    """The FILTT group store (fc_filtt_untile_*: 8 x 8 / 4 x 4 blocks
+    """The FILTT group store (fc_filtt_untile_*: 16 x 16 / 8 x 8 / 4 x 4 blocks
     transposed in registers, scalar edges) writes every filter's outputs
     where they belong, and its fused ReLU is exactly `0 if v < 0 else v`:
     NaN keeps its bits, -0.0 stays -0.0.  Filters in full and partial
