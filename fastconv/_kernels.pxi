@@ -287,9 +287,10 @@ cdef extern from "_microkernels.h" nogil:
                                        Py_ssize_t, double *, Py_ssize_t, int,
                                        const double *) noexcept nogil
     void fc_filtt_untile_float(const float *tb, Py_ssize_t PF, Py_ssize_t nk, Py_ssize_t nf,
-                               float *o, Py_ssize_t ostride, int relu)
+                               float *o, Py_ssize_t ostride, int relu, int stream)
     void fc_filtt_untile_double(const double *tb, Py_ssize_t PF, Py_ssize_t nk,
-                                Py_ssize_t nf, double *o, Py_ssize_t ostride, int relu)
+                                Py_ssize_t nf, double *o, Py_ssize_t ostride, int relu,
+                                int stream)
     ctypedef void (*fc_filtt_float_fn)(const float *, const Py_ssize_t *, const float *,
                                        Py_ssize_t, const Py_ssize_t *, float *,
                                        const float *, int) noexcept nogil
@@ -630,7 +631,7 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
                               Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t rp, Py_ssize_t sw,
                               Py_ssize_t OW, Py_ssize_t tblk, Py_ssize_t group,
                               bint relu, void (*fn)() noexcept nogil, Py_ssize_t R,
-                              Py_ssize_t PF) noexcept nogil:
+                              Py_ssize_t PF, bint stream) noexcept nogil:
     # FILTT tiles over valid output positions k0 .. k1-1 of one plane (k =
     # oh*OW + ow reads source position oh*rp + ow*sw: rp = row stride times
     # the source row pitch) for the filter blocks b0 .. b1-1 (blk: rows of
@@ -708,10 +709,10 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
             # the group's tiles, (positions, PF) in tb, to the filters' planes
             if floating is float:
                 fc_filtt_untile_float(tb, PF, nk, nf, on0 + blk[4 * b] * ostride + k,
-                                      ostride, relu)
+                                      ostride, relu, stream)
             else:
                 fc_filtt_untile_double(tb, PF, nk, nf, on0 + blk[4 * b] * ostride + k,
-                                       ostride, relu)
+                                       ostride, relu, stream)
         k = k + nt * R
 
 
@@ -725,7 +726,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     const floating[:, :, :, :, :] src=None, Py_ssize_t spd=0,
                     Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t KD=1, Py_ssize_t KH=1,
                     Py_ssize_t dd=1, Py_ssize_t dh=1, Py_ssize_t blockbytes=8192,
-                    Py_ssize_t ahead=1):
+                    Py_ssize_t ahead=1, bint stream=False):
     """Many-channel correlation with FILTT tiles (vectors along filters;
     any stride and dilation: each tile position is an arbitrary offset and
     each tap input a broadcast scalar, so strided layers need no phase
@@ -751,6 +752,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     filled yet; each unit first fills the padded rows its positions read
     (KD x KH taps, dilations dd, dh; see rows_correlate's `src`), and with
     `maxabs` the call returns the largest finite |x| found while copying.
+    `stream`: write out with non-temporal stores where a level's group
+    store can (AVX-512 float32, 64-byte aligned lines of out).
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -812,7 +815,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             _filtt_chunk(&xp[0] + n * xn + od * sd * xd, Cg * xc, &toff[0],
                          &wpack[0], &blocks[0, 0], b0, b1, &bpack[0], ntaps,
                          &out[n, 0, od, 0, 0], ostride, k0, k1, rp, sw, OW, tblk, group,
-                         relu, e.fn, R, PF)
+                         relu, e.fn, R, PF, stream)
     if maxabs:
         return _slots_max(slots, nunits, floating is float)
 

@@ -337,10 +337,15 @@ static inline void fc_untile_block_double(const double *t, ptrdiff_t PF, double 
 }
 #if defined(__AVX512F__)
 /* AVX-512: 16 x 16 float blocks (64 shuffles for 256 elements, against 96
- * for four 8 x 8 blocks), each filter's 16 positions one 64-byte store. */
+ * for four 8 x 8 blocks), each filter's 16 positions one 64-byte store;
+ * with `stream` a non-temporal one where it fills an aligned line (large
+ * outputs: written once, far larger than L2, they are not read before
+ * being overwritten -- normal stores read every line first; the caller
+ * ends with an sfence). */
+#define FC_SFENCE16() _mm_sfence()
 #define FC_UNTILE_W16_float 16
 static inline void fc_untile_block16_float(const float *t, ptrdiff_t PF, float *o,
-                                           ptrdiff_t ostride, int relu)
+                                           ptrdiff_t ostride, int relu, int stream)
 {
     __m512 r[16], u[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(t + i * PF);
@@ -365,18 +370,24 @@ static inline void fc_untile_block16_float(const float *t, ptrdiff_t PF, float *
         __m512 f = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
         __m512 v[4] = {_mm512_shuffle_f32x4(a, e, 0x88), _mm512_shuffle_f32x4(a, e, 0xDD),
                        _mm512_shuffle_f32x4(b, f, 0x88), _mm512_shuffle_f32x4(b, f, 0xDD)};
-        for (int L = 0; L < 4; L++)      /* filter 4L + c */
-            _mm512_storeu_ps(o + (4 * L + c) * ostride, relu ? _mm512_max_ps(z, v[L]) : v[L]);
+        for (int L = 0; L < 4; L++) {    /* filter 4L + c */
+            float *d = o + (4 * L + c) * ostride;
+            __m512 y = relu ? _mm512_max_ps(z, v[L]) : v[L];
+            if (stream && ((size_t)d & 63) == 0) _mm512_stream_ps(d, y);
+            else _mm512_storeu_ps(d, y);
+        }
     }
 }
 #else
 #define FC_UNTILE_W16_float 0
-#define fc_untile_block16_float(t, PF, o, ostride, relu) ((void)0)
+#define fc_untile_block16_float(t, PF, o, ostride, relu, stream) ((void)0)
+#define FC_SFENCE16() ((void)0)
 #endif
 #else
 /* No register transpose: every element goes through the scalar copy. */
 #define FC_UNTILE_W16_float 0
-#define fc_untile_block16_float(t, PF, o, ostride, relu) ((void)0)
+#define fc_untile_block16_float(t, PF, o, ostride, relu, stream) ((void)0)
+#define FC_SFENCE16() ((void)0)
 #define FC_UNTILE_W_float 0
 #define FC_UNTILE_W_double 0
 #define fc_untile_block_float(t, PF, o, ostride, relu) ((void)0)
@@ -396,7 +407,7 @@ static inline void fc_untile_block16_float(const float *t, ptrdiff_t PF, float *
         ptrdiff_t r0 = 0;                                                           \
         for (; r0 + 16 <= nk; r0 += 16)                                             \
             fc_untile_block16_float(tb + r0 * PF + j0, PF, o + j0 * ostride + r0,   \
-                                    ostride, relu);                                 \
+                                    ostride, relu, stream);                         \
         for (ptrdiff_t jj = j0; jj < j0 + 16; jj += 8) {                            \
             ptrdiff_t r1 = r0;                                                      \
             for (; W > 0 && r1 + W <= nk; r1 += W)                                  \
@@ -409,7 +420,7 @@ static inline void fc_untile_block16_float(const float *t, ptrdiff_t PF, float *
 #define FC_DEFINE_UNTILE(T)                                                         \
 static inline void fc_filtt_untile_##T(const T *tb, ptrdiff_t PF, ptrdiff_t nk,     \
                                        ptrdiff_t nf, T *o, ptrdiff_t ostride,       \
-                                       int relu)                                    \
+                                       int relu, int stream)                        \
 {                                                                                   \
     enum { W = FC_UNTILE_W_##T };                                                   \
     ptrdiff_t j0 = 0;                                                               \
@@ -422,6 +433,8 @@ static inline void fc_filtt_untile_##T(const T *tb, ptrdiff_t PF, ptrdiff_t nk, 
         FC_UNTILE_SCALAR_(T, j0, j0 + W, r0)                                        \
     }                                                                               \
     FC_UNTILE_SCALAR_(T, j0, nf, 0)                                                 \
+    if (stream)                                                                     \
+        FC_SFENCE16();                                                              \
 }
 FC_DEFINE_UNTILE(float)
 FC_DEFINE_UNTILE(double)

@@ -430,3 +430,49 @@ def test_phase_of_a_stride_is_read_without_a_copy(monkeypatch):
     got = _engine.correlate(x, w, force={"filtt": True}, nthreads=2, **kw)
     assert made == []
     assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [False, True])
+def test_filtt_streaming_store_gives_the_same_bits(level, dtype, relu):
+    """FILTT plans of large outputs write with non-temporal stores (AVX-512
+    float32: whole 64-byte lines of an output the engine allocates aligned);
+    forced on small layers they give the bits of normal stores and of the
+    generic kernel, into the engine's aligned output and into a caller's
+    `out` that is not 64-byte aligned (those stores stay normal ones)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 6, 19, 21)).astype(dtype)
+    x[0, 2, 3, 4] = np.nan
+    w = rng.standard_normal((40, 6, 3, 3)).astype(dtype)
+    b = rng.standard_normal(40).astype(dtype)
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), relu=relu,
+                    level=level)
+    gen = _engine.correlate(x, w, bias=b, nthreads=1, force={"generic": True}, **geometry)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    plans = {s: _engine.plan_correlate(x.shape, w.shape, x.dtype,
+                                       force={"filtt": True, "stream": s}, **geometry)
+             for s in (False, True)}
+    assert plans[True].consts["stream"] and not plans[False].consts["stream"]
+    y = _engine.correlate(x, w, bias=b, nthreads=2, plan=plans[True], **geometry)
+    assert y.ctypes.data % 64 == 0
+    assert np.array_equal(y.view(bits), gen.view(bits))
+    # a caller's output 4 bytes past a 64-byte boundary
+    raw = np.empty(gen.nbytes + 128, dtype=np.uint8)
+    off = -raw.ctypes.data % 64 + 4
+    out = raw[off:off + gen.nbytes].view(dtype).reshape(gen.shape)
+    _engine.correlate(x, w, bias=b, nthreads=2, plan=plans[True], out=out, **geometry)
+    assert np.array_equal(out.view(bits), gen.view(bits))
+    y0 = _engine.correlate(x, w, bias=b, nthreads=2, plan=plans[False], **geometry)
+    assert np.array_equal(y0.view(bits), gen.view(bits))
+
+
+def test_filtt_streams_large_outputs_only():
+    """The plan streams outputs from _FILTT_STREAM_BYTES on."""
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)))
+    small = _engine.plan_correlate((2, 64, 28, 28), (64, 64, 3, 3), np.dtype(np.float32),
+                                   force={"filtt": True}, **geometry)
+    large = _engine.plan_correlate((16, 64, 56, 56), (64, 64, 3, 3), np.dtype(np.float32),
+                                   force={"filtt": True}, **geometry)
+    assert 16 * 64 * 56 * 56 * 4 >= _engine._FILTT_STREAM_BYTES > 2 * 64 * 28 * 28 * 4
+    assert large.consts["stream"] and not small.consts["stream"]
