@@ -662,6 +662,9 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
 # (2026-12-04): conv2d 64->64 56^2 (12.8 MB out) 14.9 -> 12.7 ms, the 7x7
 # stem (51 MB) 15.1 -> 12.7, conv1d 64->64 (16.8 MB) 14.1 -> 12.7, conv3d
 # 16->32 (16.8 MB) 13.0 -> 12.3; 256->256 14^2 (3.2 MB) 13.2 -> 13.0.
+# The AVX2 group store's 32-byte non-temporal stores (two per line) were
+# slower on the same CPU at the avx2 level (conv2d 18.4 -> 18.9 ms, the
+# stem 24.1 -> 26.2), so only the 64-byte stores stream.
 _FILTT_STREAM_BYTES = 8 << 20
 
 _DW3_PLANE_MAX = 1 << 16   # input elements per plane (the scratch stays in L1/L2)
@@ -809,7 +812,8 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
     tblk = force.get("filtt_taps") or (max(tpc, taps // tpc * tpc)
                                        if blocked and not one else 0)
     nbytes = nplanes * groups * Fg * npos * wbytes
-    stream = force.get("stream", nbytes >= _FILTT_STREAM_BYTES)
+    stream = force.get("stream", nbytes >= _FILTT_STREAM_BYTES
+                       and kern.filtt_streams(tile["dtype"]))
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp), pf=pf,
              stream=bool(stream), **_lazy_consts(copy, force),
              tblk=tblk, tile=tile["name"], tile_index=tile["index"],

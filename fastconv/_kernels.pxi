@@ -286,6 +286,7 @@ cdef extern from "_microkernels.h" nogil:
     ctypedef void (*fc_filt_double_fn)(const double *, const Py_ssize_t *, const double *,
                                        Py_ssize_t, double *, Py_ssize_t, int,
                                        const double *) noexcept nogil
+    int FC_UNTILE_W16_float
     void fc_filtt_untile_float(const float *tb, Py_ssize_t PF, Py_ssize_t nk, Py_ssize_t nf,
                                float *o, Py_ssize_t ostride, int relu, int stream)
     void fc_filtt_untile_double(const double *tb, Py_ssize_t PF, Py_ssize_t nk,
@@ -386,6 +387,12 @@ cdef inline void _rows_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t 
             fc_rows_double_1x8(x, xrs, toff, w, ntaps, out, ors, ncols, init)
         else:
             fc_rows_double_1x3(x, xrs, toff, w, ntaps, out, ors, ncols, init)
+
+
+def filtt_streams(dtype_char):
+    """True where the FILTT group store writes whole 64-byte lines, so can
+    write them non-temporally (AVX-512 float32).  Internal."""
+    return dtype_char == 'f' and FC_UNTILE_W16_float > 0
 
 
 def filtt_width(Py_ssize_t tile):

@@ -468,11 +468,18 @@ def test_filtt_streaming_store_gives_the_same_bits(level, dtype, relu):
 
 
 def test_filtt_streams_large_outputs_only():
-    """The plan streams outputs from _FILTT_STREAM_BYTES on."""
+    """The plan streams outputs from _FILTT_STREAM_BYTES on, at the levels
+    whose group store writes whole lines (AVX-512 float32)."""
     geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)))
     small = _engine.plan_correlate((2, 64, 28, 28), (64, 64, 3, 3), np.dtype(np.float32),
                                    force={"filtt": True}, **geometry)
     large = _engine.plan_correlate((16, 64, 56, 56), (64, 64, 3, 3), np.dtype(np.float32),
                                    force={"filtt": True}, **geometry)
     assert 16 * 64 * 56 * 56 * 4 >= _engine._FILTT_STREAM_BYTES > 2 * 64 * 28 * 28 * 4
-    assert large.consts["stream"] and not small.consts["stream"]
+    kern = _dispatch.get_kernels(large.level)
+    assert large.consts["stream"] == kern.filtt_streams("f")
+    assert not small.consts["stream"]
+    for level in LEVELS:
+        kern = _dispatch.get_kernels(level)
+        assert kern.filtt_streams("f") == (level == "avx512")
+        assert kern.filtt_streams("d") is False
