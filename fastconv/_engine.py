@@ -20,6 +20,7 @@ calls.
 import functools
 import itertools
 import math
+import os
 import threading
 
 import numpy as np
@@ -611,6 +612,17 @@ def _source_geometry(shape5, pl, ph, S, copy):
     return (C * xc, xc, xd, xh), Wq, N * C * Dp * Hp * S * Wq
 
 
+def _slide_wide_default(kern):
+    """The SLIDE tile width the plans take on this CPU: the 512-bit tile
+    where the kernels have one and the CPU runs it faster (Intel Xeon with
+    AVX-512, 2 threads, 2026-12-04, 2-D 2048^2 'same', 256-bit / 512-bit
+    time: float32 5 x 5 1.09, 9 x 9 1.40, 15 x 15 1.48, 21 x 21 1.52;
+    float64 5 x 5 1.13, 9 x 9 1.35, 15 x 15 1.48; Zen 4 keeps 256 bits).
+    ``FASTCONV_SLIDE_WIDTH=256`` or ``512`` overrides it (plan_correlate
+    turns it into ``force['slide_wide']``)."""
+    return kern.slide_wide_preferred()
+
+
 def _copy_sizes(c):
     """Add the padded sizes (Dp, Hp, Wq) and parallel units of the stride-1
     source copy to the consts `c` of a tiled path (see _fill_source)."""
@@ -641,9 +653,12 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     wide = OH == 1 and OD == 1          # rows_correlate's 1-D tiles
     slide = (not wide and force.get("slide", True)
              and kern.slide_ok(toff, k5[0], k5[1], k5[2], s[1] * xstr[3]) != 0)
-    R = kern.rows_tile(dchar, wide, slide)[0]
+    slide_wide = slide and kern.slide_has_wide() and force.get("slide_wide",
+                                                               _slide_wide_default(kern))
+    R = kern.rows_tile(dchar, wide, slide, slide_wide)[0]
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
              toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide,
+             slide_wide=bool(slide_wide),
              **_lazy_consts(copy and s[2] == 1 and not wide, force))
     if copy:
         c["geo"] = np.array(s[:2] + (1,) + d + (0, 0, 0), dtype=np.intp)
@@ -916,7 +931,7 @@ def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
     mx = kern.rows_correlate(flat, c["xstr"], c["toff"], wt, o5, b, c["geo"], c["shape"],
                              c["copy"], c["copy"], plan.relu, colchunk,
                              team_size(nthreads, units), c["slide"], scan, *lazy,
-                             **_lazy_kw(c))
+                             slide_wide=c.get("slide_wide", False), **_lazy_kw(c))
     if scan:
         fold.append(mx)
 
@@ -1163,12 +1178,16 @@ def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1,
         its filter blocks per unit, ``{'stream': bool}`` its non-temporal
         stores (default: outputs of ``_FILTT_STREAM_BYTES`` and more);
         ``{'slide': False}`` makes the ROWS driver run its tap-by-tap tiles
-        instead of the SLIDE tiles.
+        instead of the SLIDE tiles, ``{'slide_wide': bool}`` picks the
+        512-bit or the level's own SLIDE tile (AVX-512 builds).
 
     Returns
     -------
     EnginePlan
     """
+    env = os.environ.get("FASTCONV_SLIDE_WIDTH", "").strip()
+    if env in ("256", "512") and "slide_wide" not in (force or {}):
+        force = dict(force or {}, slide_wide=env == "512")   # (part of the cache key)
     key = (tuple(x_shape), tuple(w_shape), np.dtype(dtype).char, tuple(stride),
            tuple(dilation), tuple(tuple(p) for p in pads), int(groups), bool(relu), layout,
            bool(accumulate), level or _dispatch.LEVEL,

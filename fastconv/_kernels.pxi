@@ -834,6 +834,11 @@ cdef extern from "_rows_tiles.h" nogil:
     int FC_SLIDE_U
     int FC_SLIDE_TW_float
     int FC_SLIDE_TW_double
+    int FC_SLIDE_HAS_WIDE
+    int FC_SLIDEW_R
+    int FC_SLIDEW_TW_float
+    int FC_SLIDEW_TW_double
+    int fc_slide_wide_preferred()
     void fc_slide_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
                         Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
                         const float *w, float *out, Py_ssize_t ors, int ncols, float init)
@@ -856,19 +861,52 @@ cdef extern from "_rows_tiles.h" nogil:
                                Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
                                const double *w, double *out, Py_ssize_t ors,
                                Py_ssize_t ntiles, double init)
+    void fc_slidew_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                        Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                        const float *w, float *out, Py_ssize_t ors, int ncols, float init)
+    void fc_slidew_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                         Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                         const double *w, double *out, Py_ssize_t ors, int ncols,
+                         double init)
+    void fc_slidew1_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                         Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                         const float *w, float *out, Py_ssize_t ors, int ncols, float init)
+    void fc_slidew1_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                          Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                          const double *w, double *out, Py_ssize_t ors, int ncols,
+                          double init)
+    void fc_slidew_strip_float(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                              Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                              const float *w, float *out, Py_ssize_t ors, Py_ssize_t ntiles,
+                              float init)
+    void fc_slidew_strip_double(const double *x, Py_ssize_t xrs, const Py_ssize_t *toff,
+                               Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
+                               const double *w, double *out, Py_ssize_t ors,
+                               Py_ssize_t ntiles, double init)
 
 
 cdef inline void _slide_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
                              Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
                              const floating *w, floating *out, Py_ssize_t ors, int ncols,
-                             floating init, bint one) noexcept nogil:
+                             floating init, bint one, bint sw) noexcept nogil:
+    # sw: the 512-bit SLIDE tile (AVX-512 builds), else the level's own
     if floating is float:
-        if one:
+        if sw:
+            if one:
+                fc_slidew1_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+            else:
+                fc_slidew_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+        elif one:
             fc_slide1_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
         else:
             fc_slide_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
     else:
-        if one:
+        if sw:
+            if one:
+                fc_slidew1_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+            else:
+                fc_slidew_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
+        elif one:
             fc_slide1_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
         else:
             fc_slide_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ncols, init)
@@ -877,20 +915,40 @@ cdef inline void _slide_tile(const floating *x, Py_ssize_t xrs, const Py_ssize_t
 cdef inline void _slide_strip(const floating *x, Py_ssize_t xrs, const Py_ssize_t *toff,
                               Py_ssize_t KD, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t cs,
                               const floating *w, floating *out, Py_ssize_t ors,
-                              Py_ssize_t ntiles, floating init) noexcept nogil:
+                              Py_ssize_t ntiles, floating init, bint sw) noexcept nogil:
     if floating is float:
-        fc_slide_strip_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
+        if sw:
+            fc_slidew_strip_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
+        else:
+            fc_slide_strip_float(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
     else:
-        fc_slide_strip_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
+        if sw:
+            fc_slidew_strip_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
+        else:
+            fc_slide_strip_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
 
 
-def rows_tile(dtype_char, bint wide=False, bint slide=True):
+def slide_wide_preferred():
+    """True where this build has a 512-bit SLIDE tile and the CPU runs it
+    faster than the 256-bit one (see _rows_tiles.h).  Internal."""
+    return bool(FC_SLIDE_HAS_WIDE and fc_slide_wide_preferred())
+
+
+def slide_has_wide():
+    """True where this build has a 512-bit SLIDE tile.  Internal."""
+    return bool(FC_SLIDE_HAS_WIDE)
+
+
+def rows_tile(dtype_char, bint wide=False, bint slide=True, bint slide_wide=False):
     """(output rows, output columns) of the ROWS tile the driver runs for
-    'f' (float32) or 'd': the SLIDE tile, the 1-D (`wide`) tile or, with
-    `slide` False, the tap-by-tap tile."""
+    'f' (float32) or 'd': the SLIDE tile (`slide_wide`: the 512-bit one of
+    AVX-512 builds), the 1-D (`wide`) tile or, with `slide` False, the
+    tap-by-tap tile."""
     cdef int V = FC_LANES_float if dtype_char == 'f' else FC_LANES_double
     if wide:
         return 1, 8 * V
+    if slide and slide_wide:
+        return FC_SLIDEW_R, (FC_SLIDEW_TW_float if dtype_char == 'f' else FC_SLIDEW_TW_double)
     if slide:
         return FC_SLIDE_R, (FC_SLIDE_TW_float if dtype_char == 'f' else FC_SLIDE_TW_double)
     return 4, 3 * V
@@ -1165,7 +1223,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                    bint slide=False, bint maxabs=False,
                    const floating[:, :, :, :, :] src=None, Py_ssize_t spd=0,
                    Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t blockbytes=8192,
-                   Py_ssize_t ahead=1):
+                   Py_ssize_t ahead=1, bint slide_wide=False):
     """One-channel-per-filter register-tiled correlation (ROWS tiles).  Internal.
 
     The unit of parallel work is (image, filter, depth, block of rows, chunk
@@ -1230,8 +1288,13 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
         cs = slide_ok(toff, KD, KH, KW, sh * xh)
         if cs == 0:
             raise ValueError("rows_correlate: the tap offsets do not fit the SLIDE tiles")
-        R = FC_SLIDE_R
-        TW = FC_SLIDE_TW_float if floating is float else FC_SLIDE_TW_double
+        slide_wide = slide_wide and FC_SLIDE_HAS_WIDE
+        if slide_wide:
+            R = FC_SLIDEW_R
+            TW = FC_SLIDEW_TW_float if floating is float else FC_SLIDEW_TW_double
+        else:
+            R = FC_SLIDE_R
+            TW = FC_SLIDE_TW_float if floating is float else FC_SLIDE_TW_double
         padsafe = not padded and KD == 1
         for ff in range(wtaps.shape[0]):
             for tt in range(wtaps.shape[1]):
@@ -1350,7 +1413,7 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                             _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh + kh0 * dh - ph) * xh
                                         + a - pw, sh * xh, &toff[0], 1, kh1 - kh0, KW, cs,
                                         wf + kh0 * KW, &out[n, f, od, oh0 + rr, a], OW,
-                                        <int>(bb - a), init, True)
+                                        <int>(bb - a), init, True, slide_wide)
                         else:
                             a = ow0
                             bb = ow0
@@ -1376,7 +1439,8 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     if sb > sa:
                         _slide_strip(xplane + id0 * xd + (oh0 * sh - ph) * xh + sa - pw,
                                      sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                     &out[n, f, od, oh0, sa], OW, (sb - sa) // TW, init)
+                                     &out[n, f, od, oh0, sa], OW, (sb - sa) // TW, init,
+                                     slide_wide)
                 for sg in range(2):
                     if sg == 0:
                         segend = sa
@@ -1402,13 +1466,14 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                                               nr + KH - 1, ow0 - pw, SW, W, scratch)
                                 if nr == R:
                                     _slide_tile(scratch - toff[0], SW, &toff[0], 1, KH, KW, cs, wf,
-                                                &out[n, f, od, oh0, ow0], OW, ncols, init, False)
+                                                &out[n, f, od, oh0, ow0], OW, ncols, init, False,
+                                                slide_wide)
                                 else:
                                     for rr in range(nr):
                                         _slide_tile(scratch + rr * SW - toff[0], SW, &toff[0],
                                                     1, KH, KW, cs, wf,
                                                     &out[n, f, od, oh0 + rr, ow0], OW, ncols,
-                                                    init, True)
+                                                    init, True, slide_wide)
                                 a = ow0
                                 bb = ow0 + ncols
                                 tiled = False
@@ -1424,13 +1489,14 @@ def rows_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                             if nr == R:
                                 _slide_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
                                             sh * xh, &toff[0], KD, KH, KW, cs, wf,
-                                            &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False)
+                                            &out[n, f, od, oh0, a], OW, <int>(bb - a), init, False,
+                                            slide_wide)
                             else:
                                 for rr in range(nr):
                                     _slide_tile(xplane + id0 * xd + ((oh0 + rr) * sh - ph) * xh
                                                 + a - pw, sh * xh, &toff[0], KD, KH, KW, cs, wf,
                                                 &out[n, f, od, oh0 + rr, a], OW, <int>(bb - a),
-                                                init, True)
+                                                init, True, slide_wide)
                         elif nr == R:
                             _rows_tile(xplane + id0 * xd + (oh0 * sh - ph) * xh + a - pw,
                                        sh * xh, &toff[0], wf, ntaps,

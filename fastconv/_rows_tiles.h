@@ -216,7 +216,7 @@ FC_DEFINE_SLIDE_X(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, 1, FC_SLIDE
  * is the same call as the driver's per-tile one, so the sums are the same
  * bit for bit. */
 #define FC_DEFINE_SLIDE_STRIP(T, R, U, TW)                                          \
-static void fc_slide_strip_##T(                                                     \
+static void fc_slide_strip_##T##_##R##x##U(                                         \
         const T *x, ptrdiff_t xrs, const ptrdiff_t *toff, ptrdiff_t KD,             \
         ptrdiff_t KH, ptrdiff_t KW, ptrdiff_t cs, const T *w,                       \
         T *out, ptrdiff_t ors, ptrdiff_t ntiles, T init)                            \
@@ -231,7 +231,73 @@ static void fc_slide_strip_##T(                                                 
                                    out + t * (TW), ors, (TW), init);                \
     }                                                                               \
 }
-FC_DEFINE_SLIDE_STRIP(float, FC_SLIDE_R, FC_SLIDE_U, FC_SLIDE_TW_float)
-FC_DEFINE_SLIDE_STRIP(double, FC_SLIDE_R, FC_SLIDE_U, FC_SLIDE_TW_double)
+#define FC_DEFINE_SLIDE_STRIP_X(T, R, U, TW) FC_DEFINE_SLIDE_STRIP(T, R, U, TW)
+#define FC_SLIDE_STRIP_NAME_(T, R, U) fc_slide_strip_##T##_##R##x##U
+#define FC_SLIDE_STRIP_NAME(T, R, U) FC_SLIDE_STRIP_NAME_(T, R, U)
+FC_DEFINE_SLIDE_STRIP_X(float, FC_SLIDE_R, FC_SLIDE_U, FC_SLIDE_TW_float)
+FC_DEFINE_SLIDE_STRIP_X(double, FC_SLIDE_R, FC_SLIDE_U, FC_SLIDE_TW_double)
+#define fc_slide_strip_float FC_SLIDE_STRIP_NAME(float, FC_SLIDE_R, FC_SLIDE_U)
+#define fc_slide_strip_double FC_SLIDE_STRIP_NAME(double, FC_SLIDE_R, FC_SLIDE_U)
+
+/* AVX-512 builds also carry a SLIDE tile of 512-bit vectors (FC_SLIDEW_R
+ * rows x FC_SLIDEW_U vectors): on CPUs with two 512-bit FMA units (Intel
+ * Xeon) it doubles the FLOPs per instruction of the 256-bit tile, which
+ * Zen 4 (512-bit FMAs at half rate) keeps.  The plan picks one
+ * (rows_tile, slide_wide_preferred); other builds alias the names to their
+ * one tile. */
+#if defined(FC_NARROW) && FC_VEC
+#define FC_SLIDE_HAS_WIDE 1
+#define FC_SLIDEW_R 8
+#define FC_SLIDEW_U 2
+FC_DEFINE_SLIDE_X(float, fc_vf, FC_LANES_float, FC_SLIDEW_R, FC_SLIDEW_U)
+FC_DEFINE_SLIDE_X(double, fc_vd, FC_LANES_double, FC_SLIDEW_R, FC_SLIDEW_U)
+FC_DEFINE_SLIDE_X(float, fc_vf, FC_LANES_float, 1, FC_SLIDEW_U)
+FC_DEFINE_SLIDE_X(double, fc_vd, FC_LANES_double, 1, FC_SLIDEW_U)
+#define FC_SLIDEW_TW_float (FC_LANES_float * FC_SLIDEW_U)
+#define FC_SLIDEW_TW_double (FC_LANES_double * FC_SLIDEW_U)
+FC_DEFINE_SLIDE_STRIP_X(float, FC_SLIDEW_R, FC_SLIDEW_U, FC_SLIDEW_TW_float)
+FC_DEFINE_SLIDE_STRIP_X(double, FC_SLIDEW_R, FC_SLIDEW_U, FC_SLIDEW_TW_double)
+#define fc_slidew_float FC_SLIDE_NAME(float, FC_SLIDEW_R, FC_SLIDEW_U)
+#define fc_slidew_double FC_SLIDE_NAME(double, FC_SLIDEW_R, FC_SLIDEW_U)
+#define fc_slidew1_float FC_SLIDE_NAME(float, 1, FC_SLIDEW_U)
+#define fc_slidew1_double FC_SLIDE_NAME(double, 1, FC_SLIDEW_U)
+#define fc_slidew_strip_float FC_SLIDE_STRIP_NAME(float, FC_SLIDEW_R, FC_SLIDEW_U)
+#define fc_slidew_strip_double FC_SLIDE_STRIP_NAME(double, FC_SLIDEW_R, FC_SLIDEW_U)
+#else
+#define FC_SLIDE_HAS_WIDE 0
+#define FC_SLIDEW_R FC_SLIDE_R
+#define FC_SLIDEW_U FC_SLIDE_U
+#define FC_SLIDEW_TW_float FC_SLIDE_TW_float
+#define FC_SLIDEW_TW_double FC_SLIDE_TW_double
+#define fc_slidew_float fc_slide_float
+#define fc_slidew_double fc_slide_double
+#define fc_slidew1_float fc_slide1_float
+#define fc_slidew1_double fc_slide1_double
+#define fc_slidew_strip_float fc_slide_strip_float
+#define fc_slidew_strip_double fc_slide_strip_double
+#endif
+
+/* Whether this CPU runs the 512-bit SLIDE tile faster: not on AMD family
+ * 0x19 (Zen 4: 512-bit FMAs issue at half the 256-bit rate, measured
+ * there), yes elsewhere (Intel with AVX-512, Zen 5). */
+#if FC_SLIDE_HAS_WIDE && (defined(__GNUC__) || defined(__clang__)) \
+    && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+static int fc_slide_wide_preferred(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d))
+        return 0;
+    int amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* AuthenticAMD */
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    unsigned family = (a >> 8) & 0xf;
+    if (family == 0xf)
+        family += (a >> 20) & 0xff;
+    return !(amd && family <= 0x19);
+}
+#else
+static int fc_slide_wide_preferred(void) { return 0; }
+#endif
 
 #endif

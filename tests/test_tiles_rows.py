@@ -20,6 +20,10 @@ from fastconv import _dispatch, _engine
 from conftest import assert_folded_guard_matches_scan, assert_lazy_copy_matches_pass
 
 LEVELS = _dispatch.supported_levels()
+# (level, SLIDE tile of 512-bit vectors): every level's own tile, and the
+# 512-bit one where a build has it (AVX-512) whatever this CPU prefers
+WIDTHS = [(lv, False) for lv in LEVELS] + [
+    (lv, True) for lv in LEVELS if _dispatch.get_kernels(lv).slide_has_wide()]
 
 # (N, C=F=groups, spatial, kernel, stride, dilation, pads)
 CASES = [
@@ -54,14 +58,14 @@ def _run(case, dtype, level, force, nthreads, relu=False):
     return y, ya, int(np.prod(K)), plan
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level, sw", WIDTHS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", range(len(CASES)))
-def test_slide_equals_tap_tiles_and_generic(level, dtype, case):
+def test_slide_equals_tap_tiles_and_generic(level, sw, dtype, case):
     # (the depthwise 3x3 case would take the DW3 driver: tests/test_tiles_dw.py)
-    slide, scale, m, plan = _run(CASES[case], dtype, level, {"dw3": False}, 2)
+    slide, scale, m, plan = _run(CASES[case], dtype, level, {"dw3": False, "slide_wide": sw}, 2)
     assert plan.path in ("rows", "rows_padded")
-    assert plan.consts["slide"]
+    assert plan.consts["slide"] and plan.consts["slide_wide"] == sw
     taps, _, _, plan_t = _run(CASES[case], dtype, level, {"slide": False, "dw3": False}, 1)
     assert not plan_t.consts["slide"]
     generic, _, _, _ = _run(CASES[case], dtype, level, {"generic": True}, 1)
@@ -71,10 +75,10 @@ def test_slide_equals_tap_tiles_and_generic(level, dtype, case):
     assert np.all(np.abs(slide - generic) <= (m + 1) * eps * scale)
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level, sw", WIDTHS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kh", range(1, 19))
-def test_slide_every_kernel_height(level, dtype, kh):
+def test_slide_every_kernel_height(level, sw, dtype, kh):
     # heights 1-16 have their own unrolled tile (FC_SLIDE_KHS), 17 and 18 run
     # the runtime-height one; a 3-D kernel (two planes) for odd heights; the
     # 1-row tiles and the borders (shorter heights kh1 - kh0) come along
@@ -82,8 +86,8 @@ def test_slide_every_kernel_height(level, dtype, kh):
     S = (5, kh + 10, 67) if kh % 2 else (kh + 10, 67)
     pads = ((0, 1),) * (len(K) - 2) + ((kh // 2, kh // 3), (1, 1))
     case = (1, 1, S, K, (1,) * len(K), (1,) * len(K), pads)
-    slide, scale, m, plan = _run(case, dtype, level, {"dw3": False}, 2)
-    assert plan.consts["slide"]
+    slide, scale, m, plan = _run(case, dtype, level, {"dw3": False, "slide_wide": sw}, 2)
+    assert plan.consts["slide"] and plan.consts["slide_wide"] == sw
     taps, _, _, _ = _run(case, dtype, level, {"slide": False, "dw3": False}, 1)
     bits = np.uint32 if dtype == np.float32 else np.uint64
     assert np.array_equal(slide.view(bits), taps.view(bits))
@@ -127,9 +131,9 @@ def _corr(x, w, b, pads, level, force):
                              nthreads=2, level=level, force=force)
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level, sw", WIDTHS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_slide_borders_bitwise_with_special_values(level, dtype):
+def test_slide_borders_bitwise_with_special_values(level, sw, dtype):
     """Border tiles of the SLIDE path run on a zero-padded copy of their
     window (w * 0 leaves an accumulator unchanged), unless a weight is not
     finite or a bias is -0.0: the results, NaN/inf/signed zeros included,
@@ -153,7 +157,7 @@ def test_slide_borders_bitwise_with_special_values(level, dtype):
     wz[0, 0, 2, 3] = -1.0
     cases.append((wz, np.array([0.0], dtype)))   # signed zero products
     for w, b in cases:
-        got = _corr(x, w, b, pads, level, None)
+        got = _corr(x, w, b, pads, level, {"slide_wide": sw})
         ref = _corr(x, w, b, pads, level, {"slide": False})
         assert np.array_equal(got.view(bits), ref.view(bits))
 
@@ -348,3 +352,29 @@ def test_lazy_padded_copy_equals_copy_pass(level, dtype, geometry, block):
     eager = _engine.plan_correlate(xs, ws, dtype, force={"lazy": False}, **kw)
     assert lazy.path == "rows_padded"
     assert_lazy_copy_matches_pass(_engine, _engine._run_rows, lazy, eager, x, w, b, 40.5)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_slide_width_default_and_override(level, monkeypatch):
+    """Plans take the SLIDE tile the CPU prefers (the 512-bit one only where
+    the build has it), and FASTCONV_SLIDE_WIDTH=256/512 overrides that."""
+    kern = _dispatch.get_kernels(level)
+    assert kern.slide_wide_preferred() in (True, False)
+    if not kern.slide_has_wide():
+        assert not kern.slide_wide_preferred()
+    shape = (1, 1, 40, 90)
+    geo = dict(stride=(1, 1), dilation=(1, 1), pads=((4, 4), (4, 4)), groups=1, level=level)
+
+    def width(env):
+        if env is None:
+            monkeypatch.delenv("FASTCONV_SLIDE_WIDTH", raising=False)
+        else:
+            monkeypatch.setenv("FASTCONV_SLIDE_WIDTH", env)
+        plan = _engine.plan_correlate(shape, (1, 1, 9, 9), np.dtype(np.float32),
+                                      force={"dw3": False}, **geo)
+        assert plan.consts["slide"]
+        return plan.consts["slide_wide"]
+
+    assert width(None) == kern.slide_wide_preferred()
+    assert width("512") == kern.slide_has_wide()
+    assert width("256") is False
