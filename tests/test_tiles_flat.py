@@ -457,9 +457,9 @@ def test_filtt_streaming_store_gives_the_same_bits(level, dtype, relu):
     y = _engine.correlate(x, w, bias=b, nthreads=2, plan=plans[True], **geometry)
     assert y.ctypes.data % 64 == 0
     assert np.array_equal(y.view(bits), gen.view(bits))
-    # a caller's output 4 bytes past a 64-byte boundary
+    # a caller's output one element past a 64-byte boundary
     raw = np.empty(gen.nbytes + 128, dtype=np.uint8)
-    off = -raw.ctypes.data % 64 + 4
+    off = -raw.ctypes.data % 64 + np.dtype(dtype).itemsize
     out = raw[off:off + gen.nbytes].view(dtype).reshape(gen.shape)
     _engine.correlate(x, w, bias=b, nthreads=2, plan=plans[True], out=out, **geometry)
     assert np.array_equal(out.view(bits), gen.view(bits))
