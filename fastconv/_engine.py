@@ -653,8 +653,10 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     wide = OH == 1 and OD == 1          # rows_correlate's 1-D tiles
     slide = (not wide and force.get("slide", True)
              and kern.slide_ok(toff, k5[0], k5[1], k5[2], s[1] * xstr[3]) != 0)
-    slide_wide = slide and kern.slide_has_wide() and force.get("slide_wide",
-                                                               _slide_wide_default(kern))
+    # the 512-bit tile from 5 kernel rows (3 x 3 on 2048^2 float32: 1.24 ms
+    # against 0.97 with the 256-bit tile; 5 x 5: 1.36 against 1.48)
+    slide_wide = slide and kern.slide_has_wide() and force.get(
+        "slide_wide", _slide_wide_default(kern) and k5[1] >= 5)
     R = kern.rows_tile(dchar, wide, slide, slide_wide)[0]
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
              toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide,
@@ -707,13 +709,13 @@ def _dw3_band(OH, OW, itemsize, nplanes, force):
     return min(band, OH)
 
 
-def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force, osize=0):
+def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force, osize=0, bands_ok=True):
     """The DW3 driver (fastconv/_dw_tiles.h): 3x3 kernels, stride 1, no
     dilation, padding 0 or 1 per side, one depth plane; either planes of at
     most _DW3_PLANE_MAX elements and enough of them to feed every thread
     (four per thread: whole planes per unit of work), or planes of at least
-    _DW3_BAND_MIN output elements, cut into row bands.  ``force={'dw3':
-    False}`` keeps the ROWS driver."""
+    _DW3_BAND_MIN output elements, cut into row bands (not where
+    `bands_ok` is False).  ``force={'dw3': False}`` keeps the ROWS driver."""
     if not force.get("dw3", True) or force.get("tile"):
         return False
     if not (k5 == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1) and x5[2] == 1
@@ -722,7 +724,7 @@ def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force, osize=0):
     if force.get("dw3"):
         return True
     return ((x5[3] * x5[4] <= _DW3_PLANE_MAX and nplanes >= 4 * _threads.max_threads())
-            or osize >= _DW3_BAND_MIN)
+            or (bands_ok and osize >= _DW3_BAND_MIN))
 
 
 def _dw3_whole_planes(nplanes, x5):
@@ -754,7 +756,14 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
         # one input channel per filter: depthwise or plain single-channel
         rows = _plan_rows(dict(c), kern, dchar, N * F, OD, OH, OW, force)
         _copy_sizes(rows[1])         # the fallback's source copy (see _fill_source)
-        if _use_dw3(N * F, x5, k5, s, d, pl, ph, force, OH * OW):
+        # On CPUs with full-width 512-bit units (Intel Xeon, 2 threads,
+        # 2026-12-04) the SLIDE tiles beat the DW3 bands on single large
+        # planes: 3x3 'same' float32 1024^2 0.34 -> 0.26 ms, 2048^2 3.26 ->
+        # 0.97, 4096^2 7.9 -> 4.3; float64 2048^2 6.3 -> 1.9 (whole small
+        # planes, the depthwise layers, keep DW3: 16 x 128 x 56^2 3.3 ms
+        # against 5.5).  Zen 2/4 keep the bands they were measured with.
+        if _use_dw3(N * F, x5, k5, s, d, pl, ph, force, OH * OW,
+                    bands_ok=not kern.slide_wide_preferred()):
             band = (OH if _dw3_whole_planes(N * F, x5) and not force.get("dw3_band")
                     else _dw3_band(OH, OW, 4 if dchar == "f" else 8, N * F, force))
             c.update(fallback=rows, planes=N * F, band=band)

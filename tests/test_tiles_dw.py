@@ -109,7 +109,8 @@ def test_dw3_falls_back_for_nonfinite_weights_and_negative_zero_bias(level, dtyp
 
 def test_dw3_plan_choice():
     """DW3 takes 3x3 stride-1 depthwise layers with enough planes (whole
-    planes per unit of work) and large planes (row bands); not a small
+    planes per unit of work) and large planes (row bands; not on CPUs with
+    full-width 512-bit units); not a small
     single image, strides, dilations, other kernels, wide padding or forced
     tiles."""
     def path(xs, ws, s=(1, 1), d=(1, 1), p=((1, 1), (1, 1)), g=None, force=None):
@@ -122,9 +123,13 @@ def test_dw3_plan_choice():
     assert path((16, 128, 56, 56), (128, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), force={"dw3": False}) != "dw3"
-    assert path((2, 4, 400, 400), (4, 1, 3, 3)) == "dw3"          # bands
-    assert path((1, 1, 2048, 2048), (1, 1, 3, 3)) == "dw3"        # one image, bands
-    assert path((1, 1, 2048, 2048), (1, 1, 3, 3), p=((0, 0), (0, 0))) == "dw3"
+    # large planes in bands, except on CPUs with full-width 512-bit units,
+    # where the SLIDE tiles are faster there
+    bands = not _dispatch.get_kernels().slide_wide_preferred()
+    assert (path((2, 4, 400, 400), (4, 1, 3, 3)) == "dw3") == bands
+    assert (path((1, 1, 2048, 2048), (1, 1, 3, 3)) == "dw3") == bands      # one image
+    assert (path((1, 1, 2048, 2048), (1, 1, 3, 3), p=((0, 0), (0, 0))) == "dw3") == bands
+    assert path((1, 1, 2048, 2048), (1, 1, 3, 3), force={"dw3": True}) == "dw3"
     assert path((1, 1, 2048, 2048), (1, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
 
 
@@ -164,7 +169,7 @@ BAND_CASES = [
 
 
 def _band_force(band):
-    return {"dw3": True, "dw3_band": band} if band else {}
+    return {"dw3": True, "dw3_band": band} if band else {"dw3": True}
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -271,6 +276,6 @@ def test_dw3_folded_guard_equals_scan(level, dtype, big, monkeypatch):
     w = (4 * rng.standard_normal((1, 1, 3, 3))).astype(dtype)
     w[0, 0, 1, 1] = 5.0
     for pads in (((1, 1), (1, 1)), ((0, 0), (0, 0))):
-        kw = dict(stride=(1, 1), dilation=(1, 1), pads=pads, level=level)
+        kw = dict(stride=(1, 1), dilation=(1, 1), pads=pads, level=level, force={"dw3": True})
         assert _engine.plan_correlate(x.shape, w.shape, x.dtype, **kw).path == "dw3"
         assert_folded_guard_matches_scan(_engine, x, w, kw, big, monkeypatch)
