@@ -612,17 +612,6 @@ def _source_geometry(shape5, pl, ph, S, copy):
     return (C * xc, xc, xd, xh), Wq, N * C * Dp * Hp * S * Wq
 
 
-def _slide_wide_default(kern):
-    """The SLIDE tile width the plans take on this CPU: the 512-bit tile
-    where the kernels have one and the CPU runs it faster (Intel Xeon with
-    AVX-512, 2 threads, 2026-12-04, 2-D 2048^2 'same', 256-bit / 512-bit
-    time: float32 5 x 5 1.09, 9 x 9 1.40, 15 x 15 1.48, 21 x 21 1.52;
-    float64 5 x 5 1.13, 9 x 9 1.35, 15 x 15 1.48; Zen 4 keeps 256 bits).
-    ``FASTCONV_SLIDE_WIDTH=256`` or ``512`` overrides it (plan_correlate
-    turns it into ``force['slide_wide']``)."""
-    return kern.slide_wide_preferred()
-
-
 def _copy_sizes(c):
     """Add the padded sizes (Dp, Hp, Wq) and parallel units of the stride-1
     source copy to the consts `c` of a tiled path (see _fill_source)."""
@@ -653,10 +642,15 @@ def _plan_rows(c, kern, dchar, NF, OD, OH, OW, force):
     wide = OH == 1 and OD == 1          # rows_correlate's 1-D tiles
     slide = (not wide and force.get("slide", True)
              and kern.slide_ok(toff, k5[0], k5[1], k5[2], s[1] * xstr[3]) != 0)
-    # the 512-bit tile from 5 kernel rows (3 x 3 on 2048^2 float32: 1.24 ms
-    # against 0.97 with the 256-bit tile; 5 x 5: 1.36 against 1.48)
+    # The 512-bit SLIDE tile where the kernels have one and the CPU runs it
+    # faster (kern.slide_wide_preferred; FASTCONV_SLIDE_WIDTH=256|512 reaches
+    # here as force['slide_wide'], see plan_correlate), from 5 kernel rows.
+    # Intel Xeon with AVX-512, 2 threads, 2026-12-04, 2-D 2048^2 'same',
+    # 256-bit / 512-bit time: float32 5 x 5 1.09, 9 x 9 1.40, 15 x 15 1.48,
+    # 21 x 21 1.52; float64 5 x 5 1.13, 9 x 9 1.35, 15 x 15 1.48; 3 x 3
+    # float32 0.97 against 1.24 ms (the 256-bit tile wins).  Zen 4 keeps 256.
     slide_wide = slide and kern.slide_has_wide() and force.get(
-        "slide_wide", _slide_wide_default(kern) and k5[1] >= 5)
+        "slide_wide", kern.slide_wide_preferred() and k5[1] >= 5)
     R = kern.rows_tile(dchar, wide, slide, slide_wide)[0]
     c.update(copy=copy, total=total, xstr=np.array(xstr, dtype=np.intp),
              toff=toff, rowblocks=NF * OD * -(-OH // R), ow=OW, slide=slide,

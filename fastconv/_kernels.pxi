@@ -928,10 +928,14 @@ cdef inline void _slide_strip(const floating *x, Py_ssize_t xrs, const Py_ssize_
             fc_slide_strip_double(x, xrs, toff, KD, KH, KW, cs, w, out, ors, ntiles, init)
 
 
+# asked once: CPUID is a VM exit under a hypervisor, and plans ask per geometry
+cdef bint _SLIDE_WIDE_PREFERRED = FC_SLIDE_HAS_WIDE and fc_slide_wide_preferred()
+
+
 def slide_wide_preferred():
     """True where this build has a 512-bit SLIDE tile and the CPU runs it
     faster than the 256-bit one (see _rows_tiles.h).  Internal."""
-    return bool(FC_SLIDE_HAS_WIDE and fc_slide_wide_preferred())
+    return bool(_SLIDE_WIDE_PREFERRED)
 
 
 def slide_has_wide():

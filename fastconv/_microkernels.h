@@ -378,16 +378,9 @@ static inline void fc_untile_block16_float(const float *t, ptrdiff_t PF, float *
         }
     }
 }
-#else
-#define FC_UNTILE_W16_float 0
-#define fc_untile_block16_float(t, PF, o, ostride, relu, stream) ((void)0)
-#define FC_SFENCE16() ((void)0)
 #endif
 #else
 /* No register transpose: every element goes through the scalar copy. */
-#define FC_UNTILE_W16_float 0
-#define fc_untile_block16_float(t, PF, o, ostride, relu, stream) ((void)0)
-#define FC_SFENCE16() ((void)0)
 #define FC_UNTILE_W_float 0
 #define FC_UNTILE_W_double 0
 #define fc_untile_block_float(t, PF, o, ostride, relu) ((void)0)
@@ -400,6 +393,11 @@ static inline void fc_untile_block16_float(const float *t, ptrdiff_t PF, float *
             T v = tb[r * PF + j];                                                   \
             o[j * ostride + r] = (relu && v < 0) ? 0 : v;                           \
         }
+#ifndef FC_UNTILE_W16_float      /* below AVX-512: no 16 x 16 blocks, no streaming */
+#define FC_UNTILE_W16_float 0
+#define fc_untile_block16_float(t, PF, o, ostride, relu, stream) ((void)0)
+#define FC_SFENCE16() ((void)0)
+#endif
 /* 16 filters x 16 positions at a time where a level has the wider blocks;
  * the positions past the last full 16 go through the 8 x 8 blocks. */
 #define FC_UNTILE16_float                                                           \
