@@ -178,7 +178,104 @@ FC_DW_COPY(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double)
         if (b < (IT)INF && (int64_t)b > mm) mm = b;                                 \
     }
 
-#if FC_VEC
+#if FC_VEC && defined(__AVX__) && (defined(__GNUC__) || defined(__clang__))
+/* AVX: |x| by a mask and the largest by the floating-point max (for
+ * non-negative IEEE numbers the float order is the bit-pattern order), four
+ * accumulators so no compare-and-blend chain limits the loop.  max(v, acc)
+ * returns acc when v is NaN, so NaNs drop out; an infinity does not: when
+ * the vectors' largest is infinite the rows' finite largest is recomputed
+ * by the exact scalar loop (rare: only rows that hold an infinity).  The
+ * blend form below ran the scan at ~18 GB/s per thread from L2 (Intel
+ * Xeon), a quarter of what the loads allow. */
+#define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
+static inline __attribute__((always_inline)) void                                   \
+fc_dw_row_max_body_##T(T *dst, const T *src, ptrdiff_t n, int64_t *m, const int store) \
+{                                                                                   \
+    ptrdiff_t j = 0;                                                                \
+    const FC_AVXV_##T msk = FC_AVX_CAST_##T(FC_AVX_SET1I((long long)FC_AVX_ABS2_##T)); \
+    FC_AVXV_##T a0 = FC_AVX_ZERO_##T(), a1 = a0, a2 = a0, a3 = a0;                  \
+    const int L = (int)(sizeof(FC_AVXV_##T) / sizeof(T));                           \
+    for (; j + 4 * L <= n; j += 4 * L) {                                            \
+        FC_AVXV_##T v0 = FC_AVX_LOADU_##T(src + j);                                 \
+        FC_AVXV_##T v1 = FC_AVX_LOADU_##T(src + j + L);                             \
+        FC_AVXV_##T v2 = FC_AVX_LOADU_##T(src + j + 2 * L);                         \
+        FC_AVXV_##T v3 = FC_AVX_LOADU_##T(src + j + 3 * L);                         \
+        if (store) {                                                                \
+            FC_AVX_STOREU_##T(dst + j, v0);                                         \
+            FC_AVX_STOREU_##T(dst + j + L, v1);                                     \
+            FC_AVX_STOREU_##T(dst + j + 2 * L, v2);                                 \
+            FC_AVX_STOREU_##T(dst + j + 3 * L, v3);                                 \
+        }                                                                           \
+        a0 = FC_AVX_MAX_##T(FC_AVX_AND_##T(v0, msk), a0);                           \
+        a1 = FC_AVX_MAX_##T(FC_AVX_AND_##T(v1, msk), a1);                           \
+        a2 = FC_AVX_MAX_##T(FC_AVX_AND_##T(v2, msk), a2);                           \
+        a3 = FC_AVX_MAX_##T(FC_AVX_AND_##T(v3, msk), a3);                           \
+    }                                                                               \
+    for (; j + L <= n; j += L) {                                                    \
+        FC_AVXV_##T v0 = FC_AVX_LOADU_##T(src + j);                                 \
+        if (store) FC_AVX_STOREU_##T(dst + j, v0);                                  \
+        a0 = FC_AVX_MAX_##T(FC_AVX_AND_##T(v0, msk), a0);                           \
+    }                                                                               \
+    a0 = FC_AVX_MAX_##T(FC_AVX_MAX_##T(a0, a1), FC_AVX_MAX_##T(a2, a3));           \
+    T lanes[sizeof(FC_AVXV_##T) / sizeof(T)];                                       \
+    FC_AVX_STOREU_##T(lanes, a0);                                                   \
+    int64_t mm = *m;                                                                \
+    IT b;                                                                           \
+    int inf = 0;                                                                    \
+    for (int l = 0; l < L; l++) {                                                   \
+        memcpy(&b, lanes + l, sizeof b);                                            \
+        if (b >= (IT)INF) inf = 1;                                                  \
+        else if ((int64_t)b > mm) mm = b;                                           \
+    }                                                                               \
+    if (inf) {                                                                      \
+        ptrdiff_t jv = j;                                                           \
+        mm = *m;                                                                    \
+        for (j = 0; j < jv; j++) {                                                  \
+            memcpy(&b, src + j, sizeof b);                                          \
+            b &= (IT)ABS;                                                           \
+            if (b < (IT)INF && (int64_t)b > mm) mm = b;                             \
+        }                                                                           \
+    }                                                                               \
+    FC_DW_COPY_TAIL_(IT, ABS, INF)                                                  \
+    *m = mm;                                                                        \
+}                                                                                   \
+FC_DW_ROW_MAX_API_(T)
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#define FC_AVXV_float __m512
+#define FC_AVXV_double __m512d
+#define FC_AVX_SET1I _mm512_set1_epi64
+#define FC_AVX_CAST_float _mm512_castsi512_ps
+#define FC_AVX_CAST_double _mm512_castsi512_pd
+#define FC_AVX_ZERO_float _mm512_setzero_ps
+#define FC_AVX_ZERO_double _mm512_setzero_pd
+#define FC_AVX_LOADU_float _mm512_loadu_ps
+#define FC_AVX_LOADU_double _mm512_loadu_pd
+#define FC_AVX_STOREU_float _mm512_storeu_ps
+#define FC_AVX_STOREU_double _mm512_storeu_pd
+#define FC_AVX_AND_float _mm512_and_ps
+#define FC_AVX_AND_double _mm512_and_pd
+#define FC_AVX_MAX_float _mm512_max_ps
+#define FC_AVX_MAX_double _mm512_max_pd
+#else
+#define FC_AVXV_float __m256
+#define FC_AVXV_double __m256d
+#define FC_AVX_SET1I _mm256_set1_epi64x
+#define FC_AVX_CAST_float _mm256_castsi256_ps
+#define FC_AVX_CAST_double _mm256_castsi256_pd
+#define FC_AVX_ZERO_float _mm256_setzero_ps
+#define FC_AVX_ZERO_double _mm256_setzero_pd
+#define FC_AVX_LOADU_float _mm256_loadu_ps
+#define FC_AVX_LOADU_double _mm256_loadu_pd
+#define FC_AVX_STOREU_float _mm256_storeu_ps
+#define FC_AVX_STOREU_double _mm256_storeu_pd
+#define FC_AVX_AND_float _mm256_and_ps
+#define FC_AVX_AND_double _mm256_and_pd
+#define FC_AVX_MAX_float _mm256_max_ps
+#define FC_AVX_MAX_double _mm256_max_pd
+#endif
+#define FC_AVX_ABS2_float 0x7fffffff7fffffffLL
+#define FC_AVX_ABS2_double 0x7fffffffffffffffLL
+#elif FC_VEC
 #define FC_DW_COPY_MAX(T, VT, V, IT, ABS, INF)                                        \
 typedef IT fc_dw_vi_##T __attribute__((vector_size(sizeof(VT))));                   \
 static inline __attribute__((always_inline)) void                                   \

@@ -210,15 +210,24 @@ def _bits(a):
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_pad_source_max_equals_max_finite_abs(level, dtype):
+@pytest.mark.parametrize("shape, where, special", [
+    ((1, 2, 7, 41, 37), (0, 1, 3, 20, 36), True),   # short rows: vectors and the scalar tail
+    ((1, 2, 3, 9, 301), (0, 1, 2, 4, 70), True),    # long rows: the unrolled vector loop too
+    ((1, 2, 3, 9, 301), (0, 0, 1, 8, 299), True),   # the largest in a row's tail
+    ((1, 2, 3, 9, 301), (0, 1, 0, 0, 131), False),  # no NaN/inf: the vector loop's answer
+])
+def test_pad_source_max_equals_max_finite_abs(level, dtype, shape, where, special):
     """The padded copy's largest finite |x| (the folded overflow guard) is
-    max_finite_abs's, with NaN, infinities and -0 present, 1-3 threads."""
+    max_finite_abs's, with NaN, infinities and -0 present or not, 1-3
+    threads."""
     kern = _dispatch.get_kernels(level)
-    x = np.random.default_rng(2).standard_normal((1, 2, 7, 41, 37)).astype(dtype)
-    x.reshape(-1)[::13] = np.inf
-    x.reshape(-1)[3::17] = -np.inf
-    x.reshape(-1)[5::19] = np.nan
-    x[0, 1, 3, 20, 36] = -9.25                       # the largest finite, a row's last element
+    x = np.random.default_rng(2).standard_normal(shape).astype(dtype)
+    if special:
+        x.reshape(-1)[::13] = np.inf
+        x.reshape(-1)[3::17] = -np.inf
+        x.reshape(-1)[5::19] = np.nan
+        x.reshape(-1)[7::23] = -0.0
+    x[where] = -9.25                                  # the largest finite
     ref = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2), (3, 3)))
     for nthreads in (1, 2, 3):
         flat = np.empty(ref.size, dtype)
