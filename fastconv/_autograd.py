@@ -215,7 +215,7 @@ def _weight_grad_gemm(x, gy, pads, geo):
             cols_all = x[n][(slice(None),) + tuple(idx)]             # (C, *K, *O)
             for g in range(G):
                 cols = cols_all[g * Cg:(g + 1) * Cg].reshape(Cg * K, P)
-                dw[g] += gyn[g * Fg:(g + 1) * Fg] @ cols.T
+                dw[g] += _gy_cols_t(gyn[g * Fg:(g + 1) * Fg], cols)
             continue
         xn = x[n]
         if any(lo or hi for lo, hi in pads):
@@ -227,11 +227,22 @@ def _weight_grad_gemm(x, gy, pads, geo):
             cols = win[g * Cg:(g + 1) * Cg].transpose(
                 (0,) + tuple(a + 1 + rank for a in r_ax) + tuple(a + 1 for a in r_ax))
             cols = np.ascontiguousarray(cols).reshape(Cg * K, P)
-            dw[g] += gyn[g * Fg:(g + 1) * Fg] @ cols.T
+            dw[g] += _gy_cols_t(gyn[g * Fg:(g + 1) * Fg], cols)
     dw = dw.reshape((F, Cg) + tuple(geo.ksize))
     if cf:
         return dw
     return np.ascontiguousarray(dw.transpose(tuple(a + 2 for a in r_ax) + (1, 0)))
+
+
+def _gy_cols_t(gy, cols):
+    """``gy @ cols.T`` with the longer of the two output sides first: OpenBLAS
+    ran the product 1.1-1.45x faster that way round (one thread, Intel Xeon:
+    64 filters x 576 taps over 3136 positions 1.95 against 2.39 ms, 32 x 576
+    over 4096 1.58 against 2.28; 256 filters x 27 taps 0.67 the other way
+    round against 0.77)."""
+    if cols.shape[0] >= gy.shape[0]:
+        return (cols @ gy.T).T
+    return gy @ cols.T
 
 
 def _bias_grad(gy, layout):
