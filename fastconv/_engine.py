@@ -140,11 +140,18 @@ def _new_output(plan, dtype):
     bytes), plain np.empty otherwise."""
     if not (plan.consts and plan.consts.get("stream")):
         return np.empty(plan.oshape, dtype=dtype)
+    return empty_aligned(plan.oshape, dtype)
+
+
+def empty_aligned(shape, dtype):
+    """``np.empty(shape, dtype)`` starting on a 64-byte boundary: an output
+    the FILTT drivers can write with non-temporal stores when it is passed
+    as `out` (see :func:`_new_output`)."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(plan.oshape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + 64, dtype=np.uint8)
     off = -raw.ctypes.data % 64
-    return raw[off:off + nbytes].view(dtype).reshape(plan.oshape)
+    return raw[off:off + nbytes].view(dtype).reshape(shape)
 
 
 def _scratch(nelem, dtype):
