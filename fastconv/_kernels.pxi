@@ -733,7 +733,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     const floating[:, :, :, :, :] src=None, Py_ssize_t spd=0,
                     Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t KD=1, Py_ssize_t KH=1,
                     Py_ssize_t dd=1, Py_ssize_t dh=1, Py_ssize_t blockbytes=8192,
-                    Py_ssize_t ahead=1, bint stream=False):
+                    Py_ssize_t ahead=1, bint stream=False, bint blocks_outer=False):
     """Many-channel correlation with FILTT tiles (vectors along filters;
     any stride and dilation: each tile position is an arbitrary offset and
     each tap input a broadcast scalar, so strided layers need no phase
@@ -761,6 +761,11 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     `maxabs` the call returns the largest finite |x| found while copying.
     `stream`: write out with non-temporal stores where a level's group
     store can (AVX-512 float32, 64-byte aligned lines of out).
+    `blocks_outer`: units go block group by block group (every image of
+    one group of filter blocks, then the next group) instead of image by
+    image, so the threads share one group's packed weights at a time and
+    each keeps them in its own cache across images (weights larger than a
+    core's L2; the inputs are then read once per block group).
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -802,10 +807,16 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                         use_threads_if=nthreads > 1):
             ch = u % nch
             r = u // nch
-            bg = r % nbg
-            r = r // nbg
-            od = r % OD
-            n = r // OD
+            if blocks_outer:
+                od = r % OD
+                r = r // OD
+                n = r % N
+                bg = r // N
+            else:
+                bg = r % nbg
+                r = r // nbg
+                od = r % OD
+                n = r // OD
             b0 = bg * bpu
             b1 = b0 + bpu if b0 + bpu < nblk else nblk
             k0 = ch * chunk

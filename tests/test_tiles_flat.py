@@ -237,8 +237,9 @@ def test_filtt_strided_and_tap_blocks_bitwise_generic(level, dtype, case, taps, 
 def test_filtt_filter_blocks_per_unit_bitwise_generic(level, dtype, G):
     """A FILTT unit runs several filter blocks over each group of positions
     (the input read once for all): any number of blocks per unit (also ones
-    that span two groups of a grouped layer), chunks of positions and tap
-    blocks give the generic kernel's bits, for 1-3 threads."""
+    that span two groups of a grouped layer), chunks of positions, tap
+    blocks and either unit order (image by image, block group by block
+    group) give the generic kernel's bits, for 1-3 threads."""
     rng = np.random.default_rng(G)
     geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), groups=G,
                     relu=False, level=level)
@@ -258,13 +259,31 @@ def test_filtt_filter_blocks_per_unit_bitwise_generic(level, dtype, G):
     nblk = G * -(-Fg // plan.consts["pf"])
     assert nblk >= 3
     for bpu in range(1, nblk + 2):
-        for extra in ({}, {"flat_chunk": 24, "filtt_taps": 9}):
+        for extra in ({}, {"flat_chunk": 24, "filtt_taps": 9}, {"blocks_outer": True},
+                      {"flat_chunk": 24, "blocks_outer": True}):
             force = dict({"filtt": True, "filtt_bpu": bpu}, **extra)
             plan = _engine.plan_correlate(x.shape, w.shape, x.dtype, force=force, **geometry)
             assert plan.consts["bpu"] == bpu
+            assert plan.consts["blocks_outer"] == extra.get("blocks_outer", False)
             for nthreads in (1, 2, 3):
                 y = _engine.correlate(x, w, bias=b, nthreads=nthreads, plan=plan, **geometry)
                 assert np.array_equal(y.view(bits), gen.view(bits))
+
+
+def test_filtt_units_go_block_group_by_group_for_large_weights():
+    """The plan orders units block group by block group where the packed
+    weights exceed _FILTT_OUTER_BYTES and a unit does not run every block;
+    image by image otherwise."""
+    geo = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)))
+    f32 = np.dtype(np.float32)
+    deep = _engine.plan_correlate((16, 256, 14, 14), (256, 256, 3, 3), f32,
+                                  force={"filtt": True}, **geo).consts
+    small = _engine.plan_correlate((16, 64, 56, 56), (64, 64, 3, 3), f32,
+                                   force={"filtt": True}, **geo).consts
+    wbytes = 256 * 256 * 9 * 4
+    assert deep["blocks_outer"] == (wbytes >= _engine._FILTT_OUTER_BYTES
+                                    and deep["bpu"] * deep["pf"] < 256)
+    assert not small["blocks_outer"]
 
 
 def test_filtt_blocks_per_unit_fit_the_budget():
