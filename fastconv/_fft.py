@@ -485,7 +485,8 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     B0, P0, nb = blocks[a0][:3]
     fsize = [blocks[a][0] for a in axes]
     # the kernel's spectrum, once per call (broadcast over tiles and batch axes)
-    spec = _kernel_spectrum(in2.astype(dtype, copy=False), fsize, axes)[None]
+    spec = _kernel_spectrum(in2.astype(dtype, copy=False), fsize, axes,
+                            team_size(nthreads, in2.shape[axes[0]], in2.size * 64))[None]
     # the output, with nb * P0 samples on axis a0 (cut at the end)
     oshape = [windows[a][1] if a in windows else in1.shape[a] for a in range(nd)]
     m0 = oshape[a0]
@@ -515,7 +516,7 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
         r1 = r0 + (gi - 1) * P0 + B0
         bshape = [blocks[a][0] if a in blocks else in1.shape[a] for a in range(nd)]
         bshape[a0] = r1 - r0
-        buf = np.zeros(bshape, dtype)
+        buf = np.empty(bshape, dtype)
         _copy_chunk(buf, in1, blocks, a0, r0, r1)
         if gi == 1:
             tiles = buf[None]
@@ -545,10 +546,12 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
 
 
 def _copy_chunk(buf, in1, blocks, a0, r0, r1):
-    """Copy into the zeroed chunk buffer `buf` the part of `in1` it covers:
-    padded coordinates [r0, r1) on the tile axis `a0`, a whole block on the
-    other blocked axes (each block starts ``blocks[a][3]`` before the
-    input), everything on the others."""
+    """Fill the chunk buffer `buf` with the part of `in1` it covers and
+    zeros elsewhere: padded coordinates [r0, r1) on the tile axis `a0`, a
+    whole block on the other blocked axes (each block starts
+    ``blocks[a][3]`` before the input), everything on the others.  Only the
+    margins are cleared (np.zeros of every chunk took 2% of a 2-D 31 x 31
+    float64 call)."""
     dst, src = [], []
     for a in range(in1.ndim):
         if a not in blocks:
@@ -560,16 +563,33 @@ def _copy_chunk(buf, in1, blocks, a0, r0, r1):
         s_lo = max(lo - front, 0)
         s_hi = min(hi - front, in1.shape[a])
         if s_hi <= s_lo:
+            buf[...] = 0
             return
         src.append(slice(s_lo, s_hi))
         dst.append(slice(s_lo + front - lo, s_hi + front - lo))
     buf[tuple(dst)] = in1[tuple(src)]
+    # the margins: per axis, the slabs before and after the copied range
+    for a, d in enumerate(dst):
+        lo, hi = d.indices(buf.shape[a])[:2]
+        if lo > 0:
+            buf[(slice(None),) * a + (slice(0, lo),)] = 0
+        if hi < buf.shape[a]:
+            buf[(slice(None),) * a + (slice(hi, None),)] = 0
 
 
-def _kernel_spectrum(w, fsize, axes):
-    """The kernel's spectrum (transform lengths `fsize` along `axes`)."""
+def _kernel_spectrum(w, fsize, axes, workers=1):
+    """The kernel's spectrum (transform lengths `fsize` along `axes`).
+
+    Pruned: the real transform of the last axis runs on the kernel's own
+    rows only (rfftn would transform the zero rows of its padding too), the
+    complex ones of the other axes then pad with zeros -- the same 1-D
+    transforms of the same data as ``rfftn(w, fsize, axes)``.  2-D 31 x 31
+    kernel, 180 x 2160 tiles: 1.7 -> 1.0 ms (Intel Xeon)."""
     if _ducc is None:
-        return sp_fft.rfftn(w, fsize, axes=axes)
+        spec = sp_fft.rfft(w, fsize[-1], axis=axes[-1], workers=workers)
+        for a, n in zip(axes[:-1], fsize[:-1]):
+            spec = sp_fft.fft(spec, n, axis=a, workers=workers, overwrite_x=True)
+        return spec
     buf = np.zeros([fsize[axes.index(a)] if a in axes else w.shape[a]
                     for a in range(w.ndim)], w.dtype)
     buf[tuple(slice(0, n) for n in w.shape)] = w

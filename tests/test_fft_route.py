@@ -142,6 +142,39 @@ def test_kernel_spectrum_computed_once_and_reused_across_batch_and_tiles(monkeyp
         assert np.abs(got[i] - alone[0]).max() <= l1_bound(x[i], w, 2048, EPS32)
 
 
+@pytest.mark.parametrize("shape, fsize, axes", [
+    ((31, 31), (180, 2160), (0, 1)),          # a 2-D kernel, tiles of one image
+    ((3, 31, 31), (180, 216), (1, 2)),        # a batch axis not transformed
+    ((5, 7, 9), (16, 20, 30), (0, 1, 2)),
+    ((1023,), (16875,), (0,)),
+    ((1, 200), (2160,), (1,)),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pruned_kernel_spectrum_is_rfftn_bitwise(shape, fsize, axes, dtype):
+    """The kernel's spectrum transforms only its own rows on the last axis,
+    then pads the others: the bits of ``rfftn(w, fsize, axes)``."""
+    w = np.random.default_rng(8).standard_normal(shape).astype(dtype)
+    want = scipy.fft.rfftn(w, fsize, axes=axes)
+    for workers in (1, 2):
+        got = _fft._kernel_spectrum(w, fsize, axes, workers)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@pytest.mark.parametrize("r0, r1", [(0, 180), (150, 330), (1950, 2130), (3000, 3180)])
+def test_chunk_copy_clears_what_the_input_does_not_cover(r0, r1):
+    """The chunk buffer comes uninitialised: the copy writes the input where
+    the chunk covers it and zeros everywhere else (also for a chunk past the
+    input's end)."""
+    x = np.random.default_rng(9).standard_normal((2048, 2040))
+    blocks = {0: (180, 150, 14, 15, 30), 1: (2160, 2040, 1, 15, 15)}
+    buf = np.full((r1 - r0, 2160), np.nan)
+    _fft._copy_chunk(buf, x, blocks, 0, r0, r1)
+    want = np.zeros((4000, 2160))
+    want[15:15 + 2048, 15:15 + 2040] = x
+    assert np.array_equal(buf, want[r0:r1])
+
+
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 def test_plan_geometry(mode):
     s1, s2 = (2048, 2048), (31, 31)
