@@ -27,12 +27,13 @@ weight gradient uses BLAS (a role-swapped engine correlation has k-long
 output rows and ran at ~12 GFLOP/s).
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from fastconv._engine import source_is_wasteful
-from fastconv._threads import blas_limit, resolve_workers
+from fastconv._threads import blas_limit, resolve_workers, team_size
 from fastconv._activations import NEEDS_PRE, activation_grad, check_activation
 from fastconv._polyphase import swap_weight, transpose_core
 from fastconv._spec import (PADDING_MODES, as_float, check_data_format, check_groups,
@@ -163,8 +164,103 @@ def _weight_grad(x, gy, geo, nthreads):
             index[axes[axis]] = slice(0, n + hi)
             hi = 0
         new_pads.append((lo, hi))
+    x = x[tuple(index)]
+    dw = _weight_grad_filtt(x, gy, tuple(new_pads), geo, nthreads)
+    if dw is not None:
+        return dw
     with blas_limit(nthreads):
-        return _weight_grad_gemm(x[tuple(index)], gy, tuple(new_pads), geo)
+        return _weight_grad_gemm(x, gy, tuple(new_pads), geo)
+
+
+# Taps per block of the FILTT weight gradient: a block's packed output
+# gradient (taps x filters: 32 KB at AVX-512 float32) stays in L1 while
+# every tile of a unit uses it.  One thread, Intel Xeon, 64 -> 64 channels
+# 56^2 / 256 -> 256 14^2 (16 images): 128 taps 27.4 / 23.7 ms, 256 taps
+# 27.6 / 22.8, 512 taps 28.2 / -, all taps in one block 29.8 / -.
+_WGRAD_TAPS = 256
+# Filters a FILTT block must fill at least (fraction of its lanes), and the
+# least work (multiply-adds) for the FILTT weight gradient; below either the
+# im2col GEMM runs.
+_WGRAD_MIN_LANES = 0.75
+_WGRAD_MIN_WORK = 1 << 22
+# SIMD level of the FILTT weight gradient (None: the dispatched one; tests
+# set each level)
+_WGRAD_LEVEL = [None]
+
+
+def _weight_grad_filtt(x, gy, pads, geo, nthreads):
+    """dw on the FILTT tiles (:func:`fastconv._kernels.filtt_wgrad`), or None
+    where the im2col GEMM runs instead (no FILTT tile at this level, not
+    float32/float64, few filters per group, little work, or a source the
+    padding/stride/dilation would blow up).
+
+    The weight gradient is a correlation whose "positions" are the (input
+    channel, kernel offset) pairs of a group and whose taps are the (image,
+    output position) pairs: dw[f, c, k] = sum over (n, o) of gy[n, f, o] *
+    xp[n, c, o * stride + k * dilation], xp the zero-padded input.  The
+    FILTT tiles run it with vectors along filters, a group's output gradient
+    packed (taps, filters) as their weights.  Every dw element is one sum
+    over (n, o) in order: the bits do not depend on the thread count.
+    """
+    from fastconv import _dispatch, _engine
+    dtype = gy.dtype
+    if dtype.char not in "fd" or x.dtype != dtype:
+        return None
+    kern = _dispatch.get_kernels(_WGRAD_LEVEL[0])
+    tile = _engine._filtt_tile(kern, dtype.char)
+    if tile is None:
+        return None
+    rank, G, Cg, Fg = geo.rank, geo.G, geo.Cg, geo.Fg
+    cf = geo.layout == "channels_first"
+    if not cf:   # channels-first views (the padded copy below is contiguous)
+        x = x.transpose((0, rank + 1) + tuple(range(1, rank + 1)))
+        gy = gy.transpose((0, rank + 1) + tuple(range(1, rank + 1)))
+    O = gy.shape[2:]
+    K = tuple(geo.ksize)
+    if source_is_wasteful(x.shape[2:], K, O, geo.stride, geo.dilation, pads):
+        return None
+    pf, _ = kern.filtt_width(tile["index"])
+    nb = -(-Fg // pf)
+    N = x.shape[0]
+    ntaps = N * math.prod(O)
+    if Fg < _WGRAD_MIN_LANES * nb * pf or ntaps * G * Fg * Cg * math.prod(K) < _WGRAD_MIN_WORK:
+        return None
+    nthreads = team_size(nthreads, N * G * nb)
+    # the zero-padded input (N, C, *padded), by the engine's parallel copy
+    x5 = np.ascontiguousarray(x).reshape(x.shape[:2] + (1,) * (3 - rank) + x.shape[2:])
+    p5 = ((0, 0),) * (3 - rank) + tuple(pads)
+    sp5 = tuple(n + lo + hi for n, (lo, hi) in zip(x5.shape[2:], p5))
+    xp = np.empty(x5.shape[:2] + sp5, dtype=dtype)
+    kern.pad_source(x5, xp.reshape(-1), p5[0][0], p5[1][0], p5[2][0], *sp5, nthreads)
+    xp = xp.reshape(x.shape[:2] + sp5[3 - rank:])
+    st = [s // dtype.itemsize for s in xp.strides]
+    # positions (c, *k) of a group and taps (n, *o), as element offsets
+    pos = np.arange(Cg, dtype=np.intp) * st[1]
+    for a in range(rank):
+        pos = (pos[..., None] + np.arange(K[a], dtype=np.intp) * (geo.dilation[a] * st[2 + a]))
+    toff = np.arange(N, dtype=np.intp) * st[0]
+    for a in range(rank):
+        toff = (toff[..., None] + np.arange(O[a], dtype=np.intp) * (geo.stride[a] * st[2 + a]))
+    # the output gradient packed per block of pf filters: (taps, pf)
+    blocks = np.array([(g * Fg + j * pf, min(pf, Fg - j * pf), (g * nb + j) * ntaps * pf, g)
+                       for g in range(G) for j in range(nb)], dtype=np.intp).reshape(-1, 4)
+    wp = np.empty((G * nb, ntaps, pf), dtype=dtype)
+    kern.pack_filters_last(np.ascontiguousarray(gy).reshape(N, G * Fg, -1), blocks, wp,
+                           nthreads)
+    out = np.empty((G * Fg, Cg * math.prod(K)), dtype=dtype)
+    # positions per unit: all of a block's, split only as far as every
+    # thread needs a unit (a unit reads its block's packed gradient and its
+    # positions' input once; splitting the positions re-reads the gradient:
+    # 64 -> 64 channels 56^2, 2 threads, Intel Xeon: 576 positions per unit
+    # 12.9-13.1 ms, 288 13.4-13.9, 126 13.9-14.7)
+    npos = pos.size
+    parts = -(-nthreads // len(blocks))
+    kern.filtt_wgrad(xp.reshape(-1), pos.reshape(-1), toff.reshape(-1), wp.reshape(-1), blocks,
+                     out, Cg * st[1], _WGRAD_TAPS, -(-npos // parts), tile["index"], nthreads)
+    dw = out.reshape((G * Fg, Cg) + K)
+    if cf:
+        return dw
+    return np.ascontiguousarray(dw.transpose(tuple(a + 2 for a in range(rank)) + (1, 0)))
 
 
 def _weight_grad_gemm(x, gy, pads, geo):

@@ -838,6 +838,126 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
         return _slots_max(slots, nunits, floating is float)
 
 
+cdef int _wgrad_unit(const floating *xg, const Py_ssize_t *pos, Py_ssize_t p0,
+                     Py_ssize_t p1, const Py_ssize_t *toff, Py_ssize_t ntaps,
+                     const floating *wb, Py_ssize_t tblk, floating *orow,
+                     Py_ssize_t ostride, Py_ssize_t nf, void (*fn)() noexcept nogil,
+                     Py_ssize_t R, Py_ssize_t PF) noexcept nogil:
+    # filtt_wgrad's unit: positions p0 .. p1-1 (whole tiles of R; the last
+    # tile repeats its last position) of one block of PF filters, all taps,
+    # in blocks of tblk each run over every tile of the unit (the block's
+    # packed weights stay in L1 for all of them), the sums carried in tb;
+    # then out[f, p] for the block's nf filters.  Returns -1 when out of
+    # memory (nothing written).
+    cdef Py_ssize_t nt = (p1 - p0 + R - 1) // R, i, j, t0, nb
+    cdef floating *tb = <floating *> malloc(sizeof(floating) * nt * R * PF)
+    cdef Py_ssize_t *ploc = <Py_ssize_t *> malloc(sizeof(Py_ssize_t) * nt * R)
+    if tb == NULL or ploc == NULL:
+        free(tb)
+        free(ploc)
+        return -1
+    for i in range(nt * R):
+        ploc[i] = pos[p0 + i] if p0 + i < p1 else ploc[i - 1]
+    t0 = 0
+    while t0 < ntaps:
+        nb = ntaps - t0 if ntaps - t0 < tblk else tblk
+        for i in range(nt):
+            if floating is float:
+                (<fc_filtt_float_fn>fn)(xg, toff + t0, wb + t0 * PF, nb, &ploc[i * R],
+                                        &tb[i * R * PF], NULL, t0 > 0)
+            else:
+                (<fc_filtt_double_fn>fn)(xg, toff + t0, wb + t0 * PF, nb, &ploc[i * R],
+                                         &tb[i * R * PF], NULL, t0 > 0)
+        t0 = t0 + nb
+    for j in range(nf):
+        for i in range(p1 - p0):
+            orow[j * ostride + p0 + i] = tb[i * PF + j]
+    free(tb)
+    free(ploc)
+    return 0
+
+
+def pack_filters_last(const floating[:, :, ::1] g, const Py_ssize_t[:, ::1] blocks,
+                      floating[:, :, ::1] wp, int nthreads):
+    """wp[b, n * P + p, j] = g[n, f0 + j, p] for j < nf and 0 for nf <= j <
+    PF, blocks[b] = (f0, nf, ...): an output gradient g (N, F, P) packed as
+    the FILTT weights of :func:`filtt_wgrad` (taps (n, p), PF filters).
+    Units of (block, image) in parallel; each moves 16 positions x nf
+    filters at a time (rows of g read 16 elements at a time, rows of wp
+    written whole).  Internal."""
+    cdef Py_ssize_t N = g.shape[0], P = g.shape[2], PF = wp.shape[2]
+    cdef Py_ssize_t nblk = blocks.shape[0], u, b, n, f0, nf, p0, pe, p, j
+    if wp.shape[0] != nblk or wp.shape[1] != N * P:
+        raise ValueError("pack_filters_last: shapes do not match")
+    with nogil:
+        for u in prange(nblk * N, schedule='static', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            b = u // N
+            n = u % N
+            f0 = blocks[b, 0]
+            nf = blocks[b, 1]
+            p0 = 0
+            while p0 < P:
+                pe = p0 + 16 if p0 + 16 < P else P
+                for j in range(nf):
+                    for p in range(p0, pe):
+                        wp[b, n * P + p, j] = g[n, f0 + j, p]
+                for p in range(p0, pe):
+                    for j in range(nf, PF):
+                        wp[b, n * P + p, j] = 0
+                p0 = pe
+
+
+def filtt_wgrad(const floating[::1] xp, const Py_ssize_t[::1] pos,
+                const Py_ssize_t[::1] toff, const floating[::1] wpack,
+                const Py_ssize_t[:, ::1] blocks, floating[:, ::1] out,
+                Py_ssize_t gstride, Py_ssize_t tblk, Py_ssize_t chunk, Py_ssize_t tile,
+                int nthreads):
+    """Weight gradient of a convolution with FILTT tiles.  Internal.
+
+    out[f, p] = sum over taps t, in order, of g_f[t] * xp[xoff + pos[p] +
+    toff[t]]: the positions p are a group's (input channel, kernel offset)
+    pairs, the taps the (image, output position) pairs, g_f the output
+    gradient of filter f.  blocks[b] = (f0, nf, woff, g): filters f0 ..
+    f0+nf-1 of group g (xoff = g * gstride), their g_f packed (ntaps, PF)
+    at wpack[woff:] with zero columns past nf.  Units: (block, chunk of
+    positions); each output is one sum over every tap in order whatever the
+    thread count, so the bits do not depend on it.  tile: a FILTT entry of
+    the registry (A positions x PF filters); `chunk`: positions per unit
+    (rounded up to whole tiles).  A unit reads its block's packed weights
+    and its positions' input once, whatever the number of taps.
+    """
+    cdef const fc_tile_entry *e = &fc_tiles[tile]
+    cdef Py_ssize_t PF = e.b * e.lanes, R = e.a
+    cdef Py_ssize_t npos = pos.shape[0], ntaps = toff.shape[0], nblk = blocks.shape[0]
+    cdef Py_ssize_t nch, nunits, u, b, ch, p0, p1
+    cdef int failed = 0
+    if e.kind != 1 or e.itemsize != sizeof(floating) or R > 16 or PF > 64:
+        raise ValueError("tile: not a FILTT tile of this dtype")
+    if out.shape[1] != npos or wpack.shape[0] < nblk * ntaps * PF:
+        raise ValueError("filtt_wgrad: shapes do not match")
+    chunk = (max(chunk, 1) + R - 1) // R * R
+    if tblk < 1:
+        tblk = ntaps
+    nch = (npos + chunk - 1) // chunk
+    nunits = nblk * nch
+    if nunits == 0 or ntaps == 0:
+        return
+    with nogil:
+        for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
+                        use_threads_if=nthreads > 1):
+            b = u // nch
+            ch = u % nch
+            p0 = ch * chunk
+            p1 = p0 + chunk if p0 + chunk < npos else npos
+            if _wgrad_unit(&xp[0] + blocks[b, 3] * gstride, &pos[0], p0, p1, &toff[0],
+                           ntaps, &wpack[0] + blocks[b, 2], tblk, &out[blocks[b, 0], 0], npos,
+                           blocks[b, 1], e.fn, R, PF) != 0:
+                failed = 1
+    if failed:
+        raise MemoryError("filtt_wgrad: no memory for a unit's sums")
+
+
 # SLIDE tiles (_rows_tiles.h): the ROWS tiles that load each input vector once
 # per input row and apply it to every output row of the tile that uses it.
 cdef extern from "_rows_tiles.h" nogil:
