@@ -13,9 +13,14 @@ the three gradients are, given ``gy = dL/dy``:
   back through the padding (zero padding drops the border; the other
   padding modes add each padded cell back onto the input cell it copied);
 * weight: ``dw[f, c, t] = sum_{n, o} gy[n, f, o] * x_p[n, g*Cg + c,
-  t*d + o*s]`` -- per image and group a matrix product
-  ``gy_g (Fg, P) @ cols.T`` where ``cols (Cg*K, P)`` holds what each of the
-  P output windows reads (im2col), summed over images in order.
+  t*d + o*s]`` -- on the FILTT register tiles a correlation whose
+  "positions" are the (c, t) pairs and whose taps are the (n, o) pairs,
+  ``gy`` packed (taps, filters) as the tiles' weights
+  (:func:`_weight_grad_filtt`); where that does not apply (few filters per
+  group, little work, no FILTT tiles at the level) per image and group a
+  matrix product ``gy_g (Fg, P) @ cols.T`` where ``cols (Cg*K, P)`` holds
+  what each of the P output windows reads (im2col), summed over images in
+  order.
 
 The input gradient runs on the compiled engine
 (:func:`fastconv._engine.correlate`) and is done *polyphase*: output
@@ -23,8 +28,8 @@ positions are split by their residue modulo the stride; each residue class
 is an ordinary stride-1 correlation of ``gy`` with a sub-sampled, flipped,
 channel-swapped kernel.  Nothing is zero-inserted, so the cost is exactly
 the forward pass's (``prod(stride)`` engine calls instead of one).  The
-weight gradient uses BLAS (a role-swapped engine correlation has k-long
-output rows and ran at ~12 GFLOP/s).
+weight gradient is not an engine call with roles swapped (that has
+k-long output rows and ran at ~12 GFLOP/s) but its own FILTT driver.
 """
 
 import math
@@ -143,8 +148,9 @@ def _pad_materialized(x, geo):
 
 def _weight_grad(x, gy, geo, nthreads):
     """dw: trim the input to exactly the cells the forward's windows read, then
-    im2col + BLAS (see :func:`_weight_grad_gemm`), BLAS limited to `nthreads`
-    threads (no OpenMP region is open around it)."""
+    the FILTT tiles (:func:`_weight_grad_filtt`) or im2col + BLAS (see
+    :func:`_weight_grad_gemm`), BLAS limited to `nthreads` threads (no
+    OpenMP region is open around it)."""
     if x.size == 0 or gy.size == 0:  # an empty batch: nothing to sum
         return np.zeros(geo.w_shape(), dtype=gy.dtype)
     x, pads = _pad_materialized(x, geo)
@@ -508,12 +514,15 @@ def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilat
 
     Notes
     -----
-    im2col and a matrix product per image and group (BLAS, limited to
-    `workers` threads): ``dw_g += grad_out_g (F/groups, P) @ cols.T``, where
-    ``cols`` holds, for each of the P output positions, the input values
-    its window reads.  The input is first trimmed to exactly the cells the
-    forward's windows read; images are summed in order, so the result does
-    not depend on the thread count.  Non-zero padding modes pad a copy of
+    The input is first trimmed to exactly the cells the forward's windows
+    read.  float32/float64 layers with enough filters and work run on the
+    compiled register tiles: each ``dw`` element is one sum over the
+    images and output positions in order.  Others take im2col and a matrix
+    product per image and group (BLAS, limited to `workers` threads):
+    ``dw_g += grad_out_g (F/groups, P) @ cols.T``, where ``cols`` holds,
+    for each of the P output positions, the input values its window reads,
+    images summed in order.  Either way the result does not depend on the
+    thread count.  Non-zero padding modes pad a copy of
     ``x`` first, as the forward does.
 
     Examples
