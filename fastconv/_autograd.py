@@ -192,6 +192,11 @@ _WGRAD_MIN_WORK = 1 << 22
 # SIMD level of the FILTT weight gradient (None: the dispatched one; tests
 # set each level)
 _WGRAD_LEVEL = [None]
+# Bytes of padded input and packed output gradient the FILTT weight gradient
+# holds at a time: larger batches go in chunks of images, each chunk's dw
+# added to the sum of the previous ones in order (so the memory a call adds
+# is bounded, and the bits still do not depend on the thread count).
+_WGRAD_CHUNK_BYTES = 64 << 20
 
 
 def _weight_grad_filtt(x, gy, pads, geo, nthreads):
@@ -206,7 +211,8 @@ def _weight_grad_filtt(x, gy, pads, geo, nthreads):
     xp[n, c, o * stride + k * dilation], xp the zero-padded input.  The
     FILTT tiles run it with vectors along filters, a group's output gradient
     packed (taps, filters) as their weights.  Every dw element is one sum
-    over (n, o) in order: the bits do not depend on the thread count.
+    over (n, o) in order per chunk of images (``_WGRAD_CHUNK_BYTES``), the
+    chunks' sums added in order: the bits do not depend on the thread count.
     """
     from fastconv import _dispatch, _engine
     dtype = gy.dtype
@@ -232,6 +238,32 @@ def _weight_grad_filtt(x, gy, pads, geo, nthreads):
     if Fg < _WGRAD_MIN_LANES * nb * pf or ntaps * G * Fg * Cg * math.prod(K) < _WGRAD_MIN_WORK:
         return None
     nthreads = team_size(nthreads, N * G * nb)
+    sp = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
+    per_image = (x.shape[1] * math.prod(sp) + ntaps // N * G * nb * pf) * dtype.itemsize
+    step = max(1, _WGRAD_CHUNK_BYTES // per_image)
+    out = None
+    for n0 in range(0, N, step):
+        part = _wgrad_filtt_images(kern, tile, x[n0:n0 + step], gy[n0:n0 + step], pads, geo,
+                                   pf, nb, nthreads)
+        if out is None:
+            out = part
+        else:
+            out += part
+    dw = out.reshape((G * Fg, Cg) + K)
+    if cf:
+        return dw
+    return np.ascontiguousarray(dw.transpose(tuple(a + 2 for a in range(rank)) + (1, 0)))
+
+
+def _wgrad_filtt_images(kern, tile, x, gy, pads, geo, pf, nb, nthreads):
+    """:func:`_weight_grad_filtt` over the images of `x` (N, C, *S) and `gy`
+    (N, F, *O), channels first: dw as (F, Cg * prod(K))."""
+    dtype = gy.dtype
+    rank, G, Cg, Fg = geo.rank, geo.G, geo.Cg, geo.Fg
+    O = gy.shape[2:]
+    K = tuple(geo.ksize)
+    N = x.shape[0]
+    ntaps = N * math.prod(O)
     # the zero-padded input (N, C, *padded), by the engine's parallel copy
     x5 = np.ascontiguousarray(x).reshape(x.shape[:2] + (1,) * (3 - rank) + x.shape[2:])
     p5 = ((0, 0),) * (3 - rank) + tuple(pads)
@@ -263,10 +295,7 @@ def _weight_grad_filtt(x, gy, pads, geo, nthreads):
     parts = -(-nthreads // len(blocks))
     kern.filtt_wgrad(xp.reshape(-1), pos.reshape(-1), toff.reshape(-1), wp.reshape(-1), blocks,
                      out, Cg * st[1], _WGRAD_TAPS, -(-npos // parts), tile["index"], nthreads)
-    dw = out.reshape((G * Fg, Cg) + K)
-    if cf:
-        return dw
-    return np.ascontiguousarray(dw.transpose(tuple(a + 2 for a in range(rank)) + (1, 0)))
+    return out
 
 
 def _weight_grad_gemm(x, gy, pads, geo):
@@ -516,8 +545,9 @@ def conv_grad_weight(x, weight_shape, grad_out, stride=1, padding="valid", dilat
     -----
     The input is first trimmed to exactly the cells the forward's windows
     read.  float32/float64 layers with enough filters and work run on the
-    compiled register tiles: each ``dw`` element is one sum over the
-    images and output positions in order.  Others take im2col and a matrix
+    compiled register tiles: each ``dw`` element is summed over the
+    output positions and images in order (large batches in chunks of
+    images, holding at most 64 MB of copies at a time).  Others take im2col and a matrix
     product per image and group (BLAS, limited to `workers` threads):
     ``dw_g += grad_out_g (F/groups, P) @ cols.T``, where ``cols`` holds,
     for each of the P output positions, the input values its window reads,

@@ -56,9 +56,16 @@ def filtt_always(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
 def test_filtt_weight_gradient_matches_reference_and_threads(level, dtype, layout, geometry,
-                                                             filtt_always, monkeypatch):
+                                                             chunk_bytes, filtt_always,
+                                                             monkeypatch):
+    """Against the float64 GEMM route within float rounding, the same bits
+    for 1-3 threads; with ``chunk_bytes=1`` one image per chunk (the
+    memory bound of large batches), the chunks' sums added in order."""
     monkeypatch.setattr(_autograd, "_WGRAD_LEVEL", [level])
+    if chunk_bytes is not None:
+        monkeypatch.setattr(_autograd, "_WGRAD_CHUNK_BYTES", chunk_bytes)
     xs, ws, kw = geometry
     rng = np.random.default_rng(len(xs) * 7 + ws[0])
     x = rng.standard_normal(xs).astype(dtype)
