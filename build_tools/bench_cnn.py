@@ -187,6 +187,23 @@ def main(argv=None):
         print(f"{'backward 64->64 56x56':28s} {'':18s} {'':14s} "
               f"{flops / t['fastconv'] / 1e9:6.1f} GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  "
               f"torch {t['torch'] / t['fastconv']:.2f}", flush=True)
+    # the weight gradient alone (conv_grad_weight), two layer shapes
+    for wname, xs, ws in (("grad weight 64->64 56x56", (16, 64, 56, 56), (64, 64, 3, 3)),
+                          ("grad weight 256->256 14x14", (16, 256, 14, 14), (256, 256, 3, 3))):
+        if a.no_backward or (a.only and a.only not in wname):
+            continue
+        x = rng.standard_normal(xs, dtype=np.float32)
+        gy = rng.standard_normal((xs[0], ws[0]) + xs[2:], dtype=np.float32)
+        xt, gyt = torch.from_numpy(x), torch.from_numpy(gy)
+        f = {"fastconv": lambda x=x, gy=gy, ws=ws: fastconv.conv_grad_weight(
+                 x, ws, gy, padding=1, workers=a.threads),
+             "torch": lambda xt=xt, gyt=gyt, ws=ws: torch.nn.grad.conv2d_weight(
+                 xt, ws, gyt, padding=1)}
+        t = timer(f, a.repeats)
+        flops = 2.0 * gy.size * int(np.prod(ws[1:]))
+        print(f"{wname:28s} {'':18s} {'':14s} "
+              f"{flops / t['fastconv'] / 1e9:6.1f} GFLOP/s  {t['fastconv'] * 1e3:8.2f} ms  "
+              f"torch {t['torch'] / t['fastconv']:.2f}", flush=True)
 
 
 if __name__ == "__main__":
