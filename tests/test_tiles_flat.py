@@ -286,6 +286,21 @@ def test_filtt_units_go_block_group_by_group_for_large_weights():
     assert not small["blocks_outer"]
 
 
+@pytest.mark.parametrize("ntaps, tpc, taps", [(288, 9, 216), (576, 9, 216), (147, 49, 216),
+                                              (216, 9, 216), (225, 9, 216), (1152, 9, 128),
+                                              (27, 27, 216), (300, 25, 216), (81, 81, 64)])
+def test_filtt_tap_blocks_are_even_whole_channels(ntaps, tpc, taps):
+    """Tap blocks hold whole channels, no more blocks than blocks of about
+    `taps` would need, and none of them much shorter than the others."""
+    tblk = _engine._even_tap_blocks(ntaps, tpc, taps)
+    base = max(tpc, taps // tpc * tpc)
+    assert tblk % tpc == 0 and tpc <= tblk <= max(base, ntaps)
+    nblk = -(-ntaps // tblk)
+    assert nblk == -(-ntaps // base)
+    last = ntaps - (nblk - 1) * tblk
+    assert tblk - last <= tpc * nblk
+
+
 def test_filtt_blocks_per_unit_fit_the_budget():
     """Blocks per unit: a divisor of a group's blocks whose weights fit the
     budget; weights larger than the budget keep one block per unit."""
