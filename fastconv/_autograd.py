@@ -37,6 +37,7 @@ import numbers
 
 import numpy as np
 
+from fastconv import _dispatch, _engine
 from fastconv._engine import source_is_wasteful
 from fastconv._threads import blas_limit, resolve_workers, team_size
 from fastconv._activations import NEEDS_PRE, activation_grad, check_activation
@@ -214,7 +215,6 @@ def _weight_grad_filtt(x, gy, pads, geo, nthreads):
     over (n, o) in order per chunk of images (``_WGRAD_CHUNK_BYTES``), the
     chunks' sums added in order: the bits do not depend on the thread count.
     """
-    from fastconv import _dispatch, _engine
     dtype = gy.dtype
     if dtype.char not in "fd" or x.dtype != dtype:
         return None
@@ -270,15 +270,15 @@ def _wgrad_filtt_images(kern, tile, x, gy, pads, geo, pf, nb, nthreads):
     sp5 = tuple(n + lo + hi for n, (lo, hi) in zip(x5.shape[2:], p5))
     xp = np.empty(x5.shape[:2] + sp5, dtype=dtype)
     kern.pad_source(x5, xp.reshape(-1), p5[0][0], p5[1][0], p5[2][0], *sp5, nthreads)
-    xp = xp.reshape(x.shape[:2] + sp5[3 - rank:])
     st = [s // dtype.itemsize for s in xp.strides]
-    # positions (c, *k) of a group and taps (n, *o), as element offsets
-    pos = np.arange(Cg, dtype=np.intp) * st[1]
-    for a in range(rank):
-        pos = (pos[..., None] + np.arange(K[a], dtype=np.intp) * (geo.dilation[a] * st[2 + a]))
-    toff = np.arange(N, dtype=np.intp) * st[0]
-    for a in range(rank):
-        toff = (toff[..., None] + np.arange(O[a], dtype=np.intp) * (geo.stride[a] * st[2 + a]))
+    # positions (c, *k) of a group and taps (n, *o) as element offsets: the
+    # engine's tap offsets, the taps' "kernel" being the output grid, its
+    # "dilation" the stride (taps uncached: N * prod(O) of them)
+    one = (1,) * (3 - rank)
+    pos = _engine._tap_offsets(one + K, one + tuple(geo.dilation), st[2], st[3], 1, 1,
+                               Cg, st[1])
+    toff = _engine._tap_offsets_cached.__wrapped__(one + tuple(O), one + tuple(geo.stride),
+                                                   st[2], st[3], 1, 1, N, st[0])
     # the output gradient packed per block of pf filters: (taps, pf)
     blocks = np.array([(g * Fg + j * pf, min(pf, Fg - j * pf), (g * nb + j) * ntaps * pf, g)
                        for g in range(G) for j in range(nb)], dtype=np.intp).reshape(-1, 4)
@@ -293,7 +293,7 @@ def _wgrad_filtt_images(kern, tile, x, gy, pads, geo, pf, nb, nthreads):
     # 12.9-13.1 ms, 288 13.4-13.9, 126 13.9-14.7)
     npos = pos.size
     parts = -(-nthreads // len(blocks))
-    kern.filtt_wgrad(xp.reshape(-1), pos.reshape(-1), toff.reshape(-1), wp.reshape(-1), blocks,
+    kern.filtt_wgrad(xp.reshape(-1), pos, toff, wp.reshape(-1), blocks,
                      out, Cg * st[1], _WGRAD_TAPS, -(-npos // parts), tile["index"], nthreads)
     return out
 
