@@ -844,7 +844,7 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force):
              blocks_outer=bool(force.get("blocks_outer", nbg > bpu and groups * nbg
                                          * Cg * tpc * pf * wbytes >= _FILTT_OUTER_BYTES)),
              tblk=tblk, tile=tile["name"], tile_index=tile["index"],
-             group=force.get("filtt_group", 0),
+             group=force.get("filtt_group", 0), contiguous=bool(force.get("contiguous", True)),
              toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
              chunk=chunk, units=nunits * -(-npos // chunk), Cg=Cg, phases=1, bpu=bpu)
     return "filtt", c
@@ -1013,7 +1013,7 @@ def _run_filtt(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
                               team_size(nthreads, c["units"]), c["bpu"],
                               bool(lazy) and fold is not None, *lazy,
                               stream=c["stream"], blocks_outer=c.get("blocks_outer", False),
-                              **_lazy_kw(c))
+                              contiguous=c.get("contiguous", True), **_lazy_kw(c))
     if lazy and fold is not None:
         fold.append(mx)
 

@@ -277,6 +277,8 @@ cdef extern from "_microkernels.h" nogil:
         int kind, itemsize, a, b, narrow, lanes, vregs
         const char *name
         void (*fn)() noexcept nogil
+        void (*fn_c1)() noexcept nogil
+        void (*fn_c2)() noexcept nogil
     const fc_tile_entry fc_tiles[]
     const int fc_ntiles
     const int fc_vregs
@@ -393,6 +395,38 @@ def filtt_streams(dtype_char):
     """True where the FILTT group store writes whole 64-byte lines, so can
     write them non-temporally (AVX-512 float32).  Internal."""
     return dtype_char == 'f' and FC_UNTILE_W16_float > 0
+
+
+def filtt_tile(const floating[::1] x, const Py_ssize_t[::1] toff,
+               const floating[::1] wp, const Py_ssize_t[::1] pos,
+               floating[::1] buf, Py_ssize_t tile, int variant=0):
+    """One call of FILTT registry entry `tile` (buf: its R x PF sums, no
+    init; `variant` 0: the general function, 1 / 2: its fn_c1 / fn_c2 for
+    positions pos[0] + r * variant, which only pos[0] is read of).  For the
+    per-tile tests.  Internal."""
+    cdef const fc_tile_entry *e = &fc_tiles[tile]
+    cdef Py_ssize_t R = e.a, PF = e.b * e.lanes, ntaps = toff.shape[0], t, r, p
+    cdef void (*fn)() noexcept nogil
+    if e.kind != 1 or e.itemsize != sizeof(floating):
+        raise ValueError("tile: not a FILTT tile of this dtype")
+    fn = e.fn
+    if variant == 1:
+        fn = e.fn_c1
+    elif variant == 2:
+        fn = e.fn_c2
+    elif variant != 0:
+        raise ValueError("variant: 0, 1 or 2")
+    if pos.shape[0] < R or buf.shape[0] < R * PF or wp.shape[0] < ntaps * PF:
+        raise ValueError("filtt_tile: arrays too short")
+    for t in range(ntaps):
+        for r in range(R):
+            p = pos[r] if variant == 0 else pos[0] + r * variant
+            if not 0 <= p + toff[t] < x.shape[0]:
+                raise ValueError("filtt_tile: a tap reads outside x")
+    if floating is float:
+        (<fc_filtt_float_fn>fn)(&x[0], &toff[0], &wp[0], ntaps, &pos[0], &buf[0], NULL, 0)
+    else:
+        (<fc_filtt_double_fn>fn)(&x[0], &toff[0], &wp[0], ntaps, &pos[0], &buf[0], NULL, 0)
 
 
 def filtt_width(Py_ssize_t tile):
@@ -637,7 +671,8 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
                               floating *on0, Py_ssize_t ostride,
                               Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t rp, Py_ssize_t sw,
                               Py_ssize_t OW, Py_ssize_t tblk, Py_ssize_t group,
-                              bint relu, void (*fn)() noexcept nogil, Py_ssize_t R,
+                              bint relu, void (*fn)() noexcept nogil,
+                              void (*fn_c)() noexcept nogil, Py_ssize_t R,
                               Py_ssize_t PF, bint stream) noexcept nogil:
     # FILTT tiles over valid output positions k0 .. k1-1 of one plane (k =
     # oh*OW + ow reads source position oh*rp + ow*sw: rp = row stride times
@@ -657,6 +692,11 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
     # order: the same bits as one call over all taps.
     cdef floating tb[_FILTT_BUF]
     cdef Py_ssize_t pos[256]
+    # per tile: fn_c runs it when its positions are sw apart (one row; fn_c
+    # is the tile's variant for this sw, or NULL): the same arithmetic, one
+    # input pointer instead of R
+    cdef void (*tfn[256])() noexcept nogil
+    cdef Py_ssize_t r
     cdef Py_ssize_t MT = _FILTT_BUF // (R * PF)
     cdef Py_ssize_t k = k0, oh, ow, nk, i, nt, t0, nb, b, nf
     cdef const floating *xbase
@@ -696,6 +736,14 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
                     oh = oh + 1
             else:
                 pos[i] = pos[i - 1]
+        for i in range(nt):
+            tfn[i] = fn
+            if fn_c != NULL:
+                r = 1
+                while r < R and pos[i * R + r] == pos[i * R] + r * sw:
+                    r = r + 1
+                if r == R:
+                    tfn[i] = fn_c
         nk = k1 - k if k1 - k < nt * R else nt * R
         for b in range(b0, b1):
             xbase = xn0 + blk[4 * b + 3] * gstride
@@ -707,11 +755,13 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
                 nb = ntaps - t0 if ntaps - t0 < tblk else tblk
                 for i in range(nt):
                     if floating is float:
-                        (<fc_filtt_float_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
-                                                &pos[i * R], &tb[i * R * PF], init, t0 > 0)
+                        (<fc_filtt_float_fn>tfn[i])(xbase, toff + t0, wb + t0 * PF, nb,
+                                                    &pos[i * R], &tb[i * R * PF], init,
+                                                    t0 > 0)
                     else:
-                        (<fc_filtt_double_fn>fn)(xbase, toff + t0, wb + t0 * PF, nb,
-                                                 &pos[i * R], &tb[i * R * PF], init, t0 > 0)
+                        (<fc_filtt_double_fn>tfn[i])(xbase, toff + t0, wb + t0 * PF, nb,
+                                                     &pos[i * R], &tb[i * R * PF], init,
+                                                     t0 > 0)
                 t0 = t0 + nb
             # the group's tiles, (positions, PF) in tb, to the filters' planes
             if floating is float:
@@ -733,7 +783,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     const floating[:, :, :, :, :] src=None, Py_ssize_t spd=0,
                     Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t KD=1, Py_ssize_t KH=1,
                     Py_ssize_t dd=1, Py_ssize_t dh=1, Py_ssize_t blockbytes=8192,
-                    Py_ssize_t ahead=1, bint stream=False, bint blocks_outer=False):
+                    Py_ssize_t ahead=1, bint stream=False, bint blocks_outer=False,
+                    bint contiguous=True):
     """Many-channel correlation with FILTT tiles (vectors along filters;
     any stride and dilation: each tile position is an arbitrary offset and
     each tap input a broadcast scalar, so strided layers need no phase
@@ -766,6 +817,9 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     image, so the threads share one group's packed weights at a time and
     each keeps them in its own cache across images (weights larger than a
     core's L2; the inputs are then read once per block group).
+    `contiguous`: with column stride 1 or 2, tiles whose positions lie in
+    one row run the registry entry's `fn_c1` / `fn_c2` variant (same
+    bits); False runs every tile on the general one.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -777,8 +831,12 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef Py_ssize_t kend = OH * OW
     cdef Py_ssize_t nch, nunits, nbg
     cdef Py_ssize_t u, r, n, bg, od, ch, b0, b1, k0, k1
+    cdef void (*fn_c)() noexcept nogil
     if e.kind != 1 or e.itemsize != sizeof(floating) or R > 16 or PF > 64:
         raise ValueError("tile: not a FILTT tile of this dtype")
+    fn_c = NULL
+    if contiguous:
+        fn_c = e.fn_c1 if sw == 1 else e.fn_c2 if sw == 2 else NULL
     if chunk < R:
         chunk = R
     chunk = (chunk + R - 1) // R * R
@@ -833,7 +891,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
             _filtt_chunk(&xp[0] + n * xn + od * sd * xd, Cg * xc, &toff[0],
                          &wpack[0], &blocks[0, 0], b0, b1, &bpack[0], ntaps,
                          &out[n, 0, od, 0, 0], ostride, k0, k1, rp, sw, OW, tblk, group,
-                         relu, e.fn, R, PF, stream)
+                         relu, e.fn, fn_c, R, PF, stream)
     if maxabs:
         return _slots_max(slots, nunits, floating is float)
 

@@ -170,6 +170,42 @@ static inline void NAME(                                                        
     for (int r = 0; r < R; r++)                                                     \
         for (int u = 0; u < U; u++) FC_STOREU(VT, buf + r * (U * V) + u * V, acc[r][u]); \
 }
+/* FILTT over R consecutive positions of one row (pos[r] = pos[0] + r * S,
+ * S a constant): the same arithmetic in the same order as FC_DEFINE_FILTT,
+ * but one input pointer whose R broadcasts take constant displacements.
+ * The general tile keeps R position pointers, more than the 16 general
+ * registers hold beside the loop's own: 14 x 2 reloaded five of them from
+ * the stack per tap. */
+#define FC_DEFINE_FILTT_C(T, VT, V, R, U, S, NAME)                                  \
+static inline void NAME(                                                            \
+        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
+        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
+{                                                                                   \
+    VT acc[R][U];                                                                   \
+    if (cont) {                                                                     \
+        for (int r = 0; r < R; r++)                                                 \
+            for (int u = 0; u < U; u++)                                             \
+                acc[r][u] = FC_LOADU(VT, buf + r * (U * V) + u * V);                \
+    } else {                                                                        \
+        for (int u = 0; u < U; u++) {                                               \
+            VT s = init ? FC_LOADU(VT, init + u * V) : (VT){0};                     \
+            for (int r = 0; r < R; r++) acc[r][u] = s;                              \
+        }                                                                           \
+    }                                                                               \
+    const T *xb = x + pos[0];                                                       \
+    for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
+        const T *xt = xb + toff[t];                                                 \
+        const T *wt = wp + t * (U * V);                                             \
+        VT wv[U];                                                                   \
+        for (int u = 0; u < U; u++) wv[u] = FC_LOADU(VT, wt + u * V);              \
+        for (int r = 0; r < R; r++) {                                               \
+            VT xv = FC_SPLAT(VT, xt[r * (S)]);                                      \
+            for (int u = 0; u < U; u++) acc[r][u] += xv * wv[u];                    \
+        }                                                                           \
+    }                                                                               \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int u = 0; u < U; u++) FC_STOREU(VT, buf + r * (U * V) + u * V, acc[r][u]); \
+}
 #else  /* portable fallback: same arithmetic order, scalar code */
 #define FC_DEFINE_FILT(T, VT, V, P, U, NAME)                                        \
 static void NAME(                                                                   \
@@ -205,6 +241,21 @@ static void NAME(                                                               
         for (int j = 0; j < U * V; j++) {                                           \
             T a = cont ? buf[r * (U * V) + j] : init ? init[j] : (T)0;              \
             for (ptrdiff_t t = 0; t < ntaps; t++) a += wp[t * (U * V) + j] * x[pos[r] + toff[t]]; \
+            buf[r * (U * V) + j] = a;                                               \
+        }                                                                           \
+}
+/* The portable FILTT over consecutive positions is the general one (the
+ * caller's pos[] holds them). */
+#define FC_DEFINE_FILTT_C(T, VT, V, R, U, S, NAME)                                  \
+static void NAME(                                                                   \
+        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
+        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
+{                                                                                   \
+    for (int r = 0; r < R; r++)                                                     \
+        for (int j = 0; j < U * V; j++) {                                           \
+            T a = cont ? buf[r * (U * V) + j] : init ? init[j] : (T)0;              \
+            for (ptrdiff_t t = 0; t < ntaps; t++)                                   \
+                a += wp[t * (U * V) + j] * x[pos[0] + r * (S) + toff[t]];           \
             buf[r * (U * V) + j] = a;                                               \
         }                                                                           \
 }
@@ -256,7 +307,9 @@ typedef fc_vd fc_vdn;
 #define FC_DEF_FILT(T, A, B, W, NAME) \
     FC_DEFINE_FILT(T, FC_VT_##W##_##T, FC_V_##W##_##T, A, B, NAME)
 #define FC_DEF_FILTT(T, A, B, W, NAME) \
-    FC_DEFINE_FILTT(T, FC_VT_##W##_##T, FC_V_##W##_##T, A, B, NAME)
+    FC_DEFINE_FILTT(T, FC_VT_##W##_##T, FC_V_##W##_##T, A, B, NAME) \
+    FC_DEFINE_FILTT_C(T, FC_VT_##W##_##T, FC_V_##W##_##T, A, B, 1, NAME##_c1) \
+    FC_DEFINE_FILTT_C(T, FC_VT_##W##_##T, FC_V_##W##_##T, A, B, 2, NAME##_c2)
 #define FC_DEF_ROWS(T, A, B, W, NAME)
 #define FC_DEF_X(KIND, T, A, B, W, NAME) FC_DEF_##KIND(T, A, B, W, NAME)
 FC_TILES(FC_DEF_X)
@@ -268,14 +321,23 @@ enum { FC_W_WIDE = 0, FC_W_NARROW = 1 };
 #define FC_LIVE_FILT(A, B) ((A) * (B) + (B) + 1)
 #define FC_LIVE_FILTT(A, B) ((A) * (B) + (B) + 1)
 #define FC_LIVE_ROWS(A, B) ((A) * (B) + 2)
+/* fn_c1, fn_c2: FILTT only, the same tile over R positions of one row
+ * 1 or 2 apart (FC_DEFINE_FILTT_C, strides 1 and 2); NULL for the other
+ * kinds. */
 typedef struct {
     int kind, itemsize, a, b, narrow, lanes, vregs;
     const char *name;
     void (*fn)(void);
+    void (*fn_c1)(void);
+    void (*fn_c2)(void);
 } fc_tile_entry;
+#define FC_CS_FILT(NAME) 0, 0
+#define FC_CS_ROWS(NAME) 0, 0
+#define FC_CS_FILTT(NAME) (void (*)(void))NAME##_c1, (void (*)(void))NAME##_c2
 #define FC_ROW_X(KIND, T, A, B, W, NAME)                                      \
     {FC_KIND_##KIND, FC_DT_##T, A, B, FC_W_##W, FC_V_##W##_##T,               \
-     FC_VREG_SCALE * FC_LIVE_##KIND(A, B), #NAME, (void (*)(void))NAME},
+     FC_VREG_SCALE * FC_LIVE_##KIND(A, B), #NAME, (void (*)(void))NAME,       \
+     FC_CS_##KIND(NAME)},
 static const fc_tile_entry fc_tiles[] = { FC_TILES(FC_ROW_X) };
 static const int fc_ntiles = (int)(sizeof(fc_tiles) / sizeof(fc_tiles[0]));
 static const int fc_vregs = FC_VREGS;

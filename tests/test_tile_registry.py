@@ -97,3 +97,62 @@ def test_tile_bitwise_equals_generic(level, name, geo):
     for nthreads in (1, 2):
         y = _engine.correlate(x, w, bias=b, nthreads=nthreads, plan=plan, **geometry)
         assert np.array_equal(y.view(bits), gen.view(bits)), (level, name, nthreads)
+
+
+@pytest.mark.parametrize("level,name", [e for e in ENTRIES if e[1].startswith("fc_filtt")])
+@pytest.mark.parametrize("variant", [1, 2])
+def test_filtt_row_variants_bitwise_equal_the_general_tile(level, name, variant):
+    """Each FILTT entry's variants for positions 1 or 2 apart in one row
+    (fn_c1 / fn_c2: one input pointer instead of R) give the general
+    function's bits for those positions."""
+    kern = _dispatch.get_kernels(level)
+    t = _entry(level, name)
+    dtype = np.float32 if t["dtype"] == "f" else np.float64
+    R, pf = t["shape"][0], t["shape"][1] * t["lanes"]
+    rng = np.random.default_rng(variant)
+    x = rng.standard_normal(400).astype(dtype)
+    toff = np.array([0, 3, 1, 40, 41, 77, 150, 2, 151, 300], dtype=np.intp)
+    wp = rng.standard_normal(len(toff) * pf).astype(dtype)
+    index = t["index"]
+    for p0 in (0, 5, 17):
+        pos = (p0 + variant * np.arange(R)).astype(np.intp)
+        ref = np.zeros(R * pf, dtype)
+        kern.filtt_tile(x, toff, wp, pos, ref, index, 0)
+        got = np.full(R * pf, np.nan, dtype)
+        # the variant reads pos[0] only: the others are poisoned
+        poisoned = pos.copy()
+        poisoned[1:] = -10 ** 6
+        kern.filtt_tile(x, toff, wp, poisoned, got, index, variant)
+        bits = np.uint32 if dtype == np.float32 else np.uint64
+        assert np.array_equal(got.view(bits), ref.view(bits)), (p0, variant)
+        # and the sums are the products' sums (the general tile is right)
+        expect = np.einsum("tj,rt->rj", wp.reshape(len(toff), pf).astype(np.float64),
+                           x[pos[:, None] + toff[None, :]].astype(np.float64))
+        np.testing.assert_allclose(ref.reshape(R, pf), expect, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("level", [lv for lv in LEVELS
+                                   if _engine._filtt_tile(_dispatch.get_kernels(lv), "f")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sw", [1, 2, 3])
+def test_filtt_row_variants_in_the_engine_bitwise_generic(level, dtype, sw):
+    """The driver runs a tile on its row variant only when the tile's
+    positions lie in one row, sw apart (column strides 1 and 2): widths
+    that put some tiles in one row and others across two, with and without
+    the variants, give the generic kernel's bits."""
+    rng = np.random.default_rng(sw)
+    for W in (9, 29, 64):
+        geometry = dict(stride=(1, sw), dilation=(1, 1), pads=((1, 1), (1, 1)), groups=1,
+                        relu=False, level=level)
+        x = rng.standard_normal((2, 6, 7, W)).astype(dtype)
+        w = rng.standard_normal((19, 6, 3, 3)).astype(dtype)
+        gen = _engine.correlate(x, w, nthreads=1, force={"generic": True}, **geometry)
+        bits = np.uint32 if dtype == np.float32 else np.uint64
+        for contiguous in (True, False):
+            plan = _engine.plan_correlate(x.shape, w.shape, x.dtype,
+                                          force={"filtt": True, "contiguous": contiguous},
+                                          **geometry)
+            assert plan.path == "filtt" and plan.consts["contiguous"] == contiguous
+            for nthreads in (1, 2):
+                y = _engine.correlate(x, w, nthreads=nthreads, plan=plan, **geometry)
+                assert np.array_equal(y.view(bits), gen.view(bits)), (W, contiguous)
