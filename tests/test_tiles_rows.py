@@ -387,3 +387,31 @@ def test_slide_width_default_and_override(level, monkeypatch):
     assert width(None) == kern.slide_wide_preferred()
     assert width("512") == kern.slide_has_wide()
     assert width("256") is False
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_max_every_length_and_tail_position(level, dtype):
+    """The row scan (and the padded copy that folds it) for every row length
+    from 1 to 70 -- shorter than a vector, whole vectors, and every length of
+    the masked last vector -- with the largest finite |x|, an infinity or a
+    NaN at each position class: the exact answer, and the copy's bits."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(5)
+    for n in range(1, 71):
+        base = rng.uniform(-1, 1, n).astype(dtype)
+        for where in sorted({0, n // 2, n - 1, max(n - 5, 0)}):
+            for special in (None, np.inf, -np.inf, np.nan):
+                x = base.copy()
+                x[where] = -7.5
+                if special is not None and n > 1:
+                    x[(where + 1) % n] = special
+                finite = x[np.isfinite(x)]
+                want = float(np.abs(finite).max()) if finite.size else 0.0
+                assert kern.max_finite_abs(x, 1) == want, (n, where, special)
+                x5 = x.reshape(1, 1, 1, 1, n)
+                ref = np.pad(x5, ((0, 0), (0, 0), (0, 0), (1, 1), (2, 3)))
+                flat = np.full(ref.size, 99, dtype)
+                got = kern.pad_source(x5, flat, 0, 1, 2, 1, 3, n + 5, 1, True)
+                assert got == want, (n, where, special)
+                assert np.array_equal(_bits(flat.reshape(ref.shape)), _bits(ref))
