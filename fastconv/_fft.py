@@ -34,6 +34,7 @@ import threading
 import numpy as np
 import scipy.fft as sp_fft
 
+from fastconv import _dispatch
 from fastconv._scipy_args import conv_windows, freq_axes
 from fastconv._threads import team_size
 
@@ -339,6 +340,10 @@ def _load_ducc0():
 
 _ducc = _load_ducc0()
 
+#: float64 tiles with several axes transform their tile axis with fastconv's
+#: vectorised column FFT (_fft_cols.h); False: scipy.fft for every axis.
+COLS_FFT = True
+
 #: Library of the tiled route's transforms: 'scipy' (``scipy.fft``, the
 #: default) or 'ducc0' (faster; opt-in, ``FASTCONV_FFT=ducc0``).
 TILED_BACKEND = "scipy" if _ducc is None else "ducc0"
@@ -509,6 +514,10 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     starts = range(0, nb, g)
     tf = tuple(a + 1 for a in axes)                 # transform axes of the tile batch
 
+    # float64 with several axes: the tile axis's transforms on fastconv's
+    # own vectorised column FFT (_cols_plan), the others through scipy.fft
+    cols = _cols_setup(B0) if len(axes) > 1 and dtype == np.float64 else None
+
     def run(i):
         gi = min(g, nb - i)
         # padded coordinates of axis a0 covered by this chunk: [r0, r1)
@@ -525,10 +534,22 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
             tiles = np.lib.stride_tricks.as_strided(
                 buf, [gi] + bshape[:a0] + [B0] + bshape[a0 + 1:],
                 [P0 * st[a0]] + list(st), writeable=False)
-        sp = _rfftn(tiles, tf)
+        if cols is None:
+            sp = _rfftn(tiles, tf)
+        else:
+            sp = np.ascontiguousarray(sp_fft.rfftn(tiles, axes=tf[1:], workers=1))
         del buf, tiles
-        sp *= spec
-        y = _irfftn(sp, fsize[-1], tf, first)
+        if cols is None:
+            sp *= spec
+            y = _irfftn(sp, fsize[-1], tf, first)
+        else:
+            # the tile axis's forward transform, the product and its inverse
+            _cols_conv(sp, spec, tf[0], cols, 1.0 / B0)
+            if len(tf) > 2:
+                sp = sp_fft.ifftn(sp, axes=tf[1:-1], workers=1, overwrite_x=True)
+            sel = [slice(None)] * sp.ndim
+            sel[tf[0]] = first
+            y = sp_fft.irfft(sp[tuple(sel)], fsize[-1], axis=tf[-1], workers=1)
         ov[i:i + gi] = y[kept]
 
     workers = team_size(nthreads, len(starts), nb * per_tile)
@@ -543,6 +564,97 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
         if not out.flags.c_contiguous:
             out = np.ascontiguousarray(out)
     return out
+
+
+def _cols_factors(n):
+    """Radices 4, 2, 3, 5 whose product is n (in that order), or None when
+    n has another prime factor."""
+    fac = []
+    while n % 4 == 0:
+        fac.append(4)
+        n //= 4
+    if n % 2 == 0:
+        fac.append(2)
+        n //= 2
+    for p in (3, 5):
+        while n % p == 0:
+            fac.append(p)
+            n //= p
+    return fac if n == 1 else None
+
+
+@functools.lru_cache(maxsize=32)
+def _cols_plan(n):
+    """The plan of the column FFT of length n (``fft_cols`` of the kernel
+    modules, fastconv/_fft_cols.h), or None for lengths it does not take.
+
+    Returns ``(fac, perm, tr, ti, toff)``: the radices of a
+    decimation-in-time Cooley-Tukey (the first splits the input into
+    ``fac[0]`` interleaved subsequences), the digit-reversed input order,
+    and per stage s a table of the twiddles ``exp(-2 pi i q k / (p m))``
+    (p = fac[s], m = the product of the later radices; rows k < m, columns
+    q = 1 .. p - 1) starting at toff[s] of the cosines tr and sines ti."""
+    fac = _cols_factors(n) if n >= 2 else None
+    if fac is None:
+        return None
+
+    def order(n, fac):
+        if not fac:
+            return np.zeros(1, np.intp)
+        p = fac[0]
+        sub = order(n // p, fac[1:])
+        return np.concatenate([q + p * sub for q in range(p)])
+
+    trs, tis, toff, off = [], [], [], 0
+    for s, p in enumerate(fac):
+        m = math.prod(fac[s + 1:])
+        qk = (np.arange(m)[:, None] * np.arange(1, p)[None, :]) % (p * m)
+        ang = -2.0 * np.pi * qk.ravel() / (p * m)
+        trs.append(np.cos(ang))
+        tis.append(np.sin(ang))
+        toff.append(off)
+        off += m * (p - 1)
+    return (np.array(fac, np.intp), order(n, fac).astype(np.intp),
+            np.concatenate(trs), np.concatenate(tis), np.array(toff, np.intp))
+
+
+def _cols_setup(n):
+    """(kernel module, plan) for the tile axis's column FFTs of length n, or
+    None (scipy.fft then runs them): ducc0 chosen, a level without the
+    vectorised FFT (builds without GCC/clang vector extensions), or a length
+    with a prime factor above 5."""
+    if _ducc is not None or not COLS_FFT:
+        return None
+    kern = _dispatch.kernels
+    if not kern.fft_cols_available():
+        return None
+    plan = _cols_plan(n)
+    return None if plan is None else (kern, plan)
+
+
+def _cols_apply(sp, ax, cols, inverse, scale):
+    """In place on the C-contiguous complex128 `sp`: the FFT along axis `ax`
+    (forward, or the inverse times `scale`) of :func:`_cols_setup`'s plan."""
+    kern, plan = cols
+    n = sp.shape[ax]
+    kern.fft_cols(sp.reshape(math.prod(sp.shape[:ax]), n, -1), *plan, inverse, scale)
+
+
+def _cols_conv(sp, spec, ax, cols, scale):
+    """In place on the C-contiguous complex128 `sp`: the forward column
+    FFT along axis `ax`, times `spec` (broadcast to sp), the inverse times
+    `scale` -- in one pass where `spec` is the same for every index before
+    `ax` (its leading axes all of length 1), else in three."""
+    kern, plan = cols
+    n = sp.shape[ax]
+    x3 = sp.reshape(math.prod(sp.shape[:ax]), n, -1)
+    if math.prod(spec.shape[:ax]) == 1 and spec.shape[ax:] == sp.shape[ax:]:
+        h = np.ascontiguousarray(spec).reshape(n, -1)
+        kern.fft_cols_conv(x3, h, *plan, scale)
+        return
+    kern.fft_cols(x3, *plan, False, 1.0)
+    sp *= spec
+    kern.fft_cols(x3, *plan, True, scale)
 
 
 def _copy_chunk(buf, in1, blocks, a0, r0, r1):

@@ -2002,4 +2002,74 @@ def products_may_overflow(const floating[::1] x, const floating[::1] w, double b
     return mw > 1.0 and mx * mw >= big
 
 
+cdef extern from "_fft_cols.h" nogil:
+    int FC_HAVE_FFT_COLS
+    int fc_fft_cols(double *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0, Py_ssize_t c1,
+                    int nst, const Py_ssize_t *fac, const Py_ssize_t *perm, const double *tr,
+                    const double *ti, const Py_ssize_t *toff, int inverse, double scale)
+    int fc_fft_cols_conv(double *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0, Py_ssize_t c1,
+                         const double *h, Py_ssize_t hs, int nst, const Py_ssize_t *fac,
+                         const Py_ssize_t *perm, const double *tr, const double *ti,
+                         const Py_ssize_t *toff, double scale)
+
+
+def fft_cols_available():
+    """True when this level has the vectorised column FFT (GCC/clang builds)."""
+    return FC_HAVE_FFT_COLS != 0
+
+
+def fft_cols(double complex[:, :, ::1] x, const Py_ssize_t[::1] fac,
+             const Py_ssize_t[::1] perm, const double[::1] tr, const double[::1] ti,
+             const Py_ssize_t[::1] toff, bint inverse, double scale):
+    """In place: the complex FFT of every column of each x[o] (n rows) along
+    axis 1, forward, or the inverse (conjugate transform) times `scale`;
+    the plan is fastconv._fft._cols_plan(n)'s.  Runs on the calling thread
+    without the GIL.  Internal."""
+    cdef Py_ssize_t nout = x.shape[0], n = x.shape[1], nc = x.shape[2], o
+    cdef int rc = 0
+    if perm.shape[0] != n or toff.shape[0] != fac.shape[0]:
+        raise ValueError("fft_cols: the plan is for another length")
+    if nout == 0 or n == 0 or nc == 0:
+        return
+    with nogil:
+        for o in range(nout):
+            rc = fc_fft_cols(<double *> &x[o, 0, 0], n, 2 * nc, 0, nc, <int> fac.shape[0],
+                             &fac[0], &perm[0], &tr[0], &ti[0], &toff[0], inverse, scale)
+            if rc != 0:
+                break
+    if rc == -1:
+        raise MemoryError("fft_cols: no memory for the scratch")
+    if rc != 0:
+        raise RuntimeError("fft_cols: not available at this level")
+
+
+def fft_cols_conv(double complex[:, :, ::1] x, const double complex[:, ::1] h,
+                  const Py_ssize_t[::1] fac, const Py_ssize_t[::1] perm,
+                  const double[::1] tr, const double[::1] ti, const Py_ssize_t[::1] toff,
+                  double scale):
+    """In place, column by column of each x[o] (n rows): the forward FFT,
+    times h (n, cols: the same for every o), the inverse FFT times `scale`
+    -- fft_cols forward, the product and fft_cols inverse in one pass over
+    the columns.  Runs on the calling thread without the GIL.  Internal."""
+    cdef Py_ssize_t nout = x.shape[0], n = x.shape[1], nc = x.shape[2], o
+    cdef int rc = 0
+    if perm.shape[0] != n or toff.shape[0] != fac.shape[0]:
+        raise ValueError("fft_cols_conv: the plan is for another length")
+    if h.shape[0] != n or h.shape[1] != nc:
+        raise ValueError("fft_cols_conv: h does not match x")
+    if nout == 0 or n == 0 or nc == 0:
+        return
+    with nogil:
+        for o in range(nout):
+            rc = fc_fft_cols_conv(<double *> &x[o, 0, 0], n, 2 * nc, 0, nc,
+                                  <const double *> &h[0, 0], 2 * nc, <int> fac.shape[0],
+                                  &fac[0], &perm[0], &tr[0], &ti[0], &toff[0], scale)
+            if rc != 0:
+                break
+    if rc == -1:
+        raise MemoryError("fft_cols_conv: no memory for the scratch")
+    if rc != 0:
+        raise RuntimeError("fft_cols_conv: not available at this level")
+
+
 include "_filter_kernels.pxi"

@@ -15,7 +15,7 @@ import scipy.fft
 import scipy.signal as ss
 
 import fastconv
-from fastconv import _cost, _fft
+from fastconv import _cost, _dispatch, _fft
 
 from conftest import IMPORT_ROOT
 
@@ -103,11 +103,12 @@ def test_mixed_precision_computes_in_the_wider_dtype():
     assert np.abs(got - ref).max() <= l1_bound(x, w, 4096, EPS64)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("chunk_points", [None, 1, 5000])
-def test_bitwise_identical_for_every_thread_count(chunk_points):
+def test_bitwise_identical_for_every_thread_count(chunk_points, dtype):
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((600, 300)).astype(np.float32)
-    w = rng.standard_normal((31, 31)).astype(np.float32)
+    x = rng.standard_normal((600, 300)).astype(dtype)
+    w = rng.standard_normal((31, 31)).astype(dtype)
     runs = [_fft.tiled_convolve(x, w, (0, 1), "same", t, chunk_points=chunk_points)
             for t in (1, 2, 3)]
     for r in runs[1:]:
@@ -334,3 +335,83 @@ def test_convolve_fft_method_takes_the_pruned_transforms(monkeypatch):
     np.testing.assert_allclose(got, ss.convolve(x, w, "same"), rtol=0,
                                atol=l1_bound(x, w, 80 * 80, EPS64))
     assert used == ["same"]
+
+
+COLS_LEVELS = [lv for lv in _dispatch.supported_levels()
+               if _dispatch.get_kernels(lv).fft_cols_available()]
+COLS_LENGTHS = list(range(2, 65)) + [72, 90, 96, 100, 120, 128, 150, 180, 216, 250, 256,
+                                     360, 375, 480, 500, 729, 1000]
+
+
+@pytest.mark.parametrize("level", COLS_LEVELS)
+def test_column_fft_equals_numpy(level):
+    """The vectorised column FFT (fastconv/_fft_cols.h): every 5-smooth
+    length up to 64 and larger ones of each radix mix, column counts that
+    fill whole vectors or leave a partial block, forward and inverse, within
+    a few float64 roundings of numpy.fft; other prime factors get no plan."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(8)
+    for n in COLS_LENGTHS:
+        plan = _fft._cols_plan(n)
+        smooth = _fft._cols_factors(n) is not None
+        assert (plan is None) == (not smooth)
+        if plan is None:
+            continue
+        for nc in (1, 3, 4, 8, 9, 17):
+            x = rng.standard_normal((2, n, nc)) + 1j * rng.standard_normal((2, n, nc))
+            y = x.copy()
+            kern.fft_cols(y, *plan, False, 1.0)
+            ref = np.fft.fft(x, axis=1)
+            assert np.abs(y - ref).max() <= 8 * EPS64 * math.log2(n + 1) * np.abs(ref).max()
+            z = x.copy()
+            kern.fft_cols(z, *plan, True, 0.5)
+            ref = np.fft.ifft(x, axis=1) * (0.5 * n)
+            assert np.abs(z - ref).max() <= 8 * EPS64 * math.log2(n + 1) * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("level", COLS_LEVELS)
+def test_column_conv_equals_transform_product_inverse(level):
+    """fft_cols_conv (forward, product, inverse in one pass over the
+    columns) is the three steps done apart, to rounding, for every o."""
+    kern = _dispatch.get_kernels(level)
+    rng = np.random.default_rng(9)
+    for n, nc in ((180, 21), (60, 8), (25, 3)):
+        plan = _fft._cols_plan(n)
+        x = rng.standard_normal((3, n, nc)) + 1j * rng.standard_normal((3, n, nc))
+        h = rng.standard_normal((n, nc)) + 1j * rng.standard_normal((n, nc))
+        got = x.copy()
+        kern.fft_cols_conv(got, h, *plan, 1.0 / n)
+        ref = np.fft.ifft(np.fft.fft(x, axis=1) * h, axis=1)
+        assert np.abs(got - ref).max() <= 64 * EPS64 * np.abs(ref).max()
+        with pytest.raises(ValueError, match="h does not match"):
+            kern.fft_cols_conv(x, h[:-1], *plan, 1.0)
+
+
+@pytest.mark.parametrize("case", [((300, 257), (31, 15), (0, 1)),
+                                  ((30, 34, 40), (5, 7, 9), (0, 1, 2)),
+                                  ((3, 140, 90), (1, 31, 21), (1, 2)),    # batch: one pass
+                                  ((3, 140, 90), (3, 31, 21), (1, 2))],   # per-batch kernels
+                         ids=["2d", "3d", "batch-broadcast", "batch-kernels"])
+def test_float64_tile_axis_on_the_column_fft(case, monkeypatch):
+    """float64 with several axes: the tile axis is transformed by the column
+    FFT (fused with the product where the kernel's spectrum is the same for
+    every leading index, in three steps otherwise), within the bound of the
+    reference and of the scipy.fft transforms it replaces."""
+    s1, s2, axes = case
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(s1)
+    w = rng.standard_normal(s2)
+    ref = ss.fftconvolve(x, w, "same", axes=list(axes))
+    plan = _fft.tiled_plan(s1, s2, axes, "same")
+    bound = l1_bound(x, w, tile_len(plan), EPS64)
+    calls = []
+    real = _fft._cols_conv
+    monkeypatch.setattr(_fft, "_cols_conv", lambda *a: calls.append(1) or real(*a))
+    got = _fft.tiled_convolve(x, w, axes, "same", 2)
+    assert calls or not COLS_LEVELS
+    monkeypatch.setattr(_fft, "COLS_FFT", False)
+    calls.clear()
+    scipy_only = _fft.tiled_convolve(x, w, axes, "same", 2)
+    assert not calls
+    assert np.abs(got - ref).max() <= bound
+    assert np.abs(got - scipy_only).max() <= bound
