@@ -18,7 +18,7 @@ levels=("$@")
 if [ ${#levels[@]} -eq 0 ]; then
     levels=(baseline avx2)
 fi
-tests="${SANITIZE_TESTS:-tests/test_engine.py tests/test_tiles.py tests/test_tiles_flat.py tests/test_transpose.py tests/test_reliability.py tests/test_wgrad_filtt.py}"
+tests="${SANITIZE_TESTS:-tests/test_engine.py tests/test_tiles.py tests/test_tiles_flat.py tests/test_transpose.py tests/test_reliability.py tests/test_wgrad_filtt.py tests/test_tile_registry.py tests/test_fft_route.py}"
 cc="${CC:-gcc}"
 asan="$($cc -print-file-name=libasan.so)"
 ubsan="$($cc -print-file-name=libubsan.so)"
