@@ -15,7 +15,10 @@ is whole transforms side by side.
   overlap-save in the operands' precision, the kernel's spectrum computed
   once per call, cache-sized chunks of tiles on the call's thread team;
   transforms through ``scipy.fft``, or through ducc0 when the user opts in
-  with ``FASTCONV_FFT=ducc0`` and has it installed (:data:`TILED_BACKEND`).
+  with ``FASTCONV_FFT=ducc0`` and has it installed (:data:`TILED_BACKEND`);
+  in float64 with several axes the tile axis's transforms run on fastconv's
+  vectorised column FFT (fastconv/_fft_cols.h, :data:`COLS_FFT`), fused
+  with the spectrum product.
   Not SciPy's algorithm: its numbers differ from ``fftconvolve``'s by
   rounding (the FFT error bound), never with the thread count.
 
