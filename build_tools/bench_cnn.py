@@ -22,6 +22,14 @@ here and 1.4-1.6x in a 2-call script).  ``--passive`` re-runs the script
 with ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep instead), and ``--threads 1
 --cpu-clock`` times one thread's CPU time; the header warns when the
 threads asked for exceed the free cores.
+
+Calls of the libraries alternate (order shuffled per repeat), so each call
+follows another library's, whose thread pool may still be spinning
+(2 threads, Intel Xeon: a fastconv conv3d call right after a PyTorch one
+took 14.3 ms, after its own 12.7; PyTorch's 12.1 after fastconv's, 11.1
+after its own).  ``--block 3`` times three calls back to back per turn and
+keeps their median: the steady state of a program that calls one library
+repeatedly.
 """
 
 import argparse
@@ -35,7 +43,7 @@ sys.path.insert(0, os.getcwd())
 
 import fastconv  # noqa: E402
 from fastconv import _dispatch, _engine  # noqa: E402
-from fastconv._bench import time_interleaved  # noqa: E402
+from fastconv._bench import time_blocks, time_interleaved  # noqa: E402
 
 
 def time_cpu(funcs, repeats):
@@ -114,6 +122,10 @@ def main(argv=None):
     ap.add_argument("--no-backward", action="store_true")
     ap.add_argument("--cpu-clock", action="store_true",
                     help="with --threads 1: time the thread's CPU time (busy machines)")
+    ap.add_argument("--block", type=int, default=1,
+                    help="calls per turn, back to back, of which the median is kept "
+                         "(1: every call follows another library's; 3-5: the steady "
+                         "state of repeated calls of one library)")
     ap.add_argument("--passive", action="store_true",
                     help="run with OMP_WAIT_POLICY=PASSIVE (re-executes the script)")
     a = ap.parse_args(argv)
@@ -123,7 +135,15 @@ def main(argv=None):
                   dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
     if a.cpu_clock and a.threads != 1:
         ap.error("--cpu-clock needs --threads 1")
-    timer = time_cpu if a.cpu_clock else time_interleaved
+    if a.cpu_clock and a.block != 1:
+        ap.error("--cpu-clock times single calls (no --block)")
+    if a.cpu_clock:
+        timer = time_cpu
+    elif a.block > 1:
+        def timer(funcs, repeats):
+            return time_blocks(funcs, repeats, block=a.block)
+    else:
+        timer = time_interleaved
     import torch
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(20261202)
