@@ -650,6 +650,8 @@ def _cols_conv(sp, spec, ax, cols, scale):
     `ax` (its leading axes all of length 1), else in three."""
     kern, plan = cols
     n = sp.shape[ax]
+    if not sp.flags.c_contiguous:     # a reshape would copy: the result lost
+        raise ValueError("_cols_conv: sp must be C-contiguous")
     x3 = sp.reshape(math.prod(sp.shape[:ax]), n, -1)
     if math.prod(spec.shape[:ax]) == 1 and spec.shape[ax:] == sp.shape[ax:]:
         h = np.ascontiguousarray(spec).reshape(n, -1)

@@ -20,6 +20,7 @@
 #define FASTCONV_FFT_COLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "_microkernels.h"
@@ -27,6 +28,18 @@
 #if FC_VEC
 typedef fc_vd fc_fftv;
 #define FC_FFT_V FC_LANES_double
+
+/* `count` vectors, 64-byte aligned (the vector type's alignment), from
+ * malloc (aligned_alloc is missing from older macOS and MinGW C libraries);
+ * *raw receives the pointer to free. */
+static inline fc_fftv *fc_fft_scratch(size_t count, void **raw)
+{
+    char *p = (char *)malloc(count * sizeof(fc_fftv) + 64);
+    *raw = p;
+    if (p == NULL)
+        return NULL;
+    return (fc_fftv *)(p + (64 - (size_t)((uintptr_t)p % 64)) % 64);
+}
 
 /* Two vectors of interleaved complex numbers <-> their real and imaginary
  * parts (one permute each way per vector at AVX-512). */
@@ -204,7 +217,8 @@ static int fc_fft_cols(double *x, ptrdiff_t n, ptrdiff_t rs, ptrdiff_t c0, ptrdi
                        const double *tr, const double *ti, const ptrdiff_t *toff,
                        int inverse, double scale)
 {
-    fc_fftv *R = (fc_fftv *)aligned_alloc(64, ((size_t)(2 * n) * sizeof(fc_fftv) + 63) / 64 * 64);
+    void *raw;
+    fc_fftv *R = fc_fft_scratch((size_t)(2 * n), &raw);
     if (R == NULL)
         return -1;
     fc_fftv *I = R + n;
@@ -218,7 +232,7 @@ static int fc_fft_cols(double *x, ptrdiff_t n, ptrdiff_t rs, ptrdiff_t c0, ptrdi
         for (ptrdiff_t j = 0; j < n; j++)
             fc_fft_scatter(x + j * rs + 2 * c, nv, R[j] * scale, I[j] * si);
     }
-    free(R);
+    free(raw);
     return 0;
 }
 
@@ -234,7 +248,8 @@ static int fc_fft_cols_conv(double *x, ptrdiff_t n, ptrdiff_t rs, ptrdiff_t c0, 
                             const double *tr, const double *ti, const ptrdiff_t *toff,
                             double scale)
 {
-    fc_fftv *R = (fc_fftv *)aligned_alloc(64, ((size_t)(4 * n) * sizeof(fc_fftv) + 63) / 64 * 64);
+    void *raw;
+    fc_fftv *R = fc_fft_scratch((size_t)(4 * n), &raw);
     if (R == NULL)
         return -1;
     fc_fftv *I = R + n, *R2 = R + 2 * n, *I2 = R + 3 * n;
@@ -267,7 +282,7 @@ static int fc_fft_cols_conv(double *x, ptrdiff_t n, ptrdiff_t rs, ptrdiff_t c0, 
         for (ptrdiff_t j = 0; j < n; j++)
             fc_fft_scatter(x + j * rs + 2 * c, nv, R2[j] * scale, I2[j] * -scale);
     }
-    free(R);
+    free(raw);
     return 0;
 }
 #define FC_HAVE_FFT_COLS 1
