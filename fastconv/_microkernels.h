@@ -140,12 +140,24 @@ static inline void fc_rows_##T##_##R##x##U(                                     
  * tile's sums over earlier taps): splitting the taps into consecutive
  * blocks keeps every output's order of additions, so the bits. */
 #define FC_DEFINE_FILTT(T, VT, V, R, U, NAME)                                       \
+    FC_FILTT_FN_(T, VT, V, R, U, NAME,                                              \
+                 const T *px[R]; for (int r = 0; r < R; r++) px[r] = x + pos[r],    \
+                 px[r][o])
+/* FILTT over R positions of one row S apart (pos[r] = pos[0] + r * S, S a
+ * constant): the same arithmetic in the same order, but one input pointer
+ * whose R broadcasts take constant displacements.  The general tile keeps R
+ * position pointers, more than the 16 general registers hold beside the
+ * loop's own: 14 x 2 reloaded five of them from the stack per tap. */
+#define FC_DEFINE_FILTT_C(T, VT, V, R, U, S, NAME)                                  \
+    FC_FILTT_FN_(T, VT, V, R, U, NAME, const T *xb = x + pos[0], xb[o + r * (S)])
+/* The FILTT function: PREP declares what XV (the input of position r at tap
+ * offset o) reads through. */
+#define FC_FILTT_FN_(T, VT, V, R, U, NAME, PREP, XV)                                \
 static inline void NAME(                                                            \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
         const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
 {                                                                                   \
     VT acc[R][U];                                                                   \
-    const T *px[R];                                                                 \
     if (cont) {                                                                     \
         for (int r = 0; r < R; r++)                                                 \
             for (int u = 0; u < U; u++)                                             \
@@ -156,50 +168,14 @@ static inline void NAME(                                                        
             for (int r = 0; r < R; r++) acc[r][u] = s;                              \
         }                                                                           \
     }                                                                               \
-    for (int r = 0; r < R; r++) px[r] = x + pos[r];                                 \
+    PREP;                                                                           \
     for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
         const ptrdiff_t o = toff[t];                                                \
         const T *wt = wp + t * (U * V);                                             \
         VT wv[U];                                                                   \
         for (int u = 0; u < U; u++) wv[u] = FC_LOADU(VT, wt + u * V);              \
         for (int r = 0; r < R; r++) {                                               \
-            VT xv = FC_SPLAT(VT, px[r][o]);                                         \
-            for (int u = 0; u < U; u++) acc[r][u] += xv * wv[u];                    \
-        }                                                                           \
-    }                                                                               \
-    for (int r = 0; r < R; r++)                                                     \
-        for (int u = 0; u < U; u++) FC_STOREU(VT, buf + r * (U * V) + u * V, acc[r][u]); \
-}
-/* FILTT over R consecutive positions of one row (pos[r] = pos[0] + r * S,
- * S a constant): the same arithmetic in the same order as FC_DEFINE_FILTT,
- * but one input pointer whose R broadcasts take constant displacements.
- * The general tile keeps R position pointers, more than the 16 general
- * registers hold beside the loop's own: 14 x 2 reloaded five of them from
- * the stack per tap. */
-#define FC_DEFINE_FILTT_C(T, VT, V, R, U, S, NAME)                                  \
-static inline void NAME(                                                            \
-        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
-{                                                                                   \
-    VT acc[R][U];                                                                   \
-    if (cont) {                                                                     \
-        for (int r = 0; r < R; r++)                                                 \
-            for (int u = 0; u < U; u++)                                             \
-                acc[r][u] = FC_LOADU(VT, buf + r * (U * V) + u * V);                \
-    } else {                                                                        \
-        for (int u = 0; u < U; u++) {                                               \
-            VT s = init ? FC_LOADU(VT, init + u * V) : (VT){0};                     \
-            for (int r = 0; r < R; r++) acc[r][u] = s;                              \
-        }                                                                           \
-    }                                                                               \
-    const T *xb = x + pos[0];                                                       \
-    for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
-        const T *xt = xb + toff[t];                                                 \
-        const T *wt = wp + t * (U * V);                                             \
-        VT wv[U];                                                                   \
-        for (int u = 0; u < U; u++) wv[u] = FC_LOADU(VT, wt + u * V);              \
-        for (int r = 0; r < R; r++) {                                               \
-            VT xv = FC_SPLAT(VT, xt[r * (S)]);                                      \
+            VT xv = FC_SPLAT(VT, XV);                                               \
             for (int u = 0; u < U; u++) acc[r][u] += xv * wv[u];                    \
         }                                                                           \
     }                                                                               \
@@ -233,20 +209,12 @@ static void fc_rows_##T##_##R##x##U(                                            
     for (int r = 0; r < R; r++) memcpy(out + r * ors, acc[r], sizeof(T) * (size_t)ncols); \
 }
 #define FC_DEFINE_FILTT(T, VT, V, R, U, NAME)                                       \
-static void NAME(                                                                   \
-        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
-{                                                                                   \
-    for (int r = 0; r < R; r++)                                                     \
-        for (int j = 0; j < U * V; j++) {                                           \
-            T a = cont ? buf[r * (U * V) + j] : init ? init[j] : (T)0;              \
-            for (ptrdiff_t t = 0; t < ntaps; t++) a += wp[t * (U * V) + j] * x[pos[r] + toff[t]]; \
-            buf[r * (U * V) + j] = a;                                               \
-        }                                                                           \
-}
-/* The portable FILTT over consecutive positions is the general one (the
+    FC_FILTT_FN_(T, V, R, U, NAME, pos[r])
+/* The portable FILTT over positions S apart is the general one (the
  * caller's pos[] holds them). */
 #define FC_DEFINE_FILTT_C(T, VT, V, R, U, S, NAME)                                  \
+    FC_FILTT_FN_(T, V, R, U, NAME, pos[0] + r * (S))
+#define FC_FILTT_FN_(T, V, R, U, NAME, POS)                                         \
 static void NAME(                                                                   \
         const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
         const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
@@ -254,8 +222,7 @@ static void NAME(                                                               
     for (int r = 0; r < R; r++)                                                     \
         for (int j = 0; j < U * V; j++) {                                           \
             T a = cont ? buf[r * (U * V) + j] : init ? init[j] : (T)0;              \
-            for (ptrdiff_t t = 0; t < ntaps; t++)                                   \
-                a += wp[t * (U * V) + j] * x[pos[0] + r * (S) + toff[t]];           \
+            for (ptrdiff_t t = 0; t < ntaps; t++) a += wp[t * (U * V) + j] * x[POS + toff[t]]; \
             buf[r * (U * V) + j] = a;                                               \
         }                                                                           \
 }
