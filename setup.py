@@ -96,7 +96,7 @@ def _kernel_extensions():
             "fastconv/_kernels.pxi", "fastconv/_fused.pxd", "fastconv/_omp_shim.h",
             "fastconv/_microkernels.h", "fastconv/_filter_kernels.pxi",
             "fastconv/_tiles.inc", "fastconv/_rows_tiles.h", "fastconv/_dw_tiles.h",
-            "fastconv/_fft_cols.h"]))
+            "fastconv/_fft_cols.h", "fastconv/_fft_cols_impl.h"]))
         exts[-1].fastconv_simd = level
     return exts
 

@@ -16,7 +16,7 @@ is whole transforms side by side.
   once per call, cache-sized chunks of tiles on the call's thread team;
   transforms through ``scipy.fft``, or through ducc0 when the user opts in
   with ``FASTCONV_FFT=ducc0`` and has it installed (:data:`TILED_BACKEND`);
-  in float64 with several axes the tile axis's transforms run on fastconv's
+  with several axes the tile axis's transforms run on fastconv's
   vectorised column FFT (fastconv/_fft_cols.h, :data:`COLS_FFT`), fused
   with the spectrum product.
   Not SciPy's algorithm: its numbers differ from ``fftconvolve``'s by
@@ -343,7 +343,7 @@ def _load_ducc0():
 
 _ducc = _load_ducc0()
 
-#: float64 tiles with several axes transform their tile axis with fastconv's
+#: Tiles with several axes transform their tile axis with fastconv's
 #: vectorised column FFT (_fft_cols.h); False: scipy.fft for every axis.
 COLS_FFT = True
 
@@ -517,9 +517,9 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     starts = range(0, nb, g)
     tf = tuple(a + 1 for a in axes)                 # transform axes of the tile batch
 
-    # float64 with several axes: the tile axis's transforms on fastconv's
-    # own vectorised column FFT (_cols_plan), the others through scipy.fft
-    cols = _cols_setup(B0) if len(axes) > 1 and dtype == np.float64 else None
+    # several axes: the tile axis's transforms on fastconv's own vectorised
+    # column FFT (_cols_plan), the others through scipy.fft
+    cols = _cols_setup(B0, dtype) if len(axes) > 1 else None
 
     def run(i):
         gi = min(g, nb - i)
@@ -587,7 +587,7 @@ def _cols_factors(n):
 
 
 @functools.lru_cache(maxsize=32)
-def _cols_plan(n):
+def _cols_plan(n, dtype=np.float64):
     """The plan of the column FFT of length n (``fft_cols`` of the kernel
     modules, fastconv/_fft_cols.h), or None for lengths it does not take.
 
@@ -596,7 +596,8 @@ def _cols_plan(n):
     ``fac[0]`` interleaved subsequences), the digit-reversed input order,
     and per stage s a table of the twiddles ``exp(-2 pi i q k / (p m))``
     (p = fac[s], m = the product of the later radices; rows k < m, columns
-    q = 1 .. p - 1) starting at toff[s] of the cosines tr and sines ti."""
+    q = 1 .. p - 1) starting at toff[s] of the cosines tr and sines ti, in
+    the real `dtype` of the data (computed in float64, then rounded)."""
     fac = _cols_factors(n) if n >= 2 else None
     if fac is None:
         return None
@@ -617,30 +618,33 @@ def _cols_plan(n):
         tis.append(np.sin(ang))
         toff.append(off)
         off += m * (p - 1)
+    rt = np.dtype(dtype)
     return (np.array(fac, np.intp), order(n, fac).astype(np.intp),
-            np.concatenate(trs), np.concatenate(tis), np.array(toff, np.intp))
+            np.concatenate(trs).astype(rt), np.concatenate(tis).astype(rt),
+            np.array(toff, np.intp))
 
 
-def _cols_setup(n):
-    """(kernel module, plan) for the tile axis's column FFTs of length n, or
-    None (scipy.fft then runs them): ducc0 chosen, a level without the
-    vectorised FFT (builds without GCC/clang vector extensions), or a length
-    with a prime factor above 5."""
+def _cols_setup(n, dtype):
+    """(kernel module, plan) for the tile axis's column FFTs of length n in
+    the real `dtype`, or None (scipy.fft then runs them): ducc0 chosen, a
+    level without the vectorised FFT (builds without GCC/clang vector
+    extensions), or a length with a prime factor above 5."""
     if _ducc is not None or not COLS_FFT:
         return None
     kern = _dispatch.kernels
     if not kern.fft_cols_available():
         return None
-    plan = _cols_plan(n)
+    plan = _cols_plan(n, np.dtype(dtype))
     return None if plan is None else (kern, plan)
 
 
-def _cols_apply(sp, ax, cols, inverse, scale):
-    """In place on the C-contiguous complex128 `sp`: the FFT along axis `ax`
-    (forward, or the inverse times `scale`) of :func:`_cols_setup`'s plan."""
-    kern, plan = cols
-    n = sp.shape[ax]
-    kern.fft_cols(sp.reshape(math.prod(sp.shape[:ax]), n, -1), *plan, inverse, scale)
+def _real_rows(a, ax):
+    """The C-contiguous complex `a` as (prod(shape[:ax]), shape[ax], -1) of
+    its real type (real and imaginary parts interleaved): a view."""
+    if not a.flags.c_contiguous:     # a reshape would copy: the result lost
+        raise ValueError("the column FFT needs a C-contiguous array")
+    rt = np.float32 if a.dtype == np.complex64 else np.float64
+    return a.view(rt).reshape(math.prod(a.shape[:ax]), a.shape[ax], -1)
 
 
 def _cols_conv(sp, spec, ax, cols, scale):
@@ -649,12 +653,9 @@ def _cols_conv(sp, spec, ax, cols, scale):
     `scale` -- in one pass where `spec` is the same for every index before
     `ax` (its leading axes all of length 1), else in three."""
     kern, plan = cols
-    n = sp.shape[ax]
-    if not sp.flags.c_contiguous:     # a reshape would copy: the result lost
-        raise ValueError("_cols_conv: sp must be C-contiguous")
-    x3 = sp.reshape(math.prod(sp.shape[:ax]), n, -1)
+    x3 = _real_rows(sp, ax)
     if math.prod(spec.shape[:ax]) == 1 and spec.shape[ax:] == sp.shape[ax:]:
-        h = np.ascontiguousarray(spec).reshape(n, -1)
+        h = _real_rows(np.ascontiguousarray(spec, sp.dtype), ax)[0]
         kern.fft_cols_conv(x3, h, *plan, scale)
         return
     kern.fft_cols(x3, *plan, False, 1.0)

@@ -2004,13 +2004,24 @@ def products_may_overflow(const floating[::1] x, const floating[::1] w, double b
 
 cdef extern from "_fft_cols.h" nogil:
     int FC_HAVE_FFT_COLS
-    int fc_fft_cols(double *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0, Py_ssize_t c1,
-                    int nst, const Py_ssize_t *fac, const Py_ssize_t *perm, const double *tr,
-                    const double *ti, const Py_ssize_t *toff, int inverse, double scale)
-    int fc_fft_cols_conv(double *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0, Py_ssize_t c1,
-                         const double *h, Py_ssize_t hs, int nst, const Py_ssize_t *fac,
-                         const Py_ssize_t *perm, const double *tr, const double *ti,
-                         const Py_ssize_t *toff, double scale)
+    int fc_fft_cols_float(float *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0, Py_ssize_t c1,
+                          int nst, const Py_ssize_t *fac, const Py_ssize_t *perm,
+                          const float *tr, const float *ti, const Py_ssize_t *toff,
+                          int inverse, float scale)
+    int fc_fft_cols_double(double *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0,
+                           Py_ssize_t c1, int nst, const Py_ssize_t *fac,
+                           const Py_ssize_t *perm, const double *tr, const double *ti,
+                           const Py_ssize_t *toff, int inverse, double scale)
+    int fc_fft_cols_conv_float(float *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0,
+                               Py_ssize_t c1, const float *h, Py_ssize_t hs, int nst,
+                               const Py_ssize_t *fac, const Py_ssize_t *perm,
+                               const float *tr, const float *ti, const Py_ssize_t *toff,
+                               float scale)
+    int fc_fft_cols_conv_double(double *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0,
+                                Py_ssize_t c1, const double *h, Py_ssize_t hs, int nst,
+                                const Py_ssize_t *fac, const Py_ssize_t *perm,
+                                const double *tr, const double *ti, const Py_ssize_t *toff,
+                                double scale)
 
 
 def fft_cols_available():
@@ -2018,58 +2029,81 @@ def fft_cols_available():
     return FC_HAVE_FFT_COLS != 0
 
 
-def fft_cols(double complex[:, :, ::1] x, const Py_ssize_t[::1] fac,
-             const Py_ssize_t[::1] perm, const double[::1] tr, const double[::1] ti,
-             const Py_ssize_t[::1] toff, bint inverse, double scale):
-    """In place: the complex FFT of every column of each x[o] (n rows) along
-    axis 1, forward, or the inverse (conjugate transform) times `scale`;
-    the plan is fastconv._fft._cols_plan(n)'s.  Runs on the calling thread
-    without the GIL.  Internal."""
-    cdef Py_ssize_t nout = x.shape[0], n = x.shape[1], nc = x.shape[2], o
-    cdef int rc = 0
-    if perm.shape[0] != n or toff.shape[0] != fac.shape[0]:
+cdef int _fft_cols_check(Py_ssize_t n, Py_ssize_t width, Py_ssize_t nperm, Py_ssize_t nfac,
+                         Py_ssize_t ntoff) except -1:
+    if nperm != n or ntoff != nfac:
         raise ValueError("fft_cols: the plan is for another length")
-    if nout == 0 or n == 0 or nc == 0:
-        return
-    with nogil:
-        for o in range(nout):
-            rc = fc_fft_cols(<double *> &x[o, 0, 0], n, 2 * nc, 0, nc, <int> fac.shape[0],
-                             &fac[0], &perm[0], &tr[0], &ti[0], &toff[0], inverse, scale)
-            if rc != 0:
-                break
+    if width % 2:
+        raise ValueError("fft_cols: rows of interleaved complex numbers have even length")
+    return 0
+
+
+cdef int _fft_cols_raise(int rc) except -1:
     if rc == -1:
         raise MemoryError("fft_cols: no memory for the scratch")
     if rc != 0:
         raise RuntimeError("fft_cols: not available at this level")
+    return 0
 
 
-def fft_cols_conv(double complex[:, :, ::1] x, const double complex[:, ::1] h,
-                  const Py_ssize_t[::1] fac, const Py_ssize_t[::1] perm,
-                  const double[::1] tr, const double[::1] ti, const Py_ssize_t[::1] toff,
-                  double scale):
-    """In place, column by column of each x[o] (n rows): the forward FFT,
-    times h (n, cols: the same for every o), the inverse FFT times `scale`
-    -- fft_cols forward, the product and fft_cols inverse in one pass over
-    the columns.  Runs on the calling thread without the GIL.  Internal."""
-    cdef Py_ssize_t nout = x.shape[0], n = x.shape[1], nc = x.shape[2], o
+def fft_cols(floating[:, :, ::1] x, const Py_ssize_t[::1] fac, const Py_ssize_t[::1] perm,
+             const floating[::1] tr, const floating[::1] ti, const Py_ssize_t[::1] toff,
+             bint inverse, double scale):
+    """In place: the complex FFT of every column of each x[o] along axis 1
+    (x: a complex64/complex128 array (outer, n, cols) viewed as its real
+    type, (outer, n, 2 cols)), forward, or the inverse (conjugate transform)
+    times `scale`; the plan is fastconv._fft._cols_plan(n, dtype)'s (tables
+    in x's precision).  Runs on the calling thread without the GIL.
+    Internal."""
+    cdef Py_ssize_t nout = x.shape[0], n = x.shape[1], nc = x.shape[2] // 2, o
     cdef int rc = 0
-    if perm.shape[0] != n or toff.shape[0] != fac.shape[0]:
-        raise ValueError("fft_cols_conv: the plan is for another length")
-    if h.shape[0] != n or h.shape[1] != nc:
+    _fft_cols_check(n, x.shape[2], perm.shape[0], fac.shape[0], toff.shape[0])
+    if nout == 0 or n == 0 or nc == 0:
+        return
+    with nogil:
+        for o in range(nout):
+            if floating is float:
+                rc = fc_fft_cols_float(&x[o, 0, 0], n, 2 * nc, 0, nc, <int> fac.shape[0],
+                                       &fac[0], &perm[0], &tr[0], &ti[0], &toff[0], inverse,
+                                       <float> scale)
+            else:
+                rc = fc_fft_cols_double(&x[o, 0, 0], n, 2 * nc, 0, nc, <int> fac.shape[0],
+                                        &fac[0], &perm[0], &tr[0], &ti[0], &toff[0], inverse,
+                                        scale)
+            if rc != 0:
+                break
+    _fft_cols_raise(rc)
+
+
+def fft_cols_conv(floating[:, :, ::1] x, const floating[:, ::1] h,
+                  const Py_ssize_t[::1] fac, const Py_ssize_t[::1] perm,
+                  const floating[::1] tr, const floating[::1] ti, const Py_ssize_t[::1] toff,
+                  double scale):
+    """In place, column by column of each x[o] (n rows; arrays as in
+    fft_cols): the forward FFT, times h (n, 2 cols: the same for every o),
+    the inverse FFT times `scale` -- fft_cols forward, the product and
+    fft_cols inverse in one pass over the columns.  Runs on the calling
+    thread without the GIL.  Internal."""
+    cdef Py_ssize_t nout = x.shape[0], n = x.shape[1], nc = x.shape[2] // 2, o
+    cdef int rc = 0
+    _fft_cols_check(n, x.shape[2], perm.shape[0], fac.shape[0], toff.shape[0])
+    if h.shape[0] != n or h.shape[1] != x.shape[2]:
         raise ValueError("fft_cols_conv: h does not match x")
     if nout == 0 or n == 0 or nc == 0:
         return
     with nogil:
         for o in range(nout):
-            rc = fc_fft_cols_conv(<double *> &x[o, 0, 0], n, 2 * nc, 0, nc,
-                                  <const double *> &h[0, 0], 2 * nc, <int> fac.shape[0],
-                                  &fac[0], &perm[0], &tr[0], &ti[0], &toff[0], scale)
+            if floating is float:
+                rc = fc_fft_cols_conv_float(&x[o, 0, 0], n, 2 * nc, 0, nc, &h[0, 0], 2 * nc,
+                                            <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
+                                            &ti[0], &toff[0], <float> scale)
+            else:
+                rc = fc_fft_cols_conv_double(&x[o, 0, 0], n, 2 * nc, 0, nc, &h[0, 0], 2 * nc,
+                                             <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
+                                             &ti[0], &toff[0], scale)
             if rc != 0:
                 break
-    if rc == -1:
-        raise MemoryError("fft_cols_conv: no memory for the scratch")
-    if rc != 0:
-        raise RuntimeError("fft_cols_conv: not available at this level")
+    _fft_cols_raise(rc)
 
 
 include "_filter_kernels.pxi"

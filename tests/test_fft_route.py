@@ -343,48 +343,62 @@ COLS_LENGTHS = list(range(2, 65)) + [72, 90, 96, 100, 120, 128, 150, 180, 216, 2
                                      360, 375, 480, 500, 729, 1000]
 
 
+def _cols(a):
+    """A complex (outer, n, cols) array as the kernels take it (its real type)."""
+    return _fft._real_rows(a, 1)
+
+
 @pytest.mark.parametrize("level", COLS_LEVELS)
-def test_column_fft_equals_numpy(level):
+@pytest.mark.parametrize("ctype", [np.complex64, np.complex128])
+def test_column_fft_equals_numpy(level, ctype):
     """The vectorised column FFT (fastconv/_fft_cols.h): every 5-smooth
     length up to 64 and larger ones of each radix mix, column counts that
     fill whole vectors or leave a partial block, forward and inverse, within
-    a few float64 roundings of numpy.fft; other prime factors get no plan."""
+    a few roundings of numpy.fft; other prime factors get no plan."""
     kern = _dispatch.get_kernels(level)
+    rt = np.float32 if ctype == np.complex64 else np.float64
+    eps = float(np.finfo(rt).eps)
     rng = np.random.default_rng(8)
     for n in COLS_LENGTHS:
-        plan = _fft._cols_plan(n)
+        plan = _fft._cols_plan(n, rt)
         smooth = _fft._cols_factors(n) is not None
         assert (plan is None) == (not smooth)
         if plan is None:
             continue
-        for nc in (1, 3, 4, 8, 9, 17):
-            x = rng.standard_normal((2, n, nc)) + 1j * rng.standard_normal((2, n, nc))
+        assert plan[2].dtype == rt
+        for nc in (1, 3, 4, 8, 9, 17, 33):
+            x = (rng.standard_normal((2, n, nc))
+                 + 1j * rng.standard_normal((2, n, nc))).astype(ctype)
             y = x.copy()
-            kern.fft_cols(y, *plan, False, 1.0)
-            ref = np.fft.fft(x, axis=1)
-            assert np.abs(y - ref).max() <= 8 * EPS64 * math.log2(n + 1) * np.abs(ref).max()
+            kern.fft_cols(_cols(y), *plan, False, 1.0)
+            ref = np.fft.fft(x.astype(np.complex128), axis=1)
+            assert np.abs(y - ref).max() <= 8 * eps * math.log2(n + 1) * np.abs(ref).max()
             z = x.copy()
-            kern.fft_cols(z, *plan, True, 0.5)
-            ref = np.fft.ifft(x, axis=1) * (0.5 * n)
-            assert np.abs(z - ref).max() <= 8 * EPS64 * math.log2(n + 1) * np.abs(ref).max()
+            kern.fft_cols(_cols(z), *plan, True, 0.5)
+            ref = np.fft.ifft(x.astype(np.complex128), axis=1) * (0.5 * n)
+            assert np.abs(z - ref).max() <= 8 * eps * math.log2(n + 1) * np.abs(ref).max()
 
 
 @pytest.mark.parametrize("level", COLS_LEVELS)
-def test_column_conv_equals_transform_product_inverse(level):
+@pytest.mark.parametrize("ctype", [np.complex64, np.complex128])
+def test_column_conv_equals_transform_product_inverse(level, ctype):
     """fft_cols_conv (forward, product, inverse in one pass over the
     columns) is the three steps done apart, to rounding, for every o."""
     kern = _dispatch.get_kernels(level)
+    rt = np.float32 if ctype == np.complex64 else np.float64
+    eps = float(np.finfo(rt).eps)
     rng = np.random.default_rng(9)
-    for n, nc in ((180, 21), (60, 8), (25, 3)):
-        plan = _fft._cols_plan(n)
-        x = rng.standard_normal((3, n, nc)) + 1j * rng.standard_normal((3, n, nc))
-        h = rng.standard_normal((n, nc)) + 1j * rng.standard_normal((n, nc))
+    for n, nc in ((180, 21), (60, 8), (25, 3), (64, 16)):
+        plan = _fft._cols_plan(n, rt)
+        x = (rng.standard_normal((3, n, nc))
+             + 1j * rng.standard_normal((3, n, nc))).astype(ctype)
+        h = (rng.standard_normal((n, nc)) + 1j * rng.standard_normal((n, nc))).astype(ctype)
         got = x.copy()
-        kern.fft_cols_conv(got, h, *plan, 1.0 / n)
-        ref = np.fft.ifft(np.fft.fft(x, axis=1) * h, axis=1)
-        assert np.abs(got - ref).max() <= 64 * EPS64 * np.abs(ref).max()
+        kern.fft_cols_conv(_cols(got), _cols(h[None])[0], *plan, 1.0 / n)
+        ref = np.fft.ifft(np.fft.fft(x.astype(np.complex128), axis=1) * h, axis=1)
+        assert np.abs(got - ref).max() <= 64 * eps * np.abs(ref).max()
         with pytest.raises(ValueError, match="h does not match"):
-            kern.fft_cols_conv(x, h[:-1], *plan, 1.0)
+            kern.fft_cols_conv(_cols(x), _cols(h[None, :-1])[0], *plan, 1.0)
 
 
 @pytest.mark.parametrize("case", [((300, 257), (31, 15), (0, 1)),
@@ -392,18 +406,20 @@ def test_column_conv_equals_transform_product_inverse(level):
                                   ((3, 140, 90), (1, 31, 21), (1, 2)),    # batch: one pass
                                   ((3, 140, 90), (3, 31, 21), (1, 2))],   # per-batch kernels
                          ids=["2d", "3d", "batch-broadcast", "batch-kernels"])
-def test_float64_tile_axis_on_the_column_fft(case, monkeypatch):
-    """float64 with several axes: the tile axis is transformed by the column
-    FFT (fused with the product where the kernel's spectrum is the same for
-    every leading index, in three steps otherwise), within the bound of the
-    reference and of the scipy.fft transforms it replaces."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tile_axis_on_the_column_fft(case, dtype, monkeypatch):
+    """Several axes: the tile axis is transformed by the column FFT (fused
+    with the product where the kernel's spectrum is the same for every
+    leading index, in three steps otherwise), within the bound of the
+    reference and of the scipy.fft transforms it replaces, in float32 and
+    float64."""
     s1, s2, axes = case
     rng = np.random.default_rng(10)
-    x = rng.standard_normal(s1)
-    w = rng.standard_normal(s2)
-    ref = ss.fftconvolve(x, w, "same", axes=list(axes))
+    x = rng.standard_normal(s1).astype(dtype)
+    w = rng.standard_normal(s2).astype(dtype)
+    ref = ss.fftconvolve(x.astype(np.float64), w.astype(np.float64), "same", axes=list(axes))
     plan = _fft.tiled_plan(s1, s2, axes, "same")
-    bound = l1_bound(x, w, tile_len(plan), EPS64)
+    bound = l1_bound(x, w, tile_len(plan), float(np.finfo(dtype).eps))
     calls = []
     real = _fft._cols_conv
     monkeypatch.setattr(_fft, "_cols_conv", lambda *a: calls.append(1) or real(*a))
@@ -413,5 +429,6 @@ def test_float64_tile_axis_on_the_column_fft(case, monkeypatch):
     calls.clear()
     scipy_only = _fft.tiled_convolve(x, w, axes, "same", 2)
     assert not calls
+    assert got.dtype == dtype
     assert np.abs(got - ref).max() <= bound
     assert np.abs(got - scipy_only).max() <= bound

@@ -1,0 +1,194 @@
+/* One precision of the column FFT (fastconv/_fft_cols.h includes this file
+ * once per type with FC_FFT_T, FC_FFT_VT, FC_FFT_VI, FC_FFT_V and
+ * FC_FFT_SUF defined). */
+typedef FC_FFT_VI FC_FFT_SUF(fc_fftvi) __attribute__((vector_size(sizeof(FC_FFT_VT))));
+#if FC_FFT_V == 16
+#define FC_FFT_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define FC_FFT_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define FC_FFT_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define FC_FFT_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#elif FC_FFT_V == 8
+#define FC_FFT_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define FC_FFT_ODD 1, 3, 5, 7, 9, 11, 13, 15
+#define FC_FFT_LO 0, 8, 1, 9, 2, 10, 3, 11
+#define FC_FFT_HI 4, 12, 5, 13, 6, 14, 7, 15
+#else
+#define FC_FFT_EVEN 0, 2, 4, 6
+#define FC_FFT_ODD 1, 3, 5, 7
+#define FC_FFT_LO 0, 4, 1, 5
+#define FC_FFT_HI 2, 6, 3, 7
+#endif
+
+static inline FC_FFT_VT *FC_FFT_SUF(fc_fft_scratch)(size_t count, void **raw)
+{
+    return (FC_FFT_VT *)fc_fft_aligned(count * sizeof(FC_FFT_VT), raw);
+}
+
+/* gather row `src` (complex interleaved) of a block of nv <= V columns into
+ * the split scratch (re, im); lanes >= nv get 0 */
+static inline void FC_FFT_SUF(fc_fft_gather)(const FC_FFT_T *src, int nv, FC_FFT_VT *re,
+                                             FC_FFT_VT *im, FC_FFT_T conj)
+{
+    FC_FFT_VT r = {0}, i = {0};
+    if (nv == FC_FFT_V) {
+        const FC_FFT_VT a = FC_LOADU(FC_FFT_VT, src), b = FC_LOADU(FC_FFT_VT, src + FC_FFT_V);
+        r = FC_FFT_SHUF(a, b, FC_FFT_EVEN);
+        i = FC_FFT_SHUF(a, b, FC_FFT_ODD);
+    } else {
+        for (int l = 0; l < nv; l++) {
+            r[l] = src[2 * l];
+            i[l] = src[2 * l + 1];
+        }
+    }
+    *re = r;
+    *im = i * conj;
+}
+
+static inline void FC_FFT_SUF(fc_fft_scatter)(FC_FFT_T *dst, int nv, FC_FFT_VT re,
+                                              FC_FFT_VT im)
+{
+    if (nv == FC_FFT_V) {
+        FC_STOREU(FC_FFT_VT, dst, FC_FFT_SHUF(re, im, FC_FFT_LO));
+        FC_STOREU(FC_FFT_VT, dst + FC_FFT_V, FC_FFT_SHUF(re, im, FC_FFT_HI));
+    } else {
+        for (int l = 0; l < nv; l++) {
+            dst[2 * l] = re[l];
+            dst[2 * l + 1] = im[l];
+        }
+    }
+}
+
+/* One stage: groups of ns = p * m points; in each, for k < m, the p points
+ * k, k + m, ..., k + (p-1) m are multiplied by the twiddles w(q k / ns)
+ * (tr, ti: (m, p - 1) tables) and replaced by their length-p DFT.  One
+ * function per radix (p a constant), so the p points stay in registers. */
+#define FC_FFT_STAGE(P)                                                              \
+static void FC_FFT_SUF(fc_fft_stage##P)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n,    \
+                                        ptrdiff_t m, const FC_FFT_T *tr,            \
+                                        const FC_FFT_T *ti)                         \
+{                                                                                   \
+    const ptrdiff_t ns = (P) * m;                                                   \
+    for (ptrdiff_t g = 0; g < n; g += ns) {                                         \
+        for (ptrdiff_t k = 0; k < m; k++) {                                         \
+            FC_FFT_VT ar[P], ai[P];                                                   \
+            const ptrdiff_t b = g + k;                                              \
+            ar[0] = R[b];                                                           \
+            ai[0] = I[b];                                                           \
+            for (int q = 1; q < (P); q++) {                                         \
+                const FC_FFT_VT xr = R[b + q * m], xi = I[b + q * m];                 \
+                const FC_FFT_T wr = tr[k * ((P) - 1) + q - 1];                        \
+                const FC_FFT_T wi = ti[k * ((P) - 1) + q - 1];                        \
+                ar[q] = xr * wr - xi * wi;                                          \
+                ai[q] = xr * wi + xi * wr;                                          \
+            }                                                                       \
+            FC_FFT_BFLY##P(R, I, b, m, ar, ai);                                     \
+        }                                                                           \
+    }                                                                               \
+}
+FC_FFT_STAGE(2)
+FC_FFT_STAGE(3)
+FC_FFT_STAGE(4)
+FC_FFT_STAGE(5)
+#undef FC_FFT_STAGE
+
+/* All stages (the last radix first: its groups are the smallest). */
+static void FC_FFT_SUF(fc_fft_stages)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, int nst,
+                                      const ptrdiff_t *fac, const FC_FFT_T *tr,
+                                      const FC_FFT_T *ti, const ptrdiff_t *toff)
+{
+    ptrdiff_t m = 1;
+    for (int s = nst - 1; s >= 0; s--) {
+        const FC_FFT_T *a = tr + toff[s], *b = ti + toff[s];
+        switch (fac[s]) {
+        case 2: FC_FFT_SUF(fc_fft_stage2)(R, I, n, m, a, b); break;
+        case 3: FC_FFT_SUF(fc_fft_stage3)(R, I, n, m, a, b); break;
+        case 4: FC_FFT_SUF(fc_fft_stage4)(R, I, n, m, a, b); break;
+        default: FC_FFT_SUF(fc_fft_stage5)(R, I, n, m, a, b); break;
+        }
+        m *= fac[s];
+    }
+}
+
+/* The transforms of columns c0 .. c1-1 of x (n rows `rs` elements apart,
+ * complex interleaved: column c at x + 2 c).  nst stages; stage s has
+ * radix fac[s] and twiddle tables tr/ti + toff[s] (the last stage runs
+ * first); perm: the digit-reversed row order.  inverse: conj in and out.
+ * Returns -1 when the scratch cannot be allocated. */
+static int FC_FFT_SUF(fc_fft_cols)(FC_FFT_T *x, ptrdiff_t n, ptrdiff_t rs, ptrdiff_t c0, ptrdiff_t c1,
+                       int nst, const ptrdiff_t *fac, const ptrdiff_t *perm,
+                       const FC_FFT_T *tr, const FC_FFT_T *ti, const ptrdiff_t *toff,
+                       int inverse, FC_FFT_T scale)
+{
+    void *raw;
+    FC_FFT_VT *R = FC_FFT_SUF(fc_fft_scratch)((size_t)(2 * n), &raw);
+    if (R == NULL)
+        return -1;
+    FC_FFT_VT *I = R + n;
+    const FC_FFT_T conj = inverse ? -1 : 1;
+    for (ptrdiff_t c = c0; c < c1; c += FC_FFT_V) {
+        const int nv = (int)(c1 - c < FC_FFT_V ? c1 - c : FC_FFT_V);
+        for (ptrdiff_t j = 0; j < n; j++)
+            FC_FFT_SUF(fc_fft_gather)(x + perm[j] * rs + 2 * c, nv, &R[j], &I[j], conj);
+        FC_FFT_SUF(fc_fft_stages)(R, I, n, nst, fac, tr, ti, toff);
+        const FC_FFT_T si = scale * conj;
+        for (ptrdiff_t j = 0; j < n; j++)
+            FC_FFT_SUF(fc_fft_scatter)(x + j * rs + 2 * c, nv, R[j] * scale, I[j] * si);
+    }
+    free(raw);
+    return 0;
+}
+
+/* Convolution through the column transforms, for a block of columns at a
+ * time while it sits in the scratch: forward FFT of each column, times the
+ * kernel's spectrum (h: n rows `hs` elements apart, complex interleaved, the
+ * same columns), inverse FFT times `scale`.  The same arithmetic as
+ * FC_FFT_SUF(fc_fft_cols) forward, the product, then FC_FFT_SUF(fc_fft_cols) inverse, without
+ * writing the spectrum back in between. */
+static int FC_FFT_SUF(fc_fft_cols_conv)(FC_FFT_T *x, ptrdiff_t n, ptrdiff_t rs, ptrdiff_t c0, ptrdiff_t c1,
+                            const FC_FFT_T *h, ptrdiff_t hs,
+                            int nst, const ptrdiff_t *fac, const ptrdiff_t *perm,
+                            const FC_FFT_T *tr, const FC_FFT_T *ti, const ptrdiff_t *toff,
+                            FC_FFT_T scale)
+{
+    void *raw;
+    FC_FFT_VT *R = FC_FFT_SUF(fc_fft_scratch)((size_t)(4 * n), &raw);
+    if (R == NULL)
+        return -1;
+    FC_FFT_VT *I = R + n, *R2 = R + 2 * n, *I2 = R + 3 * n;
+    for (ptrdiff_t c = c0; c < c1; c += FC_FFT_V) {
+        const int nv = (int)(c1 - c < FC_FFT_V ? c1 - c : FC_FFT_V);
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const FC_FFT_T *row = x + perm[j] * rs + 2 * c;
+            /* the next block's lines of this row (rows are far apart: the
+               hardware prefetchers do not follow) */
+            __builtin_prefetch(row + FC_FFT_PF, 0, 2);
+            __builtin_prefetch(row + FC_FFT_PF + 8, 0, 2);
+            FC_FFT_SUF(fc_fft_gather)(row, nv, &R[j], &I[j], 1);
+        }
+        FC_FFT_SUF(fc_fft_stages)(R, I, n, nst, fac, tr, ti, toff);
+        /* times the spectrum, then conjugated into digit-reversed order */
+        for (ptrdiff_t j = 0; j < n; j++) {
+            FC_FFT_VT hr, hi;
+            __builtin_prefetch(h + j * hs + 2 * c + FC_FFT_PF, 0, 2);
+            __builtin_prefetch(h + j * hs + 2 * c + FC_FFT_PF + 8, 0, 2);
+            FC_FFT_SUF(fc_fft_gather)(h + j * hs + 2 * c, nv, &hr, &hi, 1);
+            const FC_FFT_VT pr = R[j] * hr - I[j] * hi, pi = R[j] * hi + I[j] * hr;
+            R[j] = pr;
+            I[j] = pi;
+        }
+        for (ptrdiff_t j = 0; j < n; j++) {
+            R2[j] = R[perm[j]];
+            I2[j] = -I[perm[j]];
+        }
+        FC_FFT_SUF(fc_fft_stages)(R2, I2, n, nst, fac, tr, ti, toff);
+        for (ptrdiff_t j = 0; j < n; j++)
+            FC_FFT_SUF(fc_fft_scatter)(x + j * rs + 2 * c, nv, R2[j] * scale,
+                                       I2[j] * -scale);
+    }
+    free(raw);
+    return 0;
+}
+#undef FC_FFT_EVEN
+#undef FC_FFT_ODD
+#undef FC_FFT_LO
+#undef FC_FFT_HI
