@@ -6,6 +6,7 @@ bench``)."""
 
 import math
 import os
+import platform
 import subprocess
 import sys
 
@@ -153,13 +154,23 @@ def test_kernel_spectrum_computed_once_and_reused_across_batch_and_tiles(monkeyp
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_pruned_kernel_spectrum_is_rfftn_bitwise(shape, fsize, axes, dtype):
     """The kernel's spectrum transforms only its own rows on the last axis,
-    then pads the others: the bits of ``rfftn(w, fsize, axes)``."""
+    then pads the others: the same 1-D transforms of the same data as
+    ``rfftn(w, fsize, axes)``, so its bits on x86-64.  (SciPy's aarch64
+    builds contract multiply-adds, and pocketfft's vector and scalar loops
+    then round the same transform differently: a column lands in one or the
+    other by how many columns run together, so there it is rfftn to
+    rounding.)"""
     w = np.random.default_rng(8).standard_normal(shape).astype(dtype)
     want = scipy.fft.rfftn(w, fsize, axes=axes)
+    eps = float(np.finfo(dtype).eps)
     for workers in (1, 2):
         got = _fft._kernel_spectrum(w, fsize, axes, workers)
         assert got.dtype == want.dtype and got.shape == want.shape
-        assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+        if platform.machine().lower() in ("x86_64", "amd64"):
+            assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+        else:
+            scale = float(np.abs(w).sum())
+            assert np.abs(got - want).max() <= 8 * eps * math.log2(max(fsize)) * scale
 
 
 @pytest.mark.parametrize("r0, r1", [(0, 180), (150, 330), (1950, 2130), (3000, 3180)])
