@@ -358,22 +358,24 @@ def _rfftn(x, axes):
     return sp_fft.rfftn(x, axes=axes, workers=1)
 
 
-def _irfftn(x, last, axes, first=None):
+def _irfftn(x, last, axes, first=None, first_done=False):
     """Inverse of :func:`_rfftn` (`last`: the real length of the last axis).
 
     With `first` (a slice of ``axes[0]``, several axes): only those
     samples of the first axis are computed -- the complex inverse of
     the leading axes runs on all of them, the real one of the last axis
-    on the kept rows only (a tile's first k - 1 rows are never output)."""
+    on the kept rows only (a tile's first k - 1 rows are never output).
+    `first_done`: the inverse along ``axes[0]`` already ran (the column
+    FFT of :func:`_cols_conv`)."""
     if first is None or len(axes) < 2:
         if _ducc is not None:
             return _ducc.c2r(x, axes=axes, lastsize=last, forward=False, inorm=2, nthreads=1)
         return sp_fft.irfftn(x, [x.shape[a] for a in axes[:-1]] + [last], axes=axes,
                              workers=1)
-    lead = axes[:-1]
-    if _ducc is not None:
+    lead = axes[1:-1] if first_done else axes[:-1]
+    if lead and _ducc is not None:
         x = _ducc.c2c(x, axes=lead, forward=False, inorm=2, nthreads=1, out=x)
-    else:
+    elif lead:
         x = sp_fft.ifftn(x, axes=lead, workers=1, overwrite_x=True)
     sel = [slice(None)] * x.ndim
     sel[axes[0]] = first
@@ -537,22 +539,15 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
             tiles = np.lib.stride_tricks.as_strided(
                 buf, [gi] + bshape[:a0] + [B0] + bshape[a0 + 1:],
                 [P0 * st[a0]] + list(st), writeable=False)
-        if cols is None:
-            sp = _rfftn(tiles, tf)
-        else:
-            sp = np.ascontiguousarray(sp_fft.rfftn(tiles, axes=tf[1:], workers=1))
+        sp = _rfftn(tiles, tf if cols is None else tf[1:])
         del buf, tiles
         if cols is None:
             sp *= spec
-            y = _irfftn(sp, fsize[-1], tf, first)
         else:
-            # the tile axis's forward transform, the product and its inverse
+            # the tile axis: its forward transform, the product, its inverse
+            sp = np.ascontiguousarray(sp)
             _cols_conv(sp, spec, tf[0], cols, 1.0 / B0)
-            if len(tf) > 2:
-                sp = sp_fft.ifftn(sp, axes=tf[1:-1], workers=1, overwrite_x=True)
-            sel = [slice(None)] * sp.ndim
-            sel[tf[0]] = first
-            y = sp_fft.irfft(sp[tuple(sel)], fsize[-1], axis=tf[-1], workers=1)
+        y = _irfftn(sp, fsize[-1], tf, first, first_done=cols is not None)
         ov[i:i + gi] = y[kept]
 
     workers = team_size(nthreads, len(starts), nb * per_tile)
