@@ -58,69 +58,58 @@ static inline void *fc_fft_aligned(size_t nbytes, void **raw)
 /* The radix-p butterflies, on p points (ar, ai) already multiplied by their
  * twiddles, written back m apart from R[b], I[b] (FC_FFT_T: the element type
  * of the including instance). */
-#define FC_FFT_BFLY2(R, I, b, m, ar, ai) do {                                       \
-    R[b] = ar[0] + ar[1];                                                           \
-    I[b] = ai[0] + ai[1];                                                           \
-    R[b + m] = ar[0] - ar[1];                                                       \
-    I[b + m] = ai[0] - ai[1];                                                       \
+/* y[j1] = p + q, y[j2] = p - q (complex, as real and imaginary parts) */
+#define FC_FFT_PM(R, I, j1, j2, pr, pi, qr, qi) do {                                \
+    R[j1] = (pr) + (qr);                                                            \
+    I[j1] = (pi) + (qi);                                                            \
+    R[j2] = (pr) - (qr);                                                            \
+    I[j2] = (pi) - (qi);                                                            \
 } while (0)
-/* y1 = (a0 - a2) + (a1 - a3)(-i) */
+#define FC_FFT_BFLY2(R, I, b, m, ar, ai)                                            \
+    FC_FFT_PM(R, I, b, b + m, ar[0], ai[0], ar[1], ai[1])
+/* y1, y3 = (a0 - a2) +- (a1 - a3)(-i) */
 #define FC_FFT_BFLY4(R, I, b, m, ar, ai) do {                                       \
-    const FC_FFT_VT t0r = ar[0] + ar[2], t0i = ai[0] + ai[2];                         \
-    const FC_FFT_VT t1r = ar[0] - ar[2], t1i = ai[0] - ai[2];                         \
-    const FC_FFT_VT t2r = ar[1] + ar[3], t2i = ai[1] + ai[3];                         \
-    const FC_FFT_VT t3r = ai[1] - ai[3], t3i = ar[3] - ar[1];                         \
-    R[b] = t0r + t2r;                                                               \
-    I[b] = t0i + t2i;                                                               \
-    R[b + 2 * m] = t0r - t2r;                                                       \
-    I[b + 2 * m] = t0i - t2i;                                                       \
-    R[b + m] = t1r + t3r;                                                           \
-    I[b + m] = t1i + t3i;                                                           \
-    R[b + 3 * m] = t1r - t3r;                                                       \
-    I[b + 3 * m] = t1i - t3i;                                                       \
+    const FC_FFT_VT t0r = ar[0] + ar[2], t0i = ai[0] + ai[2];                       \
+    const FC_FFT_VT t1r = ar[0] - ar[2], t1i = ai[0] - ai[2];                       \
+    const FC_FFT_VT t2r = ar[1] + ar[3], t2i = ai[1] + ai[3];                       \
+    const FC_FFT_VT t3r = ai[1] - ai[3], t3i = ar[3] - ar[1];                       \
+    FC_FFT_PM(R, I, b, b + 2 * m, t0r, t0i, t2r, t2i);                              \
+    FC_FFT_PM(R, I, b + m, b + 3 * m, t1r, t1i, t3r, t3i);                          \
 } while (0)
 /* y1, y2 = a0 - (a1 + a2) / 2 -+ i sin(2 pi / 3) (a1 - a2) */
 #define FC_FFT_BFLY3(R, I, b, m, ar, ai) do {                                       \
-    const FC_FFT_T h3 = (FC_FFT_T)0.86602540378443864676, half = (FC_FFT_T)0.5;                             \
-    const FC_FFT_VT sr = ar[1] + ar[2], si = ai[1] + ai[2];                           \
-    const FC_FFT_VT dr = ar[1] - ar[2], di = ai[1] - ai[2];                           \
-    const FC_FFT_VT tr_ = ar[0] - half * sr, ti_ = ai[0] - half * si;                 \
-    const FC_FFT_VT ur = h3 * di, ui = -h3 * dr;                                      \
+    const FC_FFT_T h3 = (FC_FFT_T)0.86602540378443864676;                           \
+    const FC_FFT_T half = (FC_FFT_T)0.5;                                            \
+    const FC_FFT_VT sr = ar[1] + ar[2], si = ai[1] + ai[2];                         \
+    const FC_FFT_VT dr = ar[1] - ar[2], di = ai[1] - ai[2];                         \
+    const FC_FFT_VT tr_ = ar[0] - half * sr, ti_ = ai[0] - half * si;               \
     R[b] = ar[0] + sr;                                                              \
     I[b] = ai[0] + si;                                                              \
-    R[b + m] = tr_ + ur;                                                            \
-    I[b + m] = ti_ + ui;                                                            \
-    R[b + 2 * m] = tr_ - ur;                                                        \
-    I[b + 2 * m] = ti_ - ui;                                                        \
+    FC_FFT_PM(R, I, b + m, b + 2 * m, tr_, ti_, h3 * di, -h3 * dr);                 \
 } while (0)
 /* with b1 = a1 + a4, b2 = a2 + a3, d1 = a1 - a4, d2 = a2 - a3:
  * y1, y4 = a0 + c1 b1 + c2 b2 -+ i (s1 d1 + s2 d2),
  * y2, y3 = a0 + c2 b1 + c1 b2 -+ i (s2 d1 - s1 d2) */
 #define FC_FFT_BFLY5(R, I, b, m, ar, ai) do {                                       \
-    const FC_FFT_T c1 = (FC_FFT_T)0.30901699437494742410;                      \
-    const FC_FFT_T c2 = (FC_FFT_T)-0.80901699437494742410;        \
-    const FC_FFT_T s1 = (FC_FFT_T)0.95105651629515357212;                      \
-    const FC_FFT_T s2 = (FC_FFT_T)0.58778525229247312917;         \
-    const FC_FFT_VT b1r = ar[1] + ar[4], b1i = ai[1] + ai[4];                         \
-    const FC_FFT_VT b2r = ar[2] + ar[3], b2i = ai[2] + ai[3];                         \
-    const FC_FFT_VT d1r = ar[1] - ar[4], d1i = ai[1] - ai[4];                         \
-    const FC_FFT_VT d2r = ar[2] - ar[3], d2i = ai[2] - ai[3];                         \
-    const FC_FFT_VT t1r = ar[0] + c1 * b1r + c2 * b2r;                                \
-    const FC_FFT_VT t1i = ai[0] + c1 * b1i + c2 * b2i;                                \
-    const FC_FFT_VT t2r = ar[0] + c2 * b1r + c1 * b2r;                                \
-    const FC_FFT_VT t2i = ai[0] + c2 * b1i + c1 * b2i;                                \
-    const FC_FFT_VT v1r = s1 * d1r + s2 * d2r, v1i = s1 * d1i + s2 * d2i;             \
-    const FC_FFT_VT v2r = s2 * d1r - s1 * d2r, v2i = s2 * d1i - s1 * d2i;             \
+    const FC_FFT_T c1 = (FC_FFT_T)0.30901699437494742410;                           \
+    const FC_FFT_T c2 = (FC_FFT_T)-0.80901699437494742410;                          \
+    const FC_FFT_T s1 = (FC_FFT_T)0.95105651629515357212;                           \
+    const FC_FFT_T s2 = (FC_FFT_T)0.58778525229247312917;                           \
+    const FC_FFT_VT b1r = ar[1] + ar[4], b1i = ai[1] + ai[4];                       \
+    const FC_FFT_VT b2r = ar[2] + ar[3], b2i = ai[2] + ai[3];                       \
+    const FC_FFT_VT d1r = ar[1] - ar[4], d1i = ai[1] - ai[4];                       \
+    const FC_FFT_VT d2r = ar[2] - ar[3], d2i = ai[2] - ai[3];                       \
+    const FC_FFT_VT t1r = ar[0] + c1 * b1r + c2 * b2r;                              \
+    const FC_FFT_VT t1i = ai[0] + c1 * b1i + c2 * b2i;                              \
+    const FC_FFT_VT t2r = ar[0] + c2 * b1r + c1 * b2r;                              \
+    const FC_FFT_VT t2i = ai[0] + c2 * b1i + c1 * b2i;                              \
+    const FC_FFT_VT v1r = s1 * d1r + s2 * d2r, v1i = s1 * d1i + s2 * d2i;           \
+    const FC_FFT_VT v2r = s2 * d1r - s1 * d2r, v2i = s2 * d1i - s1 * d2i;           \
     R[b] = ar[0] + b1r + b2r;                                                       \
     I[b] = ai[0] + b1i + b2i;                                                       \
-    R[b + m] = t1r + v1i;                                                           \
-    I[b + m] = t1i - v1r;                                                           \
-    R[b + 4 * m] = t1r - v1i;                                                       \
-    I[b + 4 * m] = t1i + v1r;                                                       \
-    R[b + 2 * m] = t2r + v2i;                                                       \
-    I[b + 2 * m] = t2i - v2r;                                                       \
-    R[b + 3 * m] = t2r - v2i;                                                       \
-    I[b + 3 * m] = t2i + v2r;                                                       \
+    /* -i v = (v_im, -v_re) */                                                     \
+    FC_FFT_PM(R, I, b + m, b + 4 * m, t1r, t1i, v1i, -v1r);                         \
+    FC_FFT_PM(R, I, b + 2 * m, b + 3 * m, t2r, t2i, v2i, -v2r);                     \
 } while (0)
 
 #define FC_FFT_T double
