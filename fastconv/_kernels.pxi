@@ -1239,6 +1239,8 @@ cdef inline void _rows_scratch(const floating *xrow0, Py_ssize_t xrs, Py_ssize_t
 
 cdef extern from "_dw_tiles.h" nogil:
     void fc_row_max_float(const float *src, Py_ssize_t n, int64_t *m)
+    void fc_gather2_row_float(float *dst, const float *src, Py_ssize_t n)
+    void fc_gather2_row_double(double *dst, const double *src, Py_ssize_t n)
     void fc_row_max_double(const double *src, Py_ssize_t n, int64_t *m)
 
 
@@ -1331,9 +1333,16 @@ cdef void _pad_row(const floating *x, const _PadGeo *g, floating *flat, Py_ssize
     for j in range(pw):
         row[j] = 0
     if sw != 1:
-        # a strided row: gathered element by element, then scanned in place
-        for j in range(W):
-            row[pw + j] = src[j * sw]
+        # a strided row: gathered (stride 2 by vector shuffles), then scanned
+        # in place
+        if sw == 2:
+            if floating is float:
+                fc_gather2_row_float(row + pw, src, W)
+            else:
+                fc_gather2_row_double(row + pw, src, W)
+        else:
+            for j in range(W):
+                row[pw + j] = src[j * sw]
         if mx != NULL:
             if floating is float:
                 fc_row_max_float(row + pw, W, mx)

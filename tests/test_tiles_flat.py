@@ -468,6 +468,31 @@ def test_phase_of_a_stride_is_read_without_a_copy(monkeypatch):
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stride_2_phase_copy_for_every_row_width(level, dtype):
+    """The padded copy of a stride-2 layer whose taps land on one phase reads
+    every second element of a row (two vectors, one shuffle; a scalar loop
+    for the rest): phase rows 1-37 elements long (every vector count and
+    remainder), a NaN at the last element a row's copy reads and an infinity
+    at the first, give the bits of the generic kernel on the layer as given
+    (no phase reduction, no copy)."""
+    rng = np.random.default_rng(16)
+    kw = dict(stride=(2, 2), dilation=(2, 2), pads=((2, 2), (2, 2)), level=level)
+    for wq in range(1, 38):
+        W = 2 * wq - 1 + (wq % 2)          # odd and even input widths
+        x = rng.standard_normal((2, 3, 5, W)).astype(dtype)
+        x[0, 1, 2, 2 * (wq - 1)] = np.nan  # last element of its phase row
+        x[1, 2, 4, 0] = np.inf
+        w = rng.uniform(-1, 1, (16, 3, 3, 3)).astype(dtype)
+        plan = _engine.plan_correlate(x.shape, w.shape, dtype, force={"generic": True},
+                                      **kw)
+        ref = _engine.correlate(x, w, nthreads=1, plan=plan, **kw)
+        got = _engine.correlate(x, w, nthreads=1, force={"filtt": True}, **kw)
+        bits = np.uint32 if dtype == np.float32 else np.uint64
+        assert np.array_equal(got.view(bits), ref.view(bits)), wq
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("relu", [False, True])
 def test_filtt_streaming_store_gives_the_same_bits(level, dtype, relu):
     """FILTT plans of large outputs write with non-temporal stores (AVX-512
