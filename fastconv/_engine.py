@@ -710,6 +710,15 @@ def _dw3_band(OH, OW, itemsize, nplanes, force):
     return min(band, OH)
 
 
+def _dw3_streams(c, kern, out):
+    """Whether the DW3 run writes `out` with non-temporal stores: outputs of
+    _DW3_STREAM_BYTES and more on CPUs where they were measured faster
+    (kern.dw_stream_preferred); ``force={'stream': bool}`` decides."""
+    if "stream" in c:
+        return bool(c["stream"])
+    return out.nbytes >= _DW3_STREAM_BYTES and kern.dw_stream_preferred()
+
+
 def _use_dw3(nplanes, x5, k5, s, d, pl, ph, force, osize=0, bands_ok=True):
     """The DW3 driver (fastconv/_dw_tiles.h): 3x3 kernels, stride 1, no
     dilation, padding 0 or 1 per side, one depth plane; either planes of at
@@ -762,12 +771,19 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
         # planes: 3x3 'same' float32 1024^2 0.34 -> 0.26 ms, 2048^2 3.26 ->
         # 0.97, 4096^2 7.9 -> 4.3; float64 2048^2 6.3 -> 1.9 (whole small
         # planes, the depthwise layers, keep DW3: 16 x 128 x 56^2 3.3 ms
-        # against 5.5).  Zen 2/4 keep the bands they were measured with.
+        # against 5.5).  On the same Intel CPU at the avx2 level too (256-bit
+        # SLIDE tile, DW3 without streaming, 2026-12-05): float32 2048^2
+        # 1.22 -> 0.94 ms on 2 threads, 2.36 -> 1.67 on one; float64 2048^2
+        # 2.51 -> 1.68; 512^2 to 4096^2 all 10-40% faster.  Zen 2/4 keep the
+        # bands they were measured with.
         if _use_dw3(N * F, x5, k5, s, d, pl, ph, force, OH * OW,
-                    bands_ok=not kern.slide_wide_preferred()):
+                    bands_ok=not (kern.slide_wide_preferred()
+                                  or kern.cpu_vendor() == "intel")):
             band = (OH if _dw3_whole_planes(N * F, x5) and not force.get("dw3_band")
                     else _dw3_band(OH, OW, 4 if dchar == "f" else 8, N * F, force))
             c.update(fallback=rows, planes=N * F, band=band)
+            if "stream" in force:
+                c["stream"] = bool(force["stream"])
             return "dw3", c
         return rows
     flat_ok = s[1] == 1 and s[2] == 1
@@ -992,7 +1008,7 @@ def _run_dw3(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
                             out.reshape(P, OH, plan.oshape[-1]),
                             c["pl"][1], c["pl"][2], plan.relu,
                             team_size(nthreads, P * -(-OH // band), work=9 * out.size),
-                            out.nbytes >= _DW3_STREAM_BYTES, band, fold is not None)
+                            _dw3_streams(c, kern, out), band, fold is not None)
     if fold is not None:
         fold.append(mx)
 
@@ -1207,8 +1223,10 @@ def plan_correlate(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1,
         ``{'tile': name}`` runs one registry tile (its driver; FILT: blocks
         of at most its filters); ``{'filtt_taps': int, 'filtt_group': int}``
         set the FILTT tap block and tiles per group, ``{'filtt_bpu': int}``
-        its filter blocks per unit, ``{'stream': bool}`` its non-temporal
-        stores (default: outputs of ``_FILTT_STREAM_BYTES`` and more);
+        its filter blocks per unit, ``{'stream': bool}`` the non-temporal
+        stores of the FILTT and DW3 drivers (default: FILTT outputs of
+        ``_FILTT_STREAM_BYTES`` and more; DW3 outputs of
+        ``_DW3_STREAM_BYTES`` and more where ``kern.dw_stream_preferred()``);
         ``{'slide': False}`` makes the ROWS driver run its tap-by-tap tiles
         instead of the SLIDE tiles, ``{'slide_wide': bool}`` picks the
         512-bit or the level's own SLIDE tile (AVX-512 builds).

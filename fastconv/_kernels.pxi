@@ -1130,6 +1130,27 @@ def slide_wide_preferred():
     return bool(_SLIDE_WIDE_PREFERRED)
 
 
+cdef extern from "_dw_tiles.h" nogil:
+    int fc_dw_stream_preferred()
+    int fc_cpu_vendor()
+
+
+cdef bint _DW_STREAM_PREFERRED = fc_dw_stream_preferred()
+cdef int _CPU_VENDOR = fc_cpu_vendor()
+
+
+def cpu_vendor():
+    """'amd', 'intel' or '' (another or unknown; cpuid on x86).  Internal."""
+    return ("", "amd", "intel")[_CPU_VENDOR]
+
+
+def dw_stream_preferred():
+    """True where the DW3 driver's non-temporal stores are used for large
+    outputs on this CPU (see fc_dw_stream_preferred, _dw_tiles.h).
+    Internal."""
+    return bool(_DW_STREAM_PREFERRED)
+
+
 def slide_has_wide():
     """True where this build has a 512-bit SLIDE tile.  Internal."""
     return bool(FC_SLIDE_HAS_WIDE)

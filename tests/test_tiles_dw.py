@@ -123,14 +123,38 @@ def test_dw3_plan_choice():
     assert path((16, 128, 56, 56), (128, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), force={"dw3": False}) != "dw3"
-    # large planes in bands, except on CPUs with full-width 512-bit units,
-    # where the SLIDE tiles are faster there
-    bands = not _dispatch.get_kernels().slide_wide_preferred()
+    # large planes in bands, except on CPUs with full-width 512-bit units
+    # and on Intel CPUs, where the SLIDE tiles are faster
+    kern = _dispatch.get_kernels()
+    bands = not (kern.slide_wide_preferred() or kern.cpu_vendor() == "intel")
     assert (path((2, 4, 400, 400), (4, 1, 3, 3)) == "dw3") == bands
     assert (path((1, 1, 2048, 2048), (1, 1, 3, 3)) == "dw3") == bands      # one image
     assert (path((1, 1, 2048, 2048), (1, 1, 3, 3), p=((0, 0), (0, 0))) == "dw3") == bands
     assert path((1, 1, 2048, 2048), (1, 1, 3, 3), force={"dw3": True}) == "dw3"
     assert path((1, 1, 2048, 2048), (1, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
+
+
+@pytest.mark.parametrize("vendor", ["amd", "intel", ""])
+@pytest.mark.parametrize("wide", [False, True])
+def test_dw3_bands_by_cpu(vendor, wide, monkeypatch):
+    """Single large planes take the DW3 bands only where they were measured
+    faster than the SLIDE tiles: not on Intel CPUs (any level), not where the
+    512-bit SLIDE tile is preferred; elsewhere (AMD Zen 2/4, other CPUs) yes.
+    Depthwise layers of many small planes take DW3 everywhere."""
+    kern = _dispatch.get_kernels()
+    monkeypatch.setattr(kern, "cpu_vendor", lambda: vendor)
+    monkeypatch.setattr(kern, "slide_wide_preferred", lambda: wide)
+    _engine._plan_cached.cache_clear()
+    try:
+        def path(xs, ws):
+            return _engine.plan_correlate(xs, ws, np.float32, stride=(1, 1), dilation=(1, 1),
+                                          pads=((1, 1), (1, 1)), groups=xs[1]).path
+        bands = vendor != "intel" and not wide
+        assert (path((1, 1, 2048, 2048), (1, 1, 3, 3)) == "dw3") == bands
+        assert (path((2, 4, 400, 400), (4, 1, 3, 3)) == "dw3") == bands
+        assert path((16, 128, 56, 56), (128, 1, 3, 3)) == "dw3"
+    finally:
+        _engine._plan_cached.cache_clear()
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -153,6 +177,42 @@ def test_dw3_streaming_stores_bitwise(level, dtype):
                 out[...] = np.nan
                 kern.dw3_correlate(x, w, b, out, 1, 1, False, nthreads, True)
                 assert np.array_equal(_bits(out), _bits(ref))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_dw3_streams_large_outputs_only_where_the_cpu_prefers(level, monkeypatch):
+    """The engine asks the DW3 kernel for non-temporal stores on outputs of
+    _DW3_STREAM_BYTES and more only where kern.dw_stream_preferred() (AMD:
+    measured faster there, slower on an Intel Xeon); force={'stream': bool}
+    overrides; the bits are the same every way."""
+    kern = _dispatch.get_kernels(level)
+    seen = []
+    real = kern.dw3_correlate
+
+    def spy(*args):
+        seen.append(bool(args[8]))
+        return real(*args)
+    monkeypatch.setattr(kern, "dw3_correlate", spy)
+    monkeypatch.setattr(_engine, "_DW3_STREAM_BYTES", 1 << 12)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 40, 70)).astype(np.float32)      # 11 KB out
+    w = rng.uniform(-1, 1, (1, 1, 3, 3)).astype(np.float32)
+    kw = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), level=level)
+    outs = []
+    for preferred, force, expect in ((False, {}, False), (True, {}, True),
+                                     (True, {"stream": False}, False),
+                                     (False, {"stream": True}, True)):
+        monkeypatch.setattr(kern, "dw_stream_preferred", lambda p=preferred: p)
+        seen.clear()
+        outs.append(_engine.correlate(x, w, nthreads=2, force=dict(force, dw3=True), **kw))
+        assert seen == [expect], (preferred, force)
+    small = rng.standard_normal((1, 1, 20, 30)).astype(np.float32)    # 2.4 KB out
+    monkeypatch.setattr(kern, "dw_stream_preferred", lambda: True)
+    seen.clear()
+    _engine.correlate(small, w, nthreads=1, force={"dw3": True}, **kw)
+    assert seen == [False]
+    for o in outs[1:]:
+        assert np.array_equal(_bits(o), _bits(outs[0]))
 
 
 # single large planes cut into row bands: (N, C, (H, W), pads, band rows)
