@@ -373,9 +373,9 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
             out[tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))] = xt
             return out
         return np.pad(xt, width, mode="constant", constant_values=value)
-    if xt.size <= _SMALL_PAD:
+    if xt.size <= _SMALL_GATHER:
         # one gather per padded axis with np.pad's own index pattern (cached):
-        # np.pad's per-mode Python loops cost ~50 us even on an 8 x 8 array
+        # np.pad's per-mode Python loops cost ~20-50 us even on an 8 x 8 array
         for axis, (lo, hi) in enumerate(width):
             if lo or hi:
                 xt = xt.take(_pad_index(xt.shape[axis], lo, hi, pad_mode), axis=axis)
@@ -384,6 +384,11 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
 
 
 _SMALL_PAD = 1 << 16     # elements; larger arrays are padded by np.pad itself
+# The gathers of the other modes copy element by element: np.pad's slab
+# copies win from ~30 000 elements (float64 'reflect', Intel Xeon,
+# 2026-12-05: 128^2 take 16 us against np.pad's 25, 192^2 32 against 29,
+# 256^2 54 against 35, 32^3 52 against 43; 1-D 8192 7 against 17).
+_SMALL_GATHER = 1 << 14
 
 
 @functools.lru_cache(maxsize=256)

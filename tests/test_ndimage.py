@@ -354,3 +354,21 @@ def test_small_arrays_padded_by_gather_match_scipy(mode, shape, ksize):
     wi = rng.integers(-3, 4, (ksize,) * len(shape)).astype(np.int32)
     np.testing.assert_array_equal(fn.correlate(xi, wi, mode=mode, cval=2),
                                   nd.correlate(xi, wi, mode=mode, cval=2))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge"])
+def test_padding_gather_and_np_pad_agree_across_the_size_switch(mode):
+    """Inputs up to _direct._SMALL_GATHER elements are padded by one gather per
+    axis (np.pad's index pattern), larger ones by np.pad itself: both give
+    np.pad's array on either side of the switch, pads wider than the axis
+    included."""
+    from fastconv import _direct
+    rng = np.random.default_rng(5)
+    n = _direct._SMALL_GATHER
+    for shape in ((1, 1, n), (1, 1, n + 1), (1, 2, 8, n // 16), (1, 2, 8, n // 16 + 1),
+                  (1, 1, 3, 5)):
+        x = rng.standard_normal(shape)
+        pads = [(2, 1), (7, 9)] if len(shape) == 4 else [(3, 4)]
+        got = _direct._pad_input(x, pads, "real", np.float64, mode, 0.0)
+        ref = np.pad(x, [(0, 0), (0, 0)] + pads, mode=mode)
+        assert np.array_equal(got, ref), shape
