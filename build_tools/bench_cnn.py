@@ -23,6 +23,11 @@ with ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep instead), and ``--threads 1
 --cpu-clock`` times one thread's CPU time; the header warns when the
 threads asked for exceed the free cores.
 
+AVX2 stand-in on an AVX-512 CPU: ``FASTCONV_SIMD=avx2 ... bench_cnn.py
+--peer-isa avx2`` caps PyTorch's oneDNN and ATen kernels at AVX2 too
+(``ONEDNN_MAX_CPU_ISA=AVX2``, ``ATEN_CPU_CAPABILITY=avx2``), so both
+libraries run as on an AVX2-only CPU; ONNX Runtime keeps its own dispatch.
+
 Calls of the libraries alternate (order shuffled per repeat), so each call
 follows another library's, whose thread pool may still be spinning
 (2 threads, Intel Xeon: a fastconv conv3d call right after a PyTorch one
@@ -128,11 +133,21 @@ def main(argv=None):
                          "state of repeated calls of one library)")
     ap.add_argument("--passive", action="store_true",
                     help="run with OMP_WAIT_POLICY=PASSIVE (re-executes the script)")
+    ap.add_argument("--peer-isa", choices=("native", "avx2"), default="native",
+                    help="avx2: cap PyTorch's oneDNN and ATen kernels at AVX2 "
+                         "(ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2; "
+                         "re-executes the script): with FASTCONV_SIMD=avx2 on an "
+                         "AVX-512 CPU, both libraries as on an AVX2-only CPU.  ONNX "
+                         "Runtime has no such switch and keeps its own dispatch")
     a = ap.parse_args(argv)
+    env = {}
     if a.passive and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    if a.peer_isa == "avx2" and os.environ.get("ONEDNN_MAX_CPU_ISA") != "AVX2":
+        env.update(ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2")
+    if env:
         sys.stdout.flush()
-        os.execve(sys.executable, [sys.executable] + sys.argv,
-                  dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
+        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **env))
     if a.cpu_clock and a.threads != 1:
         ap.error("--cpu-clock needs --threads 1")
     if a.cpu_clock and a.block != 1:
@@ -152,7 +167,9 @@ def main(argv=None):
     _threads.busy_cores()
     time.sleep(0.5)
     busy = _threads.busy_cores()
-    print(f"fastconv SIMD {_dispatch.LEVEL}, threads {a.threads}, torch {torch.__version__}, "
+    print(f"fastconv SIMD {_dispatch.LEVEL}, threads {a.threads}, torch {torch.__version__} "
+          f"(ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN "
+          f"{os.environ.get('ONEDNN_MAX_CPU_ISA', 'native')}), "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
           f"{cpus} CPUs, others keep {busy:.1f} busy")
     if a.threads > 1 and a.threads > cpus - busy + 0.25 and not a.cpu_clock:
