@@ -94,6 +94,11 @@ def main(argv=None):
                     help="also save a PNG chart of the speed-ups (needs matplotlib)")
     pb.add_argument("--sections", default="all", metavar="NAMES",
                     help="comma-separated section names (see above), default all")
+    pb.add_argument("--peer-isa", choices=("native", "avx2"), default="native",
+                    help="avx2: run PyTorch's AVX2 kernels (oneDNN and ATen) even on "
+                         "an AVX-512 CPU; with FASTCONV_SIMD=avx2 the CNN section then "
+                         "compares the two libraries as on an AVX2-only CPU (OpenCV, "
+                         "NumPy and SciPy keep their own dispatch)")
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)

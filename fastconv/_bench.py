@@ -28,14 +28,37 @@ MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000",
               "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 
 
-def _maybe_reexec(argv):
-    if all(os.environ.get(k) == v for k, v in MALLOC_ENV.items()):
+# --peer-isa avx2: PyTorch's oneDNN and ATen kernels capped at AVX2, read by
+# those libraries when they load.  With FASTCONV_SIMD=avx2 on an AVX-512 CPU
+# the CNN comparison is then that of an AVX2-only CPU (OpenCV, NumPy and
+# SciPy keep their own dispatch).
+PEER_ISA_ENV = {"native": {},
+                "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}}
+
+
+def reexec_env(peer_isa="native"):
+    """The variables the benchmark process needs set before the libraries
+    load: glibc's malloc settings (see docs/benchmarks.rst, *The allocator*)
+    and those of ``--peer-isa``.  Empty when the environment has them."""
+    want = dict(MALLOC_ENV, **PEER_ISA_ENV[peer_isa])
+    return {} if all(os.environ.get(k) == v for k, v in want.items()) else want
+
+
+def _maybe_reexec(argv, peer_isa="native"):
+    env = reexec_env(peer_isa)
+    if not env or os.environ.get("FASTCONV_BENCH_NO_REEXEC"):
         return
-    if os.environ.get("FASTCONV_BENCH_NO_REEXEC"):
-        return
-    env = dict(os.environ, **MALLOC_ENV)
     sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "fastconv", "bench"] + list(argv), env)
+    os.execve(sys.executable, [sys.executable, "-m", "fastconv", "bench"] + list(argv),
+              dict(os.environ, **env))
+
+
+def peer_isa_text():
+    """What the peers' SIMD dispatch is in this process (the header line)."""
+    capped = [k for k in PEER_ISA_ENV["avx2"] if k in os.environ]
+    if not capped:
+        return "peers: their own SIMD dispatch"
+    return "peers: " + ", ".join(f"{k}={os.environ[k]}" for k in capped)
 
 
 PLANNER_TOLERANCE = 1.25   # auto must be within this factor of its best method
@@ -562,7 +585,7 @@ def main(args):
         if importlib.util.find_spec("matplotlib") is None:
             print("--plot needs matplotlib: pip install matplotlib", file=sys.stderr)
             return 2
-    _maybe_reexec(argv)
+    _maybe_reexec(argv, getattr(args, "peer_isa", "native") or "native")
     import fastconv
     quick = bool(getattr(args, "quick", False))
     repeats = 3 if quick else 7
@@ -570,7 +593,7 @@ def main(args):
     cpu = cpu_model()
     state = machine_state(cfg["usable_cpus"])
     print(f"fastconv {cfg['version']} | {cpu} | OpenMP {'on' if cfg['openmp']['enabled'] else 'off'}"
-          f" | threads {cfg['threads']} | SIMD {cfg['simd']['level']}")
+          f" | threads {cfg['threads']} | SIMD {cfg['simd']['level']} | {peer_isa_text()}")
     print(f"{'quick (reduced) sizes' if quick else 'full sizes'}; median of {repeats} "
           "repeats after a warm-up, libraries called in turn")
     print(RATIO_LINE)

@@ -93,3 +93,33 @@ def test_plot_writes_a_png_with_a_panel_per_section(tmp_path):
     assert imread(str(two)).shape[0] > imread(str(one)).shape[0]
     with pytest.raises(ValueError, match="--plot: no speed-ups to plot"):
         _bench.save_plot({**data, "results": []}, str(tmp_path / "none.png"))
+
+
+def test_peer_isa_sets_the_peers_variables_before_they_load(monkeypatch):
+    """--peer-isa avx2 re-executes the benchmark with PyTorch's oneDNN and ATen
+    capped at AVX2 (and glibc's malloc settings); native needs only the malloc
+    settings; nothing when the environment already has them.  The header
+    names what the peers run."""
+    for k in list(_bench.MALLOC_ENV) + list(_bench.PEER_ISA_ENV["avx2"]):
+        monkeypatch.delenv(k, raising=False)
+    assert _bench.reexec_env("native") == _bench.MALLOC_ENV
+    env = _bench.reexec_env("avx2")
+    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["ATEN_CPU_CAPABILITY"] == "avx2"
+    assert _bench.peer_isa_text() == "peers: their own SIMD dispatch"
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert _bench.reexec_env("avx2") == {} and _bench.reexec_env("native") == {}
+    assert "ONEDNN_MAX_CPU_ISA=AVX2" in _bench.peer_isa_text()
+    seen = []
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.delenv("FASTCONV_BENCH_NO_REEXEC", raising=False)
+    monkeypatch.setattr(_bench.os, "execve", lambda exe, argv, e: seen.append((argv, e)))
+    _bench._maybe_reexec(["--peer-isa", "avx2"], "avx2")
+    assert seen and seen[0][1]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert seen[0][0][-2:] == ["--peer-isa", "avx2"]
+
+
+def test_bench_help_offers_peer_isa(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--help"])
+    assert "--peer-isa {native,avx2}" in capsys.readouterr().out
