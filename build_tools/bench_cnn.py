@@ -47,8 +47,8 @@ import numpy as np
 sys.path.insert(0, os.getcwd())
 
 import fastconv  # noqa: E402
-from fastconv import _dispatch, _engine  # noqa: E402
-from fastconv._bench import time_blocks, time_interleaved  # noqa: E402
+from fastconv import _bench, _dispatch, _engine  # noqa: E402
+from fastconv._bench import PEER_ISA_ENV, time_blocks, time_interleaved  # noqa: E402
 
 
 def time_cpu(funcs, repeats):
@@ -143,8 +143,9 @@ def main(argv=None):
     env = {}
     if a.passive and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
         env["OMP_WAIT_POLICY"] = "PASSIVE"
-    if a.peer_isa == "avx2" and os.environ.get("ONEDNN_MAX_CPU_ISA") != "AVX2":
-        env.update(ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2")
+    peer = PEER_ISA_ENV[a.peer_isa]
+    if any(os.environ.get(k) != v for k, v in peer.items()):
+        env.update(peer)
     if env:
         sys.stdout.flush()
         os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **env))
@@ -168,8 +169,7 @@ def main(argv=None):
     time.sleep(0.5)
     busy = _threads.busy_cores()
     print(f"fastconv SIMD {_dispatch.LEVEL}, threads {a.threads}, torch {torch.__version__} "
-          f"(ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN "
-          f"{os.environ.get('ONEDNN_MAX_CPU_ISA', 'native')}), "
+          f"(ATen {torch.backends.cpu.get_cpu_capability()}; {_bench.peer_isa_text()}), "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
           f"{cpus} CPUs, others keep {busy:.1f} busy")
     if a.threads > 1 and a.threads > cpus - busy + 0.25 and not a.cpu_clock:

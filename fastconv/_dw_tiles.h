@@ -68,24 +68,7 @@
 #define FC_SFENCE() ((void)0)
 #endif
 
-/* The CPU's vendor: 1 AMD, 2 Intel, 0 another or unknown (cpuid leaf 0). */
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#include <cpuid.h>
-static int fc_cpu_vendor(void)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d))
-        return 0;
-    if (b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u)   /* AuthenticAMD */
-        return 1;
-    if (b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu)   /* GenuineIntel */
-        return 2;
-    return 0;
-}
-#else
-static int fc_cpu_vendor(void) { return 0; }
-#endif
-
+/* fc_cpu_vendor: see _rows_tiles.h. */
 /* Whether the engine streams large DW3 outputs (the stores above): on AMD
  * CPUs, where they were measured faster (Zen 2, one thread, N16 128-channel
  * 56^2 layer: 4.27 -> 3.77 ms), not elsewhere: on an Intel Xeon (2 threads,

@@ -277,18 +277,35 @@ FC_DEFINE_SLIDE_STRIP_X(double, FC_SLIDEW_R, FC_SLIDEW_U, FC_SLIDEW_TW_double)
 #define fc_slidew_strip_double fc_slide_strip_double
 #endif
 
-/* Whether this CPU runs the 512-bit SLIDE tile faster: not on AMD family
- * 0x19 (Zen 4: 512-bit FMAs issue at half the 256-bit rate, measured
- * there), yes elsewhere (Intel with AVX-512, Zen 5). */
-#if FC_SLIDE_HAS_WIDE && (defined(__GNUC__) || defined(__clang__)) \
-    && (defined(__x86_64__) || defined(__i386__))
+/* The CPU's vendor: 1 AMD, 2 Intel, 0 another or unknown (cpuid leaf 0).
+ * The plan's per-CPU choices read it (here and in _dw_tiles.h). */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
-static int fc_slide_wide_preferred(void)
+#define FC_HAS_CPUID 1
+static int fc_cpu_vendor(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d))
         return 0;
-    int amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* AuthenticAMD */
+    if (b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u)   /* AuthenticAMD */
+        return 1;
+    if (b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu)   /* GenuineIntel */
+        return 2;
+    return 0;
+}
+#else
+#define FC_HAS_CPUID 0
+static int fc_cpu_vendor(void) { return 0; }
+#endif
+
+/* Whether this CPU runs the 512-bit SLIDE tile faster: not on AMD family
+ * 0x19 (Zen 4: 512-bit FMAs issue at half the 256-bit rate, measured
+ * there), yes elsewhere (Intel with AVX-512, Zen 5). */
+#if FC_SLIDE_HAS_WIDE && FC_HAS_CPUID
+static int fc_slide_wide_preferred(void)
+{
+    unsigned a, b, c, d;
+    int amd = fc_cpu_vendor() == 1;
     if (!__get_cpuid(1, &a, &b, &c, &d))
         return 0;
     unsigned family = (a >> 8) & 0xf;
