@@ -567,19 +567,27 @@ def plan_small(s1, s2, dchar, windows):
     axis of the full convolution of shapes `s1` and `s2`), or None when the
     problem is not small or needs more than zero-skipping edges (a kernel
     longer than the input on some axis, rank > 3, an empty operand)."""
-    rank = len(s1)
-    if not 1 <= rank <= 3 or math.prod(s1) * math.prod(s2) >= TINY_MACS:
+    if not 1 <= len(s1) <= 3 or math.prod(s1) * math.prod(s2) >= TINY_MACS:
         return None
     if any(k > n or k == 0 for n, k in zip(s1, s2)):
         return None
+    oshape = tuple(length for _, length in windows)
+    # axes where both operands have length 1 hold one tap and one output:
+    # dropped, so that a column (n, 1) runs along its long axis instead of
+    # n rows of one element (1000 x 1 by 31 x 1: 194 -> 14 us, the same sums
+    # in the same order)
+    keep = [i for i, (n, k) in enumerate(zip(s1, s2)) if n > 1 or k > 1] or [len(s1) - 1]
+    s1, s2 = tuple(s1[i] for i in keep), tuple(s2[i] for i in keep)
+    windows = tuple(windows[i] for i in keep)
+    rank = len(s1)
     lead = (1,) * (3 - rank)
     pad_lo = tuple(k - 1 - start for (start, _), k in zip(windows, s2))
-    oshape = tuple(length for _, length in windows)
     geo = np.array((1, 1, 1) * 2 + (0,) * (3 - rank) + pad_lo, dtype=np.intp)
     geo.flags.writeable = False
     bias = np.zeros(0, dtype=dchar)
     bias.flags.writeable = False
-    return SmallPlan((1, 1) + lead + s1, (1, 1) + lead + s2, (1, 1) + lead + oshape,
+    o1 = tuple(length for _, length in windows)
+    return SmallPlan((1, 1) + lead + s1, (1, 1) + lead + s2, (1, 1) + lead + o1,
                      geo, oshape, bias)
 
 
