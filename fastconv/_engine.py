@@ -27,7 +27,7 @@ import numpy as np
 
 from fastconv import _dispatch
 from fastconv import _threads
-from fastconv._threads import running, team_size, worth_threads
+from fastconv._threads import running, team_size, team_used, worth_threads, worth_waking
 
 
 
@@ -1397,7 +1397,7 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
          else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
     # small problems: a parallel region costs more than it saves
     nout = plan.oshape[1 if layout == "channels_first" else -1]
-    if not worth_threads(out.size * (w.size // max(1, nout))):
+    if nthreads > 1 and not worth_waking(out.size * (w.size // max(1, nout))):
         nthreads = 1
     with running():
         if fold_mw is not None:
@@ -1411,6 +1411,8 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         else:
             _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
                  weight_cache)
+    if nthreads > 1:
+        team_used()
     return out
 
 

@@ -1,6 +1,6 @@
 """The thread policy: how many threads a piece of work gets.
 
-Two functions decide, and nothing else in fastconv clamps a thread count:
+Three functions decide, and nothing else in fastconv clamps a thread count:
 
 * :func:`resolve_workers` turns a public ``workers`` argument into the
   call's thread budget:
@@ -22,6 +22,11 @@ Two functions decide, and nothing else in fastconv clamps a thread count:
   runs serially (waking a thread costs more than it saves), a region never
   gets more threads than units, and Python threads running engine work at
   the same time (a dask thread pool) share the budget.
+
+* :func:`worth_waking` lowers an engine call's budget to one thread when the
+  team has gone to sleep since its last region and the call's work would
+  not pay for waking it (a sleeping team cost 45 us, and 0.5 ms once the
+  process had slept and the other CPU halted, on a 2-vCPU KVM guest).
 
 Why the machine's state matters
 -------------------------------
@@ -299,6 +304,53 @@ def worth_threads(work):
     """Whether `work` multiply-adds (or comparable operations) can pay for a
     parallel region at all."""
     return work >= SERIAL_WORK
+
+
+# Waking a team that has gone to sleep.  OpenMP workers spin for a while
+# after a region (GOMP_SPINCOUNT) and then sleep; the next region waits at
+# its barrier for every worker to wake, even where the calling thread did all
+# the units itself.  KVM guest, 2 vCPUs, Intel Xeon (2026-12-05), 1-D float32
+# 10000 x 31 (0.31 M multiply-adds), the call after a pause of:
+#   0-50 us of Python work: 2 threads 40 us, 1 thread 43 (the team spins);
+#   100 us-3 ms of Python work: 86-106 us against 54-64 (a futex wake-up);
+#   0.5-10 ms of sleep (the other vCPU halted): 540-580 us against 60 -- and
+#   31 M multiply-adds after a 10 ms sleep: 1.69 ms against 1.23.
+# Break-even: ~2-3 M multiply-adds after Python work (100000 x 31 1.14x,
+# 0.93 M 0.76x), ~30 M after a sleep.  So a call that would start a cold team
+# needs that much work; back-to-back calls keep the SERIAL_WORK floor.
+_WARM_WINDOW = 5e-5           # seconds after a team's region in which it still spins
+SERIAL_WORK_COLD = 1 << 21    # a team woken after Python work
+SERIAL_WORK_ASLEEP = 1 << 25  # after the process slept (the other CPUs halted)
+_team = {"end": -1.0, "cpu": 0.0}
+_clocks = (time.perf_counter, time.process_time)    # (wall, this process's CPU): tests replace them
+
+
+def worth_waking(work):
+    """Whether a call of `work` multiply-adds should run a team now, given
+    how long ago the last team's region ended (see ``SERIAL_WORK_COLD``): the
+    :func:`worth_threads` floor while the team still spins, more work once it
+    sleeps, much more when this process slept meanwhile (measured by its CPU
+    time over the pause)."""
+    if work < SERIAL_WORK:
+        return False
+    if work >= SERIAL_WORK_ASLEEP:
+        return True
+    wall, cpu = _clocks
+    idle = wall() - _team["end"]
+    if idle <= _WARM_WINDOW:
+        return True
+    if work < SERIAL_WORK_COLD:
+        return False
+    # the pause was this process's own work (workers merely futex-sleeping)
+    # unless it ran for less than half of it
+    return cpu() - _team["cpu"] >= 0.5 * idle
+
+
+def team_used():
+    """Record that a parallel region just ended (see :func:`worth_waking`)."""
+    wall, cpu = _clocks
+    _team["end"] = wall()
+    _team["cpu"] = cpu()
 
 
 def team_size(nthreads, units, work=None):

@@ -212,3 +212,69 @@ def test_decisions_do_not_depend_on_workers(shape, kshape, method):
     outs = [fastconv.convolve(x, k, "same", method=method, workers=w) for w in (1, 2, None)]
     for o in outs[1:]:
         np.testing.assert_array_equal(o.view(np.uint32), outs[0].view(np.uint32))
+
+
+class FakeClocks:
+    """Wall and CPU clocks the team-wake policy reads, moved by hand."""
+
+    def __init__(self, monkeypatch):
+        self.wall = 1000.0
+        self.cpu = 10.0
+        monkeypatch.setattr(_threads, "_clocks", (lambda: self.wall, lambda: self.cpu))
+        monkeypatch.setattr(_threads, "_team", {"end": -1.0, "cpu": 0.0})
+
+    def pause(self, seconds, busy):
+        """`seconds` pass; this process runs all of them (busy) or none."""
+        self.wall += seconds
+        if busy:
+            self.cpu += seconds
+
+
+def test_a_sleeping_team_needs_more_work(monkeypatch):
+    clk = FakeClocks(monkeypatch)
+    floor, cold, asleep = (_threads.SERIAL_WORK, _threads.SERIAL_WORK_COLD,
+                           _threads.SERIAL_WORK_ASLEEP)
+    assert floor < cold < asleep
+    # no team yet: only work that pays for waking halted CPUs
+    assert not _threads.worth_waking(asleep - 1)
+    assert _threads.worth_waking(asleep)
+    _threads.team_used()
+    # right after a region the team spins: the floor applies
+    clk.pause(_threads._WARM_WINDOW / 2, busy=True)
+    assert _threads.worth_waking(floor)
+    assert not _threads.worth_waking(floor - 1)
+    # after Python work the workers sleep on a futex
+    clk.pause(1e-3, busy=True)
+    assert not _threads.worth_waking(cold - 1)
+    assert _threads.worth_waking(cold)
+    # after the process slept, the other CPUs are halted
+    _threads.team_used()
+    clk.pause(1e-2, busy=False)
+    assert not _threads.worth_waking(asleep - 1)
+    assert _threads.worth_waking(asleep)
+
+
+@pytest.mark.skipif(not MULTI, reason="needs 2 usable CPUs and OpenMP")
+def test_engine_runs_serially_when_waking_does_not_pay(monkeypatch):
+    from fastconv import _engine
+    clk = FakeClocks(monkeypatch)
+    seen = []
+    real = _engine._run
+
+    def spy(plan, kern, x, w, b, out, nthreads, cache):
+        seen.append(nthreads)
+        return real(plan, kern, x, w, b, out, nthreads, cache)
+
+    monkeypatch.setattr(_engine, "_run", spy)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 1, 256, 256))     # 0.59 M multiply-adds with 3 x 3
+    w = rng.standard_normal((1, 1, 3, 3))
+    kw = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), nthreads=2)
+    ref = _engine.correlate(x, w, **kw)          # cold: one thread
+    _threads.team_used()
+    clk.pause(_threads._WARM_WINDOW / 2, busy=True)
+    warm = _engine.correlate(x, w, **kw)          # the team still spins: two
+    clk.pause(1.0, busy=True)
+    cold = _engine.correlate(x, w, **kw)
+    assert seen == [1, 2, 1]
+    assert np.array_equal(ref, warm) and np.array_equal(ref, cold)

@@ -140,8 +140,10 @@ import os, sys, signal
 import numpy as np
 import fastconv
 from fastconv import _threads
-x = np.random.default_rng(0).standard_normal((4, 8, 64, 64))
-w = np.random.default_rng(1).standard_normal((8, 8, 3, 3))
+# 75 M multiply-adds: enough to wake a team even from sleep (SERIAL_WORK_ASLEEP)
+x = np.random.default_rng(0).standard_normal((8, 16, 64, 64))
+w = np.random.default_rng(1).standard_normal((16, 16, 3, 3))
+assert x.size * w[0].size >= _threads.SERIAL_WORK_ASLEEP    # outputs x taps
 ref = fastconv.conv2d(x, w, padding=1, workers=2)     # the parent uses its threads
 pid = os.fork()
 if pid == 0:
