@@ -237,8 +237,18 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     if strip < 1 or strip > N:
         strip = N
     nstrips = (N + strip - 1) // strip
+    # lines handed out per grab: one short line per grab left the threads
+    # contending for the shared counter (128 x 128 x 3 float32 along the
+    # last axis, 15 taps, 2 threads: 1.3 ms against SciPy's 0.28, Intel
+    # Xeon); ~4 KB of line per grab
+    cdef Py_ssize_t grab = 1
     if Q == 1:
         nunits = P
+        grab = 4096 // (sizeof(floating) * (m + N))
+        if grab > nunits // (8 * nthreads):
+            grab = nunits // (8 * nthreads)
+        if grab < 1:
+            grab = 1
     elif box:
         nunits = P * nqb * nstrips
     else:
@@ -250,7 +260,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         cvrow = buf + m
         for jj in range(Q):
             cvrow[jj] = cval
-        for u in prange(nunits, schedule='dynamic'):
+        for u in prange(nunits, schedule='dynamic', chunksize=grab):
             if Q == 1:
                 p = u
                 orow = &out[p, 0, 0]

@@ -91,28 +91,46 @@ def _mode(mode):
 
 def _ext_index(n, k, before, mode):
     """Index map of an axis of length n extended by `before` samples in
-    front and ``k - 1 - before`` behind (-1: the constant)."""
-    p = np.arange(-before, n + k - 1 - before, dtype=np.int64)
+    front and ``k - 1 - before`` behind (-1: the constant).  Entry i is the
+    position ``i - before``, so only the first `before` and the last
+    ``k - 1 - before`` entries can leave the axis: the mode's arithmetic runs
+    on those alone (over the whole map it took 2 ms for 200000 samples,
+    five times SciPy's whole uniform_filter1d there)."""
+    p = np.arange(-before, n + k - 1 - before, dtype=np.intp)
+    head = p[:max(0, min(before, p.size))]
+    tail = p[max(0, n + before):]
+    for q in (head, tail):
+        if q.size:
+            q[...] = _fold(q, n, mode)
+    return p
+
+
+def _fold(p, n, mode):
+    """Positions `p` outside [0, n) mapped into it by an extension mode."""
     if mode == "constant":
-        return np.where((p >= 0) & (p < n), p, -1).astype(np.intp)
+        return np.where((p >= 0) & (p < n), p, -1)
     if mode == "nearest":
-        return np.clip(p, 0, n - 1).astype(np.intp)
+        return np.clip(p, 0, n - 1)
     if mode == "wrap":
-        return np.mod(p, n).astype(np.intp)
+        return np.mod(p, n)
     if mode == "reflect":
         q = np.mod(p, 2 * n)
-        return np.where(q >= n, 2 * n - 1 - q, q).astype(np.intp)
+        return np.where(q >= n, 2 * n - 1 - q, q)
     # mirror
     if n == 1:
-        return np.zeros_like(p, dtype=np.intp)
+        return np.zeros_like(p)
     q = np.mod(p, 2 * n - 2)
-    return np.where(q >= n, 2 * n - 2 - q, q).astype(np.intp)
+    return np.where(q >= n, 2 * n - 2 - q, q)
+
+
+def line_index(n, k, before, mode):
+    """:func:`_ext_index` for an ndimage `mode` name, cached (read-only)."""
+    return _cached_index(n, k, before, _mode(mode))
 
 
 @functools.lru_cache(maxsize=256)
-def line_index(n, k, before, mode):
-    """:func:`_ext_index` for an ndimage `mode` name, cached (read-only)."""
-    idx = _ext_index(n, k, before, _mode(mode))
+def _cached_index(n, k, before, mode):
+    idx = _ext_index(n, k, before, mode)
     idx.setflags(write=False)
     return idx
 
@@ -147,7 +165,7 @@ class Pass:
 
     def index(self, n):
         k = self.k
-        return _ext_index(n, k, k // 2 + self.origin, self.mode)
+        return _cached_index(n, k, k // 2 + self.origin, self.mode)
 
 
 def _supported(in_dtype, out_dtype):

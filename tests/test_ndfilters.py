@@ -436,7 +436,12 @@ BIG = [("gaussian_filter", (300, 257), (2.0,), {}),
        ("uniform_filter", (20, 33, 70), ((4, 5, 7),), {"mode": "wrap"}),
        ("sobel", (300, 257), (0,), {}),
        ("gaussian_filter1d", (300, 257), (3.0, 0), {}),
-       ("uniform_filter1d", (70, 1100), (40, 1), {})]
+       ("uniform_filter1d", (70, 1100), (40, 1), {}),
+       # many short lines along the last axis, handed out several per grab
+       ("uniform_filter1d", (2000, 3), (15,), {}),
+       ("gaussian_filter1d", (1500, 5), (2.0,), {"mode": "mirror"}),
+       # a long line: the index map's mode arithmetic runs on its ends only
+       ("uniform_filter1d", (200_000,), (15,), {"mode": "wrap"})]
 
 
 @pytest.mark.parametrize("case", range(len(BIG)))
@@ -517,7 +522,7 @@ def test_index_map_matches_scipy_extension():
     """The boundary index map reproduces ndimage's extension for every mode,
     including windows much longer than the axis (repeated reflections)."""
     for mode in MODES:
-        for n in (1, 2, 3, 5):
+        for n in (1, 2, 3, 5, 40):
             x = np.arange(1.0, n + 1)
             for k in (1, 2, 5, 12):
                 for origin in range(-(k // 2), (k - 1) // 2 + 1):
