@@ -440,6 +440,10 @@ BIG = [("gaussian_filter", (300, 257), (2.0,), {}),
        # many short lines along the last axis, handed out several per grab
        ("uniform_filter1d", (2000, 3), (15,), {}),
        ("gaussian_filter1d", (1500, 5), (2.0,), {"mode": "mirror"}),
+       # a last axis of length 1: its pass runs the samples side by side
+       ("gaussian_filter", (60, 70, 1), (1.5,), {"mode": "constant", "cval": 2.0}),
+       ("sobel", (80, 90, 1), (2,), {"mode": "reflect"}),
+       ("uniform_filter", (50, 1, 1), (5,), {"mode": "wrap"}),
        # a long line: the index map's mode arithmetic runs on its ends only
        ("uniform_filter1d", (200_000,), (15,), {"mode": "wrap"})]
 
