@@ -852,16 +852,20 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
 
     Notes
     -----
-    Along every convolved axis where one input is at most half as long as
-    the other, the longer input is cut into blocks of ``B - k + 1`` samples
-    (``k`` the shorter length, ``B`` the fast FFT length that minimises
-    ``B log B / (B - k + 1)``, i.e. transform work per output sample).  All
-    blocks are transformed in one batched ``scipy.fft`` call, multiplied by
-    the shorter input's spectrum, transformed back, and their overlapping
-    ``k - 1`` tails are added onto the next block.  When no axis benefits,
-    this is :func:`fftconvolve`.  The block lengths differ from SciPy's
-    (which solves for the optimum with the Lambert W function), so results
-    agree with SciPy's to rounding, not bit for bit.
+    Where SciPy would block no axis (one input more than half as long as
+    the other along every axis, or blocks as long as the input), this is
+    :func:`fftconvolve`, with SciPy's result bit for bit.  Otherwise the
+    longer input is cut into blocks of ``B - k + 1`` samples (``k`` the
+    shorter length) along the blocked axes: ``B`` is SciPy's block length
+    when several axes are convolved, and along a single axis the fast FFT
+    length that minimises ``B log B / (B - k + 1)`` (transform work per
+    output sample).  All blocks are transformed in one batched
+    ``scipy.fft`` call, multiplied by the shorter input's spectrum,
+    transformed back, and their overlapping ``k - 1`` tails are added onto
+    the next block.  Real float inputs with at least 65536 output elements
+    take the tiled overlap-save route of ``convolve(method='fft')`` instead
+    where its price is the lowest (computed in the inputs' precision).
+    Results agree with SciPy's to rounding, not always bit for bit.
 
     Examples
     --------
@@ -879,7 +883,33 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
         return in1 * in2
     if in1.ndim == in2.ndim and in1.size and in2.size:
         check_mode(mode, fft=True)
+        out = _oa_tiled(in1, in2, mode, axes, nthreads)
+        if out is not None:
+            return out
     return _fft.oaconvolve(in1, in2, mode, axes, nthreads)
+
+
+# Outputs from this many elements may take the tiled FFT route in
+# oaconvolve: below it the route's set-up outweighs it (2000 x 3 by 3 x 3
+# float32: 318 us against 224 for overlap-add, Intel Xeon).
+_OA_TILED_MIN = 1 << 16
+
+
+def _oa_tiled(in1, in2, mode, axes, nthreads):
+    """oaconvolve on the tiled overlap-save route (``method='fft'``'s, real
+    float operands) where SciPy would block and the route is priced
+    cheapest, else None.  512 x 512 by 7 x 7 float32: 1.50 ms against
+    SciPy's overlap-add 2.70; 1000 x 1000 by 31 x 31: 4.5 against 17.6."""
+    if in1.dtype.char not in "fd" or in2.dtype.char not in "fd":
+        return None
+    a2, b2, conv_axes, _ = freq_axes(in1, in2, mode, axes)
+    if not conv_axes or math.prod(n1 + n2 - 1 for n1, n2 in
+                                  zip(a2.shape, b2.shape)) < _OA_TILED_MIN:
+        return None
+    plan = _fft.scipy_oa_plan(a2.shape, b2.shape, conv_axes)
+    if all(p is None for p in plan.values()) or fft_choice(a2, b2, mode, conv_axes)[0] != "tiled":
+        return None
+    return _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads)
 
 
 @docfiller

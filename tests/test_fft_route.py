@@ -257,14 +257,49 @@ def test_auto_takes_the_tiled_route_where_direct_cannot_win(dtype, monkeypatch):
     assert len(used) == 2
 
 
-def test_fftconvolve_and_oaconvolve_do_not_take_the_tiled_route(monkeypatch):
-    # they stay SciPy's algorithm (bitwise SciPy for fftconvolve)
+def test_fftconvolve_does_not_take_the_tiled_route(monkeypatch):
+    # it stays SciPy's algorithm, bit for bit
     monkeypatch.setattr(_fft, "tiled_convolve", None)
     rng = np.random.default_rng(8)
     x = rng.standard_normal((300, 300)).astype(np.float32)
     w = rng.standard_normal((31, 31)).astype(np.float32)
     assert np.array_equal(fastconv.fftconvolve(x, w, "same"), ss.fftconvolve(x, w, "same"))
-    assert fastconv.oaconvolve(x, w, "same").dtype == np.float32
+
+
+def test_oaconvolve_blocks_as_scipy_or_takes_the_tiled_route(monkeypatch):
+    # oaconvolve transforms whole where SciPy does (its result is then
+    # fftconvolve's, SciPy's bits), blocks with SciPy's lengths over several
+    # axes, and takes the tiled route for large real outputs where that is
+    # priced cheapest (within the FFT error bound, the input's precision)
+    calc = getattr(__import__("scipy.signal._signaltools", fromlist=["x"]), "_calc_oa_lens",
+                   None)
+    if calc is not None:
+        for n in (5, 16, 64, 100, 512, 4096):
+            for k in (1, 2, 3, 7, 15, 31, 64):
+                got = _fft.scipy_block_len(max(n, k), min(n, k))
+                block = calc(n, k)[0]
+                assert (got is None) == (block == n + k - 1 or n == k), (n, k, got, block)
+                if got is not None:
+                    assert got == block, (n, k)
+    used = []
+    real = _fft.tiled_convolve
+    monkeypatch.setattr(_fft, "tiled_convolve", lambda *a, **k: used.append(1) or real(*a, **k))
+    rng = np.random.default_rng(9)
+    small = rng.standard_normal((64, 64))
+    k15 = rng.standard_normal((15, 15))
+    assert np.array_equal(fastconv.oaconvolve(small, k15), ss.oaconvolve(small, k15))
+    mid = rng.standard_normal((200, 200))
+    np.testing.assert_allclose(fastconv.oaconvolve(mid, k15), ss.oaconvolve(mid, k15),
+                               rtol=0, atol=l1_bound(mid, k15, 90 * 90, EPS64))
+    assert not used
+    for dt, eps in ((np.float32, EPS32), (np.float64, EPS64)):
+        x = rng.standard_normal((512, 512)).astype(dt)
+        w = rng.standard_normal((7, 7)).astype(dt)
+        got = fastconv.oaconvolve(x, w, "same")
+        assert used and got.dtype == dt
+        ref = ss.oaconvolve(x.astype(np.float64), w.astype(np.float64), "same")
+        assert np.abs(got - ref).max() <= l1_bound(x, w, 512 * 512, eps)
+        used.clear()
 
 
 @pytest.mark.parametrize("env, want", [("scipy", "scipy"), ("", "scipy"), ("ducc0", None)])
