@@ -6,6 +6,7 @@ Usage::
     python build_tools/bench_calls.py busy  [--repeats 21] [--load N]
     python build_tools/bench_calls.py scaling [--repeats 21]
     python build_tools/bench_calls.py overhead [--repeats 201]
+    python build_tools/bench_calls.py sweep [--repeats 15] [--below 1.05]
 
 ``small``: the small-call workloads of the benchmarks page (section "Small
 calls"); ratio = SciPy (or PyTorch) time / fastconv time, interleaved medians
@@ -22,6 +23,11 @@ in brackets, call by call).
 ``overhead``: per-call time of tiny problems (where the arithmetic is
 negligible), i.e. the Python and set-up cost of a direct call, an ``auto``
 call, an ndimage call and a ``conv2d`` call.
+
+``sweep`` (``--below R``): awkward shapes against SciPy -- columns and
+axes of length 1, short last axes, long 1-D signals, 2-D and 3-D -- for
+``convolve``, ``oaconvolve`` and the ndimage filters; prints the workloads
+below ``R`` (default 1.05x) and a summary.
 
 ``icount NAME N``: the same calls counted in instructions, which do not drift
 with the machine's load (run it twice, with N and 0, and divide the
@@ -240,12 +246,73 @@ def run_icount(name, n):
     subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True)
 
 
+def sweep_cases(rng):
+    """(name, fastconv call, SciPy call) over awkward shapes: columns and
+    axes of length 1, short last axes, long 1-D signals, 2-D and 3-D, for
+    scipy.signal.convolve, oaconvolve and the ndimage filters."""
+    cases = []
+
+    def arr(shape, dt):
+        return (rng.standard_normal(shape) * 50 + 100).astype(dt)
+
+    for (s1, s2) in [((1000, 1), (31, 1)), ((30000, 1), (31, 1)), ((10000,), (31,)),
+                     ((16000,), (31,)), ((3000,), (31,)), ((600,), (511,)),
+                     ((2000,), (127,)), ((60000,), (7,)), ((300, 40), (21, 5)),
+                     ((64, 64), (31, 31)), ((256, 256), (31, 31)), ((32, 32, 32), (9, 9, 9))]:
+        for dt in ("float32", "float64"):
+            a, b = arr(s1, dt), arr(s2, dt)
+            for mode in ("full", "valid"):
+                cases.append((f"convolve {s1} x {s2} {dt} {mode}",
+                              lambda a=a, b=b, m=mode: fastconv.convolve(a, b, m),
+                              lambda a=a, b=b, m=mode: ss.convolve(a, b, m)))
+    for (s1, s2) in [((64, 64), (15, 15)), ((200, 200), (15, 15)), ((512, 512), (7, 7)),
+                     ((100000,), (255,)), ((2000, 3), (3, 3))]:
+        for dt in ("float32", "float64"):
+            a, b = arr(s1, dt), arr(s2, dt)
+            cases.append((f"oaconvolve {s1} x {s2} {dt}",
+                          lambda a=a, b=b: fastconv.oaconvolve(a, b),
+                          lambda a=a, b=b: ss.oaconvolve(a, b)))
+    filters = [("uniform_filter1d 15", "uniform_filter1d", (15,)),
+               ("correlate1d 9", "correlate1d", (np.arange(9.0),)),
+               ("sobel", "sobel", ()), ("laplace", "laplace", ()),
+               ("gaussian_filter 1", "gaussian_filter", (1.0,)),
+               ("uniform_filter 5", "uniform_filter", (5,))]
+    for shape in [(50,), (200000,), (1000, 1), (100, 100, 1), (128, 128, 3), (512, 512),
+                  (64, 64, 64)]:
+        for dt in ("float32", "float64", "uint8"):
+            x = arr(shape, dt)
+            for label, name, args in filters:
+                cases.append((f"ndimage.{label} {shape} {dt}",
+                              lambda x=x, n=name, a=args: getattr(fnd, n)(x, *a),
+                              lambda x=x, n=name, a=args: getattr(ndi, n)(x, *a)))
+    return cases
+
+
+def run_sweep(repeats, below):
+    rng = np.random.default_rng(0)
+    print(f"{'workload':58s} {'fastconv':>10s} {'SciPy':>10s}  ratio (SciPy/fastconv)")
+    ratios = []
+    for name, ours, peer in sweep_cases(rng):
+        t = interleaved({"ours": ours, "peer": peer}, repeats)
+        r = t["peer"] / t["ours"]
+        ratios.append((r, name))
+        if r < below:
+            print(f"{name:58s} {t['ours'] * 1e6:8.1f}us {t['peer'] * 1e6:8.1f}us  {r:.2f}x",
+                  flush=True)
+    ratios.sort()
+    print(f"{len(ratios)} workloads; {sum(r < 1.0 for r, _ in ratios)} below 1.0x, "
+          f"lowest {ratios[0][0]:.2f}x ({ratios[0][1]}), median "
+          f"{statistics.median(r for r, _ in ratios):.2f}x")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["small", "busy", "scaling", "overhead", "icount"])
+    ap.add_argument("what", choices=["small", "busy", "scaling", "overhead", "icount", "sweep"])
     ap.add_argument("name", nargs="?", default="direct")
     ap.add_argument("n", nargs="?", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--below", type=float, default=1.05,
+                    help="sweep: print the workloads below this ratio (default 1.05)")
     ap.add_argument("--load", type=int, default=len(os.sched_getaffinity(0))
                     if hasattr(os, "sched_getaffinity") else os.cpu_count())
     args = ap.parse_args(argv)
@@ -260,6 +327,8 @@ def main(argv=None):
         run_busy(args.repeats or 21, args.load)
     elif args.what == "scaling":
         run_scaling(args.repeats or 21)
+    elif args.what == "sweep":
+        run_sweep(args.repeats or 15, args.below)
     else:
         run_overhead(args.repeats or 201)
 
