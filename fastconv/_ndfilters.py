@@ -76,6 +76,7 @@ _MODES = {"reflect": "reflect", "grid-mirror": "reflect", "mirror": "mirror",
 _STRIP = 64          # rows per unit of the fused/strided running mean (fast route)
 _QBLOCK = 2048       # columns per unit of a strided correlation pass
 _BOX_DIRECT = 32     # contiguous-axis box sums up to this size are direct sums
+_SHORT_LINE = 8      # contiguous lines up to this length run transposed
 _LEVEL = [None]      # tests: force a SIMD level of the fast route
 
 
@@ -220,6 +221,12 @@ def _one_pass(kern, x, ps, cval, exact, nthreads):
         # lines of one sample (sobel 0.51x SciPy)
         v = (1, 1, v[0] * v[2])
     P, N, Q = v
+    if Q == 1 and 1 < N <= _SHORT_LINE and P >= 64:
+        # many short contiguous lines: transposed, they run side by side as
+        # the columns of N rows (each sample's taps in the same order)
+        t = _one_pass(kern, np.ascontiguousarray(x.reshape(P, N).T)[None],
+                      Pass(1, ps.weights, ps.size, ps.origin, ps.mode), cval, exact, nthreads)
+        return np.ascontiguousarray(t[0].T).reshape(shape)
     out = np.empty(shape, dtype=x.dtype)
     if x.size == 0:
         return out
