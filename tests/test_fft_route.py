@@ -478,3 +478,20 @@ def test_tile_axis_on_the_column_fft(case, dtype, monkeypatch):
     assert got.dtype == dtype
     assert np.abs(got - ref).max() <= bound
     assert np.abs(got - scipy_only).max() <= bound
+
+
+def test_small_full_fft_is_one_whole_transform(monkeypatch):
+    # 'full' outputs of up to 2**14 points take fftconvolve's single
+    # transform (SciPy's bits); larger ones and 'same' keep the priced routes
+    used = []
+    real = _fft.fftconvolve
+    monkeypatch.setattr(_fft, "fftconvolve", lambda *a, **k: used.append(a[2]) or real(*a, **k))
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((64, 64)), rng.standard_normal((31, 31))
+    assert np.array_equal(fastconv.convolve(x, w, method="fft"), ss.fftconvolve(x, w))
+    assert used == ["full"]
+    used.clear()
+    fastconv.convolve(x, w, "same", method="fft")
+    big = rng.standard_normal((200, 200))
+    fastconv.convolve(big, w, method="fft")
+    assert not used
