@@ -387,6 +387,15 @@ def apply_passes(input, passes, output, cval, workers, complex_output, scipy_cal
     if not _supported(input.dtype, np.dtype(out_dtype)):
         return scipy_call()
     out_dtype = np.dtype(out_dtype)
+    if (out_dtype.kind in "biu" and input.dtype.kind in "biu" and len(passes) == 1
+            and passes[0].axis == input.ndim - 1):
+        # one integer pass along the contiguous axis: SciPy's own loop (the
+        # exact route reproduces its arithmetic but converts the whole array
+        # to float64 and back around it: uint8 uniform_filter1d along the
+        # last axis of 2048 x 2048 11.8 ms against SciPy's 7.5, 0.58-0.80x
+        # at every size measured); multi-pass integer filters keep the
+        # route (2048 x 2048 uint8 gaussian_filter 1.9x, sobel 2.3x SciPy)
+        return scipy_call()
     if not passes:
         if out_arr is None:
             if input.dtype == out_dtype:

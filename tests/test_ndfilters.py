@@ -548,3 +548,20 @@ def test_filters_exported():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fndi.gaussian_filter(np.ones((3, 3)), 1.0)
+
+
+def test_one_integer_pass_along_the_last_axis_is_scipys(monkeypatch):
+    # one integer pass along the contiguous axis runs SciPy's own loop (the
+    # exact route converts the whole array around the same arithmetic, and
+    # was slower); along another axis, and multi-pass filters, keep the route
+    calls = []
+    real = sndi.uniform_filter1d
+    monkeypatch.setattr(sndi, "uniform_filter1d",
+                        lambda *a, **k: calls.append(a[2] if len(a) > 2 else -1) or real(*a, **k))
+    monkeypatch.setattr(_ndfilters._nd, "uniform_filter1d", sndi.uniform_filter1d)
+    x = _data((300, 400), np.uint8)
+    got = fndi.uniform_filter1d(x, 15)
+    assert calls and np.array_equal(got, real(x, 15))
+    calls.clear()
+    got0 = fndi.uniform_filter1d(x, 15, axis=0)
+    assert not calls and np.array_equal(got0, real(x, 15, axis=0))
