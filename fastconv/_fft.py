@@ -259,22 +259,20 @@ def scipy_block_len(n_long, k):
 
 def scipy_oa_plan(s1, s2, axes):
     """:func:`oa_plan` with SciPy's block lengths (:func:`scipy_block_len`)."""
-    plan = {}
-    for a in axes:
-        n1, n2 = s1[a], s2[a]
-        B = scipy_block_len(max(n1, n2), min(n1, n2))
-        plan[a] = None if B is None else (B, B - min(n1, n2) + 1, 0 if n1 >= n2 else 1)
-    return plan
+    return oa_plan(s1, s2, axes, None, lengths=lambda n_long, k, real: scipy_block_len(n_long, k))
 
 
-def oa_plan(s1, s2, axes, real):
-    """Per convolved axis: (block length, step, long operand 0/1) or None."""
+def oa_plan(s1, s2, axes, real, lengths=None):
+    """Per convolved axis: (block length, step, long operand 0/1) or None;
+    `lengths(n_long, k, real)` gives the block length (default
+    :func:`_block_len`)."""
+    lengths = lengths or _block_len
     plan = {}
     for a in axes:
         n1, n2 = s1[a], s2[a]
         long_ = 0 if n1 >= n2 else 1
         n_long, k = max(n1, n2), min(n1, n2)
-        B = None if n1 == n2 else _block_len(n_long, k, real)
+        B = None if n1 == n2 else lengths(n_long, k, real)
         plan[a] = None if B is None else (B, B - k + 1, long_)
     return plan
 

@@ -27,7 +27,7 @@ import scipy.signal as _ss
 
 from fastconv import _engine, _fft
 from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice,
-                            numpy_loop_cheaper, use_numpy, worth_pricing)
+                            numpy_loop_cheaper, worth_pricing)
 from fastconv._direct import (NonFinite, conv_window, has_nonfinite, plan_small, run_engine,
                               run_small)
 from fastconv._docs import docfiller
@@ -131,7 +131,7 @@ def _direct(in1, in2, b, mode, axes, corr, nthreads, nonfinite=None):
         # long double and NumPy's 1-D object path: SciPy's own loops.
         func = _ss.correlate if corr else _ss.convolve
         return np.asarray(func(in1, in2, mode, method="direct"))
-    if use_numpy(in1, in2, b, mode, axes, rt):
+    if axes is None and numpy_loop_cheaper(in1.shape, in2.shape, mode, rt):
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     if (rt.kind == "c" and axes is None and np_conv_ok(in1, in2, mode)
             and (has_nonfinite(in1) or has_nonfinite(in2))):
@@ -311,7 +311,7 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
         # small 1-D problems: SciPy's own direct path (NumPy's loop), with
         # nothing else to plan -- no engine call or FFT can be cheaper
         # (complex: the engine's four real products are no faster; real:
-        # where use_numpy prices the loop below the engine -- NumPy calls
+        # where the pricing puts the loop below the engine -- NumPy calls
         # BLAS once per output from 9 taps, float32 10000 x 31 took 268 us
         # there against the engine's 44)
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
