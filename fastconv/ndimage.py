@@ -443,7 +443,7 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, conv
     if complex_path and weights.dtype.kind != "c":
         weights = weights.astype(np.float64)
     lines = input.size // max(input.shape[-1], 1) if input.ndim else 0
-    if not complex_path and (axis != input.ndim - 1
+    if not complex_path and (axis != input.ndim - 1 or input.dtype.kind in "biu"
                              or (lines >= 8 and input.dtype.kind == "f")):
         # one pass of the filters' line kernels, boundary by index (no padded
         # or transposed copy): lines across memory several columns at a
@@ -452,9 +452,13 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, workers, conv
         # (Zen 2, float64, 1 thread: 512^2 5 taps 1.55x, 101 taps 1.13x,
         # 16 x 65536 1.24x; without glibc's malloc tuning the copy's page
         # faults cost more: 512^2 1927 -> 379 us, SciPy 818); a single long
-        # line keeps the row tiles (1e5 samples: the line kernel 0.36x), and
-        # so do integer inputs (uint8 512^2: 1.26x SciPy with the row tiles,
-        # 0.58x with the line kernels).
+        # line keeps the row tiles (1e5 samples: the line kernel 0.36x).
+        # Integer inputs take this route too: the row tiles sum in another
+        # order, and a sum that SciPy rounds to 124.99999 came out 125.0 and
+        # truncated to 125 against SciPy's 124 (uint16 300 x 450, 7
+        # fractional taps: 1041 outputs off by one); the route gives SciPy's
+        # bits (one integer pass along the last axis runs SciPy's own loop:
+        # see apply_passes).
         def scipy_call():
             return _nd.correlate1d(input, weights, axis, output, mode, cval, origin)
         return apply_passes(input, [Pass(axis, weights=weights, origin=origin, mode=mode)],
