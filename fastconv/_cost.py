@@ -404,7 +404,7 @@ def fft_cost(s1, s2, axes, itemsize, complex_result, nthreads, mode="full"):
     for i in range(len(s1)):
         if i not in axes:
             batch *= max(s1[i], s2[i])
-    n = float(np.prod(shape)) if shape else 1.0
+    n = float(math.prod(shape))
     size = 8 if itemsize > 4 else 4
     work = batch * (FFT_NLOGN[size] * n * math.log2(max(n, 2)) + FFT_POINT[size] * n)
     if complex_result:

@@ -48,6 +48,7 @@ itself, which computes or raises exactly as SciPy does.
 """
 
 import functools
+import math
 import numbers
 import warnings
 
@@ -205,8 +206,9 @@ def _finish(res, out_arr, out_dtype):
 
 
 def _pass_view(shape, axis):
-    P = int(np.prod(shape[:axis], dtype=np.int64))
-    Q = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    # math.prod: np.prod of a tuple took ~3 us, as long as a small pass
+    P = math.prod(shape[:axis])
+    Q = math.prod(shape[axis + 1:])
     return (P, shape[axis], Q)
 
 

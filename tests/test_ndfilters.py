@@ -445,7 +445,12 @@ BIG = [("gaussian_filter", (300, 257), (2.0,), {}),
        ("sobel", (80, 90, 1), (2,), {"mode": "reflect"}),
        ("uniform_filter", (50, 1, 1), (5,), {"mode": "wrap"}),
        # a long line: the index map's mode arithmetic runs on its ends only
-       ("uniform_filter1d", (200_000,), (15,), {"mode": "wrap"})]
+       ("uniform_filter1d", (200_000,), (15,), {"mode": "wrap"}),
+       # contiguous lines shorter than one register block (8 vectors, 4 at
+       # 512 bits): they run single vectors, then the scalar tail
+       ("uniform_filter1d", (64, 100), (15,), {}),
+       ("gaussian_filter1d", (40, 75), (1.5,), {"mode": "nearest"}),
+       ("correlate1d", (30, 45), (np.arange(1.0, 8.0) / 28.0,), {"mode": "mirror"})]
 
 
 @pytest.mark.parametrize("case", range(len(BIG)))
