@@ -45,10 +45,27 @@ cdef extern from *:
      * FK_NB vectors of outputs stays in registers across all taps (no sweep of the
      * destination per tap).  Per element the order is SciPy's (see the .pxi
      * comment); the scalar tail runs the same order. */
-    #define FK_DEFINE(T, VT, V)                                                       \
-    static void fk_comb_##T(const T **rows, const T *w, ptrdiff_t k, int sym,          \
-                            T *dst, ptrdiff_t n)                                       \
+    /* fk_comb_exact_double: the same sums with no multiply-add contracted
+     * into an FMA, whatever the level's flags (-mfma): SciPy's rounding per
+     * product and per sum, bit for bit, for the exact integer route */
+    #if defined(__clang__)
+    #define FK_NOFMA_ATTR
+    #define FK_NOFMA_BODY _Pragma("clang fp contract(off)")
+    #elif defined(__GNUC__)
+    #define FK_NOFMA_ATTR __attribute__((optimize("fp-contract=off")))
+    #define FK_NOFMA_BODY
+    #else   /* MSVC contracts nothing under /fp:precise */
+    #define FK_NOFMA_ATTR
+    #define FK_NOFMA_BODY
+    #endif
+    #define FK_FMA_ATTR
+    #define FK_FMA_BODY
+    #define FK_DEFINE(T, VT, V) FK_COMB(fk_comb_##T, T, FMA) FK_BOX(T, VT, V)
+    #define FK_COMB(NAME, T, KIND)                                                     \
+    static FK_##KIND##_ATTR void NAME(const T **rows, const T *w, ptrdiff_t k, int sym, \
+                                      T *dst, ptrdiff_t n)                             \
     {                                                                                  \
+        FK_##KIND##_BODY                                                               \
         ptrdiff_t c = k / 2, q = 0, t;                                                 \
         FK_VECTOR_PART_##T                                                             \
         for (; q < n; q++) {                                                           \
@@ -65,7 +82,8 @@ cdef extern from *:
             }                                                                          \
             dst[q] = s;                                                                \
         }                                                                              \
-    }                                                                                  \
+    }
+    #define FK_BOX(T, VT, V)                                                           \
     static void fk_box_##T(const T **rows, ptrdiff_t k, T *dst, ptrdiff_t n,          \
                            T scale, int divide)                                        \
     {                                                                                  \
@@ -157,11 +175,14 @@ cdef extern from *:
     #endif
     FK_DEFINE(float, fc_vf, FC_LANES_float)
     FK_DEFINE(double, fc_vd, FC_LANES_double)
+    FK_COMB(fk_comb_exact_double, double, NOFMA)
     """
     void fk_comb_float(const float **rows, const float *w, Py_ssize_t k, int sym,
                        float *dst, Py_ssize_t n) noexcept nogil
     void fk_comb_double(const double **rows, const double *w, Py_ssize_t k, int sym,
                         double *dst, Py_ssize_t n) noexcept nogil
+    void fk_comb_exact_double(const double **rows, const double *w, Py_ssize_t k, int sym,
+                              double *dst, Py_ssize_t n) noexcept nogil
     void fk_box_float(const float **rows, Py_ssize_t k, float *dst, Py_ssize_t n,
                       float scale, int divide) noexcept nogil
     void fk_box_double(const double **rows, Py_ssize_t k, double *dst, Py_ssize_t n,
@@ -169,9 +190,12 @@ cdef extern from *:
 
 
 cdef inline void _fk_comb(const floating **rows, const floating *w, Py_ssize_t k, int sym,
-                          floating *dst, Py_ssize_t n) noexcept nogil:
+                          floating *dst, Py_ssize_t n, bint exact=False) noexcept nogil:
+    # exact (float64 only): no product contracted into an FMA (SciPy's bits)
     if floating is float:
         fk_comb_float(rows, w, k, sym, dst, n)
+    elif exact:
+        fk_comb_exact_double(rows, w, k, sym, dst, n)
     else:
         fk_comb_double(rows, w, k, sym, dst, n)
 
@@ -213,8 +237,11 @@ cdef void _fk_extend(floating *ext, Py_ssize_t off, Py_ssize_t n, const Py_ssize
 def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                  const floating[::1] w, const Py_ssize_t[::1] idx, Py_ssize_t off,
                  int sym, int box, int running, floating cval, Py_ssize_t qblock,
-                 Py_ssize_t strip, int nthreads):
+                 Py_ssize_t strip, int nthreads, bint exact=False):
     """One separable pass along axis 1 of x (P, N, Q) into out.  Internal.
+
+    exact: float64 correlations with no multiply-add contracted into an FMA
+    (at every level: SciPy's rounding, bit for bit, as the baseline kernels).
 
     box = 0: correlation with w (sym 1 symmetric, -1 antisymmetric, 0
     general); box = 1: uniform filter of size len(w) (w unused otherwise):
@@ -287,7 +314,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 else:
                     for t in range(k):
                         rows[t] = buf + t
-                    _fk_comb(rows, &w[0], k, sym, orow, N)
+                    _fk_comb(rows, &w[0], k, sym, orow, N, exact)
             elif box:
                 r = u
                 qb = r % nqb
@@ -331,7 +358,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     q1 = Q
                 for t in range(k):
                     rows[t] = _fk_row(&x[p, 0, 0], Q, idx[i + t], cvrow) + q0
-                _fk_comb(rows, &w[0], k, sym, &out[p, i, q0], q1 - q0)
+                _fk_comb(rows, &w[0], k, sym, &out[p, i, q0], q1 - q0, exact)
         free(acc)
         free(buf)
         free(<void *>rows)

@@ -495,6 +495,34 @@ def test_every_simd_level(level, dtype, force_level):
         _assert_match(got, ref, x, wsum, kw.get("cval", 0.0))
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("weights", [[0.25, 0.5, 0.25], [1.0, 0.0, -1.0],
+                                     [0.1, -0.7, 0.3, 1.9], np.linspace(0.1, 0.9, 9)])
+@pytest.mark.parametrize("shape", [(1, 300, 1), (3, 70, 1), (2, 40, 37), (1, 9, 300)])
+def test_exact_lines_are_the_baseline_bits(level, weights, shape):
+    """The exact route's correlations at every SIMD level round as the
+    baseline kernels (and SciPy): no multiply-add contracted into an FMA,
+    in the register blocks, the single vectors and the scalar tail; the
+    dispatched kernels without `exact` may contract (and on an FMA level
+    do differ in the last bit)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    w = np.asarray(weights, dtype=np.float64)
+    sym = _ndfilters._symmetry(w)
+    N = shape[1]
+    idx = _ndfilters.line_index(N, len(w), len(w) // 2, "reflect")
+
+    def run(lv, exact):
+        out = np.empty_like(x)
+        _dispatch.get_kernels(lv).filter_lines(x, out, w, idx, len(w) // 2, sym, 0, 0, 0.0,
+                                               8, N, 1, exact)
+        return out
+    ref = run("baseline", True)
+    assert run("baseline", False).tobytes() == ref.tobytes()
+    assert run(level, True).tobytes() == ref.tobytes()
+    np.testing.assert_allclose(run(level, False), ref, rtol=1e-13, atol=1e-13)
+
+
 def test_baseline_float64_is_scipy_bitwise(force_level):
     """At the baseline level (no FMA on x86-64) the float64 route is SciPy's
     arithmetic bit for bit (passes along the last two axes fused or not)."""
