@@ -48,7 +48,7 @@ sys.path.insert(0, os.getcwd())
 
 import fastconv  # noqa: E402
 from fastconv import _bench, _dispatch, _engine  # noqa: E402
-from fastconv._bench import PEER_ISA_ENV, time_blocks, time_interleaved  # noqa: E402
+from fastconv._bench import PEER_ISA_ENV, time_blocks  # noqa: E402
 
 
 def time_cpu(funcs, repeats):
@@ -155,11 +155,11 @@ def main(argv=None):
         ap.error("--cpu-clock times single calls (no --block)")
     if a.cpu_clock:
         timer = time_cpu
-    elif a.block > 1:
+    else:
+        # --block 1 (the default): single calls, each after another
+        # library's (not time_interleaved's steady-state blocks)
         def timer(funcs, repeats):
             return time_blocks(funcs, repeats, block=a.block)
-    else:
-        timer = time_interleaved
     import torch
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(20261202)
