@@ -557,13 +557,14 @@ def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
     return TILED_CALL + (TILED_CHUNK * chunks + work) / gain
 
 
-def fft_choice(a, b, mode, conv_axes):
-    """'tiled' (overlap-save tiles, real operands), 'fft' (one transform) or
-    'oa' (overlap-add), and its estimated cost (priced once per geometry)."""
+def fft_choice(a, b, mode, conv_axes, tiled_ok=True):
+    """'tiled' (overlap-save tiles, real operands; not if `tiled_ok` is
+    False), 'fft' (one transform) or 'oa' (overlap-add), and its estimated
+    cost (priced once per geometry)."""
     complex_result = a.dtype.kind == "c" or b.dtype.kind == "c"
     rt = np.result_type(a.dtype, b.dtype)
     itemsize = 4 if rt in (np.float32, np.complex64, np.float16) else 8
-    tiled = tiled_compute_dtype(a.dtype, b.dtype) is not None
+    tiled = tiled_ok and tiled_compute_dtype(a.dtype, b.dtype) is not None
     return _fft_choice(a.shape, b.shape, tuple(conv_axes), itemsize, complex_result, mode,
                        tiled)
 

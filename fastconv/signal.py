@@ -880,7 +880,10 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
     transformed back, and their overlapping ``k - 1`` tails are added onto
     the next block.  Real float inputs with at least 65536 output elements
     take the tiled overlap-save route of ``convolve(method='fft')`` instead
-    where its price is the lowest (computed in the inputs' precision).
+    where its price is the lowest (computed in the inputs' precision), and
+    inputs whose single transform is priced below the blocks take
+    :func:`fftconvolve` (SciPy blocks a 200 x 200 image for a 15 x 15
+    kernel, which one transform computes in about half the time).
     Results agree with SciPy's to rounding, not always bit for bit.
 
     Examples
@@ -899,7 +902,7 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
         return in1 * in2
     if in1.ndim == in2.ndim and in1.size and in2.size:
         check_mode(mode, fft=True)
-        out = _oa_tiled(in1, in2, mode, axes, nthreads)
+        out = _oa_faster(in1, in2, mode, axes, nthreads)
         if out is not None:
             return out
     return _fft.oaconvolve(in1, in2, mode, axes, nthreads)
@@ -911,21 +914,34 @@ def oaconvolve(in1, in2, mode="full", axes=None, *, workers=None):
 _OA_TILED_MIN = 1 << 16
 
 
-def _oa_tiled(in1, in2, mode, axes, nthreads):
-    """oaconvolve on the tiled overlap-save route (``method='fft'``'s, real
-    float operands) where SciPy would block and the route is priced
-    cheapest, else None.  512 x 512 by 7 x 7 float32: 1.50 ms against
-    SciPy's overlap-add 2.70; 1000 x 1000 by 31 x 31: 4.5 against 17.6."""
-    if in1.dtype.char not in "fd" or in2.dtype.char not in "fd":
+def _oa_faster(in1, in2, mode, axes, nthreads):
+    """oaconvolve by another route where SciPy would block and the cost
+    model prices that route below overlap-add, else None: the tiled
+    overlap-save route (``method='fft'``'s, real float operands, outputs of
+    _OA_TILED_MIN elements and more; 512 x 512 by 7 x 7 float32: 1.50 ms
+    against SciPy's overlap-add 2.70; 1000 x 1000 by 31 x 31: 4.5 against
+    17.6), or one transform of the whole (:func:`fftconvolve`; Intel Xeon,
+    2026-12-05, fastconv's overlap-add / one transform: 200 x 200 by
+    15 x 15 float32 743 / 418 us, float64 1278 / 691; 2000 by 3 106 / 66;
+    3000 by 101 142 / 105; 2000 x 3 by 3 x 3 313 / 253 -- where the model
+    keeps overlap-add it was the faster: 20000 by 31 206 / 456, 100000 by
+    255 626 / 2314)."""
+    if in1.dtype.kind not in "fc" or in2.dtype.kind not in "fc":
         return None
     a2, b2, conv_axes, _ = freq_axes(in1, in2, mode, axes)
-    if not conv_axes or math.prod(n1 + n2 - 1 for n1, n2 in
-                                  zip(a2.shape, b2.shape)) < _OA_TILED_MIN:
+    if not conv_axes:
         return None
     plan = _fft.scipy_oa_plan(a2.shape, b2.shape, conv_axes)
-    if all(p is None for p in plan.values()) or fft_choice(a2, b2, mode, conv_axes)[0] != "tiled":
-        return None
-    return _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads)
+    if all(p is None for p in plan.values()):
+        return None         # SciPy transforms the whole: _fft.oaconvolve, its bits
+    real = in1.dtype.char in "fd" and in2.dtype.char in "fd"
+    if real and math.prod(n1 + n2 - 1 for n1, n2 in
+                          zip(a2.shape, b2.shape)) >= _OA_TILED_MIN:
+        if fft_choice(a2, b2, mode, conv_axes)[0] == "tiled":
+            return _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads)
+    if fft_choice(a2, b2, mode, conv_axes, tiled_ok=False)[0] == "fft":
+        return _fft.fftconvolve(in1, in2, mode, axes, nthreads)
+    return None
 
 
 @docfiller

@@ -288,10 +288,23 @@ def test_oaconvolve_blocks_as_scipy_or_takes_the_tiled_route(monkeypatch):
     small = rng.standard_normal((64, 64))
     k15 = rng.standard_normal((15, 15))
     assert np.array_equal(fastconv.oaconvolve(small, k15), ss.oaconvolve(small, k15))
+    # SciPy blocks 200 x 200 by 15 x 15; one transform is priced (and
+    # measured) cheaper: fftconvolve's result, SciPy's fftconvolve bits
+    whole = []
+    real_fft = _fft.fftconvolve
+    monkeypatch.setattr(_fft, "fftconvolve",
+                        lambda *a, **k: whole.append(1) or real_fft(*a, **k))
     mid = rng.standard_normal((200, 200))
-    np.testing.assert_allclose(fastconv.oaconvolve(mid, k15), ss.oaconvolve(mid, k15),
-                               rtol=0, atol=l1_bound(mid, k15, 90 * 90, EPS64))
-    assert not used
+    got = fastconv.oaconvolve(mid, k15)
+    assert whole and np.array_equal(got, ss.fftconvolve(mid, k15))
+    np.testing.assert_allclose(got, ss.oaconvolve(mid, k15),
+                               rtol=0, atol=l1_bound(mid, k15, 214 * 214, EPS64))
+    # a long signal and a short kernel keep the blocks (priced cheaper)
+    whole.clear()
+    sig, taps = rng.standard_normal(100_000), rng.standard_normal(255)
+    np.testing.assert_allclose(fastconv.oaconvolve(sig, taps), ss.oaconvolve(sig, taps),
+                               rtol=0, atol=l1_bound(sig, taps, 4096, EPS64))
+    assert not whole and not used
     for dt, eps in ((np.float32, EPS32), (np.float64, EPS64)):
         x = rng.standard_normal((512, 512)).astype(dt)
         w = rng.standard_normal((7, 7)).astype(dt)
