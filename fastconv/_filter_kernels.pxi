@@ -234,14 +234,43 @@ cdef void _fk_extend(floating *ext, Py_ssize_t off, Py_ssize_t n, const Py_ssize
         ext[j] = cval if s < 0 else ext[off + s]
 
 
+cdef void _fk_store(floating *p, Py_ssize_t n, int code) noexcept nogil:
+    # p[i] = the value SciPy's C loops store in an integer output and read
+    # back, on x86-64: truncation to a 32-bit int (INT32_MIN for NaN and
+    # out of range, as cvttsd2si), then its low bits as code 1 uint8,
+    # 2 int8, 3 uint16, 4 int16 (float64 only; code 0: unchanged)
+    cdef Py_ssize_t i
+    cdef double v
+    cdef int t
+    if floating is float or code == 0:
+        return
+    for i in range(n):
+        v = p[i]
+        if v >= -2147483648.0 and v < 2147483648.0:
+            t = <int>v
+        else:
+            t = -2147483647 - 1
+        if code == 1:
+            p[i] = <double>(<unsigned char>t)
+        elif code == 2:
+            p[i] = <double>(<signed char>t)
+        elif code == 3:
+            p[i] = <double>(<unsigned short>t)
+        else:
+            p[i] = <double>(<short>t)
+
+
 def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                  const floating[::1] w, const Py_ssize_t[::1] idx, Py_ssize_t off,
                  int sym, int box, int running, floating cval, Py_ssize_t qblock,
-                 Py_ssize_t strip, int nthreads, bint exact=False):
+                 Py_ssize_t strip, int nthreads, bint exact=False, int store=0):
     """One separable pass along axis 1 of x (P, N, Q) into out.  Internal.
 
     exact: float64 correlations with no multiply-add contracted into an FMA
     (at every level: SciPy's rounding, bit for bit, as the baseline kernels).
+    store (float64, x86-64 conversions): every output replaced by the value
+    SciPy stores in an integer output and the next pass reads (see
+    _fk_store), in the pass's own sweep.
 
     box = 0: correlation with w (sym 1 symmetric, -1 antisymmetric, 0
     general); box = 1: uniform filter of size len(w) (w unused otherwise):
@@ -315,6 +344,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     for t in range(k):
                         rows[t] = buf + t
                     _fk_comb(rows, &w[0], k, sym, orow, N, exact)
+                _fk_store(orow, N, store)
             elif box:
                 r = u
                 qb = r % nqb
@@ -344,6 +374,9 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     for q in range(q1 - q0):
                         acc[q] = acc[q] + (<double>ra[q] - <double>rb[q])
                         orow[q] = <floating>(acc[q] / kd)
+                if store:
+                    for i in range(s0, s1):
+                        _fk_store(&out[p, i, q0], q1 - q0, store)
             else:
                 # rows fastest: the k row blocks of a unit are mostly the
                 # previous unit's, still in cache
@@ -359,6 +392,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 for t in range(k):
                     rows[t] = _fk_row(&x[p, 0, 0], Q, idx[i + t], cvrow) + q0
                 _fk_comb(rows, &w[0], k, sym, &out[p, i, q0], q1 - q0, exact)
+                _fk_store(&out[p, i, q0], q1 - q0, store)
         free(acc)
         free(buf)
         free(<void *>rows)

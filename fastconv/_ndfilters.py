@@ -55,10 +55,10 @@ import warnings
 import numpy as np
 import scipy.ndimage as _nd
 
-from fastconv import _dispatch
+from fastconv import _dispatch, _engine
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import (cast, check_axes, normalize_sequence, output_array,
+from fastconv._ndimage_args import (_X86, cast, check_axes, normalize_sequence, output_array,
                                     scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
@@ -212,8 +212,10 @@ def _pass_view(shape, axis):
     return (P, shape[axis], Q)
 
 
-def _one_pass(kern, x, ps, cval, exact, nthreads):
-    """One pass of `ps` over x (C-contiguous, compute dtype) -> new array."""
+def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
+    """One pass of `ps` over x (C-contiguous, compute dtype) -> new array
+    (or `out`, an array of x's shape and dtype not overlapping x, where the
+    pass writes in place)."""
     shape = x.shape
     v = _pass_view(shape, ps.axis)
     if v[1] == 1:
@@ -227,9 +229,11 @@ def _one_pass(kern, x, ps, cval, exact, nthreads):
         # many short contiguous lines: transposed, they run side by side as
         # the columns of N rows (each sample's taps in the same order)
         t = _one_pass(kern, np.ascontiguousarray(x.reshape(P, N).T)[None],
-                      Pass(1, ps.weights, ps.size, ps.origin, ps.mode), cval, exact, nthreads)
+                      Pass(1, ps.weights, ps.size, ps.origin, ps.mode), cval, exact, nthreads,
+                      store=store)
         return np.ascontiguousarray(t[0].T).reshape(shape)
-    out = np.empty(shape, dtype=x.dtype)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
     if x.size == 0:
         return out
     k = ps.k
@@ -249,7 +253,8 @@ def _one_pass(kern, x, ps, cval, exact, nthreads):
         nqb = -(-Q // qblock)
         units = P * nqb * (-(-N // strip) if box else N)
     kern.filter_lines(x.reshape(v), out.reshape(v), w, idx, off, sym, int(box), running,
-                      cval, qblock, strip, team_size(nthreads, units, work=x.size * k), exact)
+                      cval, qblock, strip, team_size(nthreads, units, work=x.size * k), exact,
+                      store)
     return out
 
 
@@ -330,6 +335,12 @@ def _can_fuse(a, b, ndim):
     return a.weights is not None and b.weights is not None
 
 
+# Output dtypes whose stores between exact passes the line kernels make
+# themselves (filter_lines' `store`; x86-64 conversions)
+_STORE_CODE = {np.dtype(np.uint8): 1, np.dtype(np.int8): 2, np.dtype(np.uint16): 3,
+               np.dtype(np.int16): 4}
+
+
 def _run_real(x, passes, cval, out_dtype, nthreads):
     """Run `passes` over a real array; returns an array of `out_dtype`
     (or a compute-dtype array the caller casts)."""
@@ -344,7 +355,21 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
         cdtype = np.dtype(np.float32 if (out_dtype == np.float32 and
                                          x.dtype in (np.float32, np.complex64))
                           else np.float64)
-    cur = np.ascontiguousarray(x, dtype=cdtype)
+    spare = None        # a float64 buffer of the exact route free for the next pass
+    if exact and x.size:
+        # the two float64 buffers of the passes from the thread's scratch
+        # (reused across calls; the result is cast to a new array of the
+        # integer dtype): fresh ones faulted their pages in on every call
+        # without glibc's malloc tuning (uint8 512^2 sobel 0.59x SciPy)
+        buf = _engine._scratch(2 * x.size, cdtype)
+        cur = buf[:x.size].reshape(x.shape)
+        np.copyto(cur, x, casting="unsafe")
+        spare = buf[x.size:].reshape(x.shape)
+    else:
+        cur = np.ascontiguousarray(x, dtype=cdtype)
+    # the passes themselves store the integer values between passes (x86-64:
+    # NumPy's casts are the 32-bit conversion there, see _ndimage_args._c_convert)
+    store = _STORE_CODE.get(out_dtype, 0) if exact and _X86 else 0
     ndim = cur.ndim
     # drop passes along length-1 axes? no: they still map cval/edges; keep them
     passes = list(passes)
@@ -371,11 +396,23 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
                 cur = _fused(kern, cur, nxt, a, cval, nthreads)
                 i += 2
                 continue
-        cur = _one_pass(kern, cur, a, cval, exact, nthreads)
-        if exact and i + 1 < len(passes):
-            # SciPy stores every pass in the output dtype
-            cur = _cast_out(cur, out_dtype)
-            cur = (cur.view(np.uint8) if cur.dtype.kind == "b" else cur).astype(np.float64)
+        between = exact and i + 1 < len(passes)
+        res = _one_pass(kern, cur, a, cval, exact, nthreads, out=spare,
+                        store=store if between else 0)
+        if between:
+            if not store:
+                # SciPy stores every pass in the output dtype: cast, and read
+                # back into the pass's own float64 buffer (with `store` the
+                # pass did both in its sweep: they were two more sweeps over
+                # float64 memory, uint8 128^3 sobel 0.77x SciPy)
+                stored = _cast_out(res, out_dtype)
+                np.copyto(res, stored.view(np.uint8) if stored.dtype.kind == "b" else stored,
+                          casting="unsafe")
+            # the buffer this pass read is the next one's output: two float64
+            # arrays for any number of passes (a fresh one per pass faulted
+            # its pages in without glibc's malloc tuning)
+            spare = None if np.may_share_memory(cur, x) else cur
+        cur = res
         i += 1
     return cur
 

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as sndi
 
-from fastconv import _dispatch, _ndfilters, _threads
+from fastconv import _dispatch, _ndfilters, _ndimage_args, _threads
 from fastconv import ndimage as fndi
 from conftest import IMPORT_ROOT, skip_out_of_range_casts
 
@@ -521,6 +521,48 @@ def test_exact_lines_are_the_baseline_bits(level, weights, shape):
     assert run("baseline", False).tobytes() == ref.tobytes()
     assert run(level, True).tobytes() == ref.tobytes()
     np.testing.assert_allclose(run(level, False), ref, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+def test_passes_store_the_integer_values_themselves(dtype, monkeypatch):
+    """Between the passes of an integer filter the line kernels store the
+    value SciPy stores and reads back (x86-64 conversions: 32-bit
+    truncation, INT32_MIN out of range, the low bits), in their own sweep:
+    the same bits as the cast and read-back in NumPy, also where the sums
+    leave the type's range (wrap-around, negative values in unsigned types,
+    beyond 2**31)."""
+    if not _ndimage_args._X86:
+        pytest.skip("the kernels store between passes on x86-64 only")
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(5)
+    x = rng.integers(info.min, info.max, size=(20, 33, 40), endpoint=True).astype(dtype)
+    cases = [("sobel", (0,), {}), ("sobel", (2,), {"mode": "constant", "cval": 7.5}),
+             ("prewitt", (1,), {"mode": "wrap"}), ("gaussian_filter", (1.2,), {}),
+             ("uniform_filter", (4,), {"mode": "mirror"}),
+             ("gaussian_filter", ((2.0, 0.5, 1.0),), {"order": 1})]
+    real = _ndfilters._one_pass
+    for name, args, kw in cases:
+        used = []
+        with monkeypatch.context() as m:
+            m.setattr(_ndfilters, "_one_pass",
+                      lambda *a, **k: used.append(k.get("store", 0)) or real(*a, **k))
+            got = getattr(fndi, name)(x, *args, **kw)
+        assert any(used), name
+        with monkeypatch.context() as m:
+            m.setattr(_ndfilters, "_STORE_CODE", {})
+            ref = getattr(fndi, name)(x, *args, **kw)
+        assert got.dtype == ref.dtype == dtype
+        assert got.tobytes() == ref.tobytes(), name
+        big = (x.astype(np.float64) * 1e6).astype(np.float64)   # sums beyond 2**31
+        np.testing.assert_array_equal(getattr(fndi, name)(big, *args, output=dtype, **kw),
+                                      _python_store(getattr(fndi, name), big, args, kw,
+                                                    dtype, monkeypatch))
+
+
+def _python_store(func, x, args, kw, dtype, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(_ndfilters, "_STORE_CODE", {})
+        return func(x, *args, output=dtype, **kw)
 
 
 def test_baseline_float64_is_scipy_bitwise(force_level):
