@@ -372,7 +372,7 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
                           dtype=xt.dtype)
             out[tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))] = xt
             return out
-        return np.pad(xt, width, mode="constant", constant_values=value)
+        return _pad_in_scratch(xt, width, "constant", value)
     if xt.size <= _SMALL_GATHER:
         # one gather per padded axis with np.pad's own index pattern (cached):
         # np.pad's per-mode Python loops cost ~20-50 us even on an 8 x 8 array
@@ -380,7 +380,39 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
             if lo or hi:
                 xt = xt.take(_pad_index(xt.shape[axis], lo, hi, pad_mode), axis=axis)
         return xt
-    return np.pad(xt, width, mode=pad_mode)
+    return _pad_in_scratch(xt, width, pad_mode)
+
+
+def _pad_in_scratch(xt, width, mode, value=0):
+    """np.pad(xt, width, mode) (``constant_values=value`` for 'constant') in
+    the thread's "pad" scratch buffer, reused across calls: np.pad's fresh
+    array faulted its
+    pages in on every call without glibc's malloc tuning (ndimage.correlate
+    float32 2048^2 3x3 'reflect': 12.5 ms, 3.5 with the tuning, 1.4 for
+    'constant', which pads nothing).  Axis by axis as np.pad: the edges of
+    axis `a` are gathered (np.pad's own index pattern) over the extent the
+    axes before it already have, so the corners are np.pad's."""
+    shape = [n + lo + hi for n, (lo, hi) in zip(xt.shape, width)]
+    buf = _engine._scratch(math.prod(shape), xt.dtype, slot="pad").reshape(shape)
+    center = tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))
+    buf[center] = xt
+    for axis, (lo, hi) in enumerate(width):
+        if not (lo or hi):
+            continue
+        n = xt.shape[axis]
+        sub = buf[tuple(center[a] if a > axis else slice(None) for a in range(buf.ndim))]
+        before = (slice(None),) * axis
+        if mode == "constant":
+            sub[before + (slice(0, lo),)] = value
+            sub[before + (slice(lo + n, None),)] = value
+            continue
+        src = _pad_index(n, lo, hi, mode) + lo
+        # indexing, not take(): take copies a non-contiguous source whole
+        if lo:
+            sub[before + (slice(0, lo),)] = sub[before + (src[:lo],)]
+        if hi:
+            sub[before + (slice(lo + n, None),)] = sub[before + (src[lo + n:],)]
+    return buf
 
 
 _SMALL_PAD = 1 << 16     # elements; larger arrays are padded by np.pad itself

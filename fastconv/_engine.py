@@ -154,16 +154,19 @@ def empty_aligned(shape, dtype):
     return raw[off:off + nbytes].view(dtype).reshape(shape)
 
 
-def _scratch(nelem, dtype):
+def _scratch(nelem, dtype, slot=""):
     """A per-Python-thread buffer reused across calls (no page faults per call).
 
-    Buffers above ``_SCRATCH_CAP`` bytes are not kept: they are freed when
-    the call that asked for them returns (issue 13: one oversized call used
-    to pin its scratch for the life of the thread)."""
+    One buffer per dtype and `slot` (a name per use that may be alive at
+    the same time as another: the engine's source copies use "", a padded
+    input handed to the engine "pad", the ndimage passes "nd").  Buffers
+    above ``_SCRATCH_CAP`` bytes are not kept: they are freed when the call
+    that asked for them returns (issue 13: one oversized call used to pin
+    its scratch for the life of the thread)."""
     dtype = np.dtype(dtype)
     if nelem * dtype.itemsize > _SCRATCH_CAP:
         return np.empty(max(nelem, 1), dtype=dtype)[:nelem]
-    key = dtype.char
+    key = slot + dtype.char
     buf = getattr(_SCRATCH, key, None)
     if buf is None or buf.size < nelem:
         buf = np.empty(max(nelem, 1), dtype=dtype)

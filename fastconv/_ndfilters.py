@@ -361,7 +361,7 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
         # (reused across calls; the result is cast to a new array of the
         # integer dtype): fresh ones faulted their pages in on every call
         # without glibc's malloc tuning (uint8 512^2 sobel 0.59x SciPy)
-        buf = _engine._scratch(2 * x.size, cdtype)
+        buf = _engine._scratch(2 * x.size, cdtype, slot="nd")
         cur = buf[:x.size].reshape(x.shape)
         np.copyto(cur, x, casting="unsafe")
         spare = buf[x.size:].reshape(x.shape)

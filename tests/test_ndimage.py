@@ -373,12 +373,13 @@ def test_small_arrays_padded_by_gather_match_scipy(mode, shape, ksize):
                                   nd.correlate(xi, wi, mode=mode, cval=2))
 
 
-@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge"])
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge", "constant"])
 def test_padding_gather_and_np_pad_agree_across_the_size_switch(mode):
     """Inputs up to _direct._SMALL_GATHER elements are padded by one gather per
-    axis (np.pad's index pattern), larger ones by np.pad itself: both give
-    np.pad's array on either side of the switch, pads wider than the axis
-    included."""
+    axis (np.pad's index pattern), larger ones in the thread's scratch
+    buffer, axis by axis with the same pattern: both give np.pad's array on
+    either side of the switch, pads wider than the axis included, and a
+    later call's padding in the reused buffer is its own."""
     from fastconv import _direct
     rng = np.random.default_rng(5)
     n = _direct._SMALL_GATHER
@@ -386,6 +387,16 @@ def test_padding_gather_and_np_pad_agree_across_the_size_switch(mode):
                   (1, 1, 3, 5)):
         x = rng.standard_normal(shape)
         pads = [(2, 1), (7, 9)] if len(shape) == 4 else [(3, 4)]
-        got = _direct._pad_input(x, pads, "real", np.float64, mode, 0.0)
-        ref = np.pad(x, [(0, 0), (0, 0)] + pads, mode=mode)
+        if shape[-1] <= 5:
+            pads = [(4, 6), (11, 13)]      # wider than the axes
+        got = _direct._pad_input(x, pads, "real", np.float64, mode, 1.5)
+        kw = {"constant_values": 1.5} if mode == "constant" else {}
+        ref = np.pad(x, [(0, 0), (0, 0)] + pads, mode=mode, **kw)
         assert np.array_equal(got, ref), shape
+    for shape, pads in (((2, 3, 40, 500), [(5, 2), (300, 700)]),
+                        ((1, 1, 3, 9000), [(8, 8), (1, 0)])):
+        for seed in (0, 1):       # the second call reuses the first one's buffer
+            x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+            got = _direct._pad_input(x, pads, "real", np.float32, mode, 1.5)
+            kw = {"constant_values": 1.5} if mode == "constant" else {}
+            assert np.array_equal(got, np.pad(x, [(0, 0), (0, 0)] + pads, mode=mode, **kw))
