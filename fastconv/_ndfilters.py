@@ -26,8 +26,9 @@ Two routes, by output dtype:
   arithmetic) and may be reordered to fuse.
 * integer and bool outputs ("exact"): SciPy's own arithmetic, bit for bit:
   float64 at the dispatched SIMD level with no multiply-add contracted
-  into an FMA (``filter_lines(..., exact=True)``), one pass at a time, each pass cast to the output dtype as SciPy stores it
-  (truncation, wrap-around) before the next.
+  into an FMA (``filter_lines(..., exact=True)``), one pass at a time,
+  each pass cast to the output dtype as SciPy stores it (truncation,
+  wrap-around) before the next.
 
 Accuracy of the fast route (the bound the tests use)
 ----------------------------------------------------
