@@ -8,7 +8,8 @@
 # with a non-zero exit status.
 #
 # Usage: build_tools/ci_sanitize.sh [level ...]
-#   SANITIZE_TESTS   test files to run (default: the engine/kernel/geometry files)
+#   SANITIZE_TESTS   test files to run (default: the engine/kernel/geometry files and the
+#                    ndimage filters' line kernels)
 #   SANITIZE_KEEP=1  keep the temporary tree (its path is printed)
 # Needs gcc (or clang with the same runtimes) on Linux.  ~5 min on 2 cores.
 set -euo pipefail
@@ -18,7 +19,7 @@ levels=("$@")
 if [ ${#levels[@]} -eq 0 ]; then
     levels=(baseline avx2)
 fi
-tests="${SANITIZE_TESTS:-tests/test_engine.py tests/test_tiles.py tests/test_tiles_flat.py tests/test_transpose.py tests/test_reliability.py tests/test_wgrad_filtt.py tests/test_tile_registry.py tests/test_fft_route.py}"
+tests="${SANITIZE_TESTS:-tests/test_engine.py tests/test_tiles.py tests/test_tiles_flat.py tests/test_transpose.py tests/test_reliability.py tests/test_wgrad_filtt.py tests/test_tile_registry.py tests/test_fft_route.py tests/test_ndfilters.py tests/test_ndimage.py}"
 cc="${CC:-gcc}"
 asan="$($cc -print-file-name=libasan.so)"
 ubsan="$($cc -print-file-name=libubsan.so)"
