@@ -162,10 +162,18 @@ FC_SLIDE_CALLABLE_(T, R, U)
  *   baseline (SSE2: each 256-bit vector is two of the 16 xmm registers):
  *            4 x 1 (8 xmm accumulators);
  *   AVX2:    4 x 3 (12 of the 16 ymm registers accumulate);
- *   AVX-512: 5 x 4 of 256-bit vectors (20 of the 32 registers).  On Zen 4
+ *   AVX-512: 4 x 4 of 256-bit vectors (16 of the 32 registers).  On Zen 4
  *            512-bit FMAs issue at half the 256-bit rate (same FLOPs) and
  *            every unaligned 512-bit load splits a cache line, so the
  *            256-bit tile is as fast or faster (build_tools/bench_rows.py).
+ *            Zen 4 (EPYC, family 0x19), 2 threads, 2026-12-05, 2-D 2048^2
+ *            'same' direct, ms: 4 x 4 against the earlier 5 x 4 -- float32
+ *            9 x 9 4.2 / 5.3, 15 x 15 9.6-10.1 / 13.3-13.6; float64 9 x 9
+ *            7.6-7.7 / 10.3-10.4, 15 x 15 18.7-18.9 / 26.1-26.4 (4 x 3, 6 x 3,
+ *            8 x 3, 3 x 4, 4 x 5, 5 x 3 and 4 x 6 measured between the two);
+ *            3 x 3 within the noise (1.0-1.4 ms float32 for every shape).
+ *            Intel with AVX-512 runs the 512-bit tile below from 5 kernel
+ *            rows, so there this shape serves 3 x 3 kernels only.
  * Each level also has a 1 x U tile of the same width for the rows left
  * over below a multiple of R. */
 #if defined(FC_NARROW)
@@ -174,7 +182,7 @@ FC_SLIDE_CALLABLE_(T, R, U)
 #define FC_SLIDE_LANES_float 8
 #define FC_SLIDE_LANES_double 4
 #ifndef FC_SLIDE_R
-#define FC_SLIDE_R 5
+#define FC_SLIDE_R 4
 #define FC_SLIDE_U 4
 #endif
 #else
