@@ -12,9 +12,10 @@
 #
 # Array views are (P, N, Q): P lines blocks before the axis, N the axis, Q
 # the contiguous elements after it (Q == 1 for the contiguous axis).  For
-# Q > 1 a unit of work computes one output row of a block of Q columns as a
-# sum of whole input rows, so the inner loops run over contiguous memory
-# (several neighbouring lines at once, no transposing copy).
+# Q > 1 a unit of work computes four output rows of a block of Q columns as
+# sums of whole input rows, so the inner loops run over contiguous memory
+# (several neighbouring lines at once, no transposing copy) and each input
+# row vector is loaded once for the four rows (fk_comb4_T).
 #
 # Per output element the arithmetic is exactly scipy.ndimage's
 # (NI_Correlate1D / NI_UniformFilter1D): symmetric weights
@@ -176,6 +177,130 @@ cdef extern from *:
     FK_DEFINE(float, fc_vf, FC_LANES_float)
     FK_DEFINE(double, fc_vd, FC_LANES_double)
     FK_COMB(fk_comb_exact_double, double, NOFMA)
+
+    /* fk_comb4_T: four consecutive output lines at once, output line r
+     * (dst[r]) the sum over rows[r .. r + k - 1] -- a pass across lines
+     * (along a non-contiguous axis), where those rows are whole input rows.
+     * Each input row vector is loaded once and used by every output line of
+     * the four that needs it (a window of four loaded rows slides over the
+     * taps: one new load per tap and side instead of four), so a pass of k
+     * taps loads about (k + 3) / 4 input vectors per output vector, not k,
+     * mostly from L2 (25 taps of 2048 float32: 200 KB of rows per output
+     * row).  Per element the order and the expressions are fk_comb_T's
+     * (the same contractions), so the results are fk_comb_T's bit for bit.
+     * AVX2/AVX-512 levels (4 x FK_NB4 accumulators, two windows of as many
+     * rows and a weight fit 16 / 32 registers); the baseline level (SSE2:
+     * each vector is two xmm registers) calls fk_comb_T per line. */
+    #if FC_VEC && defined(__AVX__)
+    #if defined(FC_NARROW)
+    #define FK_NB4 2
+    #else
+    #define FK_NB4 1
+    #endif
+    #define FK_LD4(VT, p) FC_LOADU(VT, p)
+    #define FK_VEC_COMB4(T, VT, V, NB)                                                 \
+        for (; q + NB * V <= n; q += NB * V) {                                         \
+            VT a[4][NB], lo[4][NB], hi[4][NB], wt;                                     \
+            int r, u;                                                                  \
+            if (sym != 0) {                                                            \
+                wt = FC_SPLAT(VT, w[c]);                                               \
+                for (r = 0; r < 4; r++)                                                \
+                    for (u = 0; u < NB; u++)                                           \
+                        a[r][u] = FK_LD4(VT, rows[r + c] + q + u * V) * wt;            \
+                if (c > 0) {                                                           \
+                    for (r = 0; r < 4; r++)                                            \
+                        for (u = 0; u < NB; u++) {                                     \
+                            lo[r][u] = FK_LD4(VT, rows[r] + q + u * V);                \
+                            hi[r][u] = FK_LD4(VT, rows[k - 1 + r] + q + u * V);        \
+                        }                                                              \
+                    for (t = 0;;) {                                                    \
+                        wt = FC_SPLAT(VT, w[t]);                                       \
+                        if (sym > 0) {                                                 \
+                            for (r = 0; r < 4; r++)                                    \
+                                for (u = 0; u < NB; u++)                               \
+                                    a[r][u] += (lo[r][u] + hi[r][u]) * wt;             \
+                        } else {                                                       \
+                            for (r = 0; r < 4; r++)                                    \
+                                for (u = 0; u < NB; u++)                               \
+                                    a[r][u] += (lo[r][u] - hi[r][u]) * wt;             \
+                        }                                                              \
+                        if (++t >= c)                                                  \
+                            break;                                                     \
+                        /* lo: rows t .. t + 3; hi: rows k - 1 - t .. k + 2 - t */    \
+                        for (u = 0; u < NB; u++) {                                     \
+                            for (r = 0; r < 3; r++) lo[r][u] = lo[r + 1][u];           \
+                            lo[3][u] = FK_LD4(VT, rows[t + 3] + q + u * V);            \
+                            for (r = 3; r > 0; r--) hi[r][u] = hi[r - 1][u];           \
+                            hi[0][u] = FK_LD4(VT, rows[k - 1 - t] + q + u * V);        \
+                        }                                                              \
+                    }                                                                  \
+                }                                                                      \
+            } else {                                                                   \
+                wt = FC_SPLAT(VT, w[k - 1]);                                           \
+                for (r = 0; r < 4; r++)                                                \
+                    for (u = 0; u < NB; u++)                                           \
+                        a[r][u] = FK_LD4(VT, rows[r + k - 1] + q + u * V) * wt;        \
+                if (k > 1) {                                                           \
+                    for (r = 0; r < 4; r++)                                            \
+                        for (u = 0; u < NB; u++)                                       \
+                            lo[r][u] = FK_LD4(VT, rows[r] + q + u * V);                \
+                    for (t = 0;;) {                                                    \
+                        wt = FC_SPLAT(VT, w[t]);                                       \
+                        for (r = 0; r < 4; r++)                                        \
+                            for (u = 0; u < NB; u++)                                   \
+                                a[r][u] += lo[r][u] * wt;                              \
+                        if (++t >= k - 1)                                              \
+                            break;                                                     \
+                        for (u = 0; u < NB; u++) {                                     \
+                            for (r = 0; r < 3; r++) lo[r][u] = lo[r + 1][u];           \
+                            lo[3][u] = FK_LD4(VT, rows[t + 3] + q + u * V);            \
+                        }                                                              \
+                    }                                                                  \
+                }                                                                      \
+            }                                                                          \
+            for (r = 0; r < 4; r++)                                                    \
+                for (u = 0; u < NB; u++) FC_STOREU(VT, dst[r] + q + u * V, a[r][u]);   \
+        }
+    #define FK_COMB4(T, VT, V)                                                         \
+    static void fk_comb4_##T(const T **rows, const T *w, ptrdiff_t k, int sym,         \
+                             T **dst, ptrdiff_t n)                                     \
+    {                                                                                  \
+        ptrdiff_t c = k / 2, q = 0, t, j;                                              \
+        int r;                                                                         \
+        FK_VEC_COMB4(T, VT, V, FK_NB4)                                                 \
+        FK_VEC_COMB4(T, VT, V, 1)                                                      \
+        for (r = 0; r < 4; r++) {                                                      \
+            const T **rr = rows + r;                                                   \
+            for (j = q; j < n; j++) {                                                  \
+                T s;                                                                   \
+                if (sym > 0) {                                                         \
+                    s = rr[c][j] * w[c];                                               \
+                    for (t = 0; t < c; t++) s += (rr[t][j] + rr[k - 1 - t][j]) * w[t]; \
+                } else if (sym < 0) {                                                  \
+                    s = rr[c][j] * w[c];                                               \
+                    for (t = 0; t < c; t++) s += (rr[t][j] - rr[k - 1 - t][j]) * w[t]; \
+                } else {                                                               \
+                    s = rr[k - 1][j] * w[k - 1];                                       \
+                    for (t = 0; t < k - 1; t++) s += rr[t][j] * w[t];                  \
+                }                                                                      \
+                dst[r][j] = s;                                                         \
+            }                                                                          \
+        }                                                                              \
+    }
+    FK_COMB4(float, fc_vf, FC_LANES_float)
+    FK_COMB4(double, fc_vd, FC_LANES_double)
+    #else
+    static void fk_comb4_float(const float **rows, const float *w, ptrdiff_t k, int sym,
+                               float **dst, ptrdiff_t n)
+    {
+        for (int r = 0; r < 4; r++) fk_comb_float(rows + r, w, k, sym, dst[r], n);
+    }
+    static void fk_comb4_double(const double **rows, const double *w, ptrdiff_t k, int sym,
+                                double **dst, ptrdiff_t n)
+    {
+        for (int r = 0; r < 4; r++) fk_comb_double(rows + r, w, k, sym, dst[r], n);
+    }
+    #endif
     """
     void fk_comb_float(const float **rows, const float *w, Py_ssize_t k, int sym,
                        float *dst, Py_ssize_t n) noexcept nogil
@@ -183,6 +308,10 @@ cdef extern from *:
                         double *dst, Py_ssize_t n) noexcept nogil
     void fk_comb_exact_double(const double **rows, const double *w, Py_ssize_t k, int sym,
                               double *dst, Py_ssize_t n) noexcept nogil
+    void fk_comb4_float(const float **rows, const float *w, Py_ssize_t k, int sym,
+                        float **dst, Py_ssize_t n) noexcept nogil
+    void fk_comb4_double(const double **rows, const double *w, Py_ssize_t k, int sym,
+                         double **dst, Py_ssize_t n) noexcept nogil
     void fk_box_float(const float **rows, Py_ssize_t k, float *dst, Py_ssize_t n,
                       float scale, int divide) noexcept nogil
     void fk_box_double(const double **rows, Py_ssize_t k, double *dst, Py_ssize_t n,
@@ -198,6 +327,34 @@ cdef inline void _fk_comb(const floating **rows, const floating *w, Py_ssize_t k
         fk_comb_exact_double(rows, w, k, sym, dst, n)
     else:
         fk_comb_double(rows, w, k, sym, dst, n)
+
+
+# tests: 0 runs every pass across lines one output line at a time (the
+# fk_comb_T kernel), to compare the four-line kernel with
+cdef int _FK_FOUR = 1
+
+
+def set_four_lines(bint on):
+    """Tests: whether passes across lines compute four output lines at
+    once (fk_comb4_T, the default) or one at a time; returns the previous
+    setting.  Internal."""
+    global _FK_FOUR
+    prev = bool(_FK_FOUR)
+    _FK_FOUR = 1 if on else 0
+    return prev
+
+
+cdef inline void _fk_comb4(const floating **rows, const floating *w, Py_ssize_t k, int sym,
+                           floating **dst, Py_ssize_t n) noexcept nogil:
+    # four lines: dst[r] from rows[r .. r + k - 1] (fk_comb4_T); not exact
+    cdef int r
+    if not _FK_FOUR:
+        for r in range(4):
+            _fk_comb(rows + r, w, k, sym, dst[r], n)
+    elif floating is float:
+        fk_comb4_float(rows, w, k, sym, dst, n)
+    else:
+        fk_comb4_double(rows, w, k, sym, dst, n)
 
 
 cdef inline void _fk_boxsum(const floating **rows, Py_ssize_t k, floating *dst,
@@ -285,6 +442,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef Py_ssize_t k = w.shape[0], m = N + k - 1
     cdef Py_ssize_t nqb, nstrips, nunits, u, r, p, i, qb, q0, q1, t, s0, s1, q, j, jj
     cdef const floating **rows
+    cdef floating **dsts
     cdef floating *buf
     cdef double *acc
     cdef double kd = <double>k
@@ -315,9 +473,11 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     elif box:
         nunits = P * nqb * nstrips
     else:
-        nunits = P * N * nqb
+        # four output rows per unit (_fk_comb4), the last group shorter
+        nunits = P * ((N + 3) // 4) * nqb
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
-        rows = <const floating **>malloc(sizeof(floating *) * (k + 1))
+        rows = <const floating **>malloc(sizeof(floating *) * (k + 4))
+        dsts = <floating **>malloc(sizeof(floating *) * 4)
         buf = <floating *>malloc(sizeof(floating) * (m + Q + qblock + 1))
         acc = <double *>malloc(sizeof(double) * (m + qblock + 1))
         cvrow = buf + m
@@ -381,18 +541,27 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 # rows fastest: the k row blocks of a unit are mostly the
                 # previous unit's, still in cache
                 r = u
-                i = r % N
-                r = r // N
+                i = (r % ((N + 3) // 4)) * 4
+                r = r // ((N + 3) // 4)
                 qb = r % nqb
                 p = r // nqb
                 q0 = qb * qblock
                 q1 = q0 + qblock
                 if q1 > Q:
                     q1 = Q
-                for t in range(k):
+                s1 = i + 4 if i + 4 <= N else N
+                for t in range(k + s1 - i - 1):
                     rows[t] = _fk_row(&x[p, 0, 0], Q, idx[i + t], cvrow) + q0
-                _fk_comb(rows, &w[0], k, sym, &out[p, i, q0], q1 - q0, exact)
-                _fk_store(&out[p, i, q0], q1 - q0, store)
+                if s1 - i == 4 and not exact:
+                    for j in range(4):
+                        dsts[j] = &out[p, i + j, q0]
+                    _fk_comb4(rows, &w[0], k, sym, dsts, q1 - q0)
+                else:
+                    for j in range(s1 - i):
+                        _fk_comb(rows + j, &w[0], k, sym, &out[p, i + j, q0], q1 - q0, exact)
+                for j in range(s1 - i):
+                    _fk_store(&out[p, i + j, q0], q1 - q0, store)
+        free(dsts)
         free(acc)
         free(buf)
         free(<void *>rows)
@@ -416,8 +585,9 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t kv = wv.shape[0], kh = wh.shape[0], m = W + kh - 1
-    cdef Py_ssize_t nstrips, nunits, u, p, i, i0, i1, t, q, jj
+    cdef Py_ssize_t nstrips, nunits, u, p, i, i0, i1, t, q, jj, r
     cdef const floating **rows
+    cdef floating **lines
     cdef floating *ext
     cdef floating *cvrow
     cdef double *acc
@@ -432,10 +602,12 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     nstrips = (H + strip - 1) // strip
     nunits = P * nstrips
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
-        rows = <const floating **>malloc(sizeof(floating *) * (kv + kh + 1))
-        ext = <floating *>malloc(sizeof(floating) * (m + W + 1))
+        rows = <const floating **>malloc(sizeof(floating *) * (kv + kh + 4))
+        lines = <floating **>malloc(sizeof(floating *) * 4)
+        # four extended line buffers (the correlations' four rows at once)
+        ext = <floating *>malloc(sizeof(floating) * (4 * m + W + 1))
         acc = <double *>malloc(sizeof(double) * (W + 1))
-        cvrow = ext + m
+        cvrow = ext + 4 * m
         for jj in range(W):
             cvrow[jj] = cvalv
         for u in prange(nunits, schedule='dynamic'):
@@ -445,6 +617,22 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
             if i1 > H:
                 i1 = H
             line = ext + offh
+            i = i0
+            while not box and i + 4 <= i1:
+                # correlations: four output rows per step, each input row
+                # vector loaded once for the four (_fk_comb4)
+                for t in range(kv + 3):
+                    rows[t] = _fk_row(&x[p, 0, 0], W, idxv[i + t], cvrow)
+                for r in range(4):
+                    lines[r] = ext + r * m + offh
+                _fk_comb4(rows, &wv[0], kv, symv, lines, W)
+                for r in range(4):
+                    _fk_extend(ext + r * m, offh, W, &idxh[0], m, cvalh)
+                    for t in range(kh):
+                        rows[t] = ext + r * m + t
+                    _fk_comb(rows, &wh[0], kh, symh, &out[p, i + r, 0], W)
+                i = i + 4
+            i0 = i
             for i in range(i0, i1):
                 if box:
                     if i == i0:
@@ -475,6 +663,7 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     _fk_comb(rows, &wh[0], kh, symh, &out[p, i, 0], W)
         free(acc)
         free(ext)
+        free(lines)
         free(<void *>rows)
 
 
@@ -497,8 +686,9 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
     cdef Py_ssize_t P = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t kd = wd.shape[0], kv = wv.shape[0], kh = wh.shape[0]
     cdef Py_ssize_t m = W + kh - 1, HW = H * W
-    cdef Py_ssize_t nunits = P * D, u, p, d, h, i, t, jj, s
+    cdef Py_ssize_t nunits = P * D, u, p, d, h, i, t, jj, s, nl, r
     cdef const floating **rows
+    cdef floating **lines
     cdef floating *plane
     cdef floating *ext
     cdef floating *cvd
@@ -506,10 +696,11 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
     if nunits == 0 or HW == 0:
         return
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
-        rows = <const floating **>malloc(sizeof(floating *) * (kd + kv + kh + 1))
-        plane = <floating *>malloc(sizeof(floating) * (HW + m + 2 * W + 1))
+        rows = <const floating **>malloc(sizeof(floating *) * (kd + kv + kh + 4))
+        lines = <floating **>malloc(sizeof(floating *) * 4)
+        plane = <floating *>malloc(sizeof(floating) * (HW + 4 * m + 2 * W + 1))
         ext = plane + HW
-        cvd = ext + m
+        cvd = ext + 4 * m
         cvv = cvd + W
         for jj in range(W):
             cvd[jj] = cvald
@@ -522,13 +713,25 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
                     s = idxd[d + t]
                     rows[t] = cvd if s < 0 else &x[p, s, h, 0]
                 _fk_comb(rows, &wd[0], kd, symd, plane + h * W, W)
-            for i in range(H):
-                for t in range(kv):
+            # axis 2: four output rows per step (_fk_comb4), then the rest
+            i = 0
+            while i < H:
+                nl = H - i if H - i < 4 else 4
+                for t in range(kv + nl - 1):
                     rows[t] = _fk_row(plane, W, idxv[i + t], cvv)
-                _fk_comb(rows, &wv[0], kv, symv, ext + offh, W)
-                _fk_extend(ext, offh, W, &idxh[0], m, cvalh)
-                for t in range(kh):
-                    rows[t] = ext + t
-                _fk_comb(rows, &wh[0], kh, symh, &out[p, d, i, 0], W)
+                for r in range(4):
+                    lines[r] = ext + r * m + offh
+                if nl == 4:
+                    _fk_comb4(rows, &wv[0], kv, symv, lines, W)
+                else:
+                    for r in range(nl):
+                        _fk_comb(rows + r, &wv[0], kv, symv, lines[r], W)
+                for r in range(nl):
+                    _fk_extend(ext + r * m, offh, W, &idxh[0], m, cvalh)
+                    for t in range(kh):
+                        rows[t] = ext + r * m + t
+                    _fk_comb(rows, &wh[0], kh, symh, &out[p, d, i + r, 0], W)
+                i = i + nl
+        free(lines)
         free(plane)
         free(<void *>rows)

@@ -12,6 +12,8 @@ Every filter is a list of 1-D passes ``(axis, weights or box size, origin,
 mode)`` in SciPy's order.  Each pass is one call of a compiled kernel
 (``fastconv/_filter_kernels.pxi``) along one axis of the array seen as
 ``(P, N, Q)``; the boundary extension is an index map (no padded copy).  A
+pass along a non-contiguous axis computes four output rows at a time, each
+input row vector loaded once for the four (the same sums, bit for bit).  A
 pass along the second-to-last axis followed by one along the last axis runs
 as one fused sweep (the first pass's row never goes to memory); three
 correlation passes along the last three axes run as one sweep over planes
