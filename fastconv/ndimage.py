@@ -26,7 +26,7 @@ from fastconv._errors import RuntimeValueError
 from fastconv._ndfilters import Pass, apply_passes, line_index
 from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, cast, check_axes, check_origin_type,
                                     invalid_origin, normalize_sequence, np_pad_mode,
-                                    output_array, real_cval, scipy_if_small)
+                                    is_small, output_array, real_cval)
 from fastconv._threads import resolve_workers
 from fastconv._docs import docfiller
 
@@ -132,9 +132,14 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
 def _scipy_if_small(kind, func, input, weights, *args, **kwargs):
     """``func(input, weights, *args, **kwargs)`` (scipy.ndimage's) for a call
     of input elements times taps below the `kind` limit; else None (see
-    :func:`fastconv._ndimage_args.scipy_if_small`)."""
-    return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim,
-                          lambda: func(input, weights, *args, **kwargs))
+    :func:`fastconv._ndimage_args.scipy_if_small`; no closure: this is
+    most of a small call's overhead)."""
+    if not is_small(kind, input.size * weights.size, input.dtype, input.ndim):
+        return None
+    try:
+        return func(input, weights, *args, **kwargs)
+    except Exception:
+        return None
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution,

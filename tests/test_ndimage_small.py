@@ -1,5 +1,5 @@
 """Small ndimage calls run in scipy.ndimage itself (fastconv._ndimage_args.
-scipy_if_small): below the sizes of ``SMALL`` SciPy's C loops finish before
+is_small, scipy_if_small): below the sizes of ``SMALL`` SciPy's C loops finish before
 fastconv's layers do.  These tests check that the switch gives SciPy's exact
 result (bits and dtype), that it stops at the limits, and that invalid or
 SciPy-refused arguments still take fastconv's own path (its errors, float16)."""
@@ -15,16 +15,18 @@ pytestmark = pytest.mark.scipy_small
 
 
 def _spy(monkeypatch):
-    """Count the calls that went to SciPy through the switch."""
+    """Record the switch's decisions (True: the call goes to SciPy), made by
+    _ndimage_args.is_small for both modules (fastconv.ndimage asks it
+    directly, _ndfilters through scipy_if_small)."""
     calls = []
-    real = _ndimage_args.scipy_if_small
+    real = _ndimage_args.is_small
 
-    def spy(kind, work, dtype, ndim, call):
-        res = real(kind, work, dtype, ndim, call)
-        calls.append(res is not None)
+    def spy(kind, work, dtype, ndim):
+        res = real(kind, work, dtype, ndim)
+        calls.append(res)
         return res
-    for mod in ("fastconv.ndimage", "fastconv._ndfilters"):
-        monkeypatch.setattr(f"{mod}.scipy_if_small", spy)
+    for mod in ("fastconv.ndimage", "fastconv._ndimage_args"):
+        monkeypatch.setattr(f"{mod}.is_small", spy)
     return calls
 
 
