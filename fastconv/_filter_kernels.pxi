@@ -672,22 +672,28 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
                   const floating[::1] wd, const Py_ssize_t[::1] idxd, int symd,
                   const floating[::1] wv, const Py_ssize_t[::1] idxv, int symv,
                   const floating[::1] wh, const Py_ssize_t[::1] idxh, Py_ssize_t offh,
-                  int symh, floating cvald, floating cvalv, floating cvalh, int nthreads):
+                  int symh, floating cvald, floating cvalv, floating cvalh, int nthreads,
+                  Py_ssize_t group=1):
     """Three correlation passes in one sweep over x (P, D, H, W): along
     axis 1 (wd, idxd), axis 2 (wv, idxv), then the contiguous axis 3 (wh,
     idxh, offh).  Internal.
 
-    Unit: one output plane (p, d).  Its axis-1 result is computed row by row
-    into a per-thread plane buffer (H*W elements, sized by the caller to stay
-    in cache), then each output row is the axis-2 correlation of that
-    buffer's rows into a line buffer, extended and filtered along the row
-    into `out` (as :func:`filter_fused`).  Neither intermediate goes to
+    Unit: `group` output planes (p, d .. d + group - 1; 1 or 4: the caller
+    sizes group * H * W to stay in cache).  Their axis-1 result is computed
+    row by row into per-thread plane buffers (four planes at once: each
+    input row loaded once for the four, _fk_comb4), then each output row
+    of a plane is the axis-2 correlation of its buffer's rows into a line
+    buffer, extended and filtered along the row into `out` (as
+    :func:`filter_fused`).  Neither intermediate goes to
     memory.  Per element the order is SciPy's pass after pass.
     """
     cdef Py_ssize_t P = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t kd = wd.shape[0], kv = wv.shape[0], kh = wh.shape[0]
     cdef Py_ssize_t m = W + kh - 1, HW = H * W
-    cdef Py_ssize_t nunits = P * D, u, p, d, h, i, t, jj, s, nl, r
+    cdef Py_ssize_t G = 4 if group >= 4 else 1
+    cdef Py_ssize_t ngroups = (D + G - 1) // G
+    cdef Py_ssize_t nunits = P * ngroups, u, p, d, d0, nd, h, i, t, jj, s, nl, r
+    cdef floating *pl
     cdef const floating **rows
     cdef floating **lines
     cdef floating *plane
@@ -699,40 +705,49 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
         rows = <const floating **>malloc(sizeof(floating *) * (kd + kv + kh + 4))
         lines = <floating **>malloc(sizeof(floating *) * 4)
-        plane = <floating *>malloc(sizeof(floating) * (HW + 4 * m + 2 * W + 1))
-        ext = plane + HW
+        plane = <floating *>malloc(sizeof(floating) * (G * HW + 4 * m + 2 * W + 1))
+        ext = plane + G * HW
         cvd = ext + 4 * m
         cvv = cvd + W
         for jj in range(W):
             cvd[jj] = cvald
             cvv[jj] = cvalv
         for u in prange(nunits, schedule='dynamic'):
-            p = u // D
-            d = u % D
+            p = u // ngroups
+            d0 = (u % ngroups) * G
+            nd = D - d0 if D - d0 < G else G
             for h in range(H):
-                for t in range(kd):
-                    s = idxd[d + t]
+                for t in range(kd + nd - 1):
+                    s = idxd[d0 + t]
                     rows[t] = cvd if s < 0 else &x[p, s, h, 0]
-                _fk_comb(rows, &wd[0], kd, symd, plane + h * W, W)
-            # axis 2: four output rows per step (_fk_comb4), then the rest
-            i = 0
-            while i < H:
-                nl = H - i if H - i < 4 else 4
-                for t in range(kv + nl - 1):
-                    rows[t] = _fk_row(plane, W, idxv[i + t], cvv)
-                for r in range(4):
-                    lines[r] = ext + r * m + offh
-                if nl == 4:
-                    _fk_comb4(rows, &wv[0], kv, symv, lines, W)
+                if nd == 4:
+                    for r in range(4):
+                        lines[r] = plane + r * HW + h * W
+                    _fk_comb4(rows, &wd[0], kd, symd, lines, W)
                 else:
+                    for r in range(nd):
+                        _fk_comb(rows + r, &wd[0], kd, symd, plane + r * HW + h * W, W)
+            for d in range(d0, d0 + nd):
+                pl = plane + (d - d0) * HW
+                # axis 2: four output rows per step (_fk_comb4), then the rest
+                i = 0
+                while i < H:
+                    nl = H - i if H - i < 4 else 4
+                    for t in range(kv + nl - 1):
+                        rows[t] = _fk_row(pl, W, idxv[i + t], cvv)
+                    for r in range(4):
+                        lines[r] = ext + r * m + offh
+                    if nl == 4:
+                        _fk_comb4(rows, &wv[0], kv, symv, lines, W)
+                    else:
+                        for r in range(nl):
+                            _fk_comb(rows + r, &wv[0], kv, symv, lines[r], W)
                     for r in range(nl):
-                        _fk_comb(rows + r, &wv[0], kv, symv, lines[r], W)
-                for r in range(nl):
-                    _fk_extend(ext + r * m, offh, W, &idxh[0], m, cvalh)
-                    for t in range(kh):
-                        rows[t] = ext + r * m + t
-                    _fk_comb(rows, &wh[0], kh, symh, &out[p, d, i + r, 0], W)
-                i = i + nl
+                        _fk_extend(ext + r * m, offh, W, &idxh[0], m, cvalh)
+                        for t in range(kh):
+                            rows[t] = ext + r * m + t
+                        _fk_comb(rows, &wh[0], kh, symh, &out[p, d, i + r, 0], W)
+                    i = i + nl
         free(lines)
         free(plane)
         free(<void *>rows)

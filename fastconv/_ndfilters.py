@@ -304,10 +304,13 @@ def _fused3(kern, x, pd, pv, ph, cval, nthreads):
     sy = [_symmetry(np.asarray(ps.weights, dtype=np.float64)) for ps in (pd, pv, ph)]
     cv = [cval if ps.mode == "constant" else 0.0 for ps in (pd, pv, ph)]
     work = x.size * (pd.k + pv.k + ph.k)
+    # four output planes per unit where their buffers fit the budget (the
+    # first pass then loads each input row once for the four)
+    group = 4 if 4 * H * W <= _PLANE_MAX else 1
     kern.filter_fused3(x.reshape(P, D, H, W), out.reshape(P, D, H, W), ws[0], pd.index(D),
                        sy[0], ws[1], pv.index(H), sy[1], ws[2], ph.index(W),
                        ph.k // 2 + ph.origin, sy[2], cv[0], cv[1], cv[2],
-                       team_size(nthreads, P * D, work=work))
+                       team_size(nthreads, P * -(-D // group), work=work), group)
     return out
 
 
