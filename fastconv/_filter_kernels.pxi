@@ -62,6 +62,19 @@ cdef extern from *:
     #define FK_FMA_ATTR
     #define FK_FMA_BODY
     #define FK_DEFINE(T, VT, V) FK_COMB(fk_comb_##T, T, FMA) FK_BOX(T, VT, V)
+    /* one output element q of the rows rows[0 .. k-1], SciPy's order (the
+     * scalar tails of fk_comb_T and fk_comb4_T) */
+    #define FK_SCALAR_SUM(T, rows, q, s)                                               \
+        if (sym > 0) {                                                                 \
+            s = rows[c][q] * w[c];                                                     \
+            for (t = 0; t < c; t++) s += (rows[t][q] + rows[k - 1 - t][q]) * w[t];     \
+        } else if (sym < 0) {                                                          \
+            s = rows[c][q] * w[c];                                                     \
+            for (t = 0; t < c; t++) s += (rows[t][q] - rows[k - 1 - t][q]) * w[t];     \
+        } else {                                                                       \
+            s = rows[k - 1][q] * w[k - 1];                                             \
+            for (t = 0; t < k - 1; t++) s += rows[t][q] * w[t];                        \
+        }
     #define FK_COMB(NAME, T, KIND)                                                     \
     static FK_##KIND##_ATTR void NAME(const T **rows, const T *w, ptrdiff_t k, int sym, \
                                       T *dst, ptrdiff_t n)                             \
@@ -71,16 +84,7 @@ cdef extern from *:
         FK_VECTOR_PART_##T                                                             \
         for (; q < n; q++) {                                                           \
             T s;                                                                       \
-            if (sym > 0) {                                                             \
-                s = rows[c][q] * w[c];                                                 \
-                for (t = 0; t < c; t++) s += (rows[t][q] + rows[k - 1 - t][q]) * w[t]; \
-            } else if (sym < 0) {                                                      \
-                s = rows[c][q] * w[c];                                                 \
-                for (t = 0; t < c; t++) s += (rows[t][q] - rows[k - 1 - t][q]) * w[t]; \
-            } else {                                                                   \
-                s = rows[k - 1][q] * w[k - 1];                                         \
-                for (t = 0; t < k - 1; t++) s += rows[t][q] * w[t];                    \
-            }                                                                          \
+            FK_SCALAR_SUM(T, rows, q, s)                                               \
             dst[q] = s;                                                                \
         }                                                                              \
     }
@@ -269,16 +273,7 @@ cdef extern from *:
             const T **rr = rows + r;                                                   \
             for (j = q; j < n; j++) {                                                  \
                 T s;                                                                   \
-                if (sym > 0) {                                                         \
-                    s = rr[c][j] * w[c];                                               \
-                    for (t = 0; t < c; t++) s += (rr[t][j] + rr[k - 1 - t][j]) * w[t]; \
-                } else if (sym < 0) {                                                  \
-                    s = rr[c][j] * w[c];                                               \
-                    for (t = 0; t < c; t++) s += (rr[t][j] - rr[k - 1 - t][j]) * w[t]; \
-                } else {                                                               \
-                    s = rr[k - 1][j] * w[k - 1];                                       \
-                    for (t = 0; t < k - 1; t++) s += rr[t][j] * w[t];                  \
-                }                                                                      \
+                FK_SCALAR_SUM(T, rr, j, s)                                             \
                 dst[r][j] = s;                                                         \
             }                                                                          \
         }                                                                              \
@@ -356,6 +351,32 @@ cdef inline void _fk_comb4(const floating **rows, const floating *w, Py_ssize_t 
         fk_comb4_float(rows, w, k, sym, dst, n)
     else:
         fk_comb4_double(rows, w, k, sym, dst, n)
+
+
+cdef inline void _fk_comb_rows(const floating **rows, const floating *w, Py_ssize_t k,
+                               int sym, floating **dst, Py_ssize_t nr, Py_ssize_t n,
+                               bint exact=False) noexcept nogil:
+    # nr <= 4 consecutive output lines dst[r] from rows[r .. r + k - 1]: four
+    # at once (_fk_comb4) unless fewer or exact, else one at a time
+    cdef Py_ssize_t r
+    if nr == 4 and not exact:
+        _fk_comb4(rows, w, k, sym, dst, n)
+    else:
+        for r in range(nr):
+            _fk_comb(rows + r, w, k, sym, dst[r], n, exact)
+
+
+cdef inline void _fk_comb_along(floating *ext, Py_ssize_t off, Py_ssize_t n,
+                                const Py_ssize_t *idx, Py_ssize_t m, floating cval,
+                                const floating **rows, const floating *w, Py_ssize_t k,
+                                int sym, floating *dst) noexcept nogil:
+    # the line ext[off .. off + n) extended into ext[0 .. m) and correlated
+    # along itself into dst (rows: k pointers of scratch)
+    cdef Py_ssize_t t
+    _fk_extend(ext, off, n, idx, m, cval)
+    for t in range(k):
+        rows[t] = ext + t
+    _fk_comb(rows, w, k, sym, dst, n)
 
 
 cdef inline void _fk_boxsum(const floating **rows, Py_ssize_t k, floating *dst,
@@ -441,7 +462,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """
     cdef Py_ssize_t P = x.shape[0], N = x.shape[1], Q = x.shape[2]
     cdef Py_ssize_t k = w.shape[0], m = N + k - 1
-    cdef Py_ssize_t nqb, nstrips, nunits, u, r, p, i, qb, q0, q1, t, s0, s1, q, j, jj
+    cdef Py_ssize_t nqb, nstrips, nunits, u, r, p, i, qb, q0, q1, t, s0, s1, q, j, jj, nr
     cdef const floating **rows
     cdef floating **dsts
     cdef floating *buf
@@ -550,18 +571,14 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 q1 = q0 + qblock
                 if q1 > Q:
                     q1 = Q
-                s1 = i + 4 if i + 4 <= N else N
-                for t in range(k + s1 - i - 1):
+                nr = N - i if N - i < 4 else 4
+                for t in range(k + nr - 1):
                     rows[t] = _fk_row(&x[p, 0, 0], Q, idx[i + t], cvrow) + q0
-                if s1 - i == 4 and not exact:
-                    for j in range(4):
-                        dsts[j] = &out[p, i + j, q0]
-                    _fk_comb4(rows, &w[0], k, sym, dsts, q1 - q0)
-                else:
-                    for j in range(s1 - i):
-                        _fk_comb(rows + j, &w[0], k, sym, &out[p, i + j, q0], q1 - q0, exact)
-                for j in range(s1 - i):
-                    _fk_store(&out[p, i + j, q0], q1 - q0, store)
+                for j in range(nr):
+                    dsts[j] = &out[p, i + j, q0]
+                _fk_comb_rows(rows, &w[0], k, sym, dsts, nr, q1 - q0, exact)
+                for j in range(nr):
+                    _fk_store(dsts[j], q1 - q0, store)
         free(dsts)
         free(acc)
         free(buf)
@@ -611,6 +628,8 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         cvrow = ext + 4 * m
         for jj in range(W):
             cvrow[jj] = cvalv
+        for jj in range(4):
+            lines[jj] = ext + jj * m + offh
         for u in prange(nunits, schedule='dynamic'):
             p = u // nstrips
             i0 = (u % nstrips) * strip
@@ -624,14 +643,10 @@ def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 # vector loaded once for the four (_fk_comb4)
                 for t in range(kv + 3):
                     rows[t] = _fk_row(&x[p, 0, 0], W, idxv[i + t], cvrow)
-                for r in range(4):
-                    lines[r] = ext + r * m + offh
                 _fk_comb4(rows, &wv[0], kv, symv, lines, W)
                 for r in range(4):
-                    _fk_extend(ext + r * m, offh, W, &idxh[0], m, cvalh)
-                    for t in range(kh):
-                        rows[t] = ext + r * m + t
-                    _fk_comb(rows, &wh[0], kh, symh, &out[p, i + r, 0], W)
+                    _fk_comb_along(ext + r * m, offh, W, &idxh[0], m, cvalh, rows, &wh[0], kh,
+                                   symh, &out[p, i + r, 0])
                 i = i + 4
             i0 = i
             for i in range(i0, i1):
@@ -704,7 +719,8 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
         return
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
         rows = <const floating **>malloc(sizeof(floating *) * (kd + kv + kh + 4))
-        lines = <floating **>malloc(sizeof(floating *) * 4)
+        # lines[0 .. 3]: the four extended line buffers; [4 .. 7]: plane rows
+        lines = <floating **>malloc(sizeof(floating *) * 8)
         plane = <floating *>malloc(sizeof(floating) * (G * HW + 4 * m + 2 * W + 1))
         ext = plane + G * HW
         cvd = ext + 4 * m
@@ -712,6 +728,8 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
         for jj in range(W):
             cvd[jj] = cvald
             cvv[jj] = cvalv
+        for jj in range(4):
+            lines[jj] = ext + jj * m + offh
         for u in prange(nunits, schedule='dynamic'):
             p = u // ngroups
             d0 = (u % ngroups) * G
@@ -720,13 +738,9 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
                 for t in range(kd + nd - 1):
                     s = idxd[d0 + t]
                     rows[t] = cvd if s < 0 else &x[p, s, h, 0]
-                if nd == 4:
-                    for r in range(4):
-                        lines[r] = plane + r * HW + h * W
-                    _fk_comb4(rows, &wd[0], kd, symd, lines, W)
-                else:
-                    for r in range(nd):
-                        _fk_comb(rows + r, &wd[0], kd, symd, plane + r * HW + h * W, W)
+                for r in range(nd):
+                    lines[4 + r] = plane + r * HW + h * W
+                _fk_comb_rows(rows, &wd[0], kd, symd, lines + 4, nd, W)
             for d in range(d0, d0 + nd):
                 pl = plane + (d - d0) * HW
                 # axis 2: four output rows per step (_fk_comb4), then the rest
@@ -735,18 +749,10 @@ def filter_fused3(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
                     nl = H - i if H - i < 4 else 4
                     for t in range(kv + nl - 1):
                         rows[t] = _fk_row(pl, W, idxv[i + t], cvv)
-                    for r in range(4):
-                        lines[r] = ext + r * m + offh
-                    if nl == 4:
-                        _fk_comb4(rows, &wv[0], kv, symv, lines, W)
-                    else:
-                        for r in range(nl):
-                            _fk_comb(rows + r, &wv[0], kv, symv, lines[r], W)
+                    _fk_comb_rows(rows, &wv[0], kv, symv, lines, nl, W)
                     for r in range(nl):
-                        _fk_extend(ext + r * m, offh, W, &idxh[0], m, cvalh)
-                        for t in range(kh):
-                            rows[t] = ext + r * m + t
-                        _fk_comb(rows, &wh[0], kh, symh, &out[p, d, i + r, 0], W)
+                        _fk_comb_along(ext + r * m, offh, W, &idxh[0], m, cvalh, rows, &wh[0],
+                                       kh, symh, &out[p, d, i + r, 0])
                     i = i + nl
         free(lines)
         free(plane)

@@ -207,15 +207,16 @@ def is_small(kind, work, dtype, ndim):
     return limit is not None and work < limit
 
 
-def scipy_if_small(kind, work, dtype, ndim, call):
-    """``call()`` (the same call to scipy.ndimage) when `work` (see
-    :data:`SMALL`: `kind` 'nd', 'line', 'filter' or 'laplace') is below the limit for
-    `ndim`-dimensional inputs of `dtype` (a NumPy dtype); None when it is
-    not, or when SciPy refuses the arguments (fastconv's own checks then
-    raise its error, or compute what SciPy does not, e.g. float16)."""
+def scipy_if_small(kind, work, dtype, ndim, call, *args, **kwargs):
+    """``call(*args, **kwargs)`` (the same call to scipy.ndimage) when `work`
+    (see :data:`SMALL`: `kind` 'nd', 'line', 'filter' or 'laplace') is below
+    the limit for `ndim`-dimensional inputs of `dtype` (a NumPy dtype); None
+    when it is not, or when SciPy refuses the arguments (fastconv's own
+    checks then raise its error, or compute what SciPy does not, e.g.
+    float16)."""
     if not is_small(kind, work, dtype, ndim):
         return None
     try:
-        return call()
+        return call(*args, **kwargs)
     except Exception:
         return None

@@ -26,7 +26,7 @@ from fastconv._errors import RuntimeValueError
 from fastconv._ndfilters import Pass, apply_passes, line_index
 from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, cast, check_axes, check_origin_type,
                                     invalid_origin, normalize_sequence, np_pad_mode,
-                                    is_small, output_array, real_cval)
+                                    output_array, real_cval, scipy_if_small)
 from fastconv._threads import resolve_workers
 from fastconv._docs import docfiller
 
@@ -132,14 +132,10 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
 def _scipy_if_small(kind, func, input, weights, *args, **kwargs):
     """``func(input, weights, *args, **kwargs)`` (scipy.ndimage's) for a call
     of input elements times taps below the `kind` limit; else None (see
-    :func:`fastconv._ndimage_args.scipy_if_small`; no closure: this is
-    most of a small call's overhead)."""
-    if not is_small(kind, input.size * weights.size, input.dtype, input.ndim):
-        return None
-    try:
-        return func(input, weights, *args, **kwargs)
-    except Exception:
-        return None
+    :func:`fastconv._ndimage_args.scipy_if_small`, which calls `func`
+    itself: a closure was most of a small call's overhead)."""
+    return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim, func,
+                          input, weights, *args, **kwargs)
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution,

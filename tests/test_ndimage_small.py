@@ -16,8 +16,7 @@ pytestmark = pytest.mark.scipy_small
 
 def _spy(monkeypatch):
     """Record the switch's decisions (True: the call goes to SciPy), made by
-    _ndimage_args.is_small for both modules (fastconv.ndimage asks it
-    directly, _ndfilters through scipy_if_small)."""
+    _ndimage_args.is_small (both modules ask it through scipy_if_small)."""
     calls = []
     real = _ndimage_args.is_small
 
@@ -25,8 +24,7 @@ def _spy(monkeypatch):
         res = real(kind, work, dtype, ndim)
         calls.append(res)
         return res
-    for mod in ("fastconv.ndimage", "fastconv._ndimage_args"):
-        monkeypatch.setattr(f"{mod}.is_small", spy)
+    monkeypatch.setattr(_ndimage_args, "is_small", spy)
     return calls
 
 
