@@ -61,8 +61,8 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch, _engine
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import (_X86, cast, check_axes, normalize_sequence, output_array,
-                                    scipy_if_small)
+from fastconv._ndimage_args import (_X86, cast, check_axes, lines_along, normalize_sequence,
+                                    output_array, scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -426,7 +426,9 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
 def apply_passes(input, passes, output, cval, workers, complex_output, scipy_call):
     """Validate dtypes, run the passes, fill/return the output (small calls:
     SciPy's own, see :func:`fastconv._ndimage_args.scipy_if_small`)."""
-    res = scipy_if_small("filter", input.size, input.dtype, input.ndim, scipy_call)
+    res = scipy_if_small("filter", input.size, input.dtype, input.ndim, scipy_call,
+                         lines=max((lines_along(input.shape, p.axis) for p in passes),
+                                   default=0))
     if res is not None:
         return res
     nthreads = resolve_workers(workers)
@@ -569,7 +571,8 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.gaussian_filter1d(input, sigma, axis, order, output, mode,
-                                                       cval, truncate, radius=radius))
+                                                       cval, truncate, radius=radius),
+                         lines=lines_along(input.shape, axis))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -651,7 +654,8 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.gaussian_filter(input, sigma, order, output, mode, cval,
-                                                     truncate, radius=radius, axes=axes))
+                                                     truncate, radius=radius, axes=axes),
+                         lines=lines_along(input.shape) if axes is None else 0)
     if res is not None:
         return res
     axes = check_axes(axes, input.ndim)
@@ -738,7 +742,8 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter1d(input, size, axis, output, mode, cval,
-                                                      origin))
+                                                      origin),
+                         lines=lines_along(input.shape, axis))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -806,7 +811,8 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter(input, size, output, mode, cval, origin,
-                                                    axes=axes))
+                                                    axes=axes),
+                         lines=lines_along(input.shape) if axes is None else 0)
     if res is not None:
         return res
     axes = check_axes(axes, input.ndim)
@@ -829,7 +835,8 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
-                         lambda: scipy_fn(input, axis, output, mode, cval))
+                         lambda: scipy_fn(input, axis, output, mode, cval),
+                         lines=lines_along(input.shape))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -1083,7 +1090,8 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
         return apply_passes(input, [ps], output, cval, workers, False, scipy_call)
     arr = np.asarray(input)
     res = scipy_if_small("laplace", arr.size, arr.dtype, arr.ndim,
-                         lambda: _nd.laplace(arr, output, mode, cval, axes=axes))
+                         lambda: _nd.laplace(arr, output, mode, cval, axes=axes),
+                         lines=lines_along(arr.shape) if axes is None else 0)
     if res is not None:
         return res
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)

@@ -184,6 +184,17 @@ def check_origin_type(o):
 SMALL = {"nd": (120_000, 120_000), "line": (120_000, 6_000), "filter": (9_000, 40_000),
          "laplace": (24_000, 40_000)}
 INT_FACTOR = 8
+# ... and SciPy's 1-D filters pay per line (15-30 ns a line: a float32
+# (100, 100, 1) array along its last axis, 10,000 lines of one sample,
+# correlate1d 9 taps 155 us, uniform_filter1d 15 310 us, against fastconv's
+# 32 and 31; (4000, 1): 65 against 29).  A float call whose filtered lines
+# number LINES or more is not small whatever its size (2026-12-06, Zen 4,
+# 2 threads: (1000, 1) correlate1d SciPy 21 us, fastconv 27; (4000, 1) and
+# (64, 64, 1) 2.2-5.3x SciPy, gaussian_filter 1.5-1.7x).  Integer inputs
+# keep the size rule: one pass along the last axis runs SciPy's loop anyway
+# (see _ndfilters.apply_passes) and their laplace on such shapes was slower
+# (uint8 (64, 64, 1) 0.63x).
+LINES = 2_000
 _SCIPY_SMALL = [True]      # tests switch it off to run fastconv's own path on small data
 
 
@@ -196,25 +207,47 @@ def _limits():
 _LIMITS = _limits()
 
 
-def is_small(kind, work, dtype, ndim):
+def is_small(kind, work, dtype, ndim, lines=0):
     """Whether a call of `work` (see :data:`SMALL`) on `ndim`-dimensional
-    inputs of `dtype` (a NumPy dtype) runs in scipy.ndimage itself.  Kept
-    lean: for the smallest calls its cost is the whole of fastconv's
-    (50 float32 samples, 9 taps: SciPy's correlate1d takes 4 us)."""
+    inputs of `dtype` (a NumPy dtype) that filters `lines` lines (the most
+    along one axis; 0: not known) runs in scipy.ndimage itself.  Kept lean:
+    for the smallest calls its cost is the whole of fastconv's (50 float32
+    samples, 9 taps: SciPy's correlate1d takes 4 us)."""
     if not _SCIPY_SMALL[0]:
         return False
     limit = _LIMITS.get((kind, dtype.kind, ndim <= 1))
-    return limit is not None and work < limit
+    return limit is not None and work < limit and (lines < LINES or dtype.kind != "f")
 
 
-def scipy_if_small(kind, work, dtype, ndim, call, *args, **kwargs):
+def lines_along(shape, axis=-1):
+    """The number of lines along `axis` of an array of `shape` (its size
+    over the axis's length); 0 for an empty array or an axis SciPy will
+    refuse (its error is raised by the call itself).
+
+    >>> lines_along((100, 100, 1)), lines_along((100, 100, 1), 0)
+    (10000, 100)
+    """
+    try:
+        n = shape[axis]
+    except (IndexError, TypeError):
+        return 0
+    if not n:
+        return 0
+    size = 1
+    for m in shape:
+        size *= m
+    return size // n
+
+
+def scipy_if_small(kind, work, dtype, ndim, call, *args, lines=0, **kwargs):
     """``call(*args, **kwargs)`` (the same call to scipy.ndimage) when `work`
     (see :data:`SMALL`: `kind` 'nd', 'line', 'filter' or 'laplace') is below
-    the limit for `ndim`-dimensional inputs of `dtype` (a NumPy dtype); None
-    when it is not, or when SciPy refuses the arguments (fastconv's own
-    checks then raise its error, or compute what SciPy does not, e.g.
-    float16)."""
-    if not is_small(kind, work, dtype, ndim):
+    the limit for `ndim`-dimensional inputs of `dtype` (a NumPy dtype) and
+    the call filters fewer than :data:`LINES` lines along an axis (`lines`,
+    float inputs); None when it is not, or when SciPy refuses the arguments
+    (fastconv's own checks then raise its error, or compute what SciPy does
+    not, e.g. float16)."""
+    if not is_small(kind, work, dtype, ndim, lines):
         return None
     try:
         return call(*args, **kwargs)

@@ -20,8 +20,8 @@ def _spy(monkeypatch):
     calls = []
     real = _ndimage_args.is_small
 
-    def spy(kind, work, dtype, ndim):
-        res = real(kind, work, dtype, ndim)
+    def spy(kind, work, dtype, ndim, lines=0):
+        res = real(kind, work, dtype, ndim, lines)
         calls.append(res)
         return res
     monkeypatch.setattr(_ndimage_args, "is_small", spy)
@@ -77,6 +77,41 @@ def test_limits_keep_large_calls_on_fastconvs_path(monkeypatch):
     m = int(np.sqrt(lim["filter"][0] * _ndimage_args.INT_FACTOR)) - 1
     fn.uniform_filter(np.ones((m, m), np.uint8), 3)
     assert calls == [True]
+
+
+@pytest.mark.parametrize("name", ["correlate1d", "uniform_filter1d", "gaussian_filter1d",
+                                  "gaussian_filter", "uniform_filter", "sobel", "laplace"])
+def test_many_short_lines_are_not_small(name, monkeypatch):
+    # SciPy pays per line: float inputs with LINES or more lines along the
+    # filtered axis take fastconv's path whatever their size; fewer lines,
+    # or integer inputs, stay with SciPy
+    calls = _spy(monkeypatch)
+    args, kw = dict(CALLS)[name](np.zeros(1))
+    kw = {k: v for k, v in kw.items() if k != "axis"}
+    n = _ndimage_args.LINES
+    rng = np.random.default_rng(3)
+    for shape, dtype, small in [((n, 1), np.float32, False), ((n - 1, 1), np.float32, True),
+                                ((n, 1), np.uint8, True), ((n // 40, 40, 1), np.float64, False)]:
+        x = (rng.standard_normal(shape) * 40).astype(dtype)
+        calls.clear()
+        got = getattr(fn, name)(x, *args[1:], **kw)
+        assert calls[0] is small, (shape, dtype)
+        ref = getattr(nd, name)(x, *args[1:], **kw)
+        assert got.dtype == ref.dtype
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+    # along an axis with few lines the rule does not apply
+    calls.clear()
+    if name.endswith("1d"):
+        getattr(fn, name)(np.ones((n, 1)), *args[1:], axis=0, **kw)
+        assert calls[0] is True
+
+
+def test_lines_along():
+    assert _ndimage_args.lines_along((100, 100, 1)) == 10000
+    assert _ndimage_args.lines_along((100, 7, 3), 1) == 300
+    assert _ndimage_args.lines_along((4, 0, 3)) == 0
+    assert _ndimage_args.lines_along((4, 3), 5) == 0          # SciPy raises its own error
+    assert _ndimage_args.lines_along((4, 3), "a") == 0
 
 
 def test_switch_off_runs_fastconvs_path(monkeypatch):
