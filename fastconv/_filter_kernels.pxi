@@ -585,6 +585,136 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         free(<void *>rows)
 
 
+ctypedef fused fk_small_int:
+    unsigned char
+    signed char
+    unsigned short
+    short
+
+
+cdef void _fk_store_int(const double *src, fk_small_int *dst, Py_ssize_t n) noexcept nogil:
+    # SciPy's store of a float64 result in an integer output on x86-64 (C's
+    # cast: truncation to a 32-bit int, INT32_MIN for NaN and out of range,
+    # as cvttsd2si, then its low bits), the values _fk_store leaves
+    cdef Py_ssize_t i
+    cdef double v
+    cdef int t
+    for i in range(n):
+        v = src[i]
+        if v >= -2147483648.0 and v < 2147483648.0:
+            t = <int>v
+        else:
+            t = -2147483647 - 1
+        dst[i] = <fk_small_int>t
+
+
+def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
+                     const double[::1] w, const Py_ssize_t[::1] idx, Py_ssize_t off,
+                     int sym, int box, double cval, Py_ssize_t seg, Py_ssize_t group,
+                     int nthreads):
+    """One pass along the contiguous axis of the integer lines x (P, N) into
+    out, of the same dtype (x86-64).  Internal.
+
+    scipy.ndimage's arithmetic and stores: each line read into a float64
+    buffer, extended, correlated with w (sym as filter_lines) with no
+    multiply-add contracted, or (box) SciPy's running mean of len(w) taps,
+    then stored as SciPy's C cast does (see _fk_store_int).  The integer
+    values are read and written here, so the array is never converted to
+    float64 as a whole (a float64 copy, a float64 result and the final cast
+    moved 16 times the bytes of a uint8 image).
+
+    Units of work: with group > 1 (short lines), `group` lines side by side
+    in a transposed buffer (the taps of every output in the same order, run
+    across the lines as columns); else a segment of at most `seg` outputs of
+    one line (box: seg >= N, the running sum is sequential), so a few long
+    lines still use every thread.  Each output is one expression whatever
+    the unit, so results do not depend on seg, group or the thread count.
+    """
+    cdef Py_ssize_t P = x.shape[0], N = x.shape[1]
+    cdef Py_ssize_t k = w.shape[0], m = N + k - 1
+    cdef Py_ssize_t p, j, t, g, i, u, a, b, n, src, grab, nseg, nunits, G, ng
+    cdef double *buf
+    cdef double *res
+    cdef double *acc
+    cdef const double **rows
+    cdef double kd = <double>k
+    if P * N == 0:
+        return
+    if box or seg < 1 or seg > N:
+        seg = N
+    nseg = (N + seg - 1) // seg
+    G = group if group > 1 else 1
+    if G > 1:
+        ng = (P + G - 1) // G
+        nunits = ng
+        grab = 1
+    else:
+        nunits = P * nseg
+        # ~4 KB of line per grab (see filter_lines)
+        grab = 4096 // (sizeof(double) * (seg + k - 1 + seg))
+        if grab > nunits // (8 * nthreads):
+            grab = nunits // (8 * nthreads)
+        if grab < 1:
+            grab = 1
+    with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
+        if G > 1:
+            buf = <double *>malloc(sizeof(double) * (m + N + 1) * G)
+            res = buf + m * G
+            acc = res + N * G
+        else:
+            buf = <double *>malloc(sizeof(double) * (seg + k - 1 + seg))
+            res = buf + seg + k - 1
+            acc = NULL
+        rows = <const double **>malloc(sizeof(double *) * k)
+        for u in prange(nunits, schedule='dynamic', chunksize=grab):
+            if G > 1:
+                p = u * G
+                n = P - p if P - p < G else G
+                # extended position j of line g at buf[j * G + g]
+                for g in range(n):
+                    for j in range(m):
+                        src = idx[j]
+                        buf[j * G + g] = cval if src < 0 else <double>x[p + g, src]
+                if box:
+                    # SciPy's running sum per line, the lines as columns
+                    for g in range(n):
+                        acc[g] = 0.0
+                    for t in range(k):
+                        for g in range(n):
+                            acc[g] = acc[g] + buf[t * G + g]
+                    for g in range(n):
+                        res[g] = acc[g] / kd
+                    for i in range(1, N):
+                        for g in range(n):
+                            acc[g] = acc[g] + (buf[(i - 1 + k) * G + g] - buf[(i - 1) * G + g])
+                            res[i * G + g] = acc[g] / kd
+                else:
+                    for i in range(N):
+                        for t in range(k):
+                            rows[t] = buf + (i + t) * G
+                        _fk_comb(rows, &w[0], k, sym, res + i * G, n, True)
+                for g in range(n):
+                    for i in range(N):
+                        _fk_store_int(res + i * G + g, &out[p + g, i], 1)
+            else:
+                p = u // nseg
+                a = (u % nseg) * seg
+                b = a + seg if a + seg < N else N
+                # extended positions a .. b + k - 2 of the line
+                for j in range(a, b + k - 1):
+                    src = idx[j]
+                    buf[j - a] = cval if src < 0 else <double>x[p, src]
+                if box:
+                    _fk_run_line(buf, k, N, res)
+                else:
+                    for t in range(k):
+                        rows[t] = buf + t
+                    _fk_comb(rows, &w[0], k, sym, res, b - a, True)
+                _fk_store_int(res, &out[p, a], b - a)
+        free(<void *>rows)
+        free(buf)
+
+
 def filter_fused(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                  const floating[::1] wv, const Py_ssize_t[::1] idxv, int symv,
                  const floating[::1] wh, const Py_ssize_t[::1] idxh, Py_ssize_t offh,

@@ -61,8 +61,9 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch, _engine
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import (_X86, cast, check_axes, lines_along, normalize_sequence,
-                                    output_array, scipy_if_small)
+from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, cast, check_axes, is_last_axis,
+                                    lines_along, normalize_sequence, output_array,
+                                    scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -423,12 +424,61 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
     return cur
 
 
+_INT_SEG = 8192       # outputs per unit of the integer line kernel (long lines)
+_INT_GROUP = 64       # short integer lines per unit, side by side
+
+
+def _int_line_pass(x, ps, cval, out_arr, out_dtype, workers):
+    """Pass `ps` along the last axis of the 8- or 16-bit integer array `x`
+    into `out_dtype` (the same dtype) by the integer line kernel
+    (``filter_lines_int``: SciPy's float64 arithmetic and x86-64 stores, bit
+    for bit); None where it does not apply (other dtypes or platforms, a
+    non-native byte order, a complex or non-finite `cval`: SciPy's loop)."""
+    dt = x.dtype
+    if dt != out_dtype or dt not in INT_LINE_DTYPES or not dt.isnative:
+        return None
+    if isinstance(cval, (str, bytes, complex, np.complexfloating)):
+        return None
+    cv = float(cval)
+    if not math.isfinite(cv):
+        return None
+    nthreads = resolve_workers(workers)
+    N = x.shape[-1]
+    P = x.size // N if N else 0
+    direct = (out_arr is not None and out_arr.flags.c_contiguous
+              and not np.may_share_memory(out_arr, x))
+    res = out_arr if direct else np.empty(x.shape, dt)
+    if P == 0:
+        return _finish_int(res, out_arr, direct)
+    k = ps.k
+    box = ps.weights is None
+    w = np.ones(k) if box else np.ascontiguousarray(ps.weights, dtype=np.float64)
+    sym = 0 if box else _symmetry(w)
+    kern = _dispatch.get_kernels(_LEVEL[0])
+    # short lines run side by side, _INT_GROUP at a time; long ones in
+    # segments of _INT_SEG outputs (a few long lines still use the threads)
+    group = _INT_GROUP if N <= _SHORT_LINE and P >= 2 * _INT_GROUP else 1
+    units = -(-P // group) if group > 1 else P * (1 if box else -(-N // _INT_SEG))
+    kern.filter_lines_int(np.ascontiguousarray(x).reshape(P, N), res.reshape(P, N), w,
+                          ps.index(N), k // 2 + ps.origin, sym, int(box), cv, _INT_SEG,
+                          group, team_size(nthreads, units, work=x.size * k))
+    return _finish_int(res, out_arr, direct)
+
+
+def _finish_int(res, out_arr, direct):
+    if out_arr is None or direct:
+        return res
+    out_arr[...] = res
+    return out_arr
+
+
 def apply_passes(input, passes, output, cval, workers, complex_output, scipy_call):
     """Validate dtypes, run the passes, fill/return the output (small calls:
     SciPy's own, see :func:`fastconv._ndimage_args.scipy_if_small`)."""
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim, scipy_call,
                          lines=max((lines_along(input.shape, p.axis) for p in passes),
-                                   default=0))
+                                   default=0),
+                         last_axis=len(passes) == 1 and passes[0].axis == input.ndim - 1)
     if res is not None:
         return res
     nthreads = resolve_workers(workers)
@@ -438,13 +488,15 @@ def apply_passes(input, passes, output, cval, workers, complex_output, scipy_cal
     out_dtype = np.dtype(out_dtype)
     if (out_dtype.kind in "biu" and input.dtype.kind in "biu" and len(passes) == 1
             and passes[0].axis == input.ndim - 1):
-        # one integer pass along the contiguous axis: SciPy's own loop (the
-        # exact route reproduces its arithmetic but converts the whole array
-        # to float64 and back around it: uint8 uniform_filter1d along the
-        # last axis of 2048 x 2048 11.8 ms against SciPy's 7.5, 0.58-0.80x
-        # at every size measured); multi-pass integer filters keep the
-        # route (2048 x 2048 uint8 gaussian_filter 1.9x, sobel 2.3x SciPy)
-        return scipy_call()
+        # one integer pass along the contiguous axis: the exact route would
+        # convert the whole array to float64 and back around it (uint8
+        # uniform_filter1d along the last axis of 2048 x 2048 11.8 ms against
+        # SciPy's 7.5); 8- and 16-bit lines are read and stored as integers
+        # by their own kernel instead, other dtypes run SciPy's loop
+        # (multi-pass integer filters keep the route: 2048 x 2048 uint8
+        # gaussian_filter 1.9x, sobel 2.3x SciPy)
+        res = _int_line_pass(input, passes[0], cval, out_arr, out_dtype, workers)
+        return scipy_call() if res is None else res
     if not passes:
         if out_arr is None:
             if input.dtype == out_dtype:
@@ -572,7 +624,8 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.gaussian_filter1d(input, sigma, axis, order, output, mode,
                                                        cval, truncate, radius=radius),
-                         lines=lines_along(input.shape, axis))
+                         lines=lines_along(input.shape, axis),
+                         last_axis=is_last_axis(axis, input.ndim))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -743,7 +796,8 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter1d(input, size, axis, output, mode, cval,
                                                       origin),
-                         lines=lines_along(input.shape, axis))
+                         lines=lines_along(input.shape, axis),
+                         last_axis=is_last_axis(axis, input.ndim))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)

@@ -195,6 +195,12 @@ INT_FACTOR = 8
 # (see _ndfilters.apply_passes) and their laplace on such shapes was slower
 # (uint8 (64, 64, 1) 0.63x).
 LINES = 2_000
+# 8- and 16-bit integer passes along the last axis read and store their
+# integers in the line kernel (x86-64; _ndfilters._int_line_pass): no
+# float64 copy, so their calls get the float limits (uint8 (512, 512)
+# correlate1d 9 taps 4-5x SciPy, (100, 100, 1) 1.4-2.3x, (1000, 5) 0.75-0.9x)
+INT_LINE_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16)) \
+    if _X86 else frozenset()
 _SCIPY_SMALL = [True]      # tests switch it off to run fastconv's own path on small data
 
 
@@ -207,16 +213,30 @@ def _limits():
 _LIMITS = _limits()
 
 
-def is_small(kind, work, dtype, ndim, lines=0):
+def is_small(kind, work, dtype, ndim, lines=0, last_axis=False):
     """Whether a call of `work` (see :data:`SMALL`) on `ndim`-dimensional
     inputs of `dtype` (a NumPy dtype) that filters `lines` lines (the most
-    along one axis; 0: not known) runs in scipy.ndimage itself.  Kept lean:
-    for the smallest calls its cost is the whole of fastconv's (50 float32
-    samples, 9 taps: SciPy's correlate1d takes 4 us)."""
+    along one axis; 0: not known) runs in scipy.ndimage itself;
+    `last_axis`: the call is one pass along the last axis (see
+    :data:`INT_LINE_DTYPES`).  Kept lean: for the smallest calls its cost is
+    the whole of fastconv's (50 float32 samples, 9 taps: SciPy's
+    correlate1d takes 4 us)."""
     if not _SCIPY_SMALL[0]:
         return False
-    limit = _LIMITS.get((kind, dtype.kind, ndim <= 1))
-    return limit is not None and work < limit and (lines < LINES or dtype.kind != "f")
+    dk = dtype.kind
+    if last_axis and dk in "iu" and dtype in INT_LINE_DTYPES:
+        dk = "f"
+    limit = _LIMITS.get((kind, dk, ndim <= 1))
+    return limit is not None and work < limit and (lines < LINES or dk != "f")
+
+
+def is_last_axis(axis, ndim):
+    """Whether `axis` names the last of `ndim` axes (False for an invalid
+    axis: SciPy's call raises its error)."""
+    try:
+        return operator.index(axis) % ndim == ndim - 1 if ndim else False
+    except TypeError:
+        return False
 
 
 def lines_along(shape, axis=-1):
@@ -239,15 +259,15 @@ def lines_along(shape, axis=-1):
     return size // n
 
 
-def scipy_if_small(kind, work, dtype, ndim, call, *args, lines=0, **kwargs):
+def scipy_if_small(kind, work, dtype, ndim, call, *args, lines=0, last_axis=False, **kwargs):
     """``call(*args, **kwargs)`` (the same call to scipy.ndimage) when `work`
     (see :data:`SMALL`: `kind` 'nd', 'line', 'filter' or 'laplace') is below
     the limit for `ndim`-dimensional inputs of `dtype` (a NumPy dtype) and
     the call filters fewer than :data:`LINES` lines along an axis (`lines`,
-    float inputs); None when it is not, or when SciPy refuses the arguments
-    (fastconv's own checks then raise its error, or compute what SciPy does
-    not, e.g. float16)."""
-    if not is_small(kind, work, dtype, ndim, lines):
+    float inputs; `last_axis`: see :func:`is_small`); None when it is not, or
+    when SciPy refuses the arguments (fastconv's own checks then raise its
+    error, or compute what SciPy does not, e.g. float16)."""
+    if not is_small(kind, work, dtype, ndim, lines, last_axis):
         return None
     try:
         return call(*args, **kwargs)

@@ -670,18 +670,83 @@ def test_filters_exported():
         fndi.gaussian_filter(np.ones((3, 3)), 1.0)
 
 
-def test_one_integer_pass_along_the_last_axis_is_scipys(monkeypatch):
-    # one integer pass along the contiguous axis runs SciPy's own loop (the
-    # exact route converts the whole array around the same arithmetic, and
-    # was slower); along another axis, and multi-pass filters, keep the route
+INT_LINE_CASES = [
+    ("correlate1d", ([1.0, 2.0, 1.0],), {}),                       # symmetric
+    ("correlate1d", ([1.0, 0.0, -1.0],), {"mode": "constant", "cval": 3.7}),   # antisymmetric
+    ("correlate1d", ([0.3, 0.25, 1 / 3.0, 0.1],), {"mode": "wrap", "origin": -2}),
+    ("convolve1d", (np.arange(1, 10) / 45.0,), {"mode": "mirror", "origin": 1}),
+    ("correlate1d", ([0.7, -1.3, 2.2, 5.1, -0.4],), {"mode": "grid-constant", "cval": -2.5}),
+    ("uniform_filter1d", (4,), {"mode": "nearest", "origin": -1}),
+    ("uniform_filter1d", (15,), {"mode": "constant", "cval": 2.5}),
+    ("gaussian_filter1d", (2.0,), {"mode": "grid-mirror"}),
+    ("gaussian_filter1d", (1.0,), {"order": 1}),
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+def test_integer_lines_along_the_last_axis_are_scipys_bits(dtype, level, force_level,
+                                                          monkeypatch):
+    """One pass of an 8- or 16-bit integer filter along the last axis runs
+    the integer line kernel (integers read and stored in its sweep, no
+    float64 copy): SciPy's bits at every level, for short lines (side by
+    side), long lines (in segments), every kind of weights, the box and
+    values outside the type's range (wrap-around of the stores)."""
+    if not _ndimage_args._X86:
+        pytest.skip("the integer line kernel stores as x86-64 does")
+    force_level(level)
+    monkeypatch.setattr(_ndimage_args, "_SCIPY_SMALL", [False])
+    used = []
+    real = _ndfilters._int_line_pass
+    monkeypatch.setattr(_ndfilters, "_int_line_pass",
+                        lambda *a: used.append(1) or real(*a))
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(11)
+    for seg, group in [(8192, 64), (5, 3)]:       # the defaults, then tiny units
+        monkeypatch.setattr(_ndfilters, "_INT_SEG", seg)
+        monkeypatch.setattr(_ndfilters, "_INT_GROUP", group)
+        for shape in [(1,), (40,), (300, 1), (200, 3), (17, 8), (9, 2, 37)]:
+            x = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(dtype)
+            for name, args, kw in INT_LINE_CASES:
+                used.clear()
+                got = getattr(fndi, name)(x, *args, **kw)
+                ref = getattr(sndi, name)(x, *args, **kw)
+                assert used, (name, shape)
+                assert got.dtype == ref.dtype == dtype
+                assert got.tobytes() == ref.tobytes(), (name, shape, seg, kw)
+
+
+def test_integer_lines_outputs_threads_and_other_dtypes(monkeypatch):
+    if not _ndimage_args._X86:
+        pytest.skip("the integer line kernel stores as x86-64 does")
+    x = _data((50, 300), np.uint8)
+    ref = sndi.correlate1d(x, [1.0, 3.0, -1.5])
+    # threads and segments: the same bits
+    monkeypatch.setattr(_ndfilters, "_INT_SEG", 7)
+    for workers in (1, 2):
+        assert fndi.correlate1d(x, [1.0, 3.0, -1.5], workers=workers).tobytes() == ref.tobytes()
+    # an output array: written in place, also a strided one and the input itself
+    out = np.empty_like(x)
+    assert fndi.correlate1d(x, [1.0, 3.0, -1.5], output=out) is out
+    np.testing.assert_array_equal(out, ref)
+    wide = np.zeros((50, 600), np.uint8)
+    fndi.correlate1d(x, [1.0, 3.0, -1.5], output=wide[:, ::2])
+    np.testing.assert_array_equal(wide[:, ::2], ref)
+    y = x.copy()
+    fndi.correlate1d(y, [1.0, 3.0, -1.5], output=y)
+    np.testing.assert_array_equal(y, ref)
+    # another output dtype, int32 and bool inputs: SciPy's loop
     calls = []
-    real = sndi.uniform_filter1d
-    monkeypatch.setattr(sndi, "uniform_filter1d",
-                        lambda *a, **k: calls.append(a[2] if len(a) > 2 else -1) or real(*a, **k))
-    monkeypatch.setattr(_ndfilters._nd, "uniform_filter1d", sndi.uniform_filter1d)
-    x = _data((300, 400), np.uint8)
-    got = fndi.uniform_filter1d(x, 15)
-    assert calls and np.array_equal(got, real(x, 15))
-    calls.clear()
+    real = sndi.correlate1d
+    monkeypatch.setattr(_ndfilters._nd, "correlate1d",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    for xx, kw in [(x, {"output": np.int16}), (x.astype(np.int32), {}), (x > 100, {})]:
+        calls.clear()
+        got = fndi.correlate1d(xx, [1.0, 3.0, -1.5], **kw)
+        assert calls
+        np.testing.assert_array_equal(got, real(xx, [1.0, 3.0, -1.5], **kw))
+    # along another axis the multi-line route, not the line kernel
+    used = []
+    monkeypatch.setattr(_ndfilters, "_int_line_pass", lambda *a: used.append(1))
     got0 = fndi.uniform_filter1d(x, 15, axis=0)
-    assert not calls and np.array_equal(got0, real(x, 15, axis=0))
+    assert not used and np.array_equal(got0, sndi.uniform_filter1d(x, 15, axis=0))
