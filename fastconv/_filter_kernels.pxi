@@ -626,8 +626,9 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
     Units of work: with group > 1 (short lines), `group` lines side by side
     in a transposed buffer (the taps of every output in the same order, run
     across the lines as columns); else a segment of at most `seg` outputs of
-    one line (box: seg >= N, the running sum is sequential), so a few long
-    lines still use every thread.  Each output is one expression whatever
+    one line, so a few long lines still use every thread (box: a whole line,
+    the running sum being sequential, `seg` outputs at a time through a
+    buffer of that size).  Each output is one expression whatever
     the unit, so results do not depend on seg, group or the thread count.
     """
     cdef Py_ssize_t P = x.shape[0], N = x.shape[1]
@@ -638,11 +639,12 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
     cdef double *acc
     cdef const double **rows
     cdef double kd = <double>k
+    cdef double s
     if P * N == 0:
         return
-    if box or seg < 1 or seg > N:
+    if seg < 1 or seg > N:
         seg = N
-    nseg = (N + seg - 1) // seg
+    nseg = 1 if box else (N + seg - 1) // seg
     G = group if group > 1 else 1
     if G > 1:
         ng = (P + G - 1) // G
@@ -662,8 +664,8 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
             res = buf + m * G
             acc = res + N * G
         else:
-            buf = <double *>malloc(sizeof(double) * (seg + k - 1 + seg))
-            res = buf + seg + k - 1
+            buf = <double *>malloc(sizeof(double) * (seg + k + seg))
+            res = buf + seg + k
             acc = NULL
         rows = <const double **>malloc(sizeof(double *) * k)
         for u in prange(nunits, schedule='dynamic', chunksize=grab):
@@ -696,6 +698,27 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
                 for g in range(n):
                     for i in range(N):
                         _fk_store_int(res + i * G + g, &out[p + g, i], 1)
+            elif box:
+                # SciPy's running sum along the whole line, `seg` outputs at
+                # a time through the buffer (the sum carried over): buf[0]
+                # holds extended position a - 1, buf[1 + j] position a + j
+                p = u
+                s = 0.0
+                for t in range(k):
+                    src = idx[t]
+                    s = s + (cval if src < 0 else <double>x[p, src])
+                a = 0
+                while a < N:
+                    b = a + seg if a + seg < N else N
+                    for j in range(a - 1 if a > 0 else 0, b + k - 1):
+                        src = idx[j]
+                        buf[j - a + 1] = cval if src < 0 else <double>x[p, src]
+                    for i in range(a, b):
+                        if i > 0:
+                            s = s + (buf[i - 1 + k - a + 1] - buf[i - 1 - a + 1])
+                        res[i - a] = s / kd
+                    _fk_store_int(res, &out[p, a], b - a)
+                    a = b
             else:
                 p = u // nseg
                 a = (u % nseg) * seg
@@ -704,12 +727,9 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
                 for j in range(a, b + k - 1):
                     src = idx[j]
                     buf[j - a] = cval if src < 0 else <double>x[p, src]
-                if box:
-                    _fk_run_line(buf, k, N, res)
-                else:
-                    for t in range(k):
-                        rows[t] = buf + t
-                    _fk_comb(rows, &w[0], k, sym, res, b - a, True)
+                for t in range(k):
+                    rows[t] = buf + t
+                _fk_comb(rows, &w[0], k, sym, res, b - a, True)
                 _fk_store_int(res, &out[p, a], b - a)
         free(<void *>rows)
         free(buf)

@@ -424,7 +424,10 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
     return cur
 
 
-_INT_SEG = 8192       # outputs per unit of the integer line kernel (long lines)
+# outputs per unit of the integer line kernel (long lines; its per-thread
+# buffers of 2 _INT_SEG float64 stay below glibc's mmap threshold, 128 KiB,
+# so a call faults no fresh pages in)
+_INT_SEG = 4096
 _INT_GROUP = 64       # short integer lines per unit, side by side
 
 
