@@ -61,9 +61,8 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch, _engine
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, cast, check_axes, is_last_axis,
-                                    lines_along, normalize_sequence, output_array,
-                                    scipy_if_small)
+from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, cast, check_axes,
+                                    normalize_sequence, output_array, scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -479,9 +478,7 @@ def apply_passes(input, passes, output, cval, workers, complex_output, scipy_cal
     """Validate dtypes, run the passes, fill/return the output (small calls:
     SciPy's own, see :func:`fastconv._ndimage_args.scipy_if_small`)."""
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim, scipy_call,
-                         lines=max((lines_along(input.shape, p.axis) for p in passes),
-                                   default=0),
-                         last_axis=len(passes) == 1 and passes[0].axis == input.ndim - 1)
+                         shape=input.shape, axis=passes[0].axis if len(passes) == 1 else None)
     if res is not None:
         return res
     nthreads = resolve_workers(workers)
@@ -627,8 +624,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.gaussian_filter1d(input, sigma, axis, order, output, mode,
                                                        cval, truncate, radius=radius),
-                         lines=lines_along(input.shape, axis),
-                         last_axis=is_last_axis(axis, input.ndim))
+                         shape=input.shape, axis=axis)
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -711,7 +707,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.gaussian_filter(input, sigma, order, output, mode, cval,
                                                      truncate, radius=radius, axes=axes),
-                         lines=lines_along(input.shape) if axes is None else 0)
+                         shape=input.shape if axes is None else None)
     if res is not None:
         return res
     axes = check_axes(axes, input.ndim)
@@ -799,8 +795,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter1d(input, size, axis, output, mode, cval,
                                                       origin),
-                         lines=lines_along(input.shape, axis),
-                         last_axis=is_last_axis(axis, input.ndim))
+                         shape=input.shape, axis=axis)
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -869,7 +864,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter(input, size, output, mode, cval, origin,
                                                     axes=axes),
-                         lines=lines_along(input.shape) if axes is None else 0)
+                         shape=input.shape if axes is None else None)
     if res is not None:
         return res
     axes = check_axes(axes, input.ndim)
@@ -893,7 +888,7 @@ def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: scipy_fn(input, axis, output, mode, cval),
-                         lines=lines_along(input.shape))
+                         shape=input.shape)
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -1148,7 +1143,7 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
     arr = np.asarray(input)
     res = scipy_if_small("laplace", arr.size, arr.dtype, arr.ndim,
                          lambda: _nd.laplace(arr, output, mode, cval, axes=axes),
-                         lines=lines_along(arr.shape) if axes is None else 0)
+                         shape=arr.shape if axes is None else None)
     if res is not None:
         return res
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)

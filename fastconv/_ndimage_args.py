@@ -213,21 +213,29 @@ def _limits():
 _LIMITS = _limits()
 
 
-def is_small(kind, work, dtype, ndim, lines=0, last_axis=False):
+def is_small(kind, work, dtype, ndim, shape=None, axis=None):
     """Whether a call of `work` (see :data:`SMALL`) on `ndim`-dimensional
-    inputs of `dtype` (a NumPy dtype) that filters `lines` lines (the most
-    along one axis; 0: not known) runs in scipy.ndimage itself;
-    `last_axis`: the call is one pass along the last axis (see
-    :data:`INT_LINE_DTYPES`).  Kept lean: for the smallest calls its cost is
-    the whole of fastconv's (50 float32 samples, 9 taps: SciPy's
-    correlate1d takes 4 us)."""
+    inputs of `dtype` (a NumPy dtype) runs in scipy.ndimage itself.
+
+    `shape` (the input's; None: not known) adds the line rule of
+    :data:`LINES`; `axis` says the call is one pass along that axis (None:
+    along every axis, its count of lines the largest of any axis), which
+    for 8- and 16-bit integers along the last axis means the float limits
+    (:data:`INT_LINE_DTYPES`).  Kept lean, the line count computed only for
+    calls under the size limit: for the smallest calls this is the whole
+    of fastconv's cost (50 float32 samples, 9 taps: SciPy's correlate1d
+    takes 4 us)."""
     if not _SCIPY_SMALL[0]:
         return False
     dk = dtype.kind
-    if last_axis and dk in "iu" and dtype in INT_LINE_DTYPES:
+    if axis is not None and dk in "iu" and dtype in INT_LINE_DTYPES and is_last_axis(axis, ndim):
         dk = "f"
     limit = _LIMITS.get((kind, dk, ndim <= 1))
-    return limit is not None and work < limit and (lines < LINES or dk != "f")
+    if limit is None or work >= limit:
+        return False
+    if dk != "f" or shape is None or ndim <= 1:
+        return True
+    return lines_along(shape, axis) < LINES
 
 
 def is_last_axis(axis, ndim):
@@ -239,17 +247,18 @@ def is_last_axis(axis, ndim):
         return False
 
 
-def lines_along(shape, axis=-1):
+def lines_along(shape, axis=None):
     """The number of lines along `axis` of an array of `shape` (its size
-    over the axis's length); 0 for an empty array or an axis SciPy will
-    refuse (its error is raised by the call itself).
+    over the axis's length; None: the most along any axis); 0 for an empty
+    array or an axis SciPy will refuse (its error is raised by the call
+    itself).
 
     >>> lines_along((100, 100, 1)), lines_along((100, 100, 1), 0)
     (10000, 100)
     """
     try:
-        n = shape[axis]
-    except (IndexError, TypeError):
+        n = min(shape) if axis is None else shape[axis]
+    except (IndexError, TypeError, ValueError):
         return 0
     if not n:
         return 0
@@ -259,15 +268,14 @@ def lines_along(shape, axis=-1):
     return size // n
 
 
-def scipy_if_small(kind, work, dtype, ndim, call, *args, lines=0, last_axis=False, **kwargs):
-    """``call(*args, **kwargs)`` (the same call to scipy.ndimage) when `work`
-    (see :data:`SMALL`: `kind` 'nd', 'line', 'filter' or 'laplace') is below
-    the limit for `ndim`-dimensional inputs of `dtype` (a NumPy dtype) and
-    the call filters fewer than :data:`LINES` lines along an axis (`lines`,
-    float inputs; `last_axis`: see :func:`is_small`); None when it is not, or
-    when SciPy refuses the arguments (fastconv's own checks then raise its
-    error, or compute what SciPy does not, e.g. float16)."""
-    if not is_small(kind, work, dtype, ndim, lines, last_axis):
+def scipy_if_small(kind, work, dtype, ndim, call, *args, shape=None, axis=None, **kwargs):
+    """``call(*args, **kwargs)`` (the same call to scipy.ndimage) when
+    :func:`is_small` says so for `kind` ('nd', 'line', 'filter' or
+    'laplace'), `work` (see :data:`SMALL`), `ndim`-dimensional inputs of
+    `dtype` (a NumPy dtype) of `shape` filtered along `axis`; None when it
+    is not, or when SciPy refuses the arguments (fastconv's own checks then
+    raise its error, or compute what SciPy does not, e.g. float16)."""
+    if not is_small(kind, work, dtype, ndim, shape, axis):
         return None
     try:
         return call(*args, **kwargs)

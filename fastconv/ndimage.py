@@ -25,8 +25,7 @@ from fastconv._direct import conv_window, has_nonfinite
 from fastconv._errors import RuntimeValueError
 from fastconv._ndfilters import Pass, apply_passes, line_index
 from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, cast, check_axes, check_origin_type,
-                                    invalid_origin, is_last_axis, lines_along, normalize_sequence,
-                                    np_pad_mode,
+                                    invalid_origin, normalize_sequence, np_pad_mode,
                                     output_array, real_cval, scipy_if_small)
 from fastconv._threads import resolve_workers
 from fastconv._docs import docfiller
@@ -135,14 +134,14 @@ def _scipy_if_small(kind, func, input, weights, *args, **kwargs):
     of input elements times taps below the `kind` limit; else None (see
     :func:`fastconv._ndimage_args.scipy_if_small`, which calls `func`
     itself: a closure was most of a small call's overhead)."""
-    # the 1-D filters ("line": args[0] is the axis) pay per line in SciPy
-    lines, last = 0, False
+    # the 1-D filters ("line") filter along args[0]; SciPy's N-D loops pay
+    # per element, not per line
     if kind == "line":
-        last = is_last_axis(args[0], input.ndim)
-        if input.ndim > 1:
-            lines = lines_along(input.shape, args[0])
+        return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim, func,
+                              input, weights, *args, shape=input.shape, axis=args[0],
+                              **kwargs)
     return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim, func,
-                          input, weights, *args, lines=lines, last_axis=last, **kwargs)
+                          input, weights, *args, **kwargs)
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution,

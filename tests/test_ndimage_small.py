@@ -20,8 +20,8 @@ def _spy(monkeypatch):
     calls = []
     real = _ndimage_args.is_small
 
-    def spy(kind, work, dtype, ndim, lines=0, last_axis=False):
-        res = real(kind, work, dtype, ndim, lines, last_axis)
+    def spy(kind, work, dtype, ndim, shape=None, axis=None):
+        res = real(kind, work, dtype, ndim, shape, axis)
         calls.append(res)
         return res
     monkeypatch.setattr(_ndimage_args, "is_small", spy)
@@ -113,6 +113,8 @@ def test_many_short_lines_are_not_small(name, monkeypatch):
 
 def test_lines_along():
     assert _ndimage_args.lines_along((100, 100, 1)) == 10000
+    assert _ndimage_args.lines_along((3, 1000)) == 1000        # the most of any axis
+    assert _ndimage_args.lines_along((3, 1000), -1) == 3
     assert _ndimage_args.lines_along((100, 7, 3), 1) == 300
     assert _ndimage_args.lines_along((4, 0, 3)) == 0
     assert _ndimage_args.lines_along((4, 3), 5) == 0          # SciPy raises its own error
