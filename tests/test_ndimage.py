@@ -354,6 +354,38 @@ def test_short_line_of_a_strided_view(dtype):
                                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+def test_long_lines_take_the_line_kernel_and_match_scipy(dtype, monkeypatch):
+    # 1-D lines of any length with up to _LINE_TAPS taps run one call of the
+    # line kernel (no engine call); longer kernels the engine.  Both agree
+    # with SciPy (integers bit for bit), whatever the workers
+    import fastconv.ndimage as fnd_mod
+    calls = []
+    real = fnd_mod._engine_filter
+    monkeypatch.setattr(fnd_mod, "_engine_filter", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal(70_000) * 40).astype(dtype)
+    for k, engine in ((3, False), (25, False), (fnd_mod._LINE_TAPS, False),
+                      (fnd_mod._LINE_TAPS + 1, True)):
+        w = rng.standard_normal(k)
+        for f, g, mode in ((fn.correlate1d, nd.correlate1d, "mirror"),
+                           (fn.convolve, nd.convolve, "constant")):
+            calls.clear()
+            got = f(x, w, mode=mode, workers=2)
+            ref = g(x, w, mode=mode)
+            # (integer correlate1d takes the separable passes' route)
+            assert bool(calls) == (engine and (f is fn.convolve
+                                               or np.dtype(dtype).kind == "f")), (k, f)
+            if np.dtype(dtype).kind in "iu":
+                if f is fn.correlate1d:
+                    assert got.tobytes() == ref.tobytes()
+                continue
+            scale = float(np.abs(x).max() * np.abs(w).sum())
+            tol = 1e-5 if dtype == np.float32 else 1e-13
+            assert float(np.abs(got - ref).max()) <= tol * scale, (k, f)
+            assert np.array_equal(got, f(x, w, mode=mode, workers=1))
+
+
 @pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant",
                                   "grid-wrap", "grid-mirror", "grid-constant"])
 @pytest.mark.parametrize("shape,ksize", [((8, 8), 3), ((1, 5), 9), ((3, 2, 4), 7),
