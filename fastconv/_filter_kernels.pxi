@@ -608,6 +608,28 @@ cdef void _fk_store_int(const double *src, fk_small_int *dst, Py_ssize_t n) noex
         dst[i] = <fk_small_int>t
 
 
+cdef inline void _fk_read_int(const fk_small_int *x, Py_ssize_t N, const Py_ssize_t *idx,
+                              Py_ssize_t off, Py_ssize_t j0, Py_ssize_t j1, double cval,
+                              double *dst) noexcept nogil:
+    # dst[j - j0] = extended position j of the line x (j0 <= j < j1): the
+    # positions inside the line copied in one tight loop, the others by idx
+    cdef Py_ssize_t j, src, a = off, b = off + N
+    if a < j0:
+        a = j0
+    if b > j1:
+        b = j1
+    if a > b:
+        a = b
+    for j in range(j0, a):
+        src = idx[j]
+        dst[j - j0] = cval if src < 0 else <double>x[src]
+    for j in range(a, b):
+        dst[j - j0] = <double>x[j - off]
+    for j in range(b if b > j0 else j0, j1):
+        src = idx[j]
+        dst[j - j0] = cval if src < 0 else <double>x[src]
+
+
 def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
                      const double[::1] w, const Py_ssize_t[::1] idx, Py_ssize_t off,
                      int sym, int box, double cval, Py_ssize_t seg, Py_ssize_t group,
@@ -710,9 +732,9 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
                 a = 0
                 while a < N:
                     b = a + seg if a + seg < N else N
-                    for j in range(a - 1 if a > 0 else 0, b + k - 1):
-                        src = idx[j]
-                        buf[j - a + 1] = cval if src < 0 else <double>x[p, src]
+                    j = a - 1 if a > 0 else 0
+                    _fk_read_int(&x[p, 0], N, &idx[0], off, j, b + k - 1, cval,
+                                 buf + (j - a + 1))
                     for i in range(a, b):
                         if i > 0:
                             s = s + (buf[i - 1 + k - a + 1] - buf[i - 1 - a + 1])
@@ -724,9 +746,7 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
                 a = (u % nseg) * seg
                 b = a + seg if a + seg < N else N
                 # extended positions a .. b + k - 2 of the line
-                for j in range(a, b + k - 1):
-                    src = idx[j]
-                    buf[j - a] = cval if src < 0 else <double>x[p, src]
+                _fk_read_int(&x[p, 0], N, &idx[0], off, a, b + k - 1, cval, buf)
                 for t in range(k):
                     rows[t] = buf + t
                 _fk_comb(rows, &w[0], k, sym, res, b - a, True)

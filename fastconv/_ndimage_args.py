@@ -180,9 +180,13 @@ def check_origin_type(o):
 # 1.46; gaussian_filter sigma 1 64^2 0.72, 128^2 1.63; uniform_filter 3 64^2
 # 0.67, 128^2 2.13; sobel 64^2 0.46, 128^2 1.55; laplace 128^2 0.84, 256^2
 # 2.97; 5000 samples 0.2-0.4 for every filter; uint8 256^2 0.75-0.81
-# (gaussian, sobel).
-SMALL = {"nd": (120_000, 120_000), "line": (120_000, 6_000), "filter": (9_000, 40_000),
-         "laplace": (24_000, 40_000)}
+# (gaussian, sobel).  1-D inputs run one call of the line kernel (no engine
+# call) since 2026-12-06, which moved their crossover down: Zen 4, 2
+# threads, float32 10 000 samples sobel 0.87, gaussian_filter 1.19,
+# uniform_filter1d 1.34; 20 000 1.16, 1.51, 1.79; uint8 20 000 0.87-1.26
+# (was 40 000 elements for 1-D "filter" and "laplace" calls).
+SMALL = {"nd": (120_000, 120_000), "line": (120_000, 6_000), "filter": (9_000, 15_000),
+         "laplace": (24_000, 15_000)}
 INT_FACTOR = 8
 # ... and SciPy's 1-D filters pay per line (15-30 ns a line: a float32
 # (100, 100, 1) array along its last axis, 10,000 lines of one sample,
