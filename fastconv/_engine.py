@@ -353,8 +353,13 @@ _FILTT_MIN_TAPS_NARROW = 96
 # (2 x 512-bit FMA, 1 thread, wall clock, 2026-12-04), FILTT / FILT time:
 # 27 taps (3->32 3x3 s2, 112^2) 0.87, 147 (the 7x7 s2 stem) 0.69, 150
 # (6->32 5x5 s2) 0.84; stride 1 stays with the flat tiles up to 288 taps
-# (1.05-1.15 FILTT / FLAT from 72 to 288 taps).
-_FILTT_MIN_TAPS_WIDE = 256
+# (1.05-1.15 FILTT / FLAT from 72 to 288 taps).  AMD (Zen 4, 2 threads,
+# blocks of 3 calls, 2026-12-06), FLAT / FILTT time on stride-1 layers:
+# pointwise 64 taps (16 x 64 -> 64 and 64 -> 256, 56^2) 0.98 and 1.19, 128
+# taps (128 -> 128, 28^2) 1.18, 3x3 72 taps (8 -> 64) 1.42, 144 (16 -> 32)
+# 1.24, but 32 taps (32 -> 32 pointwise) 0.87 and 16 taps 0.72: there the
+# FILTT tiles take over from 64 taps.  Per CPU vendor (cpu_vendor()).
+_FILTT_MIN_TAPS_WIDE = {"amd": 64, "intel": 256, "": 256}
 _FILTT_MIN_TAPS_STRIDED = 24
 
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)
@@ -388,8 +393,8 @@ def _use_filtt(kern, dtype_char, OH, OW, Wp, Fg, ntaps, flat_ok=True):
     strided rows or columns, where the flat tiles do not apply) and each
     output sums enough products: a tile's transposed store costs about as
     much as 64 taps, so small sums (pointwise) keep the flat tiles -- at
-    least ``_FILTT_MIN_TAPS_WIDE`` with the AVX-512 tiles on stride-1
-    layers and ``_FILTT_MIN_TAPS_STRIDED`` on strided ones, at least
+    least ``_FILTT_MIN_TAPS_WIDE`` (per CPU vendor) with the AVX-512 tiles
+    on stride-1 layers and ``_FILTT_MIN_TAPS_STRIDED`` on strided ones, at least
     ``_FILTT_MIN_TAPS_NARROW`` with tiles of at most 64 bytes of filters
     (AVX2 and narrower)."""
     tile = _filtt_tile(kern, dtype_char)
@@ -400,7 +405,8 @@ def _use_filtt(kern, dtype_char, OH, OW, Wp, Fg, ntaps, flat_ok=True):
     if narrow:
         least = _FILTT_MIN_TAPS_NARROW
     else:
-        least = _FILTT_MIN_TAPS_WIDE if flat_ok else _FILTT_MIN_TAPS_STRIDED
+        least = (_FILTT_MIN_TAPS_WIDE.get(kern.cpu_vendor(), 256) if flat_ok
+                 else _FILTT_MIN_TAPS_STRIDED)
     if ntaps < least:
         return False
     t_lanes = -(-OH * OW // r) * r * (-(-Fg // pf) * pf) / Fg

@@ -173,7 +173,12 @@ def test_flat_engine_reaches_driver_by_default():
     assert_conv_close(y, ref, scale, np.float32, n_terms(w.shape, 1))
 
 
-def test_filtt_chosen_for_long_sums_where_a_tile_fits():
+@pytest.mark.parametrize("wide_least", [None, 64, 256])
+def test_filtt_chosen_for_long_sums_where_a_tile_fits(wide_least, monkeypatch):
+    # the AVX-512 tiles' threshold is per CPU vendor (None: this machine's)
+    if wide_least is not None:
+        monkeypatch.setattr(_engine, "_FILTT_MIN_TAPS_WIDE",
+                            {"amd": wide_least, "intel": wide_least, "": wide_least})
     use = _engine._use_filtt
     for level in LEVELS:
         kern = _dispatch.get_kernels(level)
@@ -183,15 +188,24 @@ def test_filtt_chosen_for_long_sums_where_a_tile_fits():
             assert not use(kern, "f", 14, 14, 16, 256, 2304)
             continue
         pf, _ = kern.filtt_width(tile["index"])
-        assert use(kern, "f", 14, 14, 16, 256, 2304)        # deep
-        # 144 taps: FILTT with tiles of at most 64 bytes of filters (AVX2)
         narrow = pf * 4 <= _engine._FILTT_BLOCK_ALL_BYTES
-        assert use(kern, "f", 14, 14, 16, 256, 144) == narrow
-        assert not use(kern, "f", 14, 14, 16, 256, 72)
+        least = (_engine._FILTT_MIN_TAPS_NARROW if narrow
+                 else _engine._FILTT_MIN_TAPS_WIDE.get(kern.cpu_vendor(), 256))
+        assert use(kern, "f", 14, 14, 16, 256, 2304)        # deep
+        # 144 taps: FILTT with tiles of at most 64 bytes of filters (AVX2), and
+        # with the AVX-512 tiles where their threshold allows
+        assert use(kern, "f", 14, 14, 16, 256, 144) == (144 >= least)
+        assert use(kern, "f", 14, 14, 16, 256, 72) == (72 >= least)
         assert use(kern, "f", 1, 4096, 4102, 64, 448)       # conv1d k7
         assert use(kern, "f", 32, 32, 68, 64, 288, False)   # strided + dilated
-        assert not use(kern, "f", 1, 3136, 3136, 64, 64)    # pointwise: short sums
+        # pointwise: short sums keep the flat tiles below the threshold
+        assert use(kern, "f", 1, 3136, 3136, 64, 64) == (64 >= least)
+        assert not use(kern, "f", 1, 3136, 3136, 64, 32)
         assert not use(kern, "f", 14, 14, 16, pf + 4, 2304)  # mostly empty blocks
+        if wide_least == 64 and not narrow:
+            assert use(kern, "f", 1, 3136, 3136, 64, 64)
+        if wide_least == 256:
+            assert not use(kern, "f", 1, 3136, 3136, 64, 64)
 
 
 # (N, Cg, Fg, G, spatial, kernel, stride, dilation, pads): FILTT with strides
