@@ -202,13 +202,17 @@ def factorize(kernel, cdtype):
     active = [d for d, k in enumerate(kernel.shape) if k > 1]
     if len(active) < 2 or kernel.size == 0:
         return None
-    kd = np.asarray(kernel, dtype=cdtype).astype(np.float64)
-    mag = np.abs(kd)
-    m = float(mag.max())                # NaN or inf if there is one
+    kc = np.asarray(kernel, dtype=cdtype)
+    # the largest magnitude and the minor test on the compute-dtype values
+    # themselves (exact as Python floats): most kernels are rejected here,
+    # before any float64 copy (a 31 x 31 float32 kernel: 6.3 -> 3.7 us)
+    m = max(float(kc.max()), -float(kc.min()))    # NaN or inf if there is one
     if not (math.isfinite(m) and m > 0):
         return None
-    if _fails_minor_test(kd, active[0], m, len(active), cdtype):
+    if _fails_minor_test(kc, active[0], m, len(active), cdtype):
         return None
+    kd = kc.astype(np.float64)
+    mag = np.abs(kd)
     p = np.unravel_index(int(np.argmax(mag)), kd.shape)
     piv = kd[p]
     carrier = active[-1]
