@@ -354,12 +354,13 @@ _FILTT_MIN_TAPS_NARROW = 96
 # 27 taps (3->32 3x3 s2, 112^2) 0.87, 147 (the 7x7 s2 stem) 0.69, 150
 # (6->32 5x5 s2) 0.84; stride 1 stays with the flat tiles up to 288 taps
 # (1.05-1.15 FILTT / FLAT from 72 to 288 taps).  AMD (Zen 4, 2 threads,
-# blocks of 3 calls, 2026-12-06), FLAT / FILTT time on stride-1 layers:
-# pointwise 64 taps (16 x 64 -> 64 and 64 -> 256, 56^2) 0.98 and 1.19, 128
-# taps (128 -> 128, 28^2) 1.18, 3x3 72 taps (8 -> 64) 1.42, 144 (16 -> 32)
-# 1.24, but 32 taps (32 -> 32 pointwise) 0.87 and 16 taps 0.72: there the
-# FILTT tiles take over from 64 taps.  Per CPU vendor (cpu_vendor()).
-_FILTT_MIN_TAPS_WIDE = {"amd": 64, "intel": 256, "": 256}
+# blocks of 3 calls, 2026-12-06, three runs), FLAT / FILTT time on stride-1
+# layers: 3x3 72 taps (16 x 8 -> 64, 56^2) 1.28-1.42, 144 (16 -> 32)
+# 1.21-1.24, 288 (32 -> 64, 28^2) 1.66-1.70; pointwise 96 and 128 taps
+# 0.99-1.18, 64 taps 0.85-1.19 (noise either way: kept flat), 32 and 16
+# taps 0.72-0.87: there the FILTT tiles take over from 72 taps.  Per CPU
+# vendor (cpu_vendor()).
+_FILTT_MIN_TAPS_WIDE = {"amd": 72, "intel": 256, "": 256}
 _FILTT_MIN_TAPS_STRIDED = 24
 
 _FLAT_BYTES = 1 << 17     # source bytes per unit of work (all channels of a chunk)

@@ -173,7 +173,7 @@ def test_flat_engine_reaches_driver_by_default():
     assert_conv_close(y, ref, scale, np.float32, n_terms(w.shape, 1))
 
 
-@pytest.mark.parametrize("wide_least", [None, 64, 256])
+@pytest.mark.parametrize("wide_least", [None, 64, 72, 256])
 def test_filtt_chosen_for_long_sums_where_a_tile_fits(wide_least, monkeypatch):
     # the AVX-512 tiles' threshold is per CPU vendor (None: this machine's)
     if wide_least is not None:
