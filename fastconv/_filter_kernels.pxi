@@ -388,19 +388,6 @@ cdef inline void _fk_boxsum(const floating **rows, Py_ssize_t k, floating *dst,
         fk_box_double(rows, k, dst, n, 1.0 / k, divide)
 
 
-cdef void _fk_run_line(const double *ext, Py_ssize_t k, Py_ssize_t n,
-                       floating *dst) noexcept nogil:
-    # SciPy's running mean along one extended line (double accumulator)
-    cdef double s = 0.0, kd = <double>k
-    cdef Py_ssize_t t
-    for t in range(k):
-        s = s + ext[t]
-    dst[0] = <floating>(s / kd)
-    for t in range(1, n):
-        s = s + (ext[t - 1 + k] - ext[t - 1])
-        dst[t] = <floating>(s / kd)
-
-
 cdef void _fk_extend(floating *ext, Py_ssize_t off, Py_ssize_t n, const Py_ssize_t *idx,
                      Py_ssize_t m, floating cval) noexcept nogil:
     # ext[off .. off+n) holds the line; fill the other positions of ext[0..m)
@@ -437,6 +424,43 @@ cdef void _fk_store(floating *p, Py_ssize_t n, int code) noexcept nogil:
             p[i] = <double>(<unsigned short>t)
         else:
             p[i] = <double>(<short>t)
+
+
+# Outputs per unit of a contiguous-line pass (Q == 1): long lines run in
+# segments, so one long line still uses every thread and the per-thread
+# buffers stay small (whole-line buffers of a 200 000-sample float64 line,
+# 3.2 MB, faulted their pages in on every call without glibc's malloc
+# tuning: laplace 0.94x SciPy).
+cdef enum:
+    _FK_SEG = 4096
+
+
+def line_segment():
+    """Outputs per unit of filter_lines along contiguous lines (Q == 1; the
+    running mean excepted).  Internal."""
+    return _FK_SEG
+
+
+cdef inline void _fk_read_seg(const floating *x, Py_ssize_t N, const Py_ssize_t *idx,
+                              Py_ssize_t off, Py_ssize_t j0, Py_ssize_t j1, floating cval,
+                              floating *dst) noexcept nogil:
+    # dst[j - j0] = extended position j of the line x (j0 <= j < j1): the
+    # positions inside the line copied at once, the others by idx
+    cdef Py_ssize_t j, src, a = off, b = off + N
+    if a < j0:
+        a = j0
+    if b > j1:
+        b = j1
+    if a > b:
+        a = b
+    for j in range(j0, a):
+        src = idx[j]
+        dst[j - j0] = cval if src < 0 else x[src]
+    if b > a:
+        memcpy(dst + (a - j0), x + (a - off), (b - a) * sizeof(floating))
+    for j in range(b if b > j0 else j0, j1):
+        src = idx[j]
+        dst[j - j0] = cval if src < 0 else x[src]
 
 
 def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
@@ -485,9 +509,16 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     # last axis, 15 taps, 2 threads: 1.3 ms against SciPy's 0.28, Intel
     # Xeon); ~4 KB of line per grab
     cdef Py_ssize_t grab = 1
+    # Q == 1: units of one segment of a line (a whole line for the running
+    # mean, whose sum is sequential: a segment at a time through the buffer)
+    cdef Py_ssize_t seg = N if N < _FK_SEG else _FK_SEG
+    cdef Py_ssize_t nseg = 1 if box and running else (N + seg - 1) // seg
+    cdef Py_ssize_t a, b, lbuf
+    cdef double s
+    lbuf = seg + k if Q == 1 else 0
     if Q == 1:
-        nunits = P
-        grab = 4096 // (sizeof(floating) * (m + N))
+        nunits = P * nseg
+        grab = 4096 // (sizeof(floating) * (2 * seg + k))
         if grab > nunits // (8 * nthreads):
             grab = nunits // (8 * nthreads)
         if grab < 1:
@@ -500,33 +531,49 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
         rows = <const floating **>malloc(sizeof(floating *) * (k + 4))
         dsts = <floating **>malloc(sizeof(floating *) * 4)
-        buf = <floating *>malloc(sizeof(floating) * (m + Q + qblock + 1))
-        acc = <double *>malloc(sizeof(double) * (m + qblock + 1))
-        cvrow = buf + m
+        buf = <floating *>malloc(sizeof(floating) * (lbuf + Q + qblock + 1))
+        acc = <double *>malloc(sizeof(double) * (lbuf + qblock + 1))
+        cvrow = buf + lbuf
         for jj in range(Q):
             cvrow[jj] = cval
         for u in prange(nunits, schedule='dynamic', chunksize=grab):
-            if Q == 1:
+            if Q == 1 and box and running:
+                # running mean (SciPy's arithmetic) along the whole line in
+                # double, `seg` outputs at a time, the sum carried over:
+                # acc[0] holds extended position a - 1, acc[1 + j] a + j
                 p = u
                 orow = &out[p, 0, 0]
-                # Q == 1: the line is contiguous
-                memcpy(buf + off, &x[p, 0, 0], N * sizeof(floating))
-                _fk_extend(buf, off, N, &idx[0], m, cval)
+                s = 0.0
+                _fk_read_seg(&x[p, 0, 0], N, &idx[0], off, 0, k, cval, buf)
+                for t in range(k):
+                    s = s + <double>buf[t]
+                a = 0
+                while a < N:
+                    b = a + seg if a + seg < N else N
+                    j = a - 1 if a > 0 else 0
+                    _fk_read_seg(&x[p, 0, 0], N, &idx[0], off, j, b + k - 1, cval, buf)
+                    for t in range(b + k - 1 - j):
+                        acc[t + (j - a + 1)] = buf[t]
+                    for i in range(a, b):
+                        if i > 0:
+                            s = s + (acc[i - 1 + k - a + 1] - acc[i - 1 - a + 1])
+                        orow[i] = <floating>(s / kd)
+                    _fk_store(orow + a, b - a, store)
+                    a = b
+            elif Q == 1:
+                # a segment [a, b) of the contiguous line p
+                p = u // nseg
+                a = (u % nseg) * seg
+                b = a + seg if a + seg < N else N
+                orow = &out[p, 0, 0] + a
+                _fk_read_seg(&x[p, 0, 0], N, &idx[0], off, a, b + k - 1, cval, buf)
+                for t in range(k):
+                    rows[t] = buf + t
                 if box:
-                    if running:
-                        # running mean (SciPy's arithmetic) in double
-                        for j in range(m):
-                            acc[j] = buf[j]
-                        _fk_run_line(acc, k, N, orow)
-                    else:
-                        for t in range(k):
-                            rows[t] = buf + t
-                        _fk_boxsum(rows, k, orow, N, True)
+                    _fk_boxsum(rows, k, orow, b - a, True)
                 else:
-                    for t in range(k):
-                        rows[t] = buf + t
-                    _fk_comb(rows, &w[0], k, sym, orow, N, exact)
-                _fk_store(orow, N, store)
+                    _fk_comb(rows, &w[0], k, sym, orow, b - a, exact)
+                _fk_store(orow, b - a, store)
             elif box:
                 r = u
                 qb = r % nqb

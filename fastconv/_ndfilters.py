@@ -246,9 +246,10 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
     idx = ps.index(N)
     off = k // 2 + ps.origin
     if Q == 1:
-        units = P
         qblock, strip = 1, N
         running = int(box and (exact or k > _BOX_DIRECT))
+        # segments of long lines are units too (not the running mean's)
+        units = P if running else P * -(-N // kern.line_segment())
     else:
         running = 1
         qblock = min(Q, _QBLOCK)

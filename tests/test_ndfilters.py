@@ -750,3 +750,27 @@ def test_integer_lines_outputs_threads_and_other_dtypes(monkeypatch):
     monkeypatch.setattr(_ndfilters, "_int_line_pass", lambda *a: used.append(1))
     got0 = fndi.uniform_filter1d(x, 15, axis=0)
     assert not used and np.array_equal(got0, sndi.uniform_filter1d(x, 15, axis=0))
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_long_contiguous_lines_run_in_segments(dtype):
+    """Lines along the contiguous axis longer than the kernel's segment run
+    as several units (the running mean as one, a segment at a time through
+    its buffer): SciPy's values at the segment boundaries too (integers bit
+    for bit), the same bits for 1 and 2 threads."""
+    seg = _dispatch.kernels.line_segment()
+    x = _data((2, 3 * seg + 7), dtype, seed=4)
+    cases = [("uniform_filter1d", (41,), {"mode": "wrap"}),          # running mean
+             ("uniform_filter1d", (15,), {"mode": "constant", "cval": 2.0}),   # direct box
+             ("correlate1d", (np.linspace(-1.0, 2.0, 30),), {"mode": "mirror"}),
+             ("gaussian_filter1d", (3.0,), {"mode": "nearest"}),
+             ("laplace", (), {"mode": "reflect"})]
+    for name, args, kw in cases:
+        got = getattr(fndi, name)(x, *args, workers=2, **kw)
+        assert got.tobytes() == getattr(fndi, name)(x, *args, workers=1, **kw).tobytes()
+        ref = getattr(sndi, name)(x, *args, **kw)
+        w = np.abs(args[0]).sum() if name == "correlate1d" else 4.0
+        _assert_match(got, ref, x, wsum=w, cval=kw.get("cval", 0.0))
+        # one line alone (a single line still splits into segments)
+        one = getattr(fndi, name)(x[1].copy(), *args, **kw)
+        _assert_match(one, getattr(sndi, name)(x[1].copy(), *args, **kw), x[1], wsum=w,
+                      cval=kw.get("cval", 0.0))
