@@ -195,9 +195,9 @@ INT_FACTOR = 8
 # number LINES or more is not small whatever its size (2026-12-06, Zen 4,
 # 2 threads: (1000, 1) correlate1d SciPy 21 us, fastconv 27; (4000, 1) and
 # (64, 64, 1) 2.2-5.3x SciPy, gaussian_filter 1.5-1.7x).  Integer inputs
-# keep the size rule: one pass along the last axis runs SciPy's loop anyway
-# (see _ndfilters.apply_passes) and their laplace on such shapes was slower
-# (uint8 (64, 64, 1) 0.63x).
+# keep the size rule (their multi-pass filters convert to float64 and back:
+# laplace on such shapes was slower, uint8 (64, 64, 1) 0.63x), except one
+# pass along the last axis (INT_LINE_DTYPES below).
 LINES = 2_000
 # 8- and 16-bit integer passes along the last axis read and store their
 # integers in the line kernel (x86-64; _ndfilters._int_line_pass): no
