@@ -388,6 +388,20 @@ cdef inline void _fk_boxsum(const floating **rows, Py_ssize_t k, floating *dst,
         fk_box_double(rows, k, dst, n, 1.0 / k, divide)
 
 
+cdef inline double _fk_run_seg(const double *ext, Py_ssize_t k, Py_ssize_t a, Py_ssize_t n,
+                               double s, double kd, floating *dst) noexcept nogil:
+    # outputs a .. a+n-1 of SciPy's running mean (double accumulator) along
+    # one extended line: ext[0] holds extended position a - 1 (unread for
+    # a == 0), ext[1 + j] position a + j; s is the sum of the window before
+    # output a (of positions 0 .. k-1 for a == 0).  Returns the carried sum.
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a + i > 0:
+            s = s + (ext[i + k] - ext[i])
+        dst[i] = <floating>(s / kd)
+    return s
+
+
 cdef void _fk_extend(floating *ext, Py_ssize_t off, Py_ssize_t n, const Py_ssize_t *idx,
                      Py_ssize_t m, floating cval) noexcept nogil:
     # ext[off .. off+n) holds the line; fill the other positions of ext[0..m)
@@ -554,10 +568,7 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     _fk_read_seg(&x[p, 0, 0], N, &idx[0], off, j, b + k - 1, cval, buf)
                     for t in range(b + k - 1 - j):
                         acc[t + (j - a + 1)] = buf[t]
-                    for i in range(a, b):
-                        if i > 0:
-                            s = s + (acc[i - 1 + k - a + 1] - acc[i - 1 - a + 1])
-                        orow[i] = <floating>(s / kd)
+                    s = _fk_run_seg(acc, k, a, b - a, s, kd, orow + a)
                     _fk_store(orow + a, b - a, store)
                     a = b
             elif Q == 1:
@@ -782,10 +793,7 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
                     j = a - 1 if a > 0 else 0
                     _fk_read_int(&x[p, 0], N, &idx[0], off, j, b + k - 1, cval,
                                  buf + (j - a + 1))
-                    for i in range(a, b):
-                        if i > 0:
-                            s = s + (buf[i - 1 + k - a + 1] - buf[i - 1 - a + 1])
-                        res[i - a] = s / kd
+                    s = _fk_run_seg(buf, k, a, b - a, s, kd, res)
                     _fk_store_int(res, &out[p, a], b - a)
                     a = b
             else:

@@ -424,14 +424,15 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
     return cur
 
 
-# outputs per unit of the integer line kernel (long lines; its per-thread
-# buffers of 2 _INT_SEG float64 stay below glibc's mmap threshold, 128 KiB,
-# so a call faults no fresh pages in)
-_INT_SEG = 4096
+# outputs per unit of the integer line kernel on long lines (None: the
+# float passes' segment, line_segment(); its per-thread buffers of two
+# segments of float64 stay below glibc's mmap threshold, 128 KiB, so a call
+# faults no fresh pages in); tests set small values
+_INT_SEG = None
 _INT_GROUP = 64       # short integer lines per unit, side by side
 
 
-def _int_line_pass(x, ps, cval, out_arr, out_dtype, workers):
+def _int_line_pass(x, ps, cval, out_arr, out_dtype, nthreads):
     """Pass `ps` along the last axis of the 8- or 16-bit integer array `x`
     into `out_dtype` (the same dtype) by the integer line kernel
     (``filter_lines_int``: SciPy's float64 arithmetic and x86-64 stores, bit
@@ -445,7 +446,6 @@ def _int_line_pass(x, ps, cval, out_arr, out_dtype, workers):
     cv = float(cval)
     if not math.isfinite(cv):
         return None
-    nthreads = resolve_workers(workers)
     N = x.shape[-1]
     P = x.size // N if N else 0
     direct = (out_arr is not None and out_arr.flags.c_contiguous
@@ -459,11 +459,12 @@ def _int_line_pass(x, ps, cval, out_arr, out_dtype, workers):
     sym = 0 if box else _symmetry(w)
     kern = _dispatch.get_kernels(_LEVEL[0])
     # short lines run side by side, _INT_GROUP at a time; long ones in
-    # segments of _INT_SEG outputs (a few long lines still use the threads)
+    # segments (a few long lines still use the threads)
+    seg = _INT_SEG or kern.line_segment()
     group = _INT_GROUP if N <= _SHORT_LINE and P >= 2 * _INT_GROUP else 1
-    units = -(-P // group) if group > 1 else P * (1 if box else -(-N // _INT_SEG))
+    units = -(-P // group) if group > 1 else P * (1 if box else -(-N // seg))
     kern.filter_lines_int(np.ascontiguousarray(x).reshape(P, N), res.reshape(P, N), w,
-                          ps.index(N), k // 2 + ps.origin, sym, int(box), cv, _INT_SEG,
+                          ps.index(N), k // 2 + ps.origin, sym, int(box), cv, seg,
                           group, team_size(nthreads, units, work=x.size * k))
     return _finish_int(res, out_arr, direct)
 
@@ -496,7 +497,7 @@ def apply_passes(input, passes, output, cval, workers, complex_output, scipy_cal
         # by their own kernel instead, other dtypes run SciPy's loop
         # (multi-pass integer filters keep the route: 2048 x 2048 uint8
         # gaussian_filter 1.9x, sobel 2.3x SciPy)
-        res = _int_line_pass(input, passes[0], cval, out_arr, out_dtype, workers)
+        res = _int_line_pass(input, passes[0], cval, out_arr, out_dtype, nthreads)
         return scipy_call() if res is None else res
     if not passes:
         if out_arr is None:

@@ -232,8 +232,8 @@ def is_small(kind, work, dtype, ndim, shape=None, axis=None):
     if not _SCIPY_SMALL[0]:
         return False
     dk = dtype.kind
-    if (dk in "iu" and shape is not None and (ndim == 1 or axis is not None)
-            and dtype in INT_LINE_DTYPES and (ndim == 1 or is_last_axis(axis, ndim))):
+    if dk in "iu" and shape is not None and dtype in INT_LINE_DTYPES and (
+            ndim == 1 or (axis is not None and is_last_axis(axis, ndim))):
         # (every filter of a 1-D input is one pass along its last axis)
         dk = "f"
     limit = _LIMITS.get((kind, dk, ndim <= 1))

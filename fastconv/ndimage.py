@@ -143,12 +143,9 @@ def _scipy_if_small(kind, func, input, weights, *args, **kwargs):
     itself: a closure was most of a small call's overhead)."""
     # the 1-D filters ("line") filter along args[0]; SciPy's N-D loops pay
     # per element, not per line
-    if kind == "line":
-        return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim, func,
-                              input, weights, *args, shape=input.shape, axis=args[0],
-                              **kwargs)
+    shape, axis = (input.shape, args[0]) if kind == "line" else (None, None)
     return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim, func,
-                          input, weights, *args, **kwargs)
+                          input, weights, *args, shape=shape, axis=axis, **kwargs)
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution,
