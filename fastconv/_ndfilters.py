@@ -81,6 +81,7 @@ _STRIP = 64          # rows per unit of the fused/strided running mean (fast rou
 _QBLOCK = 2048       # columns per unit of a strided correlation pass
 _BOX_DIRECT = 32     # contiguous-axis box sums up to this size are direct sums
 _SHORT_LINE = 8      # contiguous lines up to this length run transposed
+_NARROW_Q = 16       # correlations across at most this many columns: filter_narrow
 _LEVEL = [None]      # tests: force a SIMD level of the fast route
 
 
@@ -245,6 +246,14 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
     sym = 0 if box else _symmetry(np.asarray(ps.weights, dtype=np.float64))
     idx = ps.index(N)
     off = k // 2 + ps.origin
+    if 1 < Q <= _NARROW_Q and not box:
+        # few columns: the Q interleaved lines of a segment split into line
+        # buffers (filter_narrow); the rows route's units were a few outputs
+        seg = max(64, kern.line_segment() // Q)
+        kern.filter_narrow(x.reshape(v), out.reshape(v), w, idx, sym, cval, seg,
+                           team_size(nthreads, P * -(-N // seg), work=x.size * k), exact,
+                           store)
+        return out
     if Q == 1:
         qblock, strip = 1, N
         running = int(box and (exact or k > _BOX_DIRECT))

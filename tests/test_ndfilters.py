@@ -568,6 +568,71 @@ def test_four_lines_at_once_are_the_single_line_bits(level, dtype, weights, forc
                                           axes=tuple(range(1, x.ndim)), mode="mirror"))
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_narrow_passes_are_the_contiguous_lines_bits(level, dtype, force_level):
+    """A pass across few columns (an (H, W, 3) image along W) splits the
+    interleaved lines of a segment into line buffers (filter_narrow): bit
+    for bit the contiguous-line route on the transposed array, for any
+    segment length and thread count, every mode, origin and weight
+    symmetry; and SciPy's values."""
+    rng = np.random.default_rng(5)
+    kern = _dispatch.get_kernels(level)
+    force_level(level)
+    for shape in [(3, 40, 3), (2, 17, 2), (1, 300, 16), (4, 9, 5), (2, 1, 3)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        xt = np.ascontiguousarray(x.transpose(0, 2, 1))
+        for weights in ([0.25, 0.5, 0.25], [1.0, 0.0, -1.0], [0.1, -0.7, 0.3, 1.9],
+                        rng.standard_normal(9), [2.0]):
+            for mode, origin in [("reflect", 0), ("constant", -min(1, len(weights) // 2)),
+                                 ("wrap", 0), ("mirror", (len(weights) - 1) // 2),
+                                 ("nearest", 0)]:
+                w = np.asarray(weights, dtype=dtype)
+                off = len(w) // 2 + origin
+                idx = _ndfilters.line_index(shape[1], len(w), off, mode)
+                sym = _ndfilters._symmetry(w.astype(np.float64))
+                # the contiguous lines' kernel (filter_lines, Q == 1)
+                ref = np.empty_like(xt)
+                n = shape[1]
+                kern.filter_lines(xt.reshape(-1, n, 1), ref.reshape(-1, n, 1), w, idx, off,
+                                  sym, 0, 0, x.dtype.type(1.5), 1, n, 1)
+                got = fndi.correlate1d(x, weights, axis=1, mode=mode, cval=1.5,
+                                       origin=origin, workers=2)
+                assert got.tobytes() == np.ascontiguousarray(ref.transpose(0, 2, 1)).tobytes()
+                np.testing.assert_allclose(
+                    got, sndi.correlate1d(x, weights, axis=1, mode=mode, cval=1.5,
+                                          origin=origin),
+                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+                for seg, nthreads in [(1, 2), (7, 1), (7, 2), (10**6, 2)]:
+                    out = np.empty_like(x)
+                    kern.filter_narrow(x, out, w, idx, sym, x.dtype.type(1.5), seg, nthreads)
+                    assert out.tobytes() == got.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float64])
+def test_narrow_integer_passes_are_scipys_bits(dtype):
+    """Integer filters across few columns (RGB images) run the narrow route
+    exactly: SciPy's bits, one pass and the multi-pass filters."""
+    rng = np.random.default_rng(6)
+    x = (rng.random((33, 29, 3)) * 250).astype(dtype)
+    w = [0.3, 0.45, 0.25, 0.125, 0.7]
+    for mode in ("reflect", "constant", "mirror"):
+        # integer outputs (float inputs too): SciPy's bits; a float output of
+        # integer data may contract multiply-adds (its values)
+        for out in (None, np.float64) if dtype != np.float64 else (np.uint8,):
+            got = fndi.correlate1d(x, w, axis=1, mode=mode, cval=3, output=out)
+            ref = sndi.correlate1d(x, w, axis=1, mode=mode, cval=3, output=out)
+            if got.dtype.kind == "f":
+                np.testing.assert_allclose(got, ref, rtol=1e-13)
+            else:
+                assert got.tobytes() == ref.tobytes()
+    if dtype != np.float64:
+        for f in ("sobel", "laplace"):
+            assert getattr(fndi, f)(x).tobytes() == getattr(sndi, f)(x).tobytes()
+        assert (fndi.gaussian_filter(x, (1.5, 2, 0)).tobytes()
+                == sndi.gaussian_filter(x, (1.5, 2, 0)).tobytes())
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
 def test_passes_store_the_integer_values_themselves(dtype, monkeypatch):
     """Between the passes of an integer filter the line kernels store the
