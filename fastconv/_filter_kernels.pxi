@@ -664,28 +664,34 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
 
 def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                   const floating[::1] w, const Py_ssize_t[::1] idx, int sym, floating cval,
-                  Py_ssize_t seg, int nthreads, bint exact=False, int store=0):
-    """A correlation pass along axis 1 of x (P, N, Q) with few columns Q
-    (an (H, W, 3) image along W: lines interleaved Q apart) into out.
-    Internal.
+                  Py_ssize_t seg, int nthreads, bint exact=False, int store=0, int box=0,
+                  int running=0):
+    """A pass along axis 1 of x (P, N, Q) with few columns Q (an (H, W, 3)
+    image along W: lines interleaved Q apart) into out.  Internal.
 
     A unit is a segment of at most `seg` outputs of the Q lines of one p:
     its rows (extended by idx, cval for -1) are read once and split into Q
-    contiguous line buffers, each correlated along itself (_fk_comb, as the
-    contiguous lines), then interleaved into out.  The rows route of
-    filter_lines ran four output rows of Q columns per unit: for Q = 3 a
-    handful of outputs per unit and per grab of the shared counter (uint8
-    or float64 512 x 512 x 3 along W 0.33-0.43x SciPy).  Each output is the
-    same expression as on the rows route (fk_comb4_T and fk_comb_T agree
-    per element), so the bits do not depend on the route, seg or the
-    thread count; exact and store as filter_lines.
+    contiguous line buffers, each filtered along itself as a contiguous
+    line is (_fk_comb with w and sym; box: _fk_boxsum of len(w) taps, or
+    with `running` SciPy's running mean along the whole line, a unit then
+    being all Q lines of one p, `seg` outputs at a time, the sums carried),
+    then interleaved into out.  The rows route of filter_lines ran four
+    output rows of Q columns per unit: for Q = 3 a handful of outputs per
+    unit and per grab of the shared counter (uint8 or float64 512 x 512 x 3
+    along W 0.33-0.43x SciPy).  Each output is the expression the
+    contiguous lines compute (and, for correlations, the rows route: fk_comb4_T
+    and fk_comb_T agree per element), so the bits depend on neither seg nor
+    the thread count; exact and store as filter_lines.
     """
     cdef Py_ssize_t P = x.shape[0], N = x.shape[1], Q = x.shape[2]
     cdef Py_ssize_t k = w.shape[0]
-    cdef Py_ssize_t nseg, nunits, u, p, a, b, n, t, q, i, src, L
+    cdef Py_ssize_t nseg, nunits, u, p, a, b, n, t, q, i, src, L, LA, j0
     cdef const floating **rows
     cdef floating *ext
     cdef floating *res
+    cdef double *acc
+    cdef double *sq
+    cdef double kd = <double>k
     cdef const floating *r
     cdef floating *o
     if P * N * Q == 0:
@@ -693,35 +699,82 @@ def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     if seg < 1 or seg > N:
         seg = N
     nseg = (N + seg - 1) // seg
-    nunits = P * nseg
+    running = running and box
+    nunits = P if running else P * nseg
     L = seg + k - 1
+    LA = seg + k
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
         rows = <const floating **>malloc(sizeof(floating *) * k)
         ext = <floating *>malloc(sizeof(floating) * (Q * L + Q * seg))
         res = ext + Q * L
+        acc = <double *>malloc(sizeof(double) * (Q * LA + Q if running else 1))
+        sq = acc + Q * LA
         for u in prange(nunits, schedule='dynamic'):
-            p = u // nseg
-            a = (u % nseg) * seg
-            b = a + seg if a + seg < N else N
-            n = b - a
-            for t in range(n + k - 1):
-                src = idx[a + t]
-                if src < 0:
-                    for q in range(Q):
-                        ext[q * L + t] = cval
-                else:
-                    r = &x[p, src, 0]
-                    for q in range(Q):
-                        ext[q * L + t] = r[q]
-            for q in range(Q):
-                for t in range(k):
-                    rows[t] = ext + q * L + t
-                _fk_comb(rows, &w[0], k, sym, res + q * seg, n, exact)
-                _fk_store(res + q * seg, n, store)
-            for i in range(n):
-                o = &out[p, a + i, 0]
+            if running:
+                # SciPy's running mean of the Q lines of p, seg outputs at a
+                # time: acc[q * LA] holds position a - 1, acc[q * LA + 1 + j]
+                # position a + j (as _fk_run_seg reads them)
+                p = u
                 for q in range(Q):
-                    o[q] = res[q * seg + i]
+                    sq[q] = 0.0
+                for t in range(k):
+                    src = idx[t]
+                    if src < 0:
+                        for q in range(Q):
+                            sq[q] = sq[q] + <double>cval
+                    else:
+                        r = &x[p, src, 0]
+                        for q in range(Q):
+                            sq[q] = sq[q] + <double>r[q]
+                a = 0
+                while a < N:
+                    b = a + seg if a + seg < N else N
+                    n = b - a
+                    j0 = a - 1 if a > 0 else 0
+                    for t in range(j0, b + k - 1):
+                        src = idx[t]
+                        if src < 0:
+                            for q in range(Q):
+                                acc[q * LA + t - a + 1] = <double>cval
+                        else:
+                            r = &x[p, src, 0]
+                            for q in range(Q):
+                                acc[q * LA + t - a + 1] = <double>r[q]
+                    for q in range(Q):
+                        sq[q] = _fk_run_seg(acc + q * LA, k, a, n, sq[q], kd, res + q * seg)
+                        _fk_store(res + q * seg, n, store)
+                    for i in range(n):
+                        o = &out[p, a + i, 0]
+                        for q in range(Q):
+                            o[q] = res[q * seg + i]
+                    a = b
+            else:
+                p = u // nseg
+                a = (u % nseg) * seg
+                b = a + seg if a + seg < N else N
+                n = b - a
+                for t in range(n + k - 1):
+                    src = idx[a + t]
+                    if src < 0:
+                        for q in range(Q):
+                            ext[q * L + t] = cval
+                    else:
+                        r = &x[p, src, 0]
+                        for q in range(Q):
+                            ext[q * L + t] = r[q]
+                for q in range(Q):
+                    for t in range(k):
+                        rows[t] = ext + q * L + t
+                    if box:
+                        _fk_boxsum(rows, k, res + q * seg, n, True)
+                    else:
+                        _fk_comb(rows, &w[0], k, sym, res + q * seg, n, exact)
+                    _fk_store(res + q * seg, n, store)
+                for i in range(n):
+                    o = &out[p, a + i, 0]
+                    for q in range(Q):
+                        o[q] = res[q * seg + i]
+        free(acc)
         free(ext)
         free(<void *>rows)
 

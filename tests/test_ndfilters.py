@@ -609,6 +609,48 @@ def test_narrow_passes_are_the_contiguous_lines_bits(level, dtype, force_level):
                     assert out.tobytes() == got.tobytes()
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_narrow_box_passes_are_the_contiguous_lines_bits(level, dtype, force_level,
+                                                         monkeypatch):
+    """Uniform filters across few columns: the direct box sum (short boxes)
+    and SciPy's running mean (long boxes, carried across segments) of the
+    narrow route are the contiguous lines' bits, for any segment length and
+    thread count."""
+    rng = np.random.default_rng(7)
+    kern = _dispatch.get_kernels(level)
+    force_level(level)
+    # (the route takes boxes across at most _NARROW_BOX_Q columns)
+    monkeypatch.setattr(_ndfilters, "_NARROW_BOX_Q", 16)
+    for shape in [(3, 40, 3), (2, 300, 2), (1, 77, 16)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        xt = np.ascontiguousarray(x.transpose(0, 2, 1))
+        n = shape[1]
+        for size in (1, 4, 9, _ndfilters._BOX_DIRECT + 3):
+            running = int(size > _ndfilters._BOX_DIRECT)
+            for mode, origin in [("reflect", 0), ("constant", -(size // 2)),
+                                 ("wrap", (size - 1) // 2), ("nearest", 0)]:
+                off = size // 2 + origin
+                idx = _ndfilters.line_index(n, size, off, mode)
+                w = np.ones(size, dtype=dtype)
+                ref = np.empty_like(xt)
+                kern.filter_lines(xt.reshape(-1, n, 1), ref.reshape(-1, n, 1), w, idx, off, 0,
+                                  1, running, x.dtype.type(1.5), 1, n, 1)
+                ref = np.ascontiguousarray(ref.transpose(0, 2, 1))
+                got = fndi.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5,
+                                            origin=origin, workers=2)
+                assert got.tobytes() == ref.tobytes()
+                np.testing.assert_allclose(
+                    got, sndi.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5,
+                                               origin=origin),
+                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+                for seg, nthreads in [(1, 2), (7, 1), (7, 2), (10**6, 2)]:
+                    out = np.empty_like(x)
+                    kern.filter_narrow(x, out, w, idx, 0, x.dtype.type(1.5), seg, nthreads,
+                                       False, 0, 1, running)
+                    assert out.tobytes() == got.tobytes()
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float64])
 def test_narrow_integer_passes_are_scipys_bits(dtype):
     """Integer filters across few columns (RGB images) run the narrow route
@@ -629,6 +671,9 @@ def test_narrow_integer_passes_are_scipys_bits(dtype):
     if dtype != np.float64:
         for f in ("sobel", "laplace"):
             assert getattr(fndi, f)(x).tobytes() == getattr(sndi, f)(x).tobytes()
+        for size in (3, 40):
+            assert (fndi.uniform_filter1d(x, size, axis=1).tobytes()
+                    == sndi.uniform_filter1d(x, size, axis=1).tobytes())
         assert (fndi.gaussian_filter(x, (1.5, 2, 0)).tobytes()
                 == sndi.gaussian_filter(x, (1.5, 2, 0)).tobytes())
 
