@@ -25,7 +25,8 @@ negligible), i.e. the Python and set-up cost of a direct call, an ``auto``
 call, an ndimage call and a ``conv2d`` call.
 
 ``sweep`` (``--below R``): awkward shapes against SciPy -- columns and
-axes of length 1, short last axes, long 1-D signals, 2-D and 3-D -- for
+axes of length 1, short last axes, long 1-D signals, 2-D and 3-D, the middle
+axis of few-channel images -- for
 ``convolve``, ``oaconvolve`` and the ndimage filters; prints the workloads
 below ``R`` (default 1.05x) and a summary.
 
@@ -285,6 +286,18 @@ def sweep_cases(rng):
                 cases.append((f"ndimage.{label} {shape} {dt}",
                               lambda x=x, n=name, a=args: getattr(fnd, n)(x, *a),
                               lambda x=x, n=name, a=args: getattr(ndi, n)(x, *a)))
+    # one pass along the middle axis of images with few channels (W of an
+    # (H, W, C) array: lines interleaved C apart)
+    middle = [("correlate1d 9", "correlate1d", (np.arange(9.0),)),
+              ("uniform_filter1d 15", "uniform_filter1d", (15,)),
+              ("gaussian_filter1d 2", "gaussian_filter1d", (2.0,))]
+    for shape in [(512, 512, 3), (256, 256, 2)]:
+        for dt in ("float32", "float64", "uint8"):
+            x = arr(shape, dt)
+            for label, name, args in middle:
+                cases.append((f"ndimage.{label} axis=1 {shape} {dt}",
+                              lambda x=x, n=name, a=args: getattr(fnd, n)(x, *a, axis=1),
+                              lambda x=x, n=name, a=args: getattr(ndi, n)(x, *a, axis=1)))
     return cases
 
 

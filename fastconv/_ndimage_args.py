@@ -199,6 +199,11 @@ INT_FACTOR = 8
 # laplace on such shapes was slower, uint8 (64, 64, 1) 0.63x), except one
 # pass along the last axis (INT_LINE_DTYPES below).
 LINES = 2_000
+# ... and one float pass along an axis (correlate1d, uniform_filter1d, ...)
+# from half as many: 1000 lines of one sample, 9 / 15 taps, 2026-12-06 Zen 4:
+# correlate1d 1.1-1.2x, uniform_filter1d 2.2-2.7x SciPy (multi-pass filters
+# there 0.8-1.0x, integer passes 0.8x: they keep LINES)
+LINES_ONE_PASS = 1_000
 # 8- and 16-bit integer passes along the last axis read and store their
 # integers in the line kernel (x86-64; _ndfilters._int_line_pass): no
 # float64 copy, so their calls get the float limits (uint8 (512, 512)
@@ -241,7 +246,8 @@ def is_small(kind, work, dtype, ndim, shape=None, axis=None):
         return False
     if dk != "f" or shape is None or ndim <= 1:
         return True
-    return lines_along(shape, axis) < LINES
+    return lines_along(shape, axis) < (
+        LINES_ONE_PASS if axis is not None and dtype.kind == "f" else LINES)
 
 
 def is_last_axis(axis, ndim):

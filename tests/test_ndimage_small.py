@@ -83,18 +83,21 @@ def test_limits_keep_large_calls_on_fastconvs_path(monkeypatch):
                                   "gaussian_filter", "uniform_filter", "sobel", "laplace"])
 def test_many_short_lines_are_not_small(name, monkeypatch):
     # SciPy pays per line: float inputs with LINES or more lines along the
-    # filtered axis take fastconv's path whatever their size; fewer lines,
-    # or integer inputs, stay with SciPy -- but for one pass along the last
-    # axis 8- and 16-bit integers take the float rule (the integer line
-    # kernel, x86-64)
+    # filtered axis (LINES_ONE_PASS for one pass) take fastconv's path
+    # whatever their size; fewer lines, or integer inputs, stay with SciPy
+    # -- but for one pass along the last axis 8- and 16-bit integers take
+    # the float rule with LINES (the integer line kernel, x86-64)
     calls = _spy(monkeypatch)
     args, kw = dict(CALLS)[name](np.zeros(1))
     kw = {k: v for k, v in kw.items() if k != "axis"}
-    n = _ndimage_args.LINES
+    one_pass = name.endswith("1d")
+    n = _ndimage_args.LINES_ONE_PASS if one_pass else _ndimage_args.LINES
+    ni = _ndimage_args.LINES
     rng = np.random.default_rng(3)
-    int_line = name.endswith("1d") and _ndimage_args._X86
+    int_line = one_pass and _ndimage_args._X86
     for shape, dtype, small in [((n, 1), np.float32, False), ((n - 1, 1), np.float32, True),
-                                ((n, 1), np.uint8, not int_line),
+                                ((ni, 1), np.uint8, not int_line),
+                                ((ni - 1, 1), np.uint8, True),
                                 ((n, 1), np.int32, True),
                                 ((n // 40, 40, 1), np.float64, False)]:
         x = (rng.standard_normal(shape) * 40).astype(dtype)
