@@ -701,6 +701,14 @@ def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     nseg = (N + seg - 1) // seg
     running = running and box
     nunits = P if running else P * nseg
+    # units per grab of the shared counter: ~2048 outputs (short axes, e.g.
+    # (n, 2, 3) along axis 1, made units of a few outputs), at least eight
+    # grabs per thread
+    cdef Py_ssize_t grab = 2048 // ((N if N < seg else seg) * Q)
+    if grab > nunits // (8 * nthreads):
+        grab = nunits // (8 * nthreads)
+    if grab < 1:
+        grab = 1
     L = seg + k - 1
     LA = seg + k
     with nogil, parallel(num_threads=nthreads, use_threads_if=nthreads > 1):
@@ -709,7 +717,7 @@ def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         res = ext + Q * L
         acc = <double *>malloc(sizeof(double) * (Q * LA + Q if running else 1))
         sq = acc + Q * LA
-        for u in prange(nunits, schedule='dynamic'):
+        for u in prange(nunits, schedule='dynamic', chunksize=grab):
             if running:
                 # SciPy's running mean of the Q lines of p, seg outputs at a
                 # time: acc[q * LA] holds position a - 1, acc[q * LA + 1 + j]
