@@ -81,6 +81,7 @@ _STRIP = 64          # rows per unit of the fused/strided running mean (fast rou
 _QBLOCK = 2048       # columns per unit of a strided correlation pass
 _BOX_DIRECT = 32     # contiguous-axis box sums up to this size are direct sums
 _SHORT_LINE = 8      # contiguous lines up to this length run transposed
+_SHORT_GROUP = 64    # ... that many lines at a time (filter_short)
 _NARROW_Q = 16       # correlations across at most this many columns: filter_narrow
 _NARROW_BOX_Q = 3    # ... box filters (not exact) across at most this many
 _LEVEL = [None]      # tests: force a SIMD level of the fast route
@@ -244,13 +245,6 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
         # lines of one sample (sobel 0.51x SciPy)
         v = (1, 1, v[0] * v[2])
     P, N, Q = v
-    if Q == 1 and 1 < N <= _SHORT_LINE and P >= 64:
-        # many short contiguous lines: transposed, they run side by side as
-        # the columns of N rows (each sample's taps in the same order)
-        t = _one_pass(kern, np.ascontiguousarray(x.reshape(P, N).T)[None],
-                      Pass(1, ps.weights, ps.size, ps.origin, ps.mode), cval, exact, nthreads,
-                      store=store)
-        return np.ascontiguousarray(t[0].T).reshape(shape)
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
     if x.size == 0:
@@ -261,6 +255,16 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
     sym = 0 if box else _symmetry(np.asarray(ps.weights, dtype=np.float64))
     idx = ps.index(N)
     off = k // 2 + ps.origin
+    if Q == 1 and 1 < N <= _SHORT_LINE and P >= 64:
+        # many short contiguous lines: _SHORT_GROUP of them side by side in a
+        # transposed buffer, the taps of each sample in the same order
+        # (filter_short)
+        running = int(box and (exact or k > _BOX_DIRECT))
+        kern.filter_short(x.reshape(P, N), out.reshape(P, N), w, idx, sym, int(box), running,
+                          cval, _SHORT_GROUP,
+                          team_size(nthreads, -(-P // _SHORT_GROUP), work=x.size * k), exact,
+                          store)
+        return out
     if 1 < Q <= (_NARROW_BOX_Q if box else _NARROW_Q) and not (box and exact):
         # few columns: the Q interleaved lines of a segment split into line
         # buffers, each filtered as a contiguous line is (filter_narrow); the

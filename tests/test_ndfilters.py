@@ -651,6 +651,50 @@ def test_narrow_box_passes_are_the_contiguous_lines_bits(level, dtype, force_lev
                     assert out.tobytes() == got.tobytes()
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_short_lines_are_the_contiguous_lines_bits(level, dtype, force_level):
+    """Many short contiguous lines (an (H, W, 3) image along its channels)
+    run side by side in a transposed buffer (filter_short): bit for bit the
+    contiguous-line kernel, for correlations, direct and running box sums,
+    any group size and thread count; and SciPy's values."""
+    rng = np.random.default_rng(8)
+    kern = _dispatch.get_kernels(level)
+    force_level(level)
+    for shape in [(70, 3), (9, 23, 2), (130, 8), (65, 5)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        P, n = x.size // shape[-1], shape[-1]
+        for weights in ([0.25, 0.5, 0.25], [1.0, 0.0, -1.0], [0.1, -0.7, 0.3, 1.9],
+                        rng.standard_normal(11), None, 4, _ndfilters._BOX_DIRECT + 1):
+            box = not isinstance(weights, list) and np.ndim(weights) == 0
+            size = 3 if weights is None else weights if box else len(weights)
+            w = np.ones(size, dtype) if box else np.asarray(weights, dtype)
+            running = int(box and size > _ndfilters._BOX_DIRECT)
+            sym = 0 if box else _ndfilters._symmetry(w.astype(np.float64))
+            for mode, origin in [("reflect", 0), ("constant", -min(1, size // 2)),
+                                 ("wrap", (size - 1) // 2), ("mirror", 0)]:
+                off = size // 2 + origin
+                idx = _ndfilters.line_index(n, size, off, mode)
+                ref = np.empty_like(x)
+                kern.filter_lines(x.reshape(P, n, 1), ref.reshape(P, n, 1), w, idx, off, sym,
+                                  int(box), running, x.dtype.type(1.5), 1, n, 1)
+                if box:
+                    got = fndi.uniform_filter1d(x, size, mode=mode, cval=1.5, origin=origin,
+                                                workers=2)
+                    sref = sndi.uniform_filter1d(x, size, mode=mode, cval=1.5, origin=origin)
+                else:
+                    got = fndi.correlate1d(x, w, mode=mode, cval=1.5, origin=origin, workers=2)
+                    sref = sndi.correlate1d(x, w, mode=mode, cval=1.5, origin=origin)
+                assert got.tobytes() == ref.tobytes()
+                np.testing.assert_allclose(got, sref, rtol=1e-5 if dtype == np.float32
+                                           else 1e-12, atol=1e-5)
+                for group, nthreads in [(1, 2), (7, 1), (7, 2), (64, 2)]:
+                    out = np.empty_like(x)
+                    kern.filter_short(x.reshape(P, n), out.reshape(P, n), w, idx, sym,
+                                      int(box), running, x.dtype.type(1.5), group, nthreads)
+                    assert out.tobytes() == got.tobytes()
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float64])
 def test_narrow_integer_passes_are_scipys_bits(dtype):
     """Integer filters across few columns (RGB images) run the narrow route
@@ -658,6 +702,7 @@ def test_narrow_integer_passes_are_scipys_bits(dtype):
     rng = np.random.default_rng(6)
     x = (rng.random((33, 29, 3)) * 250).astype(dtype)
     w = [0.3, 0.45, 0.25, 0.125, 0.7]
+    # (the multi-pass filters' pass along the channels: filter_short)
     for mode in ("reflect", "constant", "mirror"):
         # integer outputs (float inputs too): SciPy's bits; a float output of
         # integer data may contract multiply-adds (its values)
