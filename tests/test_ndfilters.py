@@ -929,3 +929,26 @@ def test_long_contiguous_lines_run_in_segments(dtype):
         one = getattr(fndi, name)(x[1].copy(), *args, **kw)
         _assert_match(one, getattr(sndi, name)(x[1].copy(), *args, **kw), x[1], wsum=w,
                       cval=kw.get("cval", 0.0))
+
+
+def test_short_last_axis_runs_separate_passes(monkeypatch):
+    """Fused sweeps run along the contiguous axis only when it has at least
+    _FUSE_MIN_LAST samples (shorter ones run separate passes: their lines
+    side by side, filter_short); the values are SciPy's either way."""
+    calls = []
+    for name in ("_fused", "_fused3"):
+        orig = getattr(_ndfilters, name)
+
+        def spy(*a, _orig=orig, _name=name, **k):
+            calls.append(_name)
+            return _orig(*a, **k)
+        monkeypatch.setattr(_ndfilters, name, spy)
+    rng = np.random.default_rng(9)
+    n = _ndfilters._FUSE_MIN_LAST
+    for shape, fused in [((20, 20, n - 1), False), ((20, 20, n), True), ((300, 3), False),
+                         ((40, n + 3), True)]:
+        x = rng.standard_normal(shape)
+        calls.clear()
+        got = fndi.gaussian_filter(x, 1.5)
+        assert bool(calls) is fused, shape
+        np.testing.assert_allclose(got, sndi.gaussian_filter(x, 1.5), rtol=1e-12, atol=1e-12)
