@@ -742,6 +742,49 @@ def filter_short(const floating[:, ::1] x, floating[:, ::1] out, const floating[
         free(<void *>rows)
 
 
+cdef inline void _fk_deal(const floating *r, Py_ssize_t Q, floating *dst,
+                          Py_ssize_t L) noexcept nogil:
+    # dst[q * L] = r[q] for q < Q: one row's samples to the Q line buffers
+    # (2-4 spelled out: a loop of 3 iterations cost more than its work)
+    cdef Py_ssize_t q
+    if Q == 2:
+        dst[0] = r[0]
+        dst[L] = r[1]
+    elif Q == 3:
+        dst[0] = r[0]
+        dst[L] = r[1]
+        dst[2 * L] = r[2]
+    elif Q == 4:
+        dst[0] = r[0]
+        dst[L] = r[1]
+        dst[2 * L] = r[2]
+        dst[3 * L] = r[3]
+    else:
+        for q in range(Q):
+            dst[q * L] = r[q]
+
+
+cdef inline void _fk_undeal(const floating *src, Py_ssize_t Q, Py_ssize_t S,
+                            floating *o) noexcept nogil:
+    # o[q] = src[q * S] for q < Q: one output row from the Q line results
+    cdef Py_ssize_t q
+    if Q == 2:
+        o[0] = src[0]
+        o[1] = src[S]
+    elif Q == 3:
+        o[0] = src[0]
+        o[1] = src[S]
+        o[2] = src[2 * S]
+    elif Q == 4:
+        o[0] = src[0]
+        o[1] = src[S]
+        o[2] = src[2 * S]
+        o[3] = src[3 * S]
+    else:
+        for q in range(Q):
+            o[q] = src[q * S]
+
+
 def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                   const floating[::1] w, const Py_ssize_t[::1] idx, int sym, floating cval,
                   Py_ssize_t seg, int nthreads, bint exact=False, int store=0, int box=0,
@@ -832,9 +875,7 @@ def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                         sq[q] = _fk_run_seg(acc + q * LA, k, a, n, sq[q], kd, res + q * seg)
                         _fk_store(res + q * seg, n, store)
                     for i in range(n):
-                        o = &out[p, a + i, 0]
-                        for q in range(Q):
-                            o[q] = res[q * seg + i]
+                        _fk_undeal(res + i, Q, seg, &out[p, a + i, 0])
                     a = b
             else:
                 p = u // nseg
@@ -847,9 +888,7 @@ def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                         for q in range(Q):
                             ext[q * L + t] = cval
                     else:
-                        r = &x[p, src, 0]
-                        for q in range(Q):
-                            ext[q * L + t] = r[q]
+                        _fk_deal(&x[p, src, 0], Q, ext + t, L)
                 for q in range(Q):
                     for t in range(k):
                         rows[t] = ext + q * L + t
@@ -859,9 +898,7 @@ def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                         _fk_comb(rows, &w[0], k, sym, res + q * seg, n, exact)
                     _fk_store(res + q * seg, n, store)
                 for i in range(n):
-                    o = &out[p, a + i, 0]
-                    for q in range(Q):
-                        o[q] = res[q * seg + i]
+                    _fk_undeal(res + i, Q, seg, &out[p, a + i, 0])
         free(acc)
         free(ext)
         free(<void *>rows)
