@@ -570,84 +570,56 @@ def test_four_lines_at_once_are_the_single_line_bits(level, dtype, weights, forc
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_narrow_passes_are_the_contiguous_lines_bits(level, dtype, force_level):
+def test_narrow_passes_are_the_contiguous_lines_bits(level, dtype, force_level, monkeypatch):
     """A pass across few columns (an (H, W, 3) image along W) splits the
     interleaved lines of a segment into line buffers (filter_narrow): bit
-    for bit the contiguous-line route on the transposed array, for any
-    segment length and thread count, every mode, origin and weight
-    symmetry; and SciPy's values."""
+    for bit the contiguous-line kernel on the transposed array -- for
+    correlations (every weight symmetry), the direct box sum and SciPy's
+    running mean (carried across segments) -- for any segment length and
+    thread count, every mode and origin; and SciPy's values."""
     rng = np.random.default_rng(5)
-    kern = _dispatch.get_kernels(level)
-    force_level(level)
-    for shape in [(3, 40, 3), (2, 17, 2), (1, 300, 16), (4, 9, 5), (2, 1, 3)]:
-        x = rng.standard_normal(shape).astype(dtype)
-        xt = np.ascontiguousarray(x.transpose(0, 2, 1))
-        for weights in ([0.25, 0.5, 0.25], [1.0, 0.0, -1.0], [0.1, -0.7, 0.3, 1.9],
-                        rng.standard_normal(9), [2.0]):
-            for mode, origin in [("reflect", 0), ("constant", -min(1, len(weights) // 2)),
-                                 ("wrap", 0), ("mirror", (len(weights) - 1) // 2),
-                                 ("nearest", 0)]:
-                w = np.asarray(weights, dtype=dtype)
-                off = len(w) // 2 + origin
-                idx = _ndfilters.line_index(shape[1], len(w), off, mode)
-                sym = _ndfilters._symmetry(w.astype(np.float64))
-                # the contiguous lines' kernel (filter_lines, Q == 1)
-                ref = np.empty_like(xt)
-                n = shape[1]
-                kern.filter_lines(xt.reshape(-1, n, 1), ref.reshape(-1, n, 1), w, idx, off,
-                                  sym, 0, 0, x.dtype.type(1.5), 1, n, 1)
-                got = fndi.correlate1d(x, weights, axis=1, mode=mode, cval=1.5,
-                                       origin=origin, workers=2)
-                assert got.tobytes() == np.ascontiguousarray(ref.transpose(0, 2, 1)).tobytes()
-                np.testing.assert_allclose(
-                    got, sndi.correlate1d(x, weights, axis=1, mode=mode, cval=1.5,
-                                          origin=origin),
-                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
-                for seg, nthreads in [(1, 2), (7, 1), (7, 2), (10**6, 2)]:
-                    out = np.empty_like(x)
-                    kern.filter_narrow(x, out, w, idx, sym, x.dtype.type(1.5), seg, nthreads)
-                    assert out.tobytes() == got.tobytes()
-
-
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_narrow_box_passes_are_the_contiguous_lines_bits(level, dtype, force_level,
-                                                         monkeypatch):
-    """Uniform filters across few columns: the direct box sum (short boxes)
-    and SciPy's running mean (long boxes, carried across segments) of the
-    narrow route are the contiguous lines' bits, for any segment length and
-    thread count."""
-    rng = np.random.default_rng(7)
     kern = _dispatch.get_kernels(level)
     force_level(level)
     # (the route takes boxes across at most _NARROW_BOX_Q columns)
     monkeypatch.setattr(_ndfilters, "_NARROW_BOX_Q", 16)
-    for shape in [(3, 40, 3), (2, 300, 2), (1, 77, 16)]:
+    for shape in [(3, 40, 3), (2, 17, 2), (1, 300, 16), (4, 9, 5), (2, 1, 3)]:
         x = rng.standard_normal(shape).astype(dtype)
         xt = np.ascontiguousarray(x.transpose(0, 2, 1))
         n = shape[1]
-        for size in (1, 4, 9, _ndfilters._BOX_DIRECT + 3):
-            running = int(size > _ndfilters._BOX_DIRECT)
-            for mode, origin in [("reflect", 0), ("constant", -(size // 2)),
-                                 ("wrap", (size - 1) // 2), ("nearest", 0)]:
+        # weights, or a box size (an int)
+        for weights in ([0.25, 0.5, 0.25], [1.0, 0.0, -1.0], [0.1, -0.7, 0.3, 1.9],
+                        list(rng.standard_normal(9)), [2.0], 1, 4, 9,
+                        _ndfilters._BOX_DIRECT + 3):
+            box = isinstance(weights, int)
+            size = weights if box else len(weights)
+            w = np.ones(size, dtype) if box else np.asarray(weights, dtype)
+            running = int(box and size > _ndfilters._BOX_DIRECT)
+            sym = 0 if box else _ndfilters._symmetry(w.astype(np.float64))
+            for mode, origin in [("reflect", 0), ("constant", -min(1, size // 2)),
+                                 ("wrap", (size - 1) // 2), ("mirror", (size - 1) // 2),
+                                 ("nearest", 0)]:
                 off = size // 2 + origin
                 idx = _ndfilters.line_index(n, size, off, mode)
-                w = np.ones(size, dtype=dtype)
+                # the contiguous lines' kernel (filter_lines, Q == 1)
                 ref = np.empty_like(xt)
-                kern.filter_lines(xt.reshape(-1, n, 1), ref.reshape(-1, n, 1), w, idx, off, 0,
-                                  1, running, x.dtype.type(1.5), 1, n, 1)
-                ref = np.ascontiguousarray(ref.transpose(0, 2, 1))
-                got = fndi.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5,
-                                            origin=origin, workers=2)
-                assert got.tobytes() == ref.tobytes()
-                np.testing.assert_allclose(
-                    got, sndi.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5,
-                                               origin=origin),
-                    rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+                kern.filter_lines(xt.reshape(-1, n, 1), ref.reshape(-1, n, 1), w, idx, off,
+                                  sym, int(box), running, x.dtype.type(1.5), 1, n, 1)
+                if box:
+                    got = fndi.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5,
+                                                origin=origin, workers=2)
+                    sref = sndi.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5,
+                                                 origin=origin)
+                else:
+                    got = fndi.correlate1d(x, w, axis=1, mode=mode, cval=1.5, origin=origin,
+                                           workers=2)
+                    sref = sndi.correlate1d(x, w, axis=1, mode=mode, cval=1.5, origin=origin)
+                assert got.tobytes() == np.ascontiguousarray(ref.transpose(0, 2, 1)).tobytes()
+                np.testing.assert_allclose(got, sref, rtol=1e-5 if dtype == np.float32
+                                           else 1e-12, atol=1e-5)
                 for seg, nthreads in [(1, 2), (7, 1), (7, 2), (10**6, 2)]:
                     out = np.empty_like(x)
-                    kern.filter_narrow(x, out, w, idx, 0, x.dtype.type(1.5), seg, nthreads,
-                                       False, 0, 1, running)
+                    kern.filter_narrow(x, out, w, idx, sym, x.dtype.type(1.5), seg, nthreads,
+                                       False, 0, int(box), running)
                     assert out.tobytes() == got.tobytes()
 
 
