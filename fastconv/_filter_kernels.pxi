@@ -15,7 +15,11 @@
 # Q > 1 a unit of work computes four output rows of a block of Q columns as
 # sums of whole input rows, so the inner loops run over contiguous memory
 # (several neighbouring lines at once, no transposing copy) and each input
-# row vector is loaded once for the four rows (fk_comb4_T).
+# row vector is loaded once for the four rows (fk_comb4_T).  Few columns
+# (filter_narrow: an (H, W, 3) image along W) split the Q interleaved lines
+# of a segment into line buffers instead, and many short contiguous lines
+# (filter_short: the same image along its channels) go side by side through
+# a transposed buffer; both compute each output as the contiguous lines do.
 #
 # Per output element the arithmetic is exactly scipy.ndimage's
 # (NI_Correlate1D / NI_UniformFilter1D): symmetric weights
