@@ -666,6 +666,26 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         free(<void *>rows)
 
 
+cdef inline void _fk_run_cols(const floating *buf, Py_ssize_t G, Py_ssize_t n, Py_ssize_t k,
+                              Py_ssize_t N, double kd, double *acc,
+                              floating *res) noexcept nogil:
+    # SciPy's running mean (double sum, _fk_run_seg's arithmetic) along n
+    # lines side by side as columns: extended position j of line g at
+    # buf[j * G + g], output i of line g to res[i * G + g]
+    cdef Py_ssize_t g, t, i
+    for g in range(n):
+        acc[g] = 0.0
+    for t in range(k):
+        for g in range(n):
+            acc[g] = acc[g] + <double>buf[t * G + g]
+    for g in range(n):
+        res[g] = <floating>(acc[g] / kd)
+    for i in range(1, N):
+        for g in range(n):
+            acc[g] = acc[g] + (<double>buf[(i - 1 + k) * G + g] - <double>buf[(i - 1) * G + g])
+            res[i * G + g] = <floating>(acc[g] / kd)
+
+
 def filter_short(const floating[:, ::1] x, floating[:, ::1] out, const floating[::1] w,
                  const Py_ssize_t[::1] idx, int sym, int box, int running, floating cval,
                  Py_ssize_t group, int nthreads, bint exact=False, int store=0):
@@ -715,19 +735,7 @@ def filter_short(const floating[:, ::1] x, floating[:, ::1] out, const floating[
                     src = idx[j]
                     buf[j * G + g] = cval if src < 0 else x[p + g, src]
             if running:
-                # SciPy's running mean per line (_fk_run_seg's arithmetic)
-                for g in range(n):
-                    acc[g] = 0.0
-                for t in range(k):
-                    for g in range(n):
-                        acc[g] = acc[g] + <double>buf[t * G + g]
-                for g in range(n):
-                    res[g] = <floating>(acc[g] / kd)
-                for i in range(1, N):
-                    for g in range(n):
-                        acc[g] = acc[g] + (<double>buf[(i - 1 + k) * G + g]
-                                           - <double>buf[(i - 1) * G + g])
-                        res[i * G + g] = <floating>(acc[g] / kd)
+                _fk_run_cols(buf, G, n, k, N, kd, acc, res)
             else:
                 for i in range(N):
                     for t in range(k):
@@ -820,7 +828,6 @@ def filter_narrow(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef double *sq
     cdef double kd = <double>k
     cdef const floating *r
-    cdef floating *o
     if P * N * Q == 0:
         return
     if seg < 1 or seg > N:
@@ -1024,17 +1031,7 @@ def filter_lines_int(const fk_small_int[:, ::1] x, fk_small_int[:, ::1] out,
                         buf[j * G + g] = cval if src < 0 else <double>x[p + g, src]
                 if box:
                     # SciPy's running sum per line, the lines as columns
-                    for g in range(n):
-                        acc[g] = 0.0
-                    for t in range(k):
-                        for g in range(n):
-                            acc[g] = acc[g] + buf[t * G + g]
-                    for g in range(n):
-                        res[g] = acc[g] / kd
-                    for i in range(1, N):
-                        for g in range(n):
-                            acc[g] = acc[g] + (buf[(i - 1 + k) * G + g] - buf[(i - 1) * G + g])
-                            res[i * G + g] = acc[g] / kd
+                    _fk_run_cols(buf, G, n, k, N, kd, acc, res)
                 else:
                     for i in range(N):
                         for t in range(k):

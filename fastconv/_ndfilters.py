@@ -256,11 +256,13 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
     sym = 0 if box else _symmetry(np.asarray(ps.weights, dtype=np.float64))
     idx = ps.index(N)
     off = k // 2 + ps.origin
+    # box sums along lines (contiguous or in line buffers): SciPy's running
+    # mean where exact or long, else direct sums
+    running = int(box and (exact or k > _BOX_DIRECT))
     if Q == 1 and 1 < N <= _SHORT_LINE and P >= 64:
         # many short contiguous lines: _SHORT_GROUP of them side by side in a
         # transposed buffer, the taps of each sample in the same order
         # (filter_short)
-        running = int(box and (exact or k > _BOX_DIRECT))
         kern.filter_short(x.reshape(P, N), out.reshape(P, N), w, idx, sym, int(box), running,
                           cval, _SHORT_GROUP,
                           team_size(nthreads, -(-P // _SHORT_GROUP), work=x.size * k), exact,
@@ -276,7 +278,6 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
         # route's running sums across the columns were faster: 256 x 256 x 16
         # float64 5.4 against 3.2x, uint8 512 x 512 x 3 1.4 against 1.1x)
         seg = max(64, kern.line_segment() // Q)
-        running = int(box and (exact or k > _BOX_DIRECT))
         units = P if running else P * -(-N // seg)
         kern.filter_narrow(x.reshape(v), out.reshape(v), w, idx, sym, cval, seg,
                            team_size(nthreads, units, work=x.size * k), exact, store, int(box),
@@ -284,7 +285,6 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
         return out
     if Q == 1:
         qblock, strip = 1, N
-        running = int(box and (exact or k > _BOX_DIRECT))
         # segments of long lines are units too (not the running mean's)
         units = P if running else P * -(-N // kern.line_segment())
     else:
