@@ -135,6 +135,10 @@ import numpy as np
 
 from fastconv import _engine
 
+_MAX = np.maximum.reduce
+_MIN = np.minimum.reduce
+_EPS = {np.dtype(np.float32): 2.0 ** -23, np.dtype(np.float64): 2.0 ** -52}
+
 #: Set to False to force the full-kernel direct path (benchmarks, tests).
 ENABLED = True
 
@@ -163,7 +167,10 @@ def tolerance(rank, dtype):
     >>> tolerance(2, np.float32) == 6 * 2.0 ** -23
     True
     """
-    return (2 + 2 * rank) * float(np.finfo(dtype).eps)
+    eps = _EPS.get(dtype)
+    if eps is None:
+        eps = float(np.finfo(dtype).eps)
+    return (2 + 2 * rank) * eps
 
 
 def factorize(kernel, cdtype):
@@ -206,7 +213,7 @@ def factorize(kernel, cdtype):
     # the largest magnitude and the minor test on the compute-dtype values
     # themselves (exact as Python floats): most kernels are rejected here,
     # before any float64 copy (a 31 x 31 float32 kernel: 6.3 -> 3.7 us)
-    m = max(float(kc.max()), -float(kc.min()))    # NaN or inf if there is one
+    m = max(float(_MAX(kc, None)), -float(_MIN(kc, None)))   # NaN or inf if there is one
     if not (math.isfinite(m) and m > 0):
         return None
     if _fails_minor_test(kc, active[0], m, len(active), cdtype):
@@ -258,11 +265,16 @@ def _fails_minor_test(kd, d0, m, rank, cdtype):
     k2 = kd.reshape(kd.shape[d0], -1)
     n, r = k2.shape
     item = k2.item
-    s = [[item(i, j) for j in (0, (r - 1) // 2, r - 1)] for i in (0, (n - 1) // 2, n - 1)]
+    rows = (0, (n - 1) // 2, n - 1)
+    cols = (0, (r - 1) // 2, r - 1)
     limit = 8 * tolerance(rank, cdtype) * m * m
-    for i, j in ((0, 1), (0, 2), (1, 2)):
-        for k, l in ((0, 1), (0, 2), (1, 2)):
-            if abs(s[i][k] * s[j][l] - s[i][l] * s[j][k]) > limit:
+    # the elements are read as the minors need them: a random kernel is
+    # rejected after four
+    for i, j in ((0, 2), (0, 1), (1, 2)):
+        ri, rj = rows[i], rows[j]
+        for k, l in ((0, 2), (0, 1), (1, 2)):
+            ck, cl = cols[k], cols[l]
+            if abs(item(ri, ck) * item(rj, cl) - item(ri, cl) * item(rj, ck)) > limit:
                 return True
     return False
 

@@ -214,7 +214,11 @@ def _plain_plan(s1, s2, dchar, mode):
 
 def _check_out_memory(fname, s1, s2, mode, rt):
     """A clear MemoryError naming the shape before an output that cannot fit
-    (e.g. a huge broadcast operand) is allocated anywhere."""
+    (e.g. a huge broadcast operand) is allocated anywhere.  No output of any
+    mode has more elements than the product of the operands' sizes, so
+    products below 2**24 (256 MiB of complex128) need no look."""
+    if math.prod(s1) * math.prod(s2) < 1 << 24:
+        return
     if mode == "full":
         shape = tuple(a + b - 1 for a, b in zip(s1, s2))
     elif mode == "same":
@@ -321,8 +325,7 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
         method = choose_method(in1, b, mode, axes, nonfinite)
     if method == "fft":
         out = _run_fft(in1, b, mode, axes, nthreads)
-        first = out.reshape(-1)[0] if out.size else 0
-        if np.isnan(first) or np.isinf(first):
+        if out.size and not np.isfinite(out.reshape(-1)[0]):
             warnings.warn("Use of fft convolution on input with NAN or inf results in "
                           "NAN or inf output. Consider using method='direct' instead.",
                           category=RuntimeWarning, stacklevel=3)
