@@ -280,15 +280,24 @@ def lines_along(shape, axis=None):
     return size // n
 
 
-def scipy_if_small(kind, work, dtype, ndim, call, *args, shape=None, axis=None, **kwargs):
+def scipy_if_small(kind, work, dtype, ndim, call, *args, shape=None, axis=None, lean=None,
+                   **kwargs):
     """``call(*args, **kwargs)`` (the same call to scipy.ndimage) when
     :func:`is_small` says so for `kind` ('nd', 'line', 'filter' or
     'laplace'), `work` (see :data:`SMALL`), `ndim`-dimensional inputs of
     `dtype` (a NumPy dtype) of `shape` filtered along `axis`; None when it
     is not, or when SciPy refuses the arguments (fastconv's own checks then
-    raise its error, or compute what SciPy does not, e.g. float16)."""
+    raise its error, or compute what SciPy does not, e.g. float16).
+
+    `lean` (a callable returning the result or None) is tried first: the
+    same SciPy computation with less around it (small Gaussians: the
+    weights cached)."""
     if not is_small(kind, work, dtype, ndim, shape, axis):
         return None
+    if lean is not None:
+        res = lean()
+        if res is not None:
+            return res
     try:
         return call(*args, **kwargs)
     except Exception:

@@ -146,3 +146,61 @@ def test_refused_arguments_take_fastconvs_path():
     assert isinstance(err.value, RuntimeValueError)
     with pytest.raises(ValueError, match="Invalid origin"):
         fn.correlate(np.ones((4, 4)), np.ones((3, 3)), origin=5)
+
+
+GAUSS_SIGMAS = [1.3, 2, np.float32(0.7), np.float64(1.1), (0.0, 1.5), [1, np.float32(0.5)]]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int16, np.int64])
+@pytest.mark.parametrize("sigma", GAUSS_SIGMAS, ids=range(len(GAUSS_SIGMAS)))
+def test_small_gaussians_are_scipys_calls_with_cached_weights(dtype, sigma, monkeypatch):
+    """Small gaussian_filter / gaussian_filter1d calls run SciPy's own
+    correlate1d passes with weights computed once per (sigma, order,
+    radius): SciPy's bits and dtype for every mode, order, radius and
+    truncate, on first and cached calls alike, and the cached weights
+    cannot be written."""
+    from fastconv import _ndfilters
+    passes = []
+    real = nd.correlate1d
+    monkeypatch.setattr(_ndfilters._nd, "correlate1d",
+                        lambda *a: passes.append(a[2]) or real(*a))
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((9, 14)) * 40).astype(dtype)
+    for mode in ("reflect", "constant", "nearest", "mirror", "wrap", "grid-wrap"):
+        for kw in ({}, {"order": 1}, {"order": 2, "truncate": 2.5}, {"radius": 3},
+                   {"cval": 3.5}):
+            for _ in range(2):      # the first call fills the cache, the second reads it
+                got = fn.gaussian_filter(x, sigma, mode=mode, **kw)
+                ref = nd.gaussian_filter(x, sigma, mode=mode, **kw)
+                assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes(), (mode, kw)
+            if not isinstance(sigma, (tuple, list)):
+                for axis in (0, -1):
+                    got = fn.gaussian_filter1d(x, sigma, axis, mode=mode, **kw)
+                    ref = nd.gaussian_filter1d(x, sigma, axis, mode=mode, **kw)
+                    assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes()
+    # the route ran (one correlate1d per axis with a sigma above 1e-15)
+    sigmas = sigma if isinstance(sigma, (tuple, list)) else (sigma, sigma)
+    first = [ax for ax, sg in enumerate(sigmas) if sg > 1e-15]
+    assert passes[:len(first)] == first
+    w = _ndfilters._gauss_weights(float, 1.3, 0, 5)
+    with pytest.raises(ValueError):
+        w[0] = 1.0
+
+
+def test_small_gaussian_refusals_take_the_general_route():
+    """Arguments outside the plain cases (or refused by SciPy) give what
+    the general route gives: SciPy's errors and results."""
+    x = np.arange(20.0).reshape(4, 5)
+    for bad in ({"order": -1}, {"radius": -2}, {"mode": "nope"}):
+        with pytest.raises((ValueError, RuntimeError)):
+            fn.gaussian_filter(x, 1.0, **bad)
+        with pytest.raises((ValueError, RuntimeError)):
+            fn.gaussian_filter1d(x, 1.0, **bad)
+    with pytest.raises(RuntimeError, match="sequence argument"):
+        fn.gaussian_filter(x, (1.0, 2.0, 3.0))
+    with pytest.raises(RuntimeError, match="float16"):     # as SciPy
+        fn.gaussian_filter(x.astype(np.float16), 1.0)
+    # per-axis orders and modes: SciPy's call, its bits
+    got = fn.gaussian_filter(x, 1.0, order=(0, 1), mode=("wrap", "nearest"))
+    ref = nd.gaussian_filter(x, 1.0, order=(0, 1), mode=("wrap", "nearest"))
+    assert got.tobytes() == ref.tobytes()
