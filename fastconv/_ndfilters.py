@@ -61,8 +61,9 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch, _engine
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, cast, check_axes,
-                                    normalize_sequence, output_array, scipy_if_small)
+from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, c_edge, c_laplace, c_passes,
+                                    c_ready, c_uniform, cast, check_axes, normalize_sequence,
+                                    output_array, scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -614,7 +615,7 @@ def _gauss_weights(stype, sigma, order, lw):
     kernel reversed), computed once per (sigma and its type, order,
     radius): SciPy computes them on every call, 5 of the 14 us of a
     50-sample gaussian_filter."""
-    w = np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1])
+    w = np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1], dtype=np.float64)
     w.flags.writeable = False
     return w
 
@@ -622,21 +623,23 @@ def _gauss_weights(stype, sigma, order, lw):
 def _small_gaussian(input, sigma, order, mode, cval, truncate, radius, axis=None):
     """A small ``gaussian_filter`` (`axis` None) or ``gaussian_filter1d``
     call with the default output and axes, as SciPy runs it -- the same
-    ``scipy.ndimage.correlate1d`` calls, in the same order, into the same
-    output, with the same weights, so the same bits -- but with the weights
-    cached (:func:`_gauss_weights`) and SciPy's argument handling skipped;
-    None for any argument outside the plain cases (scalar or per-axis
-    sigmas, an int order, a str mode, an int radius, a real non-float16
-    input), or when SciPy raises: the general route then runs (and raises
-    SciPy's errors)."""
-    dt = input.dtype
-    if dt.kind not in "biuf" or dt.itemsize > 8 or dt.itemsize < 4 and dt.kind == "f" \
-            or type(mode) is not str or not isinstance(order, (int, np.integer)) \
-            or not (radius is None or isinstance(radius, (int, np.integer))):
+    correlate1d passes, in the same order, into the same output, with the
+    same weights, so the same bits -- by SciPy's C filter
+    (:func:`fastconv._ndimage_args.c_passes`) with the weights cached
+    (:func:`_gauss_weights`); None for any argument outside the plain cases
+    (scalar or per-axis sigmas, an int order, str modes, an int radius, an
+    input dtype SciPy's C loops take): the general route then runs (and
+    raises SciPy's errors)."""
+    if not isinstance(order, (int, np.integer)) or not (
+            radius is None or isinstance(radius, (int, np.integer))) or \
+            not c_ready(input, mode, cval):
         return None
     n = input.ndim
+    modes = [mode] * n if type(mode) is str else list(mode)
     try:
         if axis is not None:
+            if type(mode) is not str:
+                return None
             axis = normalize_axis_index(axis, n)
             sigmas = [None] * n
             sigmas[axis] = sigma
@@ -647,8 +650,9 @@ def _small_gaussian(input, sigma, order, mode, cval, truncate, radius, axis=None
             sigmas = sigma
         else:
             return None
-        out = np.zeros(input.shape, dtype=dt.name)      # SciPy's _get_output
-        src = input
+        if len(modes) != n:
+            return None
+        passes = []
         for ax in range(n):
             sg = sigmas[ax]
             if sg is None or (axis is None and not sg > 1e-15):
@@ -656,14 +660,11 @@ def _small_gaussian(input, sigma, order, mode, cval, truncate, radius, axis=None
             lw = int(truncate * float(sg) + 0.5) if radius is None else radius
             if lw < 0:
                 return None
-            _nd.correlate1d(src, _gauss_weights(type(sg), sg, order, lw), ax, out, mode,
-                            cval, 0)
-            src = out
+            w = _gauss_weights(type(sg), sg, order, lw)
+            passes.append((w, w.shape[0], ax, modes[ax], 0))
     except Exception:
         return None
-    if src is input:
-        out[...] = input
-    return out
+    return c_passes(input, passes, cval)
 
 
 @docfiller
@@ -905,7 +906,9 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter1d(input, size, axis, output, mode, cval,
                                                       origin),
-                         shape=input.shape, axis=axis)
+                         shape=input.shape, axis=axis,
+                         lean=None if output is not None else
+                         lambda: c_uniform(input, size, axis, mode, cval, origin))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -974,7 +977,9 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter(input, size, output, mode, cval, origin,
                                                     axes=axes),
-                         shape=input.shape if axes is None else None)
+                         shape=input.shape if axes is None else None,
+                         lean=None if output is not None or axes is not None else
+                         lambda: c_uniform(input, size, None, mode, cval, origin))
     if res is not None:
         return res
     axes = check_axes(axes, input.ndim)
@@ -993,12 +998,19 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 # --------------------------------------------------------------------------
 # Sobel, Prewitt
 
+# the smoothing weights as SciPy's C filter receives them (prewitt, sobel)
+_SMOOTH = (np.array([1.0, 1.0, 1.0]), np.array([1.0, 2.0, 1.0]))
+for _w in _SMOOTH:
+    _w.flags.writeable = False
+
 
 def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
                          lambda: scipy_fn(input, axis, output, mode, cval),
-                         shape=input.shape)
+                         shape=input.shape,
+                         lean=None if output is not None else
+                         lambda: c_edge(input, axis, mode, cval, _SMOOTH[smooth[1] == 2.0]))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -1253,7 +1265,9 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
     arr = np.asarray(input)
     res = scipy_if_small("laplace", arr.size, arr.dtype, arr.ndim,
                          lambda: _nd.laplace(arr, output, mode, cval, axes=axes),
-                         shape=arr.shape if axes is None else None)
+                         shape=arr.shape if axes is None else None,
+                         lean=None if output is not None or axes is not None else
+                         lambda: c_laplace(arr, mode, cval))
     if res is not None:
         return res
     return generic_laplace(input, derivative2, output, mode, cval, axes=axes)

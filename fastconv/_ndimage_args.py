@@ -16,6 +16,11 @@ import numpy as np
 
 from fastconv._errors import RuntimeValueError
 
+try:  # NumPy >= 2
+    from numpy.lib.array_utils import normalize_axis_index
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.multiarray import normalize_axis_index
+
 
 PAD_MODES = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect",
               "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap",
@@ -302,3 +307,230 @@ def scipy_if_small(kind, work, dtype, ndim, call, *args, shape=None, axis=None, 
         return call(*args, **kwargs)
     except Exception:
         return None
+
+
+# --------------------------------------------------------------------------
+# Small calls straight to scipy.ndimage's C filters
+#
+# A 50-sample correlate1d costs SciPy ~4 us, of which its C loop takes ~1:
+# the rest is its Python argument handling, which fastconv's delegation
+# used to add ~1 us to.  For the plain cases (default output, str modes,
+# int origins and sizes, real numbers for cval, an input dtype the C loops
+# take) the small-call route calls the same C functions with the arguments
+# SciPy's Python layer would have given them -- the same bits -- and skips
+# that layer.  These entries are SciPy's private module, so they are used
+# only after a first-use check that they take those arguments and give the
+# public functions' bits; anything else (or a failed check) keeps the
+# public call.
+
+try:
+    from scipy.ndimage import _nd_image as _ndc, _ni_support as _nis
+    _MODE_CODES = {m: _nis._extend_mode_to_code(m) for m in PAD_MODES}
+except (ImportError, AttributeError, RuntimeError):  # pragma: no cover - other SciPy
+    _ndc = None
+    _MODE_CODES = {}
+
+# the dtypes the C loops take -> the output dtype SciPy's _get_output makes
+# (``np.zeros(shape, dtype=input.dtype.name)``; the name lookup alone took
+# a third of a 50-sample call)
+_C_DTYPES = {np.dtype(t): np.dtype(t) for t in (
+    np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+    np.uint64, np.float32, np.float64)}
+_REALS = (int, float, np.integer, np.floating)
+_INTS = (int, np.integer)
+_C_OK = [None]      # None until the first use checks the entries
+
+
+def _check_c_entries():
+    """Whether the private C filters give the public functions' bits for
+    the arguments the routes below pass them."""
+    import scipy.ndimage as nd
+    try:
+        x = (np.arange(35.0).reshape(5, 7) * 1.37) % 5
+        w = np.array([0.5, -1.25, 2.0, 0.25])
+        for mode in ("reflect", "constant", "grid-wrap", "mirror"):
+            for axis in (0, 1):
+                out = np.zeros_like(x)
+                _ndc.correlate1d(x, w, axis, out, _MODE_CODES[mode], 1.5, -1)
+                ref = nd.correlate1d(x, w, axis, mode=mode, cval=1.5, origin=-1)
+                if out.tobytes() != ref.tobytes():
+                    return False
+                out = np.zeros_like(x)
+                _ndc.uniform_filter1d(x, 4, axis, out, _MODE_CODES[mode], 1.5, 1)
+                ref = nd.uniform_filter1d(x, 4, axis, mode=mode, cval=1.5, origin=1)
+                if out.tobytes() != ref.tobytes():
+                    return False
+    except Exception:  # pragma: no cover - another SciPy's private API
+        return False
+    return True
+
+
+def c_ready(input, mode, cval):
+    """Whether a small call on `input` with `mode` and `cval` can go to
+    the C filters: a native array of a dtype they take, a known str mode
+    (or a list/tuple of them), a real cval, and entries that passed their
+    check."""
+    if input.dtype not in _C_DTYPES or not isinstance(cval, _REALS):
+        return False
+    if type(mode) is str:
+        if mode not in _MODE_CODES:
+            return False
+    elif type(mode) not in (tuple, list) or not all(
+            type(m) is str and m in _MODE_CODES for m in mode):
+        return False
+    if _C_OK[0] is None:
+        _C_OK[0] = _ndc is not None and _check_c_entries()
+    return _C_OK[0]
+
+
+def _c_weights(weights):
+    """SciPy's correlate1d weights (float64, 1-D, contiguous), or None."""
+    if type(weights) is not np.ndarray or weights.dtype.kind not in "biuf" \
+            or weights.ndim != 1 or not weights.shape[0]:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    return w if w.flags.c_contiguous else w.copy()
+
+
+def c_correlate1d(input, weights, axis, mode, cval, origin, convolution=False):
+    """``scipy.ndimage.correlate1d`` (or ``convolve1d``) with the default
+    output, by its C filter; None outside the plain cases (see
+    :func:`c_ready`; `weights` a real 1-D ndarray, `origin` an int)."""
+    if type(mode) is not str or not isinstance(origin, _INTS) or not c_ready(input, mode, cval):
+        return None
+    if convolution:
+        if type(weights) is not np.ndarray or weights.ndim != 1:
+            return None
+        weights = weights[::-1]
+        origin = -origin - (0 if weights.shape[0] & 1 else 1)
+    w = _c_weights(weights)
+    if w is None:
+        return None
+    k = w.shape[0]
+    if origin < -(k // 2) or origin > (k - 1) // 2:
+        return None
+    try:
+        axis = normalize_axis_index(axis, input.ndim)
+    except (TypeError, ValueError):
+        return None
+    out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])     # SciPy's _get_output
+    _ndc.correlate1d(input, w, axis, out, _MODE_CODES[mode], cval, int(origin))
+    return out
+
+
+def c_passes(input, passes, cval):
+    """SciPy's multi-pass filters (gaussian_filter, uniform_filter, sobel,
+    prewitt) by its C filters: `passes` are ``(weights or None, size,
+    axis, mode, origin)`` in SciPy's order, the first reading `input`, the
+    others the output, all into one output of the input's dtype (no pass:
+    a copy).  The caller has checked the arguments (:func:`c_ready`, the
+    origins and sizes)."""
+    out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])
+    src = input
+    for w, size, axis, mode, origin in passes:
+        if w is None:
+            _ndc.uniform_filter1d(src, size, axis, out, _MODE_CODES[mode], cval, origin)
+        else:
+            _ndc.correlate1d(src, w, axis, out, _MODE_CODES[mode], cval, origin)
+        src = out
+    if src is input:
+        out[...] = input
+    return out
+
+
+def c_uniform(input, size, axes, mode, cval, origin):
+    """``scipy.ndimage.uniform_filter1d`` (`axes` an int) or
+    ``uniform_filter`` (`axes` None: every axis) with the default output,
+    by the C filter; None outside the plain cases (int sizes and origins,
+    scalars or one per axis)."""
+    if not c_ready(input, mode, cval):
+        return None
+    n = input.ndim
+    if axes is not None:
+        if type(mode) is not str or not isinstance(size, _INTS) \
+                or not isinstance(origin, _INTS) or size < 1 \
+                or not 0 <= size // 2 + origin < size:
+            return None
+        try:
+            axis = normalize_axis_index(axes, n)
+        except (TypeError, ValueError):
+            return None
+        out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])
+        _ndc.uniform_filter1d(input, int(size), axis, out, _MODE_CODES[mode], cval, int(origin))
+        return out
+    else:
+        axes = range(n)
+        sizes, origins, modes = (_per_axis(size, n, _INTS), _per_axis(origin, n, _INTS),
+                                 _per_axis(mode, n, str))
+        if sizes is None or origins is None or modes is None:
+            return None
+    passes = []
+    for ax in axes:
+        s, o = int(sizes[ax]), int(origins[ax])
+        if s < 1 or not 0 <= s // 2 + o < s:
+            return None
+        if s > 1:
+            passes.append((None, s, ax, modes[ax], o))
+    return c_passes(input, passes, cval)
+
+
+def _per_axis(value, n, types):
+    """`value` for each of `n` axes (a scalar of `types` or a list/tuple
+    of n of them), or None."""
+    if type(value) in (tuple, list):
+        if len(value) != n:
+            return None
+        values = list(value)
+    else:
+        values = [value] * n
+    if all(isinstance(v, types) for v in values):
+        return values
+    return None
+
+
+def c_edge(input, axis, mode, cval, smooth):
+    """``scipy.ndimage.sobel`` / ``prewitt`` (`smooth` the float64
+    smoothing weights) with the default output, by the C filter; None
+    outside the plain cases."""
+    if not c_ready(input, mode, cval):
+        return None
+    n = input.ndim
+    modes = _per_axis(mode, n, str)
+    if modes is None:
+        return None
+    try:
+        axis = normalize_axis_index(axis, n)
+    except (TypeError, ValueError):
+        return None
+    passes = [(_DERIVATIVE, 3, axis, modes[axis], 0)]
+    passes += [(smooth, 3, ii, modes[ii], 0) for ii in range(n) if ii != axis]
+    return c_passes(input, passes, cval)
+
+
+def c_laplace(input, mode, cval):
+    """``scipy.ndimage.laplace`` with the default output and axes, by the C
+    filter (its generic_laplace: the second difference along the first
+    axis into the output, each other axis's into a temporary added to
+    it); None outside the plain cases."""
+    if not c_ready(input, mode, cval):
+        return None
+    n = input.ndim
+    modes = _per_axis(mode, n, str)
+    if modes is None:
+        return None
+    out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])
+    if not n:
+        out[...] = input
+        return out
+    _ndc.correlate1d(input, _SECOND, 0, out, _MODE_CODES[modes[0]], cval, 0)
+    for ii in range(1, n):
+        tmp = np.zeros(input.shape, dtype=out.dtype)
+        _ndc.correlate1d(input, _SECOND, ii, tmp, _MODE_CODES[modes[ii]], cval, 0)
+        out += tmp
+    return out
+
+
+_DERIVATIVE = np.array([-1.0, 0.0, 1.0])
+_SECOND = np.array([1.0, -2.0, 1.0])
+for _w in (_DERIVATIVE, _SECOND):
+    _w.flags.writeable = False

@@ -24,7 +24,8 @@ from fastconv import _dispatch, _engine
 from fastconv._direct import conv_window, has_nonfinite
 from fastconv._errors import RuntimeValueError
 from fastconv._ndfilters import Pass, apply_passes, line_index
-from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, cast, check_axes, check_origin_type,
+from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, c_correlate1d, cast, check_axes,
+                                    check_origin_type,
                                     invalid_origin, normalize_sequence, np_pad_mode,
                                     output_array, real_cval, scipy_if_small)
 from fastconv._threads import resolve_workers
@@ -136,7 +137,7 @@ def _filter(input, weights, axes, origins, mode, cval, output, workers, complex_
     return out_arr
 
 
-def _scipy_if_small(kind, func, input, weights, *args, **kwargs):
+def _scipy_if_small(kind, func, input, weights, *args, lean=None, **kwargs):
     """``func(input, weights, *args, **kwargs)`` (scipy.ndimage's) for a call
     of input elements times taps below the `kind` limit; else None (see
     :func:`fastconv._ndimage_args.scipy_if_small`, which calls `func`
@@ -145,7 +146,7 @@ def _scipy_if_small(kind, func, input, weights, *args, **kwargs):
     # per element, not per line
     shape, axis = (input.shape, args[0]) if kind == "line" else (None, None)
     return scipy_if_small(kind, input.size * weights.size, input.dtype, input.ndim, func,
-                          input, weights, *args, shape=shape, axis=axis, **kwargs)
+                          input, weights, *args, shape=shape, axis=axis, lean=lean, **kwargs)
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution,
@@ -534,7 +535,8 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     """
     input, weights = np.asarray(input), np.asarray(weights)
     res = _scipy_if_small("line", _nd.correlate1d, input, weights, axis, output, mode, cval,
-                          origin)
+                          origin, lean=None if output is not None else
+                          lambda: c_correlate1d(input, weights, axis, mode, cval, origin))
     if res is not None:
         return res
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, False)
@@ -594,7 +596,8 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     """
     input, weights = np.asarray(input), np.asarray(weights)
     res = _scipy_if_small("line", _nd.convolve1d, input, weights, axis, output, mode, cval,
-                          origin)
+                          origin, lean=None if output is not None else
+                          lambda: c_correlate1d(input, weights, axis, mode, cval, origin, True))
     if res is not None:
         return res
     return _correlate1d(input, weights, axis, output, mode, cval, origin, workers, True)

@@ -154,16 +154,18 @@ GAUSS_SIGMAS = [1.3, 2, np.float32(0.7), np.float64(1.1), (0.0, 1.5), [1, np.flo
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int16, np.int64])
 @pytest.mark.parametrize("sigma", GAUSS_SIGMAS, ids=range(len(GAUSS_SIGMAS)))
 def test_small_gaussians_are_scipys_calls_with_cached_weights(dtype, sigma, monkeypatch):
-    """Small gaussian_filter / gaussian_filter1d calls run SciPy's own
+    """Small gaussian_filter / gaussian_filter1d calls run SciPy's C
     correlate1d passes with weights computed once per (sigma, order,
     radius): SciPy's bits and dtype for every mode, order, radius and
     truncate, on first and cached calls alike, and the cached weights
     cannot be written."""
+    from types import SimpleNamespace
     from fastconv import _ndfilters
     passes = []
-    real = nd.correlate1d
-    monkeypatch.setattr(_ndfilters._nd, "correlate1d",
-                        lambda *a: passes.append(a[2]) or real(*a))
+    real = _ndimage_args._ndc
+    monkeypatch.setattr(_ndimage_args, "_ndc", SimpleNamespace(
+        correlate1d=lambda *a: passes.append(a[2]) or real.correlate1d(*a),
+        uniform_filter1d=real.uniform_filter1d))
     rng = np.random.default_rng(11)
     x = (rng.standard_normal((9, 14)) * 40).astype(dtype)
     for mode in ("reflect", "constant", "nearest", "mirror", "wrap", "grid-wrap"):
@@ -204,3 +206,89 @@ def test_small_gaussian_refusals_take_the_general_route():
     got = fn.gaussian_filter(x, 1.0, order=(0, 1), mode=("wrap", "nearest"))
     ref = nd.gaussian_filter(x, 1.0, order=(0, 1), mode=("wrap", "nearest"))
     assert got.tobytes() == ref.tobytes()
+
+
+def _same_outcome(ours, scipys):
+    """Both raise the same exception type, or give the same bits and dtype
+    (or fastconv computes a float16 filter SciPy's C loops refuse)."""
+    try:
+        ref = scipys()
+    except Exception as e:      # noqa: BLE001 - any of SciPy's errors
+        try:
+            got = ours()
+        except type(e):
+            return "raised"
+        assert "float16" in str(e) and got.dtype == np.float16
+        return "raised"
+    got = ours()
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert got.tobytes() == ref.tobytes()
+    return "same"
+
+
+C_DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+            np.uint64, np.float32, np.float64, np.float16, np.complex64, ">f8"]
+MODES = ["reflect", "grid-mirror", "mirror", "nearest", "wrap", "grid-wrap", "constant",
+         "grid-constant"]
+
+
+@pytest.mark.parametrize("dtype", C_DTYPES, ids=str)
+def test_small_calls_through_scipys_c_filters(dtype, monkeypatch):
+    """Small calls with the default output go straight to scipy.ndimage's C
+    filters with the arguments SciPy's Python layer would pass: for every
+    input dtype (those the C loops refuse, complex and non-native ones take
+    the public call), mode, origin, size, axis, cval and weights type the
+    outcome is SciPy's -- its bits and dtype, or its exception type -- and
+    the C entries ran for the plain cases."""
+    from types import SimpleNamespace
+    used = []
+    real = _ndimage_args._ndc
+    monkeypatch.setattr(_ndimage_args, "_ndc", SimpleNamespace(
+        correlate1d=lambda *a: used.append("c") or real.correlate1d(*a),
+        uniform_filter1d=lambda *a: used.append("u") or real.uniform_filter1d(*a)))
+    rng = np.random.default_rng(3)
+    outcomes = set()
+    for shape in [(50,), (7, 5), (40, 1), (3, 4, 5), (0, 4)]:
+        x = (rng.standard_normal(shape) * 30).astype(dtype)
+        mixed = tuple(MODES[(3 * i + 1) % len(MODES)] for i in range(x.ndim))
+        for mode in MODES + [mixed, ("wrap",) * x.ndim, "nope"]:
+            for cval in (0.0, 2, np.float32(1.5)):
+                for name, args, kw in [
+                        ("correlate1d", ([1.0, -2.5, 0.5],), {"origin": -1}),
+                        ("correlate1d", (np.array([1, 2, 3, 4], np.int16),), {"axis": 0}),
+                        ("correlate1d", (np.arange(10.0)[::3],), {"origin": 1}),
+                        ("correlate1d", ([1.0, 2.0],), {"origin": 1}),          # invalid
+                        ("convolve1d", ([1.0, -2.5, 0.5, 2.0],), {"origin": 1}),
+                        ("convolve1d", ([3.0, 1.0, 0.5],), {"axis": 0, "origin": -1}),
+                        ("uniform_filter1d", (4,), {"origin": -2}),
+                        ("uniform_filter1d", (3,), {"axis": 0, "origin": 2}),   # invalid
+                        ("uniform_filter", (3,), {}),
+                        ("uniform_filter", ((2,) * x.ndim,), {"origin": -1}),
+                        ("uniform_filter", (1,), {}),
+                        ("sobel", (), {"axis": 0}),
+                        ("prewitt", (), {}),
+                        ("laplace", (), {}),
+                        ("gaussian_filter", (0.8,), {"order": 1})]:
+                    if type(mode) is tuple and name.endswith("1d"):
+                        continue
+                    outcomes.add(_same_outcome(
+                        lambda: getattr(fn, name)(x, *args, mode=mode, cval=cval, **kw),
+                        lambda: getattr(nd, name)(x, *args, mode=mode, cval=cval, **kw)))
+    assert outcomes == {"same", "raised"}
+    plain = np.dtype(dtype) in _ndimage_args._C_DTYPES
+    assert bool(used) == plain and (not plain or set(used) == {"c", "u"})
+
+
+def test_c_filters_checked_before_use(monkeypatch):
+    """The private C entries are used only after a check that they give the
+    public functions' bits; a failed check keeps the public calls."""
+    from types import SimpleNamespace
+    real = _ndimage_args._ndc
+    monkeypatch.setattr(_ndimage_args, "_C_OK", [None])
+    monkeypatch.setattr(_ndimage_args, "_ndc", SimpleNamespace(
+        correlate1d=lambda i, w, *a: real.correlate1d(i, w[::-1].copy(), *a),
+        uniform_filter1d=real.uniform_filter1d))
+    x = np.arange(30.0) ** 1.5
+    w = [1.0, 3.0, -2.0]
+    assert fn.correlate1d(x, w).tobytes() == nd.correlate1d(x, w).tobytes()
+    assert _ndimage_args._C_OK == [False]
