@@ -356,6 +356,11 @@ def _check_c_entries():
                 if out.tobytes() != ref.tobytes():
                     return False
                 out = np.zeros_like(x)
+                _ndc.correlate(x, w.reshape(2, 2), out, _MODE_CODES[mode], 1.5, [0, -1])
+                ref = nd.correlate(x, w.reshape(2, 2), mode=mode, cval=1.5, origin=[0, -1])
+                if out.tobytes() != ref.tobytes():
+                    return False
+                out = np.zeros_like(x)
                 _ndc.uniform_filter1d(x, 4, axis, out, _MODE_CODES[mode], 1.5, 1)
                 ref = nd.uniform_filter1d(x, 4, axis, mode=mode, cval=1.5, origin=1)
                 if out.tobytes() != ref.tobytes():
@@ -415,6 +420,34 @@ def c_correlate1d(input, weights, axis, mode, cval, origin, convolution=False):
         return None
     out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])     # SciPy's _get_output
     _ndc.correlate1d(input, w, axis, out, _MODE_CODES[mode], cval, int(origin))
+    return out
+
+
+def c_correlate(input, weights, mode, cval, origin, convolution=False):
+    """``scipy.ndimage.correlate`` (or ``convolve``) with the default output
+    and axes, by its C filter; None outside the plain cases (see
+    :func:`c_ready`; `weights` a real ndarray of the input's rank without
+    empty axes, a str mode, `origin` an int or one per axis)."""
+    if type(mode) is not str or not c_ready(input, mode, cval):
+        return None
+    n = input.ndim
+    if type(weights) is not np.ndarray or weights.dtype.kind not in "biuf" \
+            or weights.ndim != n or not n or 0 in weights.shape:
+        return None
+    origins = _per_axis(origin, n, _INTS)
+    if origins is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    if convolution:
+        w = w[(slice(None, None, -1),) * n]
+        origins = [-o - (0 if k & 1 else 1) for o, k in zip(origins, w.shape)]
+    for o, k in zip(origins, w.shape):
+        if o < -(k // 2) or o > (k - 1) // 2:
+            return None
+    if not w.flags.c_contiguous:
+        w = w.copy()
+    out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])
+    _ndc.correlate(input, w, out, _MODE_CODES[mode], cval, [int(o) for o in origins])
     return out
 
 

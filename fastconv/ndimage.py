@@ -24,10 +24,10 @@ from fastconv import _dispatch, _engine
 from fastconv._direct import conv_window, has_nonfinite
 from fastconv._errors import RuntimeValueError
 from fastconv._ndfilters import Pass, apply_passes, line_index
-from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, c_correlate1d, cast, check_axes,
-                                    check_origin_type,
-                                    invalid_origin, normalize_sequence, np_pad_mode,
-                                    output_array, real_cval, scipy_if_small)
+from fastconv._ndimage_args import (PAD_MODES, SUPPORTED_KINDS, c_correlate, c_correlate1d, cast,
+                                    check_axes, check_origin_type, invalid_origin,
+                                    normalize_sequence, np_pad_mode, output_array, real_cval,
+                                    scipy_if_small)
 from fastconv._threads import resolve_workers
 from fastconv._docs import docfiller
 
@@ -291,7 +291,8 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     """
     input, weights = np.asarray(input), np.asarray(weights)
     res = _scipy_if_small("nd", _nd.correlate, input, weights, output, mode, cval, origin,
-                          axes=axes)
+                          axes=axes, lean=None if output is not None or axes is not None else
+                          lambda: c_correlate(input, weights, mode, cval, origin))
     if res is not None:
         return res
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes,
@@ -365,7 +366,8 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     """
     input, weights = np.asarray(input), np.asarray(weights)
     res = _scipy_if_small("nd", _nd.convolve, input, weights, output, mode, cval, origin,
-                          axes=axes)
+                          axes=axes, lean=None if output is not None or axes is not None else
+                          lambda: c_correlate(input, weights, mode, cval, origin, True))
     if res is not None:
         return res
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, True, axes,
