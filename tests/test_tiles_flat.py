@@ -556,3 +556,45 @@ def test_filtt_streams_large_outputs_only():
         kern = _dispatch.get_kernels(level)
         assert kern.filtt_streams("f") == (level == "avx512")
         assert kern.filtt_streams("d") is False
+
+
+def _at_offset(a, offset):
+    """A copy of `a` whose data starts `offset` bytes past a 64-byte boundary."""
+    buf = np.empty(a.nbytes + 128, dtype=np.uint8)
+    start = (-buf.ctypes.data) % 64 + offset
+    out = buf[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 8, 16, 16), (1, 16, 1, 3001), (2, 5, 4, 16),
+                                   (1, 4, 7, 9)], ids=str)
+def test_flat_tiles_start_where_the_source_is_aligned(level, dtype, shape):
+    """Pointwise layers whose planes keep 64-byte alignment start the flat
+    tile grid where the source is 64-byte aligned (a short first tile):
+    for every alignment of the input (NumPy gives 16 bytes), chunk size and
+    thread count the bits are the same, and they are the reference's.
+    (16 x 16 and 5 x 16 planes shift the grid; 3001- and 63-sample planes
+    cannot and keep it.)"""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(dtype)
+    F = 13
+    w = rng.standard_normal((F, shape[1], 1, 1)).astype(dtype)
+    b = rng.standard_normal(F).astype(dtype)
+    geometry = dict(stride=(1, 1), dilation=(1, 1), pads=((0, 0), (0, 0)))
+    ref, scale = reference_conv(x, w, b)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    first = None
+    for offset in range(0, 64, np.dtype(dtype).itemsize):
+        xo = _at_offset(x, offset)
+        for chunk, nthreads in ((None, 1), (64, 2), (40, 2)):
+            plan = _forced_plan("flat", xo, w, chunk=chunk, level=level, relu=True,
+                                **geometry)
+            y = _engine.correlate(xo, w, bias=b, relu=True, nthreads=nthreads, level=level,
+                                  plan=plan, **geometry)
+            if first is None:
+                first = y
+                assert_conv_close(y, np.maximum(ref, 0), scale, dtype, n_terms(w.shape, 1))
+            assert np.array_equal(first.view(bits), y.view(bits)), (offset, chunk, nthreads)
