@@ -61,8 +61,8 @@ import scipy.ndimage as _nd
 from fastconv import _dispatch, _engine
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
-from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, c_edge, c_laplace, c_passes,
-                                    c_ready, c_uniform, cast, check_axes, normalize_sequence,
+from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, c_edge, c_laplace, c_modes,
+                                    c_passes, c_uniform, cast, check_axes, normalize_sequence,
                                     output_array, scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
@@ -631,11 +631,12 @@ def _small_gaussian(input, sigma, order, mode, cval, truncate, radius, axis=None
     input dtype SciPy's C loops take): the general route then runs (and
     raises SciPy's errors)."""
     if not isinstance(order, (int, np.integer)) or not (
-            radius is None or isinstance(radius, (int, np.integer))) or \
-            not c_ready(input, mode, cval):
+            radius is None or isinstance(radius, (int, np.integer))):
+        return None
+    modes = c_modes(input, mode, cval)
+    if modes is None:
         return None
     n = input.ndim
-    modes = [mode] * n if type(mode) is str else list(mode)
     try:
         if axis is not None:
             if type(mode) is not str:
@@ -649,8 +650,6 @@ def _small_gaussian(input, sigma, order, mode, cval, truncate, radius, axis=None
                 isinstance(v, _SCALARS) for v in sigma):
             sigmas = sigma
         else:
-            return None
-        if len(modes) != n:
             return None
         passes = []
         for ax in range(n):

@@ -521,16 +521,22 @@ def _per_axis(value, n, types):
     return None
 
 
+def c_modes(input, mode, cval):
+    """The mode of each axis of a call the C filters can take (see
+    :func:`c_ready`; one str mode or one per axis), or None."""
+    if not c_ready(input, mode, cval):
+        return None
+    return _per_axis(mode, input.ndim, str)
+
+
 def c_edge(input, axis, mode, cval, smooth):
     """``scipy.ndimage.sobel`` / ``prewitt`` (`smooth` the float64
     smoothing weights) with the default output, by the C filter; None
     outside the plain cases."""
-    if not c_ready(input, mode, cval):
-        return None
-    n = input.ndim
-    modes = _per_axis(mode, n, str)
+    modes = c_modes(input, mode, cval)
     if modes is None:
         return None
+    n = input.ndim
     try:
         axis = normalize_axis_index(axis, n)
     except (TypeError, ValueError):
@@ -545,12 +551,10 @@ def c_laplace(input, mode, cval):
     filter (its generic_laplace: the second difference along the first
     axis into the output, each other axis's into a temporary added to
     it); None outside the plain cases."""
-    if not c_ready(input, mode, cval):
-        return None
-    n = input.ndim
-    modes = _per_axis(mode, n, str)
+    modes = c_modes(input, mode, cval)
     if modes is None:
         return None
+    n = input.ndim
     out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])
     if not n:
         out[...] = input
