@@ -39,6 +39,9 @@ from fastconv import signal as fs
 pytestmark = [
     pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning:scipy.signal"),
     pytest.mark.filterwarnings("ignore::RuntimeWarning:scipy.signal"),
+    # the same warnings of SciPy's C loop, which small convolve2d calls run
+    pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning:fastconv.signal"),
+    pytest.mark.filterwarnings("ignore::RuntimeWarning:fastconv.signal"),
 ]
 
 U64 = 2.0 ** -53
@@ -924,3 +927,102 @@ def test_numpy_loop_taken_only_where_priced_cheaper(monkeypatch):
         got = fs.convolve(x, y, "valid")
         assert bool(calls) == want, (n, k, dt)
         check_direct("convolve", x, y, "valid", got=got)
+
+
+# --------------------------------------------------------------------------
+# small convolve2d/correlate2d and integer N-D calls: SciPy's own loops
+
+
+def _same_outcome(ours, scipys):
+    """Both raise the same exception type, or give the same bits and dtype
+    (fastconv may compute where SciPy refuses a dtype)."""
+    try:
+        ref = scipys()
+    except Exception as e:      # noqa: BLE001 - any of SciPy's errors
+        try:
+            ours()
+        except type(e):
+            return "raised"
+        return "computed"
+    got = ours()
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert np.ascontiguousarray(got).tobytes() == np.ascontiguousarray(ref).tobytes()
+    return "same"
+
+
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")   # the spy's frame
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int32, np.int64, np.float32,
+                                   np.float64, np.complex128, np.float16, np.bool_])
+def test_small_2d_calls_are_scipys(dtype, monkeypatch):
+    """Small convolve2d/correlate2d calls run SciPy's C loop with the
+    arguments its Python layer passes: for every dtype, mode, boundary
+    (aliases too), fillvalue and operand order the outcome is SciPy's (bits
+    and dtype, or its exception type), and the C entry ran for the plain
+    numeric cases."""
+    from types import SimpleNamespace
+    used = []
+    real = fs._sigtools._convolve2d
+    monkeypatch.setattr(fs, "_sigtools", SimpleNamespace(
+        _convolve2d=lambda *a: used.append(a[2]) or real(*a)))
+    rng = np.random.default_rng(4)
+    outcomes = set()
+    for s1, s2 in [((6, 7), (3, 2)), ((2, 3), (4, 5)), ((3, 4), (2, 6)), ((1, 9), (1, 3))]:
+        a = (rng.standard_normal(s1) * 20).astype(dtype)
+        b = (rng.standard_normal(s2) * 20).astype(dtype)
+        if a.dtype.kind == "c":
+            a += 1j * rng.standard_normal(s1)
+            b -= 3j * rng.standard_normal(s2)
+        for mode in ("full", "same", "valid"):
+            for boundary in ("fill", "pad", "wrap", "circular", "symm", "symmetric",
+                             "reflect"):
+                for fv in (0, 2.5, 1 + 1j):
+                    for name in ("convolve2d", "correlate2d"):
+                        outcomes.add(_same_outcome(
+                            lambda: getattr(fs, name)(a, b, mode, boundary, fv),
+                            lambda: getattr(ss, name)(a, b, mode, boundary, fv)))
+    plain = np.dtype(dtype).kind in "iuc" or dtype in (np.float32, np.float64)
+    assert ("same" in outcomes) == plain and "raised" in outcomes
+    assert set(used) == ({0, 1} if plain else set()) or dtype == np.float16
+
+
+def test_small_2d_entry_checked_before_use(monkeypatch):
+    """A private entry that gives other bits than the public functions is
+    not used; the results stay SciPy's."""
+    from types import SimpleNamespace
+    real = fs._sigtools._convolve2d
+    monkeypatch.setattr(fs, "_C2D_OK", [None])
+    monkeypatch.setattr(fs, "_sigtools", SimpleNamespace(
+        _convolve2d=lambda a, b, flip, *r: real(a, b, 1 - flip, *r)))
+    x, k = np.arange(30.0).reshape(5, 6) ** 1.5, np.array([[1.0, 2.0], [0.5, -3.0]])
+    got = fs.convolve2d(x, k)
+    assert fs._C2D_OK == [False]
+    monkeypatch.undo()
+    assert got.tobytes() == ss.convolve2d(x, k).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64])
+def test_small_integer_nd_calls_are_scipys_direct(dtype, monkeypatch):
+    """Small N-D integer convolve/correlate calls run SciPy's direct method
+    (its wrap-around is fastconv's exact route's): the same bits and dtype
+    for every mode with ``method='auto'`` and ``'direct'``; larger ones keep
+    fastconv's route."""
+    calls = []
+    for name in ("convolve", "correlate"):
+        real = getattr(ss, name)
+        monkeypatch.setattr(fs._ss, name,
+                            lambda *a, _r=real, **k: calls.append(k) or _r(*a, **k))
+    rng = np.random.default_rng(6)
+    for s1, s2 in [((8, 8), (3, 3)), ((3, 50), (1, 5)), ((4, 5, 6), (2, 3, 2)),
+                   ((3, 3), (5, 4))]:
+        a = rng.integers(-100, 100, s1).astype(dtype)
+        b = rng.integers(-100, 100, s2).astype(dtype)
+        for mode in ("full", "same", "valid"):
+            for method in ("auto", "direct"):
+                for name in ("convolve", "correlate"):
+                    _same_outcome(lambda: getattr(fs, name)(a, b, mode, method),
+                                  lambda: getattr(ss, name)(a, b, mode, method))
+    assert calls and all(k == {"method": "direct"} for k in calls if k)
+    n = len(calls)
+    big = rng.integers(-100, 100, (64, 64)).astype(dtype)
+    fs.convolve(big, big[:9, :9], "same")       # 331 776 multiply-adds: fastconv's route
+    assert len(calls) == n
