@@ -608,6 +608,10 @@ def _c_conv2d(in1, in2, mode, boundary, fillvalue, corr):
         _C2D_OK[0] = _sigtools is not None and _check_c_conv2d()
     if not _C2D_OK[0]:
         return None
+    return _c_conv2d_run(in1, in2, val, bval, mode, fillvalue, corr)
+
+
+def _c_conv2d_run(in1, in2, val, bval, mode, fillvalue, corr):
     swapped = swap_needed(mode, in1.shape, in2.shape)
     if swapped:
         in1, in2 = in2, in1
@@ -627,16 +631,14 @@ def _check_c_conv2d():
             for boundary in ("fill", "wrap", "symm"):
                 for corr, public in ((False, _ss.convolve2d), (True, _ss.correlate2d)):
                     for x, y in ((a, b), (b, a)) if mode == "valid" else ((a, b),):
-                        _C2D_OK[0] = True
-                        got = _c_conv2d(x, y, mode, boundary, 1.5, corr)
+                        got = _c_conv2d_run(x, y, _MODE_CODES[mode], _BOUNDARY_CODES[boundary],
+                                            mode, 1.5, corr)
                         ref = public(x, y, mode, boundary, 1.5)
                         if got.dtype != ref.dtype or got.tobytes() != np.ascontiguousarray(
                                 ref).tobytes():
                             return False
     except Exception:  # pragma: no cover - another SciPy's private API
         return False
-    finally:
-        _C2D_OK[0] = None
     return True
 
 
