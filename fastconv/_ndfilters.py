@@ -62,8 +62,8 @@ from fastconv import _dispatch, _engine
 from fastconv._docs import docfiller
 from fastconv._errors import RuntimeValueError
 from fastconv._ndimage_args import (_X86, INT_LINE_DTYPES, c_edge, c_laplace, c_modes,
-                                    c_passes, c_uniform, cast, check_axes, normalize_sequence,
-                                    output_array, scipy_if_small)
+                                    c_passes, c_uniform, c_uniform1d, cast, check_axes,
+                                    normalize_sequence, output_array, scipy_if_small)
 from fastconv._threads import resolve_workers, team_size
 
 try:  # NumPy >= 2
@@ -907,7 +907,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
                                                       origin),
                          shape=input.shape, axis=axis,
                          lean=None if output is not None else
-                         lambda: c_uniform(input, size, axis, mode, cval, origin))
+                         lambda: c_uniform1d(input, size, axis, mode, cval, origin))
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
@@ -978,7 +978,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
                                                     axes=axes),
                          shape=input.shape if axes is None else None,
                          lean=None if output is not None or axes is not None else
-                         lambda: c_uniform(input, size, None, mode, cval, origin))
+                         lambda: c_uniform(input, size, mode, cval, origin))
     if res is not None:
         return res
     axes = check_axes(axes, input.ndim)

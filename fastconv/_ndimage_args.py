@@ -471,34 +471,34 @@ def c_passes(input, passes, cval):
     return out
 
 
-def c_uniform(input, size, axes, mode, cval, origin):
-    """``scipy.ndimage.uniform_filter1d`` (`axes` an int) or
-    ``uniform_filter`` (`axes` None: every axis) with the default output,
-    by the C filter; None outside the plain cases (int sizes and origins,
-    scalars or one per axis)."""
-    if not c_ready(input, mode, cval):
+def c_uniform1d(input, size, axis, mode, cval, origin):
+    """``scipy.ndimage.uniform_filter1d`` with the default output, by its C
+    filter; None outside the plain cases (see :func:`c_ready`; a str mode,
+    int `size` and `origin`)."""
+    if type(mode) is not str or not isinstance(size, _INTS) or not isinstance(origin, _INTS) \
+            or size < 1 or not 0 <= size // 2 + origin < size or not c_ready(input, mode, cval):
         return None
+    try:
+        axis = normalize_axis_index(axis, input.ndim)
+    except (TypeError, ValueError):
+        return None
+    out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])
+    _ndc.uniform_filter1d(input, int(size), axis, out, _MODE_CODES[mode], cval, int(origin))
+    return out
+
+
+def c_uniform(input, size, mode, cval, origin):
+    """``scipy.ndimage.uniform_filter`` with the default output and axes, by
+    the C filter (a pass along each axis whose size exceeds 1); None
+    outside the plain cases (int sizes and origins and str modes, scalars
+    or one per axis)."""
+    modes = c_modes(input, mode, cval)
     n = input.ndim
-    if axes is not None:
-        if type(mode) is not str or not isinstance(size, _INTS) \
-                or not isinstance(origin, _INTS) or size < 1 \
-                or not 0 <= size // 2 + origin < size:
-            return None
-        try:
-            axis = normalize_axis_index(axes, n)
-        except (TypeError, ValueError):
-            return None
-        out = np.zeros(input.shape, dtype=_C_DTYPES[input.dtype])
-        _ndc.uniform_filter1d(input, int(size), axis, out, _MODE_CODES[mode], cval, int(origin))
-        return out
-    else:
-        axes = range(n)
-        sizes, origins, modes = (_per_axis(size, n, _INTS), _per_axis(origin, n, _INTS),
-                                 _per_axis(mode, n, str))
-        if sizes is None or origins is None or modes is None:
-            return None
+    sizes, origins = _per_axis(size, n, _INTS), _per_axis(origin, n, _INTS)
+    if modes is None or sizes is None or origins is None:
+        return None
     passes = []
-    for ax in axes:
+    for ax in range(n):
         s, o = int(sizes[ax]), int(origins[ax])
         if s < 1 or not 0 <= s // 2 + o < s:
             return None
