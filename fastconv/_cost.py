@@ -630,6 +630,13 @@ def choose_method(in1, b, mode, axes, nonfinite):
     return "fft"
 
 
+def priced_direct(s1, s2, dtype, mode):
+    """True when :func:`choose_method` picks the direct method for real
+    float operands of shapes `s1`, `s2` (no `axes`) above ``TINY_MACS``
+    whatever their values: the FFT's price alone is higher."""
+    return _priced_choice(s1, s2, dtype, dtype, mode, None, PRICED_THREADS())[0] == "direct"
+
+
 @functools.lru_cache(maxsize=256)
 def _dtype_class(dt1, dt2):
     """What the dtypes alone say: (verdict or None, integer guard needed,

@@ -1009,7 +1009,9 @@ def _run_rows(plan, kern, x, w, b, out, nthreads, cache=None, fold=None):
 def _pad_safe(w, b):
     """Adding w * 0 for a padding tap leaves every sum bit for bit unchanged:
     finite weights and no bias of -0.0 (see fastconv/_dw_tiles.h)."""
-    if not np.isfinite(w).all():
+    # all finite unless the sum of squares is not (a finite weight beyond
+    # ~1e19 in float32 also counts as unsafe: it takes the ROWS fallback)
+    if not math.isfinite(np.dot(w.reshape(-1), w.reshape(-1))):
         return False
     return not (b.size and np.any((b == 0) & np.signbit(b)))
 
@@ -1397,14 +1399,15 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     fold_mw = None      # the run does the guard's scan of x (max |w| > 1)
     if (_UNFUSED_FALLBACK[0] and dtype.char in "fd" and level != "baseline"
             and x.size and w.size):
-        kern0 = _dispatch.get_kernels(level)
-        if _FOLD_GUARD[0] and not accumulate and x.size > _SERIAL_SCAN:
-            mw = _max_finite_abs(kern0, w, 1)
-            if mw > 1.0:
-                p0 = plan if plan is not None else replan(level)
-                if p0.level == level and _folds_guard(p0, w, bias, dtype):
-                    fold_mw, plan = mw, p0
-        if fold_mw is None and products_may_overflow(kern0, x, w, nthreads):
+
+        def folding(mw):
+            p0 = plan if plan is not None else replan(level)
+            return p0 if (p0.level == level and _folds_guard(p0, w, bias, dtype)) else None
+        fold_mw, p0, overflow = _overflow_guard(_dispatch.get_kernels(level), x, w, nthreads,
+                                                None if accumulate else folding)
+        if fold_mw is not None:
+            plan = p0
+        elif overflow:
             level = "baseline"          # see Notes: unfused arithmetic, SciPy's NaN/inf
             plan = None
     if plan is None:
@@ -1415,25 +1418,52 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         return out
     b = (np.zeros(0, dtype=dtype) if bias is None
          else np.ascontiguousarray(bias, dtype=dtype).reshape(-1))
+    if not _team_run(plan, x, w, b, out, nthreads, weight_cache, fold_mw, layout):
+        plan = replan("baseline")       # see Notes; every output is rewritten
+        _team_run(plan, x, w, b, out, nthreads, weight_cache, None, layout)
+    return out
+
+
+def _overflow_guard(kern, x, w, nthreads, folding):
+    """The overflow guard of a run on fused kernels (see :func:`correlate`'s
+    Notes): ``(fold_mw, plan, overflow)``.  Where some ``|w| > 1`` and `x` is
+    large, ``folding(mw)`` gives the plan to run if it finds max ``|x|``
+    while copying x (:func:`_folds_guard`), else None; with such a plan the
+    guard is left to the run (``fold_mw`` = max ``|w|``, see
+    :func:`_team_run`).  Otherwise `x` is scanned now and `overflow` says
+    whether some finite product could round to infinity.  `folding` None:
+    never fold."""
+    if folding is not None and _FOLD_GUARD[0] and x.size > _SERIAL_SCAN:
+        mw = _max_finite_abs(kern, w, 1)
+        if mw > 1.0:
+            p0 = folding(mw)
+            if p0 is not None:
+                return mw, p0, False
+    return None, None, products_may_overflow(kern, x, w, nthreads)
+
+
+def _team_run(plan, x, w, b, out, nthreads, weight_cache, fold_mw, layout):
+    """Run `plan` into `out` on a team sized for its work.  With `fold_mw`
+    (see :func:`_overflow_guard`) returns False when the run found that a
+    finite product could overflow (`out` must then be rewritten on the
+    baseline kernels), else True."""
     # small problems: a parallel region costs more than it saves
     nout = plan.oshape[1 if layout == "channels_first" else -1]
     if nthreads > 1 and not worth_waking(out.size * (w.size // max(1, nout))):
         nthreads = 1
+    ok = True
     with running():
         if fold_mw is not None:
             # every input row passes through the copy, which returns the
             # largest finite |x|: the guard without a scan of its own
             mx = _run_folded(plan, x, w, b, out, nthreads, weight_cache)
-            if mx is None or mx * fold_mw >= _HALF_MAX[dtype.char]:
-                plan = replan("baseline")   # see Notes; every output is rewritten
-                _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
-                     weight_cache)
+            ok = mx is not None and mx * fold_mw < _HALF_MAX[x.dtype.char]
         else:
             _run(plan, _dispatch.get_kernels(plan.level), x, w, b, out, nthreads,
                  weight_cache)
     if nthreads > 1:
         team_used()
-    return out
+    return ok
 
 
 def _folds_guard(plan, w, bias, dtype):
@@ -1490,6 +1520,33 @@ def plan_small(x_shape, w_shape, dtype, *, stride, dilation, pads, groups=1, rel
         return None
     return plan_correlate(x_shape, w_shape, dchar, stride=stride, dilation=dilation,
                           pads=pads, groups=groups, relu=relu, layout=layout)
+
+
+def run_plain(plan, x, w, nthreads):
+    """Run a :func:`plan_correlate` plan of one input and one filter channel
+    (no bias, no ReLU, channels first) made for the dispatched level, on up
+    to `nthreads` threads: :func:`correlate`'s run without its per-call
+    argument handling, for front-ends that cache the plan per geometry.
+
+    `x` and `w` are C-contiguous arrays of the plan's shapes and dtype
+    (float32 or float64).  Returns the output, or None when the overflow
+    guard wants the baseline kernels (the caller then takes the general
+    route, :func:`correlate`)."""
+    if plan.path == "empty" or not x.size or not w.size:
+        return None
+    kern = _dispatch.get_kernels(plan.level)
+    b = _NO_BIAS[x.dtype.char]
+    fold_mw = None
+    if _UNFUSED_FALLBACK[0] and plan.level != "baseline":
+        fold_mw, _, overflow = _overflow_guard(
+            kern, x, w, nthreads,
+            lambda mw: plan if _folds_guard(plan, w, None, x.dtype) else None)
+        if overflow:
+            return None
+    out = _new_output(plan, x.dtype)
+    if not _team_run(plan, x, w, b, out, nthreads, None, fold_mw, "channels_first"):
+        return None
+    return out
 
 
 def run_small(plan, x, w, bias=None, weight_cache=None):

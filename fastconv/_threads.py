@@ -107,8 +107,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+# usable_cpus() re-reads the affinity mask at most this often (seconds): the
+# read builds a set of every CPU (~1 us), on every call of the front-ends
+# that resolve `workers`, and masks change rarely (a change is seen within
+# this interval).
+CPUS_REFRESH = 0.25
+_cpus = [-CPUS_REFRESH, 1]     # (_cpus_clock() of the last read, its count)
+_cpus_clock = time.monotonic   # tests replace it
+
+
 def usable_cpus():
-    """Number of CPUs this process may run on (affinity mask where available)."""
+    """Number of CPUs this process may run on (affinity mask where available;
+    re-read at most every ``CPUS_REFRESH`` seconds)."""
+    now = _cpus_clock()
+    if now - _cpus[0] < CPUS_REFRESH:
+        return _cpus[1]
+    n = _read_usable_cpus()
+    _cpus[0], _cpus[1] = now, n
+    return n
+
+
+def _read_usable_cpus():
     if hasattr(os, "sched_getaffinity"):
         try:
             return max(1, len(os.sched_getaffinity(0)))

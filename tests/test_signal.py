@@ -520,6 +520,9 @@ def test_direct_choice_scans_only_the_kernel(monkeypatch):
 def test_plain_direct_path_is_bitwise_the_general_path(monkeypatch):
     # The short path straight to the engine must give exactly what the
     # general planner (conv_window) gives, and must be taken where it applies.
+    # (The lean route in front of it, _plain_call, is off here: it has its
+    # own test, test_lean_nd_route_gives_the_general_routes_bits.)
+    monkeypatch.setattr(fs, "_plain_call", lambda *a: None)
     rng = np.random.default_rng(RNG_SEED + 13)
     cases = [((200_000,), (7,)), ((70, 90), (5, 3)), ((6, 20, 80), (3, 2, 5)), ((64, 64), (64, 1))]
     taken = []
@@ -1026,3 +1029,93 @@ def test_small_integer_nd_calls_are_scipys_direct(dtype, monkeypatch):
     big = rng.integers(-100, 100, (64, 64)).astype(dtype)
     fs.convolve(big, big[:9, :9], "same")       # 331 776 multiply-adds: fastconv's route
     assert len(calls) == n
+
+
+def _general_route_outcome(call, monkeypatch):
+    """`call()`'s outcome with the lean N-D route switched off."""
+    with monkeypatch.context() as m:
+        m.setattr(fs, "_plain_call", lambda *a: None)
+        try:
+            return call()
+        except Exception as e:  # noqa: BLE001 - compared by type
+            return e
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lean_nd_route_gives_the_general_routes_bits(dtype, monkeypatch):
+    """``_plain_call`` (cached plan straight to the engine) gives the general
+    route's bits, dtype and errors for every mode, method, operand order,
+    thread count and layout; it runs for plain finite calls and hands
+    non-finite kernels, overflowing products and anything else to the
+    general route."""
+    ran = []
+    real = fs._plain_call
+    monkeypatch.setattr(fs, "_plain_call",
+                        lambda *a: ran.append(r := real(*a)) or r)
+    rng = np.random.default_rng(11)
+    big = np.finfo(dtype).max / 4
+    cases = [((96, 80), (3, 3)), ((128, 130), (3, 3)), ((300, 240), (3, 3)),
+             ((70, 90), (5, 4)), ((64, 200), (7, 7)), ((20, 24, 30), (3, 3, 3)),
+             ((200, 220), (9, 9)), ((40, 50), (60, 3))]
+    n_lean = n_guarded = 0
+    for s1, s2 in cases:
+        a = rng.standard_normal(s1).astype(dtype)
+        variants = {"plain": rng.standard_normal(s2).astype(dtype) * 2,
+                    "small": rng.uniform(-0.5, 0.5, s2).astype(dtype),
+                    "rank_one": np.multiply.outer(*[rng.standard_normal(n) for n in s2[:2]])
+                    .reshape(s2[:2] + (1,) * (len(s2) - 2)).astype(dtype)
+                    * np.ones(s2, dtype)}
+        nan_k = variants["plain"].copy()
+        nan_k.flat[0] = np.nan
+        inf_k = variants["plain"].copy()
+        inf_k.flat[-1] = -np.inf
+        variants.update(nan=nan_k, inf=inf_k)
+        huge_a = a.copy()
+        huge_a.flat[len(huge_a.flat) // 2] = big
+        for kname, k in variants.items():
+            for x in (a, huge_a, a.T if a.ndim == 2 else a[..., ::-1], a[::2]):
+                if x.ndim != k.ndim:
+                    continue
+                for name in ("convolve", "correlate"):
+                    for mode in ("full", "same", "valid"):
+                        for method, workers in (("auto", None), ("direct", 1), ("auto", 2)):
+                            def call(x=x, k=k, name=name, mode=mode, method=method,
+                                     workers=workers):
+                                return getattr(fs, name)(x, k, mode, method,
+                                                         workers=workers)
+                            ref = _general_route_outcome(call, monkeypatch)
+                            del ran[:]
+                            if isinstance(ref, Exception):
+                                with pytest.raises(type(ref)):
+                                    call()
+                                continue
+                            got = call()
+                            assert got.dtype == ref.dtype and got.shape == ref.shape
+                            assert got.tobytes() == ref.tobytes() or (
+                                np.array_equal(got, ref, equal_nan=True)
+                                and np.isnan(ref).any()), (s1, s2, kname, name, mode)
+                            lean = bool(ran) and ran[0] is not None
+                            n_lean += lean
+                            if kname in ("nan", "inf"):
+                                assert not lean, (s1, s2, kname)
+                            elif x is huge_a and np.abs(k).max() * big >= np.finfo(dtype).max / 2:
+                                n_guarded += bool(ran) and ran[0] is None
+    assert n_lean > 300 and n_guarded > 20
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 120), (300, 240)])   # scanned / folded guard
+def test_lean_nd_route_keeps_the_overflow_guard(dtype, shape):
+    """A product that overflows where a fused multiply-add would not: the
+    lean route hands the call to the unfused kernels, so the output is
+    infinite where SciPy's is (fused: 1.25 max - 0.75 max, finite)."""
+    big = np.finfo(dtype).max
+    x = np.zeros(shape, dtype)
+    x[50, 60], x[50, 61] = -big / 2, big / 2
+    k = np.zeros((3, 3), dtype)
+    k[1, 0], k[1, 1] = 1.5, 2.5
+    with np.errstate(over="ignore", invalid="ignore"):
+        ref = ss.correlate(x, k, "same", method="direct")
+        got = fs.correlate(x, k, "same")
+    assert not np.isfinite(ref[50, 61])
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))

@@ -223,3 +223,18 @@ def test_fft_thread_pool_survives_fork():
     """
     res = run_python(code)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_usable_cpus_reads_the_mask_at_most_every_refresh(monkeypatch):
+    """The affinity mask is read once per ``CPUS_REFRESH`` seconds: calls in
+    between reuse the count, a call after it sees a changed mask."""
+    reads = []
+    monkeypatch.setattr(_threads, "_read_usable_cpus", lambda: reads.append(1) or 5 - len(reads))
+    monkeypatch.setattr(_threads, "_cpus", [-_threads.CPUS_REFRESH, 1])
+    t = [100.0]
+    monkeypatch.setattr(_threads, "_cpus_clock", lambda: t[0])
+    assert _threads.usable_cpus() == 4 and len(reads) == 1
+    t[0] += _threads.CPUS_REFRESH / 2
+    assert _threads.usable_cpus() == 4 and len(reads) == 1
+    t[0] += _threads.CPUS_REFRESH
+    assert _threads.usable_cpus() == 3 and len(reads) == 2
