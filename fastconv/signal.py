@@ -717,6 +717,10 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
         except Exception:   # noqa: BLE001 - refused by SciPy: fastconv's route decides
             pass
     nthreads = resolve_workers(workers)
+    if _lean_2d(in1, in2, mode, boundary, fillvalue, corr):
+        out = _plain_call(in1, in2, mode, "direct", corr, nthreads)
+        if out is not None:
+            return out
     name = "correlate2d" if corr else "convolve2d"
     if not in1.ndim == in2.ndim == 2:
         raise ValueError(f"{name} inputs must both be 2-D arrays")
@@ -764,6 +768,24 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
     if mode == "valid":
         pad_mode = None
     return conv_window(a, b, (0, 1), windows, rt, nthreads, pad_mode=pad_mode, cval=cval)
+
+
+def _lean_2d(in1, in2, mode, boundary, fillvalue, corr):
+    """Whether a convolve2d/correlate2d call is the direct ``convolve`` /
+    ``correlate`` call of the same operands (then :func:`_plain_call` may
+    run it): zero fill, operands in SciPy's order (no 'valid' swap), and for
+    correlate2d's ``'same'`` odd kernel lengths (it centres even ones
+    differently from correlate).  Values (a non-finite kernel) are
+    :func:`_plain_call`'s to check."""
+    if type(fillvalue) not in (int, float) or fillvalue != 0 or \
+            not (boundary == "fill" or boundary == "pad") or \
+            type(in1) is not np.ndarray or in1.ndim != 2 or type(in2) is not np.ndarray or \
+            in2.ndim != 2:
+        return False
+    if mode == "valid":
+        return in1.shape[0] >= in2.shape[0] and in1.shape[1] >= in2.shape[1]
+    return mode == "full" or (mode == "same" and (
+        not corr or (in2.shape[0] % 2 and in2.shape[1] % 2)))
 
 
 def _empty_2d(in1, in2, mode, boundary, rt, swapped):

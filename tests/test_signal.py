@@ -1119,3 +1119,48 @@ def test_lean_nd_route_keeps_the_overflow_guard(dtype, shape):
         got = fs.correlate(x, k, "same")
     assert not np.isfinite(ref[50, 61])
     np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lean_2d_calls_give_the_general_routes_bits(dtype, monkeypatch):
+    """convolve2d/correlate2d with zero fill take the lean route where they
+    are the direct convolve/correlate call (same bits, dtype and errors as
+    the general 2-D route); other boundaries, fill values, swapped 'valid'
+    operands and correlate2d's even 'same' kernels do not."""
+    ran = []
+    real = fs._plain_call
+    monkeypatch.setattr(fs, "_plain_call", lambda *a: ran.append(r := real(*a)) or r)
+    rng = np.random.default_rng(12)
+    n_lean = 0
+    for s1, s2 in [((96, 80), (3, 3)), ((130, 128), (4, 6)), ((64, 200), (5, 2)),
+                   ((40, 50), (60, 70)), ((150, 140), (7, 7))]:
+        a = rng.standard_normal(s1).astype(dtype)
+        k = rng.standard_normal(s2).astype(dtype)
+        nan_k = k.copy()
+        nan_k[0, 0] = np.nan
+        for kk in (k, nan_k):
+            for x in (a, a.T):
+                for name in ("convolve2d", "correlate2d"):
+                    for mode in ("full", "same", "valid"):
+                        for boundary, fill in (("fill", 0), ("fill", 0.0), ("fill", 2),
+                                               ("pad", 0), ("symm", 0), ("wrap", 0)):
+                            def call(x=x, kk=kk, name=name, mode=mode, boundary=boundary,
+                                     fill=fill):
+                                return getattr(fs, name)(x, kk, mode, boundary, fill)
+                            ref = _general_route_outcome(call, monkeypatch)
+                            del ran[:]
+                            if isinstance(ref, Exception):
+                                with pytest.raises(type(ref)):
+                                    call()
+                                continue
+                            got = call()
+                            assert got.dtype == ref.dtype and got.shape == ref.shape
+                            assert got.tobytes() == ref.tobytes() or np.array_equal(
+                                got, ref, equal_nan=True), (s1, s2, name, mode, boundary)
+                            lean = bool(ran) and ran[0] is not None
+                            n_lean += lean
+                            if (fill != 0 or boundary not in ("fill", "pad")
+                                    or kk is nan_k or (name == "correlate2d" and mode == "same"
+                                                       and s2 != (3, 3) and s2 != (7, 7))):
+                                assert not lean, (s1, s2, name, mode, boundary, fill)
+    assert n_lean > 50
