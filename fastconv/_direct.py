@@ -406,13 +406,41 @@ def _pad_in_scratch(xt, width, mode, value=0):
             sub[before + (slice(0, lo),)] = value
             sub[before + (slice(lo + n, None),)] = value
             continue
-        src = _pad_index(n, lo, hi, mode) + lo
+        src_lo, src_hi = _edge_sources(n, lo, hi, mode)
         # indexing, not take(): take copies a non-contiguous source whole
         if lo:
-            sub[before + (slice(0, lo),)] = sub[before + (src[:lo],)]
+            sub[before + (slice(0, lo),)] = sub[before + (src_lo,)]
         if hi:
-            sub[before + (slice(lo + n, None),)] = sub[before + (src[lo + n:],)]
+            sub[before + (slice(lo + n, None),)] = sub[before + (src_hi,)]
     return buf
+
+
+@functools.lru_cache(maxsize=256)
+def _edge_sources(n, lo, hi, mode):
+    """Where :func:`_pad_in_scratch` reads the `lo` and `hi` edge elements of
+    a padded axis (positions in the padded axis): slices where np.pad's
+    index pattern is a run of consecutive elements (any edge of one
+    element, reflect/mirror/wrap edges within the axis), else the index
+    arrays -- a slice copies whole rows, an index gathers element by
+    element (256 x 256 float32 'reflect' by one: 23 -> 9 us)."""
+    src = _pad_index(n, lo, hi, mode) + lo
+    return _as_slice(src[:lo]), _as_slice(src[lo + n:])
+
+
+def _as_slice(idx):
+    """`idx` (integers >= 0) as an equivalent slice when its steps are all
+    +1 or all -1, else `idx` itself."""
+    if len(idx) == 0:
+        return idx
+    first, last = int(idx[0]), int(idx[-1])
+    if len(idx) == 1:
+        return slice(first, first + 1)
+    steps = np.diff(idx)
+    if (steps == 1).all():
+        return slice(first, last + 1)
+    if (steps == -1).all():
+        return slice(first, last - 1 if last > 0 else None, -1)
+    return idx
 
 
 _SMALL_PAD = 1 << 16     # elements; larger arrays are padded by np.pad itself

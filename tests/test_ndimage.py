@@ -432,3 +432,16 @@ def test_padding_gather_and_np_pad_agree_across_the_size_switch(mode):
             got = _direct._pad_input(x, pads, "real", np.float32, mode, 1.5)
             kw = {"constant_values": 1.5} if mode == "constant" else {}
             assert np.array_equal(got, np.pad(x, [(0, 0), (0, 0)] + pads, mode=mode, **kw))
+    # narrow edges (copied as slices where np.pad's pattern is a run) and
+    # edges as long as the axis (a gather), both sides and each alone
+    x = rng.standard_normal((1, 1, 130, 140)).astype(np.float32)
+    for lo in (0, 1, 2, 5, 130):
+        for hi in (0, 1, 3, 140):
+            pads = [(lo, hi), (hi, lo)]
+            kw = {"constant_values": 1.5} if mode == "constant" else {}
+            ref = np.pad(x, [(0, 0), (0, 0)] + pads, mode=mode, **kw)
+            got = _direct._pad_input(x, pads, "real", np.float32, mode, 1.5)
+            assert np.array_equal(got, ref), (lo, hi)
+    if mode != "constant":
+        for lo, hi in ((1, 1),) + (((2, 3),) if mode != "edge" else ()):
+            assert all(isinstance(src, slice) for src in _direct._edge_sources(140, lo, hi, mode))
