@@ -460,6 +460,15 @@ def _pad_index(n, lo, hi, mode):
     return index
 
 
+@functools.lru_cache(maxsize=256)
+def _small_engine_plan(x_shape, w_shape, dchar, pads, groups, level):
+    """:func:`fastconv._engine.plan_small` of :func:`run_engine`'s call, once
+    per geometry (and SIMD level, which the plan names)."""
+    rank = len(x_shape) - 2
+    return _engine.plan_small(x_shape, w_shape, dchar, stride=(1,) * rank,
+                              dilation=(1,) * rank, pads=pads, groups=groups)
+
+
 def run_engine(xt, kt, pads, route, cdtype, nthreads):
     """Engine call for x (N, G, *S), flipped kernel (G, F, *K) -> (N, G, F, *O)."""
     if route == "real" and xt.shape[1] == 1 and kt.shape[1] == 1 and xt.ndim >= 4:
@@ -476,8 +485,8 @@ def run_engine(xt, kt, pads, route, cdtype, nthreads):
     if route in ("real", "int"):
         x = np.ascontiguousarray(xt, dtype=cdtype)
         w = np.ascontiguousarray(kt.reshape((G * F, 1) + ks), dtype=cdtype)
-        plan = _engine.plan_small(x.shape, w.shape, cdtype, stride=geo["stride"],
-                                  dilation=geo["dilation"], pads=geo["pads"], groups=G)
+        plan = _small_engine_plan(x.shape, w.shape, np.dtype(cdtype).char,
+                                  tuple(tuple(p) for p in pads), G, _dispatch.LEVEL)
         out = None if plan is None else _engine.run_small(plan, x, w)
         if out is None:         # not small, or the overflow guard wants the baseline
             out = _engine.correlate(x, w, **geo)

@@ -469,14 +469,26 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
     or dilation the output never uses; input the output never reads is cropped
     (so the output still has the formula's length for the new geometry).
     Returns (x, stride, dilation, pads)."""
+    crop, stride, dilation, pads = _reduced(x.shape, w.shape, oshape, stride, dilation, pads,
+                                            layout)
+    if crop is not None:
+        # a view: the lazy padded copies read it as it is, the other paths
+        # take a contiguous copy (see _contiguous_for)
+        x = x[crop]
+    return x, stride, dilation, pads
+
+
+def _reduced(x_shape, w_shape, oshape, stride, dilation, pads, layout):
+    """:func:`_reduce_geometry` by shapes: (crop of x as a tuple of slices, or
+    None for all of x, stride, dilation, pads)."""
     rank = len(stride)
     first = 2 if layout == "channels_first" else 1
     if layout == "channels_first":
-        spatial, ksp, osp = x.shape[2:], w.shape[2:], oshape[2:]
+        spatial, ksp, osp = x_shape[2:], w_shape[2:], oshape[2:]
     else:
-        spatial, ksp, osp = x.shape[1:-1], w.shape[:rank], oshape[1:-1]
+        spatial, ksp, osp = x_shape[1:-1], w_shape[:rank], oshape[1:-1]
     new_s, new_d, new_p = [], [], []
-    crop = [slice(None)] * x.ndim
+    crop = [slice(None)] * len(x_shape)
     for axis, (n, k, o, s, d, (lo, hi)) in enumerate(
             zip(spatial, ksp, osp, stride, dilation, pads)):
         if (o == 1 and s > 1) or (k == 1 and d > 1):
@@ -502,11 +514,26 @@ def _reduce_geometry(x, w, oshape, stride, dilation, pads, layout):
         new_s.append(s)
         new_d.append(d)
         new_p.append((lo, hi))
-    if any(c != slice(None) for c in crop):
-        # a view: the lazy padded copies read it as it is, the other paths
-        # take a contiguous copy (see _contiguous_for)
-        x = x[tuple(crop)]
-    return x, tuple(new_s), tuple(new_d), tuple(new_p)
+    crop = tuple(crop) if any(c != slice(None) for c in crop) else None
+    return crop, tuple(new_s), tuple(new_d), tuple(new_p)
+
+
+@functools.lru_cache(maxsize=256)
+def _geometry_plan(x_shape, w_shape, dtype, stride, dilation, pads, groups, relu, layout,
+                   accumulate, level):
+    """What :func:`correlate` decides from shapes before it runs (the
+    reduced geometry and its plan, see :func:`_reduce_geometry`), once per
+    geometry: (crop of x or None, stride, dilation, pads, plan).  Raises
+    what :func:`output_shape` raises for an impossible geometry."""
+    oshape = output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout)
+    crop, s, d, p = _reduced(x_shape, w_shape, oshape, stride, dilation, pads, layout)
+    xs = x_shape if crop is None else tuple(len(range(*c.indices(n)))
+                                            for c, n in zip(crop, x_shape))
+    if output_shape(xs, w_shape, s, d, p, groups, layout) != oshape:
+        crop, s, d, p, xs = None, stride, dilation, pads, x_shape
+    plan = plan_correlate(xs, w_shape, dtype, stride=s, dilation=d, pads=p, groups=groups,
+                          relu=relu, layout=layout, accumulate=accumulate, level=level)
+    return crop, s, d, p, plan
 
 
 _UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
@@ -1385,12 +1412,19 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
     w = np.ascontiguousarray(w, dtype=dtype)
     if out is None:
         accumulate = False
-    if plan is None:
+    level = level or _dispatch.LEVEL
+    if plan is None and force is None:
+        # shapes only: once per geometry (crop, reduced geometry, plan)
+        crop, stride, dilation, pads, plan = _geometry_plan(
+            x.shape, w.shape, dtype, tuple(stride), tuple(dilation),
+            tuple(tuple(p) for p in pads), groups, relu, layout, accumulate, level)
+        if crop is not None:
+            x = x[crop]
+    elif plan is None:
         oshape = output_shape(x.shape, w.shape, stride, dilation, pads, groups, layout)
         reduced = _reduce_geometry(x, w, oshape, stride, dilation, pads, layout)
         if output_shape(reduced[0].shape, w.shape, *reduced[1:], groups, layout) == oshape:
             x, stride, dilation, pads = reduced
-    level = level or _dispatch.LEVEL
 
     def replan(lvl):
         return plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,

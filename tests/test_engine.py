@@ -324,6 +324,33 @@ def test_one_phase_of_the_stride_is_read_as_a_stride_1_input(layout):
         assert rank in (2, 3)
 
 
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_cached_geometry_plan_is_the_per_call_one(layout):
+    """correlate() without a plan decides the reduced geometry and its plan
+    once per geometry (_geometry_plan): the same bits as deciding them on
+    the call (``force={}`` takes that branch), first call and cached ones,
+    crops of x included, and the crop applied to each call's own x."""
+    rng = np.random.default_rng(9)
+    cases = [((9, 12), (1, 1), (2, 2), (1, 1), ((0, 0), (0, 0))),
+             ((13, 11), (3, 3), (2, 2), (2, 2), ((2, 2), (2, 2))),
+             ((13, 10), (3, 2), (2, 3), (4, 3), ((1, 3), (2, 0))),
+             ((40, 50), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1))),
+             ((4, 5, 7), (2, 1, 3), (2, 2, 2), (2, 1, 2), ((1, 0), (0, 0), (3, 1)))]
+    _engine._geometry_plan.cache_clear()
+    for S, K, st, d, pads in cases:
+        cf = layout == "channels_first"
+        w = rng.standard_normal(((4, 3) + K) if cf else (K + (3, 4))).astype(np.float32)
+        kw = dict(stride=st, dilation=d, pads=[list(p) for p in pads], layout=layout)
+        for seed in range(2):
+            x = np.random.default_rng(seed).standard_normal(
+                ((2, 3) + S) if cf else ((2,) + S + (3,))).astype(np.float32)
+            got = _engine.correlate(x, w, nthreads=2, **kw)
+            ref = _engine.correlate(x, w, nthreads=2, force={}, **kw)
+            assert got.tobytes() == ref.tobytes(), (S, K, st, d, seed)
+    info = _engine._geometry_plan.cache_info()
+    assert info.misses == len(cases) and info.hits == len(cases)
+
+
 def test_one_by_one_stride_2_layer_runs_pointwise():
     x = np.ones((2, 8, 10, 12), np.float32)
     w = np.ones((16, 8, 1, 1), np.float32)
