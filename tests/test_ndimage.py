@@ -445,3 +445,51 @@ def test_padding_gather_and_np_pad_agree_across_the_size_switch(mode):
     if mode != "constant":
         for lo, hi in ((1, 1),) + (((2, 3),) if mode != "edge" else ()):
             assert all(isinstance(src, slice) for src in _direct._edge_sources(140, lo, hi, mode))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_edges_apart_give_the_extended_copys_bits(dtype, monkeypatch):
+    """Large inputs are not copied whole to extend their edges: the inner
+    outputs come from one zero-edged engine call and the edge strips from
+    thin extended slabs (_direct._run_edges_apart).  Same bits as the call
+    on the whole extended copy, for every mode, origin, cval, rank, a
+    rank-one kernel, non-finite kernels and 1 or 2 threads; it runs for
+    these inputs and not below its size."""
+    from fastconv import _direct
+    ran = []
+    real = _direct._run_edges_apart
+    monkeypatch.setattr(_direct, "_run_edges_apart", lambda *a: ran.append(1) or real(*a))
+    rng = np.random.default_rng(21)
+    cases = [((300, 310), (3, 3)), ((260, 400), (5, 4)), ((280, 270), (1, 7)),
+             ((48, 50, 60), (3, 2, 3)), ((300, 256), (5, 5))]
+    n_ran = 0
+    for shape, ks in cases:
+        x = rng.standard_normal(shape).astype(dtype)
+        kernels = [rng.standard_normal(ks),
+                   np.multiply.outer(rng.standard_normal(ks[0]), rng.standard_normal(ks[1:]))
+                   .reshape(ks)]
+        inf_k = kernels[0].copy()
+        inf_k.flat[0] = np.inf
+        kernels.append(inf_k)
+        for k in kernels:
+            for mode in ("reflect", "mirror", "nearest", "wrap", "constant", "grid-wrap"):
+                for origin in (0, -1) if min(ks) > 2 else (0,):
+                    for name, workers in (("correlate", None), ("convolve", 1),
+                                          ("correlate", 2)):
+                        def call():
+                            return getattr(fn, name)(
+                                x, k, mode=mode, cval=1.5, origin=origin, workers=workers)
+                        del ran[:]
+                        with np.errstate(invalid="ignore"):
+                            got = call()
+                            n_ran += bool(ran)
+                            with monkeypatch.context() as m:
+                                m.setattr(_direct, "_EDGES_APART_MIN", 1 << 60)
+                                ref = call()
+                        assert got.dtype == ref.dtype
+                        assert got.tobytes() == ref.tobytes() or np.array_equal(
+                            got, ref, equal_nan=True), (shape, ks, mode, origin, name)
+    assert n_ran > 100
+    del ran[:]
+    fn.correlate(np.ones((100, 100), dtype), np.ones((3, 3)))
+    assert not ran
