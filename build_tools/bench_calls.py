@@ -7,6 +7,7 @@ Usage::
     python build_tools/bench_calls.py scaling [--repeats 21]
     python build_tools/bench_calls.py overhead [--repeats 201]
     python build_tools/bench_calls.py sweep [--repeats 15] [--below 1.05]
+    python build_tools/bench_calls.py mid [--repeats 15]
 
 ``small``: the small-call workloads of the benchmarks page (section "Small
 calls"); ratio = SciPy (or PyTorch) time / fastconv time, interleaved medians
@@ -29,6 +30,12 @@ axes of length 1, short last axes, long 1-D signals, 2-D and 3-D, the middle
 axis of few-channel images -- for
 ``convolve``, ``oaconvolve`` and the ndimage filters; prints the workloads
 below ``R`` (default 1.05x) and a summary.
+
+``mid``: mid-size images (64^2 to 512^2, 3x3 and 5x5, float32 and float64),
+where the per-call set-up is still a large share of the call:
+``convolve`` and ``convolve2d`` ``'same'`` (zero edges) and ``ndimage.correlate``
+(``'reflect'``) against SciPy's call and OpenCV's ``filter2D`` with the same
+edges (when ``cv2`` is installed).
 
 ``icount NAME N``: the same calls counted in instructions, which do not drift
 with the machine's load (run it twice, with N and 0, and divide the
@@ -301,6 +308,47 @@ def sweep_cases(rng):
     return cases
 
 
+def mid_cases(rng):
+    """(name, fastconv call, {peer name: call}) of the ``mid`` workloads."""
+    try:
+        import cv2
+    except ImportError:
+        cv2 = None
+    cases = []
+    for dt in (np.float32, np.float64):
+        for n in (64, 128, 256, 512):
+            for k in (3, 5):
+                a = rng.standard_normal((n, n)).astype(dt)
+                w = rng.standard_normal((k, k)).astype(dt)
+                wf = np.ascontiguousarray(w[::-1, ::-1])
+                tag = f"{np.dtype(dt).name} {n}^2 x {k}^2"
+                for name, ours, scipys, edge in (
+                        ("convolve same", lambda a=a, w=w: fastconv.convolve(a, w, "same"),
+                         lambda a=a, w=w: ss.convolve(a, w, "same"), "constant"),
+                        ("convolve2d same", lambda a=a, w=w: fastconv.convolve2d(a, w, "same"),
+                         lambda a=a, w=w: ss.convolve2d(a, w, "same"), "constant"),
+                        ("ndimage.correlate", lambda a=a, w=w: fnd.correlate(a, w),
+                         lambda a=a, w=w: ndi.correlate(a, w), "reflect")):
+                    peers = {"SciPy": scipys}
+                    if cv2 is not None:
+                        border = (cv2.BORDER_CONSTANT if edge == "constant"
+                                  else cv2.BORDER_REFLECT)
+                        kern = wf if name != "ndimage.correlate" else w
+                        peers["cv2"] = (lambda a=a, kern=kern, border=border:
+                                        cv2.filter2D(a, -1, kern, borderType=border))
+                    cases.append((f"{name} {tag}", ours, peers))
+    return cases
+
+
+def run_mid(repeats):
+    rng = np.random.default_rng(0)
+    print(f"{'workload':40s} {'fastconv':>10s}  speed-up (peer time / fastconv time)")
+    for name, ours, peers in mid_cases(rng):
+        t = interleaved(dict(ours=ours, **peers), repeats)
+        ratios = "  ".join(f"{p} {t[p] / t['ours']:5.2f}x" for p in peers)
+        print(f"{name:40s} {t['ours'] * 1e6:8.1f}us  {ratios}", flush=True)
+
+
 def run_sweep(repeats, below):
     rng = np.random.default_rng(0)
     print(f"{'workload':58s} {'fastconv':>10s} {'SciPy':>10s}  ratio (SciPy/fastconv)")
@@ -320,7 +368,8 @@ def run_sweep(repeats, below):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["small", "busy", "scaling", "overhead", "icount", "sweep"])
+    ap.add_argument("what", choices=["small", "busy", "scaling", "overhead", "icount", "sweep",
+                                     "mid"])
     ap.add_argument("name", nargs="?", default="direct")
     ap.add_argument("n", nargs="?", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=None)
@@ -342,6 +391,8 @@ def main(argv=None):
         run_scaling(args.repeats or 21)
     elif args.what == "sweep":
         run_sweep(args.repeats or 15, args.below)
+    elif args.what == "mid":
+        run_mid(args.repeats or 15)
     else:
         run_overhead(args.repeats or 201)
 
