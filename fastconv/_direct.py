@@ -330,7 +330,7 @@ def run_window(plan, a, b, nthreads, *, pad_mode=None, cval=0, shift_add=False):
     kt = k.transpose(plan.k_perm).reshape(plan.k_shape)[plan.flip]
     pads = plan.pads
     if (plan.fixed and pad_mode is not None and route == "real" and plan.kind != "fallback"
-            and not shift_add and _edges_apart(xt.shape, kt.shape, pads)):
+            and not shift_add and _edges_apart(xt.shape, kt.shape, pads, cdtype.itemsize)):
         res = _run_edges_apart(xt, kt, pads, cdtype, nthreads, pad_mode, cval)
     else:
         if plan.fixed:
@@ -360,17 +360,19 @@ def _product(a, b, result_dtype, route):
                            b.astype(result_dtype, copy=False))
 
 
-# Inputs from this many elements on are not copied whole to extend their
-# edges (see _run_edges_apart): float32 2048^2 3 x 3 'reflect', the copy
-# was 1.6 of 4.3 ms (Zen 4).
-_EDGES_APART_MIN = 1 << 16
+# Inputs from this many bytes (in the compute dtype) on are not copied whole
+# to extend their edges (see _run_edges_apart): float32 2048^2 3 x 3
+# 'reflect', the copy was 1.6 of 4.3 ms (Zen 4).  The strips' own engine
+# calls cost ~70-90 us: break-even at ~4 MB (1024^2 float32: 0.69 ms either
+# way; 512^2 0.30 against 0.22).
+_EDGES_APART_BYTES = 4 << 20
 
 
-def _edges_apart(x_shape, k_shape, pads):
+def _edges_apart(x_shape, k_shape, pads, itemsize):
     """Whether :func:`_run_edges_apart` runs a call of x (N, G, *S), kernel
     (G, F, *K): a large input whose padded axes are long next to their
     kernel (the edge strips are then a small share of the output)."""
-    if math.prod(x_shape) < _EDGES_APART_MIN:
+    if math.prod(x_shape) * itemsize < _EDGES_APART_BYTES:
         return False
     return all(n >= 4 * (k + lo + hi) for n, k, (lo, hi) in zip(x_shape[2:], k_shape[2:], pads)
                if lo or hi)

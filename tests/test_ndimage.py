@@ -481,11 +481,11 @@ def test_edges_apart_give_the_extended_copys_bits(dtype, monkeypatch):
                                 x, k, mode=mode, cval=1.5, origin=origin, workers=workers)
                         del ran[:]
                         with np.errstate(invalid="ignore"):
-                            got = call()
-                            n_ran += bool(ran)
                             with monkeypatch.context() as m:
-                                m.setattr(_direct, "_EDGES_APART_MIN", 1 << 60)
-                                ref = call()
+                                m.setattr(_direct, "_EDGES_APART_BYTES", 0)
+                                got = call()
+                            n_ran += bool(ran)
+                            ref = call()
                         assert got.dtype == ref.dtype
                         assert got.tobytes() == ref.tobytes() or np.array_equal(
                             got, ref, equal_nan=True), (shape, ks, mode, origin, name)
@@ -493,3 +493,8 @@ def test_edges_apart_give_the_extended_copys_bits(dtype, monkeypatch):
     del ran[:]
     fn.correlate(np.ones((100, 100), dtype), np.ones((3, 3)))
     assert not ran
+    with monkeypatch.context() as m:
+        m.setattr(_direct, "_EDGES_APART_BYTES", 0)
+        fn.correlate(np.ones((100, 100), dtype), np.ones((3, 3)))
+        fn.correlate(np.ones((100, 19), dtype), np.ones((3, 3)))    # 19 < 4 x (3 + 2)
+    assert ran == [1]
