@@ -7,6 +7,11 @@ zero border).  Peers: ``scipy.signal.convolve`` (``method='auto'`` and
 (``mode='constant'``), ``cv2.filter2D`` (kernel flipped so it convolves,
 ``BORDER_CONSTANT``).
 
+Mid-size images (``Filter2DMid*``: 128x128 and 512x512, 3x3 and 5x5) track
+the per-call set-up, a large share of such calls: ``convolve`` and
+``convolve2d`` (zero edges) and ``ndimage.correlate`` (``'reflect'``) against
+SciPy's calls and ``cv2.filter2D`` with the same edges.
+
 Compare two commits on this file only (run from ``asv_benchmarks/``)::
 
     asv continuous -e -f 1.1 --bench "bench_a_filter2d" main HEAD
@@ -15,7 +20,7 @@ Compare two commits on this file only (run from ``asv_benchmarks/``)::
 import numpy as np
 
 from .common import (DTYPES, WORKERS, Benchmark, check_threads, cv2_peer,
-                     fastconv_function, max_rel_error, pick, random_array)
+                     fastconv_function, import_peer, max_rel_error, pick, random_array)
 
 KERNELS = (3, 5, 9, 15, 31)
 SHAPE = pick((2048, 2048), (256, 256))
@@ -124,3 +129,64 @@ class Filter2DOpenCV(_Filter2D):
 
     def peakmem_filter2d(self, kernel, dtype, workers):
         self.cv2.filter2D(self.image, -1, self.flipped, borderType=self.cv2.BORDER_CONSTANT)
+
+
+MID_SIZES = (128, 512)
+MID_KERNELS = (3, 5)
+
+
+class Filter2DMidFastconv(Benchmark):
+    """Mid-size images (128^2 and 512^2, 3x3 and 5x5), where the per-call
+    set-up is a large share of a call: ``convolve`` and ``convolve2d``
+    ``'same'`` (zero edges) and ``ndimage.correlate`` (``'reflect'``)."""
+
+    params = [MID_SIZES, MID_KERNELS, DTYPES]
+    param_names = ["size", "kernel", "dtype"]
+
+    def setup(self, size, kernel, dtype):
+        self.convolve = fastconv_function("convolve")
+        self.convolve2d = fastconv_function("convolve2d")
+        self.correlate_nd = fastconv_function("ndimage.correlate")
+        self.image = random_array((size, size), dtype, seed=0)
+        self.kernel = random_array((kernel, kernel), dtype, seed=1)
+
+    def time_convolve_same(self, size, kernel, dtype):
+        self.convolve(self.image, self.kernel, mode="same")
+
+    def time_convolve2d_same(self, size, kernel, dtype):
+        self.convolve2d(self.image, self.kernel, mode="same")
+
+    def time_ndimage_correlate_reflect(self, size, kernel, dtype):
+        self.correlate_nd(self.image, self.kernel)
+
+
+class Filter2DMidSciPy(Filter2DMidFastconv):
+    """The same calls in SciPy."""
+
+    def setup(self, size, kernel, dtype):
+        from scipy import ndimage, signal
+        self.convolve = signal.convolve
+        self.convolve2d = signal.convolve2d
+        self.correlate_nd = ndimage.correlate
+        self.image = random_array((size, size), dtype, seed=0)
+        self.kernel = random_array((kernel, kernel), dtype, seed=1)
+
+
+class Filter2DMidOpenCV(Benchmark):
+    """``cv2.filter2D`` with the edges of the fastconv calls (zero for
+    ``convolve``, ``BORDER_REFLECT`` for ``ndimage.correlate``)."""
+
+    params = [MID_SIZES, MID_KERNELS, DTYPES]
+    param_names = ["size", "kernel", "dtype"]
+
+    def setup(self, size, kernel, dtype):
+        self.cv2 = import_peer("cv2")
+        self.image = random_array((size, size), dtype, seed=0)
+        self.kernel = random_array((kernel, kernel), dtype, seed=1)
+        self.flipped = np.ascontiguousarray(self.kernel[::-1, ::-1])
+
+    def time_filter2d_constant(self, size, kernel, dtype):
+        self.cv2.filter2D(self.image, -1, self.flipped, borderType=self.cv2.BORDER_CONSTANT)
+
+    def time_filter2d_reflect(self, size, kernel, dtype):
+        self.cv2.filter2D(self.image, -1, self.kernel, borderType=self.cv2.BORDER_REFLECT)
