@@ -1041,6 +1041,22 @@ def _general_route_outcome(call, monkeypatch):
             return e
 
 
+def _against_general_route(call, ran, monkeypatch, where):
+    """`call()` against the general route's outcome (the same bits, dtype and
+    shape, or the same exception type); whether the lean route ran (None
+    where both raised).  `ran` collects the lean route's return values."""
+    ref = _general_route_outcome(call, monkeypatch)
+    del ran[:]
+    if isinstance(ref, Exception):
+        with pytest.raises(type(ref)):
+            call()
+        return None
+    got = call()
+    assert got.dtype == ref.dtype and got.shape == ref.shape, where
+    assert got.tobytes() == ref.tobytes() or np.array_equal(got, ref, equal_nan=True), where
+    return bool(ran) and ran[0] is not None
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_lean_nd_route_gives_the_general_routes_bits(dtype, monkeypatch):
     """``_plain_call`` (cached plan straight to the engine) gives the general
@@ -1083,18 +1099,10 @@ def test_lean_nd_route_gives_the_general_routes_bits(dtype, monkeypatch):
                                      workers=workers):
                                 return getattr(fs, name)(x, k, mode, method,
                                                          workers=workers)
-                            ref = _general_route_outcome(call, monkeypatch)
-                            del ran[:]
-                            if isinstance(ref, Exception):
-                                with pytest.raises(type(ref)):
-                                    call()
+                            lean = _against_general_route(
+                                call, ran, monkeypatch, (s1, s2, kname, name, mode))
+                            if lean is None:
                                 continue
-                            got = call()
-                            assert got.dtype == ref.dtype and got.shape == ref.shape
-                            assert got.tobytes() == ref.tobytes() or (
-                                np.array_equal(got, ref, equal_nan=True)
-                                and np.isnan(ref).any()), (s1, s2, kname, name, mode)
-                            lean = bool(ran) and ran[0] is not None
                             n_lean += lean
                             if kname in ("nan", "inf"):
                                 assert not lean, (s1, s2, kname)
@@ -1147,17 +1155,10 @@ def test_lean_2d_calls_give_the_general_routes_bits(dtype, monkeypatch):
                             def call(x=x, kk=kk, name=name, mode=mode, boundary=boundary,
                                      fill=fill):
                                 return getattr(fs, name)(x, kk, mode, boundary, fill)
-                            ref = _general_route_outcome(call, monkeypatch)
-                            del ran[:]
-                            if isinstance(ref, Exception):
-                                with pytest.raises(type(ref)):
-                                    call()
+                            lean = _against_general_route(
+                                call, ran, monkeypatch, (s1, s2, name, mode, boundary))
+                            if lean is None:
                                 continue
-                            got = call()
-                            assert got.dtype == ref.dtype and got.shape == ref.shape
-                            assert got.tobytes() == ref.tobytes() or np.array_equal(
-                                got, ref, equal_nan=True), (s1, s2, name, mode, boundary)
-                            lean = bool(ran) and ran[0] is not None
                             n_lean += lean
                             if (fill != 0 or boundary not in ("fill", "pad")
                                     or kk is nan_k or (name == "correlate2d" and mode == "same"
