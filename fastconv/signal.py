@@ -179,16 +179,26 @@ def _plain_direct(in1, b, mode, nthreads):
     if in1.dtype != b.dtype or in1.dtype.char not in "fd" or not in1.ndim:
         return None
     plan = _plain_plan(in1.shape, b.shape, in1.dtype.char, mode)
-    if plan is None or has_nonfinite(b):
+    if plan is None:
+        return None
+    return _run_plain_plan(in1, b[(slice(None, None, -1),) * in1.ndim], plan, nthreads)
+
+
+def _run_plain_plan(in1, w, plan, nthreads):
+    """`in1` correlated with `w` (same dtype and rank) by a plan of
+    :func:`_plain_plan`, or None -- for a kernel that is not finite (the
+    general route reproduces SciPy's NaN/inf pattern; the sum of squares of
+    finite weights overflows only beyond ~1e19 in float32, which also goes
+    there) and where the overflow guard wants the baseline kernels."""
+    if not math.isfinite(np.dot(w.reshape(-1), w.reshape(-1))):
         return None
     pads, eplan, separable = plan
     x = in1[None, None]
-    w = b[(slice(None, None, -1),) * in1.ndim][None, None]
-    if separable:   # the rank-one test needs the values: the general route decides
+    w = w[None, None]
+    if separable:   # the rank-one test needs the values (run_engine has it)
         return run_engine(x, w, pads, "real", in1.dtype, nthreads)[0, 0, 0]
-    ones = (1,) * in1.ndim
-    return _engine.correlate(x, w, stride=ones, dilation=ones, pads=pads, nthreads=nthreads,
-                             plan=eplan)[0, 0]
+    out = _engine.run_plain(eplan, np.ascontiguousarray(x), np.ascontiguousarray(w), nthreads)
+    return None if out is None else out[0, 0]
 
 
 @functools.lru_cache(maxsize=256)
@@ -254,16 +264,26 @@ def _small_plan(s1, s2, dchar, mode):
     return plan_small(s1, s2, dchar, tuple(conv_windows(mode, s1, s2, range(len(s1)))))
 
 
-def _small_call(in1, in2, mode, method, corr):
-    """A small real float32/float64 call straight to the generic kernel, or
-    None.  Fewer than ``TINY_MACS`` multiply-adds: ``method='auto'`` is
-    always the direct method there (:func:`choose_method`), no thread pays,
-    and the baseline kernel needs no overflow guard."""
+def _plain_dtype(in1, in2, mode, method):
+    """The dtype of a call the short routes take (:func:`_small_call`,
+    :func:`_plain_call`): two ndarrays of one dtype, float32 or float64, a
+    str `mode`, ``method='auto'`` or ``'direct'``; else None."""
     if type(in1) is not np.ndarray or type(in2) is not np.ndarray:
         return None
     dt = in1.dtype
     if not ((dt is _F64 or dt is _F32) and in2.dtype is dt) or type(mode) is not str or \
             not (method == "auto" or method == "direct"):
+        return None
+    return dt
+
+
+def _small_call(in1, in2, mode, method, corr):
+    """A small real float32/float64 call straight to the generic kernel, or
+    None.  Fewer than ``TINY_MACS`` multiply-adds: ``method='auto'`` is
+    always the direct method there (:func:`choose_method`), no thread pays,
+    and the baseline kernel needs no overflow guard."""
+    dt = _plain_dtype(in1, in2, mode, method)
+    if dt is None:
         return None
     plan = _small_plan(in1.shape, in2.shape, dt.char, mode)
     if plan is None:
@@ -284,46 +304,19 @@ def _plain_call(in1, in2, mode, method, corr, nthreads):
     us a call, where the filter itself takes ~9).  `nthreads`: the resolved
     `workers`, or None for the default.  None sends the call to the general
     route (it also raises SciPy's errors)."""
-    if type(in1) is not np.ndarray or type(in2) is not np.ndarray:
+    dt = _plain_dtype(in1, in2, mode, method)
+    if dt is None or in1.ndim < 2 or in1.ndim != in2.ndim or not in1.size or not in2.size \
+            or mode not in ("full", "same", "valid"):
         return None
-    dt = in1.dtype
-    if not ((dt is _F64 or dt is _F32) and in2.dtype is dt) or type(mode) is not str or \
-            not (method == "auto" or method == "direct") or in1.ndim < 2 or \
-            in1.ndim != in2.ndim or not in1.size or not in2.size:
-        return None
-    plan = _lean_plan(in1.shape, in2.shape, dt.char, mode)
-    if plan is None:
-        return None
-    pads, eplan, separable, tiny = plan
-    if method == "auto" and not tiny and not priced_direct(in1.shape, in2.shape, dt, mode):
+    plan = _plain_plan(in1.shape, in2.shape, dt.char, mode)
+    if plan is None or (method == "auto" and in1.size * in2.size >= TINY_MACS
+                        and not priced_direct(in1.shape, in2.shape, dt, mode)):
         return None
     _check_out_memory("correlate" if corr else "convolve", in1.shape, in2.shape, mode, dt)
     if nthreads is None:
         nthreads = resolve_workers(None)
-    b = in2 if corr else in2[(slice(None, None, -1),) * in2.ndim]
-    # finite kernel (the sum of squares of finite values overflows only
-    # beyond 1e19 in float32: those kernels take the general route)
-    if not math.isfinite(np.dot(b.reshape(-1), b.reshape(-1))):
-        return None
-    x = in1[None, None]
-    w = b[None, None]
-    if separable:   # the rank-one test needs the values (run_engine has it)
-        return run_engine(x, w, pads, "real", dt, nthreads)[0, 0, 0]
-    out = _engine.run_plain(eplan, np.ascontiguousarray(x), np.ascontiguousarray(w), nthreads)
-    return None if out is None else out[0, 0]
-
-
-@functools.lru_cache(maxsize=256)
-def _lean_plan(s1, s2, dchar, mode):
-    """:func:`_plain_plan` plus whether ``method='auto'`` is direct by size
-    alone (``TINY_MACS``), for :func:`_plain_call`; None where it does not
-    apply."""
-    if mode not in ("full", "same", "valid"):
-        return None
-    plan = _plain_plan(s1, s2, dchar, mode)
-    if plan is None:
-        return None
-    return plan + (math.prod(s1) * math.prod(s2) < TINY_MACS,)
+    return _run_plain_plan(in1, in2 if corr else in2[(slice(None, None, -1),) * in2.ndim],
+                           plan, nthreads)
 
 
 def _small_int_call(in1, in2, mode, method, corr):
