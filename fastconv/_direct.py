@@ -325,9 +325,7 @@ def run_window(plan, a, b, nthreads, *, pad_mode=None, cval=0, shift_add=False):
     if plan.kind == "product":
         return _product(a, b, result_dtype, plan.route)
     route, cdtype = plan.route, plan.cdtype
-    x, k = (a, b) if plan.orientation == "a" else (b, a)
-    xt = x[plan.crop].transpose(plan.x_perm).reshape(plan.x_shape)
-    kt = k.transpose(plan.k_perm).reshape(plan.k_shape)[plan.flip]
+    xt, kt = window_operands(plan, a, b)
     pads = plan.pads
     if (plan.fixed and pad_mode is not None and route == "real" and plan.kind != "fallback"
             and not shift_add and _edges_apart(xt.shape, kt.shape, pads, cdtype.itemsize)):
@@ -340,8 +338,7 @@ def run_window(plan, a, b, nthreads, *, pad_mode=None, cval=0, shift_add=False):
             res = _shift_add(xt, kt, pads, cdtype)
         else:
             res = run_engine(xt, kt, pads, route, cdtype, nthreads)
-    # res: (N, G, F, *O) in the compute dtype -> result dtype
-    res = res.reshape(plan.res_shape).transpose(plan.res_perm).reshape(plan.out_shape)
+    res = window_result(plan, res)
     if route == "int":
         if result_dtype.kind == "b":
             return res != 0
@@ -349,6 +346,86 @@ def run_window(plan, a, b, nthreads, *, pad_mode=None, cval=0, shift_add=False):
     if res.dtype != result_dtype:
         return res.astype(result_dtype)
     return np.ascontiguousarray(res)
+
+
+@functools.lru_cache(maxsize=256)
+def plain_window_plan(key, pad_mode):
+    """What :func:`run_window` would decide from shapes for a call of
+    :func:`conv_window` with real float32/float64 operands, once per
+    geometry: ``(window plan, engine pads, separable priced, small plan,
+    engine plan)``, or None where that call must take :func:`run_window`
+    itself (not a real engine window, a plan whose kernel role would be
+    taken by `a` (its finiteness unknown), a geometry the engine would
+    crop).  `key` as :func:`plan_window`'s; `pad_mode` the
+    call's (None: zero edges)."""
+    plan = plan_window(key)
+    if plan.kind != "engine" or plan.route != "real" or plan.x_shape[1] != 1 or (
+            plan.searched and plan.orientation != "a"):
+        return None
+    cdtype = plan.cdtype
+    x_shape, pads = plan.x_shape, tuple(tuple(p) for p in plan.pads)
+    if plan.fixed:
+        x_shape = x_shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], pads))
+        pads = ((0, 0),) * len(pads)
+    N, G = x_shape[:2]
+    F = plan.k_shape[1]
+    ks = plan.k_shape[2:]
+    sep = (G == 1 and F == 1 and len(x_shape) >= 4
+           and priced_separable(N, x_shape[2:], ks, pads, cdtype) is not None)
+    w_shape = (G * F, 1) + ks
+    small = _small_engine_plan(x_shape, w_shape, cdtype.char, pads, G, _dispatch.LEVEL)
+    eplan = None
+    if small is None:
+        rank = len(ks)
+        crop, _, _, _, eplan = _engine._geometry_plan(
+            x_shape, w_shape, cdtype, (1,) * rank, (1,) * rank, pads, G, False,
+            "channels_first", False, _dispatch.LEVEL)
+        if crop is not None:
+            return None
+    return plan, pads, sep, small, eplan
+
+
+def run_plain_window(pplan, a, b, nthreads, pad_mode=None, cval=0):
+    """:func:`run_window` of a :func:`plain_window_plan` (`a`, `b` the
+    operands it was planned for, `b` finite), in the compute dtype: the
+    same engine call on the same operands, so the same bits, without its
+    per-call decisions.  None when the overflow guard wants the baseline
+    kernels (the caller then takes :func:`conv_window`)."""
+    plan, pads, sep, small, eplan = pplan
+    cdtype = plan.cdtype
+    xt, kt = window_operands(plan, a[plan.sa], b[plan.sb])
+    if plan.fixed and pad_mode is not None and _edges_apart(xt.shape, kt.shape, plan.pads,
+                                                            cdtype.itemsize):
+        res = _run_edges_apart(xt, kt, plan.pads, cdtype, nthreads, pad_mode, cval)
+        return np.ascontiguousarray(window_result(plan, res))
+    if plan.fixed:
+        xt = _pad_input(xt, plan.pads, "real", cdtype, pad_mode, cval)
+    res = _maybe_separable(xt, kt, pads, cdtype, nthreads) if sep else None
+    if res is None:
+        N, G = xt.shape[:2]
+        x = np.ascontiguousarray(xt, dtype=cdtype)
+        w = np.ascontiguousarray(kt.reshape((G * kt.shape[1], 1) + kt.shape[2:]), dtype=cdtype)
+        out = (_engine.run_small(small, x, w) if small is not None
+               else _engine.run_plain(eplan, x, w, nthreads))
+        if out is None:
+            return None
+        res = out.reshape((N, G, kt.shape[1]) + out.shape[2:])
+    return np.ascontiguousarray(window_result(plan, res))
+
+
+def window_operands(plan, a, b):
+    """The engine operands of an 'engine' or 'fallback' :class:`WindowPlan`
+    (`a` and `b` already sliced by its ``sa``, ``sb``): x (N, G, *S) and
+    the flipped kernel (G, F, *K), views."""
+    x, k = (a, b) if plan.orientation == "a" else (b, a)
+    xt = x[plan.crop].transpose(plan.x_perm).reshape(plan.x_shape)
+    return xt, k.transpose(plan.k_perm).reshape(plan.k_shape)[plan.flip]
+
+
+def window_result(plan, res):
+    """The engine's result `res` (N, G, F, *O) arranged as the window of
+    `plan` (in the compute dtype)."""
+    return res.reshape(plan.res_shape).transpose(plan.res_perm).reshape(plan.out_shape)
 
 
 def _product(a, b, result_dtype, route):
@@ -432,13 +509,12 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
             out[tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))] = xt
             return out
         return _pad_in_scratch(xt, width, "constant", value)
-    if xt.size <= _SMALL_GATHER:
-        # one gather per padded axis with np.pad's own index pattern (cached):
-        # np.pad's per-mode Python loops cost ~20-50 us even on an 8 x 8 array
-        for axis, (lo, hi) in enumerate(width):
-            if lo or hi:
-                xt = xt.take(_pad_index(xt.shape[axis], lo, hi, pad_mode), axis=axis)
-        return xt
+    if xt.size <= _SMALL_FRESH:
+        # a fresh array: small copies are not worth the scratch buffer's
+        # bookkeeping
+        shape, center, copies = _pad_copies(xt.shape, tuple(width), pad_mode)
+        out = np.empty(shape, dtype=xt.dtype)
+        return _fill_pad(out, xt, center, copies)
     return _pad_in_scratch(xt, width, pad_mode)
 
 
@@ -448,30 +524,55 @@ def _pad_in_scratch(xt, width, mode, value=0):
     array faulted its
     pages in on every call without glibc's malloc tuning (ndimage.correlate
     float32 2048^2 3x3 'reflect': 12.5 ms, 3.5 with the tuning, 1.4 for
-    'constant', which pads nothing).  Axis by axis as np.pad: the edges of
-    axis `a` are gathered (np.pad's own index pattern) over the extent the
-    axes before it already have, so the corners are np.pad's."""
+    'constant', which pads nothing)."""
     shape = [n + lo + hi for n, (lo, hi) in zip(xt.shape, width)]
     buf = _engine._scratch(math.prod(shape), xt.dtype, slot="pad").reshape(shape)
-    center = tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))
+    if mode == "constant":
+        center = tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))
+        buf[center] = xt
+        for axis, ((lo, hi), n) in enumerate(zip(width, xt.shape)):
+            before = (slice(None),) * axis
+            buf[before + (slice(0, lo),)] = value
+            buf[before + (slice(lo + n, None),)] = value
+        return buf
+    _, center, copies = _pad_copies(xt.shape, tuple(width), mode)
+    return _fill_pad(buf, xt, center, copies)
+
+
+def _fill_pad(buf, xt, center, copies):
+    """Write `xt` at `center` of `buf` and its edges by the `copies` of
+    :func:`_pad_copies`."""
     buf[center] = xt
+    for dst, src in copies:
+        buf[dst] = buf[src]
+    return buf
+
+
+@functools.lru_cache(maxsize=256)
+def _pad_copies(shape, width, mode):
+    """np.pad's extension of an array of `shape` by `width` in `mode` (not
+    'constant') as copies within the padded buffer: (padded shape, index of
+    the original, [(destination, source) index tuples]).  Axis by axis as
+    np.pad: the edges of axis `a` are copied over the extent the axes
+    before it already have, so the corners are np.pad's; an edge whose
+    source is a run of consecutive rows is one slice copy
+    (:func:`_edge_sources`)."""
+    pshape = tuple(n + lo + hi for n, (lo, hi) in zip(shape, width))
+    center = tuple(slice(lo, lo + n) for n, (lo, hi) in zip(shape, width))
+    copies = []
     for axis, (lo, hi) in enumerate(width):
         if not (lo or hi):
             continue
-        n = xt.shape[axis]
-        sub = buf[tuple(center[a] if a > axis else slice(None) for a in range(buf.ndim))]
-        before = (slice(None),) * axis
-        if mode == "constant":
-            sub[before + (slice(0, lo),)] = value
-            sub[before + (slice(lo + n, None),)] = value
-            continue
+        n = shape[axis]
         src_lo, src_hi = _edge_sources(n, lo, hi, mode)
-        # indexing, not take(): take copies a non-contiguous source whole
+        rest = tuple(center[a] for a in range(axis + 1, len(shape)))
+        before = (slice(None),) * axis
         if lo:
-            sub[before + (slice(0, lo),)] = sub[before + (src_lo,)]
+            copies.append((before + (slice(0, lo),) + rest, before + (src_lo,) + rest))
         if hi:
-            sub[before + (slice(lo + n, None),)] = sub[before + (src_hi,)]
-    return buf
+            copies.append((before + (slice(lo + n, None),) + rest,
+                           before + (src_hi,) + rest))
+    return pshape, center, tuple(copies)
 
 
 @functools.lru_cache(maxsize=256)
@@ -503,11 +604,12 @@ def _as_slice(idx):
 
 
 _SMALL_PAD = 1 << 16     # elements; larger arrays are padded by np.pad itself
-# The gathers of the other modes copy element by element: np.pad's slab
-# copies win from ~30 000 elements (float64 'reflect', Intel Xeon,
-# 2026-12-05: 128^2 take 16 us against np.pad's 25, 192^2 32 against 29,
-# 256^2 54 against 35, 32^3 52 against 43; 1-D 8192 7 against 17).
-_SMALL_GATHER = 1 << 14
+# Up to this many elements an extension by edge copies goes into a fresh
+# array, from it into the thread's scratch buffer (Zen 4, 2026-12-06,
+# float32 'reflect' by one: 64^2 3.6 us against 5.3, 256^2 10.3 against
+# 11.2, 512^2 36 against 35; np.pad 23, 31, 57; the element gather this
+# replaced took 13 us at 128^2).
+_SMALL_FRESH = 1 << 16
 
 
 @functools.lru_cache(maxsize=256)

@@ -407,14 +407,14 @@ def test_small_arrays_padded_by_gather_match_scipy(mode, shape, ksize):
 
 @pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge", "constant"])
 def test_padding_gather_and_np_pad_agree_across_the_size_switch(mode):
-    """Inputs up to _direct._SMALL_GATHER elements are padded by one gather per
-    axis (np.pad's index pattern), larger ones in the thread's scratch
-    buffer, axis by axis with the same pattern: both give np.pad's array on
+    """Inputs up to _direct._SMALL_FRESH elements are padded in a fresh array,
+    larger ones in the thread's scratch buffer, both by edge copies axis by
+    axis with np.pad's index pattern: both give np.pad's array on
     either side of the switch, pads wider than the axis included, and a
     later call's padding in the reused buffer is its own."""
     from fastconv import _direct
     rng = np.random.default_rng(5)
-    n = _direct._SMALL_GATHER
+    n = _direct._SMALL_FRESH
     for shape in ((1, 1, n), (1, 1, n + 1), (1, 2, 8, n // 16), (1, 2, 8, n // 16 + 1),
                   (1, 1, 3, 5)):
         x = rng.standard_normal(shape)
@@ -498,3 +498,71 @@ def test_edges_apart_give_the_extended_copys_bits(dtype, monkeypatch):
         fn.correlate(np.ones((100, 100), dtype), np.ones((3, 3)))
         fn.correlate(np.ones((100, 19), dtype), np.ones((3, 3)))    # 19 < 4 x (3 + 2)
     assert ran == [1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lean_call_gives_the_general_routes_bits(dtype, monkeypatch):
+    """correlate/convolve's lean route (ndimage._plain_call: the cached
+    engine decisions of the usual call) gives the general route's outcome
+    -- bits, dtype, contiguity or exception type -- for every mode, zero
+    and other cvals, origins (invalid ones included), even kernels, a
+    length-1 kernel axis, rank 3, a rank-one kernel the separable route
+    takes, float32 and float64 weights, 1 or 2 threads; it runs in most of
+    these calls, never for non-finite weights, and returns None where the
+    overflow guard wants the baseline kernels."""
+    from fastconv import ndimage as nd_mod
+    ran, refused = [], []
+    real = nd_mod._plain_call
+
+    def spy(*args):
+        out = real(*args)
+        (ran if out is not None else refused).append(np.isfinite(args[1]).all())
+        return out
+
+    rng = np.random.default_rng(31)
+    cases = [((128, 130), (3, 3)), ((97, 140), (4, 5)), ((300, 260), (1, 7)),
+             ((40, 36, 30), (3, 2, 3)), ((300, 310), (9, 9))]
+    n = 0
+    for shape, ks in cases:
+        x = rng.standard_normal(shape).astype(dtype)
+        x_big = x.copy()
+        x_big.flat[7] = np.finfo(dtype).max / 4   # the guard's case with |w| > 1 weights
+        kernels = [rng.standard_normal(ks), rng.standard_normal(ks).astype(np.float32) * 3,
+                   np.multiply.outer(rng.standard_normal(ks[0]),
+                                     rng.standard_normal(ks[1:])).reshape(ks)]
+        nan_k = kernels[0].copy()
+        nan_k.flat[-1] = np.nan
+        kernels.append(nan_k)
+        for i, k in enumerate(kernels):
+            xi = x_big if i == 1 else x
+            for mode, cval in (("reflect", 0.0), ("mirror", 0.0), ("nearest", 0.0),
+                               ("wrap", 0.0), ("grid-wrap", 0.0), ("grid-mirror", 0.0),
+                               ("constant", 0.0), ("constant", 1.5), ("grid-constant", 0),
+                               ("grid-constant", -2.0)):
+                for origin in (0, -1, 1):
+                    for name, workers in (("correlate", None), ("convolve", 1),
+                                          ("correlate", 2)):
+                        if n % 3:       # every third combination, all of them covered
+                            n += 1
+                            continue
+                        n += 1
+                        outcome = []
+                        for lean in (spy, lambda *a: None):
+                            monkeypatch.setattr(nd_mod, "_plain_call", lean)
+                            try:
+                                with np.errstate(all="ignore"):
+                                    outcome.append(getattr(fn, name)(
+                                        xi, k, mode=mode, cval=cval, origin=origin,
+                                        workers=workers))
+                            except Exception as exc:  # noqa: BLE001 - compared below
+                                outcome.append(type(exc))
+                        got, ref = outcome
+                        where = (shape, ks, mode, cval, origin, name)
+                        if isinstance(ref, type):
+                            assert got is ref, where
+                            continue
+                        assert got.dtype == ref.dtype and got.flags.c_contiguous, where
+                        assert np.array_equal(got, ref, equal_nan=True), where
+    monkeypatch.setattr(nd_mod, "_plain_call", real)
+    assert len(ran) > 150 and all(ran)
+    assert len(refused) > 20
