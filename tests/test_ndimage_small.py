@@ -69,9 +69,19 @@ def test_limits_keep_large_calls_on_fastconvs_path(monkeypatch):
     assert calls == [True]
     calls.clear()
     side = int(np.sqrt(lim["nd"][0] / 9)) + 1                # past the N-D limit with 3x3
-    fn.correlate(np.ones((side, side)), np.ones((3, 3)))
-    fn.correlate(np.ones((side - 2, side - 2)), np.ones((3, 3)))
+    # (axes given: not the lean route of the default call, which comes first)
+    fn.correlate(np.ones((side, side)), np.ones((3, 3)), axes=(0, 1))
+    fn.correlate(np.ones((side - 2, side - 2)), np.ones((3, 3)), axes=(0, 1))
     assert calls == [False, True]
+    calls.clear()
+    # the default float call takes the lean route from _PLAIN_MIN on, before
+    # the small-call test; below it SciPy's
+    from fastconv import ndimage as nd_mod
+    side = int(np.sqrt(nd_mod._PLAIN_MIN / 9)) + 1
+    fn.correlate(np.ones((side, side)), np.ones((3, 3)))
+    assert calls == []
+    fn.correlate(np.ones((side - 2, side - 2)), np.ones((3, 3)))
+    assert calls == [True]
     calls.clear()
     # integer inputs: INT_FACTOR times the float limit
     m = int(np.sqrt(lim["filter"][0] * _ndimage_args.INT_FACTOR)) - 1
