@@ -28,8 +28,8 @@ import scipy.signal as _ss
 from fastconv import _engine, _fft
 from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice,
                             numpy_loop_cheaper, priced_direct, worth_pricing)
-from fastconv._direct import (NonFinite, conv_window, has_nonfinite, plan_small, run_engine,
-                              run_small)
+from fastconv._direct import (NonFinite, conv_window, has_nonfinite, plain_window_plan,
+                              plan_small, run_engine, run_plain_window, run_small)
 from fastconv._docs import docfiller
 from fastconv._geometry import check_output_memory
 from fastconv._scipy_args import (BOUNDARIES, NP_PAD, check_fillvalue, check_method, check_mode,
@@ -714,6 +714,10 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, workers, corr):
         out = _plain_call(in1, in2, mode, "direct", corr, nthreads)
         if out is not None:
             return out
+    else:
+        out = _plain_2d_edges(in1, in2, mode, boundary, fillvalue, corr, nthreads)
+        if out is not None:
+            return out
     name = "correlate2d" if corr else "convolve2d"
     if not in1.ndim == in2.ndim == 2:
         raise ValueError(f"{name} inputs must both be 2-D arrays")
@@ -779,6 +783,49 @@ def _lean_2d(in1, in2, mode, boundary, fillvalue, corr):
         return in1.shape[0] >= in2.shape[0] and in1.shape[1] >= in2.shape[1]
     return mode == "full" or (mode == "same" and (
         not corr or (in2.shape[0] % 2 and in2.shape[1] % 2)))
+
+
+def _plain_2d_edges(in1, in2, mode, boundary, fillvalue, corr, nthreads):
+    """A convolve2d/correlate2d call with extended edges ('symm', 'wrap', or
+    'fill' with a fill value other than 0) from its engine decisions cached
+    per geometry (:func:`fastconv._direct.run_plain_window`: the same engine
+    call on the same operands as :func:`conv_window`, so the same bits),
+    or None for the general route.  float32/float64 operands of one dtype,
+    ``'full'``/``'same'``, a finite kernel."""
+    if type(in1) is not np.ndarray or type(in2) is not np.ndarray or \
+            type(mode) is not str or type(boundary) is not str:
+        return None
+    dt = in1.dtype
+    if not (dt is _F64 or dt is _F32) or in2.dtype is not dt or in1.ndim != 2 or \
+            in2.ndim != 2 or not in1.size or not in2.size:
+        return None
+    cval = 0
+    pad_mode = NP_PAD.get(BOUNDARIES.get(boundary))
+    if pad_mode is None:
+        if BOUNDARIES.get(boundary) != "fill" or type(fillvalue) not in (int, float) or \
+                fillvalue == 0 or not abs(fillvalue) < 1e30:
+            return None     # (a NaN or huge fill value: check_fillvalue's conversion)
+        pad_mode, cval = "constant", dt.type(fillvalue)
+    pplan = _plain_2d_plan(in1.shape, in2.shape, dt.char, mode, pad_mode, corr)
+    if pplan is None:
+        return None
+    _check_out_memory("correlate2d" if corr else "convolve2d", in1.shape, in2.shape, mode, dt)
+    w = in2.reshape(-1)
+    if not math.isfinite(np.dot(w, w)):
+        return None
+    return run_plain_window(pplan, in1, in2[::-1, ::-1] if corr else in2, nthreads, pad_mode,
+                            cval)
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_2d_plan(s1, s2, dchar, mode, pad_mode, corr):
+    """The :func:`fastconv._direct.plain_window_plan` of a
+    :func:`_plain_2d_edges` call, or None."""
+    if mode not in ("full", "same"):
+        return None
+    windows = tuple(conv_windows(mode, s1, s2, (0, 1), (lambda n2: n2 // 2) if corr else None))
+    key = (s1, s2, (0, 1), windows, np.dtype(dchar), True, None)
+    return plain_window_plan(key, pad_mode)
 
 
 def _empty_2d(in1, in2, mode, boundary, rt, swapped):

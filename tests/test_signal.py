@@ -1032,9 +1032,10 @@ def test_small_integer_nd_calls_are_scipys_direct(dtype, monkeypatch):
 
 
 def _general_route_outcome(call, monkeypatch):
-    """`call()`'s outcome with the lean N-D route switched off."""
+    """`call()`'s outcome with the lean routes switched off."""
     with monkeypatch.context() as m:
         m.setattr(fs, "_plain_call", lambda *a: None)
+        m.setattr(fs, "_plain_2d_edges", lambda *a: None)
         try:
             return call()
         except Exception as e:  # noqa: BLE001 - compared by type
@@ -1134,10 +1135,16 @@ def test_lean_2d_calls_give_the_general_routes_bits(dtype, monkeypatch):
     """convolve2d/correlate2d with zero fill take the lean route where they
     are the direct convolve/correlate call (same bits, dtype and errors as
     the general 2-D route); other boundaries, fill values, swapped 'valid'
-    operands and correlate2d's even 'same' kernels do not."""
-    ran = []
+    operands and correlate2d's even 'same' kernels do not.  'symm', 'wrap'
+    and other fill values in 'full'/'same' take the lean route with edges
+    (_plain_2d_edges), finite kernels only, with the same bits."""
+    ran, ran_edges = [], []
     real = fs._plain_call
     monkeypatch.setattr(fs, "_plain_call", lambda *a: ran.append(r := real(*a)) or r)
+    real_edges = fs._plain_2d_edges
+    monkeypatch.setattr(fs, "_plain_2d_edges",
+                        lambda *a: ran_edges.append(r := real_edges(*a)) or r)
+    n_edges = 0
     rng = np.random.default_rng(12)
     n_lean = 0
     for s1, s2 in [((96, 80), (3, 3)), ((130, 128), (4, 6)), ((64, 200), (5, 2)),
@@ -1155,13 +1162,19 @@ def test_lean_2d_calls_give_the_general_routes_bits(dtype, monkeypatch):
                             def call(x=x, kk=kk, name=name, mode=mode, boundary=boundary,
                                      fill=fill):
                                 return getattr(fs, name)(x, kk, mode, boundary, fill)
+                            del ran_edges[:]
                             lean = _against_general_route(
                                 call, ran, monkeypatch, (s1, s2, name, mode, boundary))
                             if lean is None:
                                 continue
                             n_lean += lean
+                            edges = bool(ran_edges) and ran_edges[-1] is not None
+                            n_edges += edges
+                            assert edges == (mode != "valid" and kk is k and (
+                                boundary in ("symm", "wrap") or fill == 2)), \
+                                (s1, s2, name, mode, boundary, fill)
                             if (fill != 0 or boundary not in ("fill", "pad")
                                     or kk is nan_k or (name == "correlate2d" and mode == "same"
                                                        and s2 != (3, 3) and s2 != (7, 7))):
                                 assert not lean, (s1, s2, name, mode, boundary, fill)
-    assert n_lean > 50
+    assert n_lean > 50 and n_edges > 100
