@@ -176,11 +176,20 @@ def _symmetry(w):
 class Pass:
     """One 1-D pass: weights (correlation) or a box size, origin, mode."""
 
-    __slots__ = ("axis", "weights", "size", "origin", "mode")
+    __slots__ = ("axis", "weights", "size", "origin", "mode", "_sym")
 
-    def __init__(self, axis, weights=None, size=None, origin=0, mode="reflect"):
+    def __init__(self, axis, weights=None, size=None, origin=0, mode="reflect", sym=None):
         self.axis, self.weights, self.size = axis, weights, size
         self.origin, self.mode = origin, _mode(mode)
+        self._sym = sym
+
+    @property
+    def symmetry(self):
+        """:func:`_symmetry` of the weights (0 for a box), found once."""
+        if self._sym is None:
+            self._sym = 0 if self.weights is None else _symmetry(
+                np.asarray(self.weights, dtype=np.float64))
+        return self._sym
 
     @property
     def k(self):
@@ -254,7 +263,7 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
     k = ps.k
     box = ps.weights is None
     w = np.ones(k, dtype=x.dtype) if box else np.ascontiguousarray(ps.weights, dtype=x.dtype)
-    sym = 0 if box else _symmetry(np.asarray(ps.weights, dtype=np.float64))
+    sym = ps.symmetry
     idx = ps.index(N)
     off = k // 2 + ps.origin
     # box sums along lines (contiguous or in line buffers): SciPy's running
@@ -316,8 +325,7 @@ def _fused(kern, x, pv, ph, cval, nthreads):
     else:
         wv = np.ascontiguousarray(pv.weights, dtype=x.dtype)
         wh = np.ascontiguousarray(ph.weights, dtype=x.dtype)
-        symv = _symmetry(np.asarray(pv.weights, dtype=np.float64))
-        symh = _symmetry(np.asarray(ph.weights, dtype=np.float64))
+        symv, symh = pv.symmetry, ph.symmetry
     strip = min(H, _STRIP) if box else max(1, min(H, 16))
     units = P * -(-H // strip)
     cvv = cval if pv.mode == "constant" else 0.0
@@ -340,7 +348,7 @@ def _fused3(kern, x, pd, pv, ph, cval, nthreads):
     if x.size == 0:
         return out
     ws = [np.ascontiguousarray(ps.weights, dtype=x.dtype) for ps in (pd, pv, ph)]
-    sy = [_symmetry(np.asarray(ps.weights, dtype=np.float64)) for ps in (pd, pv, ph)]
+    sy = [ps.symmetry for ps in (pd, pv, ph)]
     cv = [cval if ps.mode == "constant" else 0.0 for ps in (pd, pv, ph)]
     work = x.size * (pd.k + pv.k + ph.k)
     # four output planes per unit where their buffers fit the budget (the
@@ -499,7 +507,7 @@ def _int_line_pass(x, ps, cval, out_arr, out_dtype, nthreads):
     k = ps.k
     box = ps.weights is None
     w = np.ones(k) if box else np.ascontiguousarray(ps.weights, dtype=np.float64)
-    sym = 0 if box else _symmetry(w)
+    sym = ps.symmetry
     kern = _dispatch.get_kernels(_LEVEL[0])
     # short lines run side by side, _INT_GROUP at a time; long ones in
     # segments (a few long lines still use the threads)
@@ -519,13 +527,17 @@ def _finish_int(res, out_arr, direct):
     return out_arr
 
 
-def apply_passes(input, passes, output, cval, workers, complex_output, scipy_call):
+def apply_passes(input, passes, output, cval, workers, complex_output, scipy_call,
+                 small_checked=False):
     """Validate dtypes, run the passes, fill/return the output (small calls:
-    SciPy's own, see :func:`fastconv._ndimage_args.scipy_if_small`)."""
-    res = scipy_if_small("filter", input.size, input.dtype, input.ndim, scipy_call,
-                         shape=input.shape, axis=passes[0].axis if len(passes) == 1 else None)
-    if res is not None:
-        return res
+    SciPy's own, see :func:`fastconv._ndimage_args.scipy_if_small`, unless
+    the caller has already applied its own rule: `small_checked`)."""
+    if not small_checked:
+        res = scipy_if_small("filter", input.size, input.dtype, input.ndim, scipy_call,
+                             shape=input.shape,
+                             axis=passes[0].axis if len(passes) == 1 else None)
+        if res is not None:
+            return res
     nthreads = resolve_workers(workers)
     out_arr, out_dtype = output_array(output, input, complex_output)
     if not _supported(input.dtype, np.dtype(out_dtype)):
@@ -602,6 +614,11 @@ def _gauss_pass(axis, sigma, order, mode, truncate, radius):
         lw = radius
     if not isinstance(lw, numbers.Integral) or lw < 0:
         raise ValueError("Radius must be a nonnegative integer.")
+    if isinstance(sigma, _SCALARS) and type(order) is int and type(lw) is int:
+        # cached (SciPy's kernel function and the symmetry test took ~15 us
+        # a pass, as long as the filtering of a 128 x 128 image)
+        return Pass(axis, weights=_gauss_weights(type(sigma), sigma, order, lw), mode=mode,
+                    sym=_gauss_symmetry(type(sigma), sigma, order, lw))
     weights = _gaussian_kernel1d(sigma, order, lw)[::-1]
     return Pass(axis, weights=np.ascontiguousarray(weights, dtype=np.float64), mode=mode)
 
@@ -618,6 +635,12 @@ def _gauss_weights(stype, sigma, order, lw):
     w = np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1], dtype=np.float64)
     w.flags.writeable = False
     return w
+
+
+@functools.lru_cache(maxsize=256)
+def _gauss_symmetry(stype, sigma, order, lw):
+    """:func:`_symmetry` of :func:`_gauss_weights`, once per its arguments."""
+    return _symmetry(_gauss_weights(stype, sigma, order, lw))
 
 
 def _small_gaussian(input, sigma, order, mode, cval, truncate, radius, axis=None):
@@ -811,7 +834,10 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
            [35, 37, 39, 40, 42]])
     """
     input = np.asarray(input)
-    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+    taps = _gauss_taps(sigma, truncate, radius) if input.ndim <= 2 else None
+    res = scipy_if_small("filter" if taps is None else "gauss",
+                         input.size if taps is None else input.size * taps,
+                         input.dtype, input.ndim,
                          lambda: _nd.gaussian_filter(input, sigma, order, output, mode, cval,
                                                      truncate, radius=radius, axes=axes),
                          shape=input.shape if axes is None else None,
@@ -832,7 +858,20 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     def scipy_call():
         return _nd.gaussian_filter(input, sigma, order, output, mode, cval, truncate,
                                    radius=radius, axes=axes)
-    return apply_passes(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
+    return apply_passes(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call,
+                        small_checked=True)
+
+
+def _gauss_taps(sigma, truncate, radius):
+    """The kernel length of a scalar-`sigma` gaussian_filter (the small-call
+    rule "gauss" counts elements times taps: SciPy's passes cost per tap,
+    fastconv's cached route little more for long kernels), or None (another
+    sigma, radius or truncate: the "filter" rule of the input's size)."""
+    if not isinstance(sigma, _SCALARS) or not isinstance(truncate, _SCALARS) or not (
+            radius is None or type(radius) is int):
+        return None
+    lw = int(truncate * float(sigma) + 0.5) if radius is None else radius
+    return 2 * lw + 1 if lw >= 0 else None
 
 
 # --------------------------------------------------------------------------

@@ -190,8 +190,15 @@ def check_origin_type(o):
 # threads, float32 10 000 samples sobel 0.87, gaussian_filter 1.19,
 # uniform_filter1d 1.34; 20 000 1.16, 1.51, 1.79; uint8 20 000 0.87-1.26
 # (was 40 000 elements for 1-D "filter" and "laplace" calls).
+# gaussian_filter with a scalar sigma on 1-D and 2-D inputs ("gauss") counts
+# elements times kernel taps: SciPy's passes cost per tap, fastconv's route
+# (weights cached) ~17-22 us whatever the length (Zen 4, 2026-12-06,
+# float32/float64, SciPy's C passes / fastconv: 48^2 x 9 taps 18-19 / 19-20
+# us, 64^2 x 5 23-26 / 19-20, 32^2 x 33 22 / 20, 24^2 x 33 15 / 19-22, 64^2
+# x 33 71-75 / 22-24; 1-D 2000 x 33 19 / 17-18, 8000 x 5 19-20 / 18).
+# 3-D inputs keep the "filter" rule (fastconv's float32 3-D passes cost more).
 SMALL = {"nd": (120_000, 120_000), "line": (120_000, 6_000), "filter": (9_000, 15_000),
-         "laplace": (24_000, 15_000)}
+         "laplace": (24_000, 15_000), "gauss": (25_000, 50_000)}
 INT_FACTOR = 8
 # ... and SciPy's 1-D filters pay per line (15-30 ns a line: a float32
 # (100, 100, 1) array along its last axis, 10,000 lines of one sample,

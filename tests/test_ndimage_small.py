@@ -62,11 +62,27 @@ def test_limits_keep_large_calls_on_fastconvs_path(monkeypatch):
     calls = _spy(monkeypatch)
     lim = _ndimage_args.SMALL
     n = int(np.sqrt(lim["filter"][0])) + 1                 # past the 2-D filter limit
-    fn.gaussian_filter(np.ones((n, n)), 1.0)
+    fn.uniform_filter(np.ones((n, n)), 3)
     assert calls == [False, False]                          # top check, then the passes
+    calls.clear()
+    fn.uniform_filter(np.ones((n - 2, n - 2)), 3)
+    assert calls == [True]
+    calls.clear()
+    # gaussian_filter on 2-D inputs counts elements times taps (9 for sigma 1)
+    # in one check; 3-D inputs keep the filter rule
+    n = int(np.sqrt(lim["gauss"][0] / 9)) + 1
+    fn.gaussian_filter(np.ones((n, n)), 1.0)
+    assert calls == [False]
     calls.clear()
     fn.gaussian_filter(np.ones((n - 2, n - 2)), 1.0)
     assert calls == [True]
+    calls.clear()
+    fn.gaussian_filter(np.ones((n, n)), 1.0, radius=2)      # 5 taps: small again
+    assert calls == [True]
+    calls.clear()
+    fn.gaussian_filter(np.ones((22, 22, 22)), 1.0)          # 10 648 elements: past 9 000
+    fn.gaussian_filter(np.ones((20, 20, 20)), 1.0)
+    assert calls == [False, True]
     calls.clear()
     side = int(np.sqrt(lim["nd"][0] / 9)) + 1                # past the N-D limit with 3x3
     # (axes given: not the lean route of the default call, which comes first)
