@@ -16,7 +16,6 @@ materialised) and the other axes are the engine's batch axis.
 
 
 import functools
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -181,8 +180,7 @@ def _plain_call(input, weights, mode, cval, origin, convolution, workers):
             or input.ndim < 2 or weights.ndim != input.ndim or not input.size \
             or not weights.size:
         return None
-    w = weights.reshape(-1)
-    if not math.isfinite(np.dot(w, w)):
+    if has_nonfinite(weights):
         return None     # the general route handles non-finite weights
     pad_mode = PAD_MODES.get(mode)
     if pad_mode == "constant" and cval == 0:

@@ -187,10 +187,9 @@ def _plain_direct(in1, b, mode, nthreads):
 def _run_plain_plan(in1, w, plan, nthreads):
     """`in1` correlated with `w` (same dtype and rank) by a plan of
     :func:`_plain_plan`, or None -- for a kernel that is not finite (the
-    general route reproduces SciPy's NaN/inf pattern; the sum of squares of
-    finite weights overflows only beyond ~1e19 in float32, which also goes
-    there) and where the overflow guard wants the baseline kernels."""
-    if not math.isfinite(np.dot(w.reshape(-1), w.reshape(-1))):
+    general route reproduces SciPy's NaN/inf pattern) and where the
+    overflow guard wants the baseline kernels."""
+    if has_nonfinite(w):
         return None
     pads, eplan, separable = plan
     x = in1[None, None]
@@ -810,8 +809,7 @@ def _plain_2d_edges(in1, in2, mode, boundary, fillvalue, corr, nthreads):
     if pplan is None:
         return None
     _check_out_memory("correlate2d" if corr else "convolve2d", in1.shape, in2.shape, mode, dt)
-    w = in2.reshape(-1)
-    if not math.isfinite(np.dot(w, w)):
+    if has_nonfinite(in2):
         return None
     return run_plain_window(pplan, in1, in2[::-1, ::-1] if corr else in2, nthreads, pad_mode,
                             cval)

@@ -25,6 +25,7 @@ for the FFT paths).  Tolerances, written where they are used:
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -1178,3 +1179,24 @@ def test_lean_2d_calls_give_the_general_routes_bits(dtype, monkeypatch):
                                                        and s2 != (3, 3) and s2 != (7, 7))):
                                 assert not lean, (s1, s2, name, mode, boundary, fill)
     assert n_lean > 50 and n_edges > 100
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_finite_kernels_raise_no_warning(dtype):
+    """Finite weights whose squares overflow (the lean routes' finiteness
+    test once used the sum of squares, whose overflow warned) run without
+    a warning, with the general route's result, in every front-end that
+    tests its kernel for NaN/inf before the engine."""
+    from fastconv import ndimage as fnd
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((128, 128)).astype(dtype)
+    k = np.full((3, 3), np.sqrt(np.finfo(dtype).max) * 4, dtype=dtype)
+    k[1, 1] = -k[1, 1]
+    calls = [lambda: fs.convolve(x, k, "same"), lambda: fs.correlate(x, k, "valid"),
+             lambda: fs.convolve2d(x, k, "same"), lambda: fs.convolve2d(x, k, "same", "symm"),
+             lambda: fnd.correlate(x, k), lambda: fnd.convolve(x, k, mode="constant")]
+    for call in calls:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = call()
+        assert np.isfinite(got).all()
