@@ -340,8 +340,14 @@ def worth_threads(work):
 _WARM_WINDOW = 5e-5           # seconds after a team's region in which it still spins
 SERIAL_WORK_COLD = 1 << 21    # a team woken after Python work
 SERIAL_WORK_ASLEEP = 1 << 25  # after the process slept (the other CPUs halted)
-_team = {"end": -1.0, "cpu": 0.0}
 _clocks = (time.perf_counter, time.process_time)    # (wall, this process's CPU): tests replace them
+# Before the first region the team does not exist yet: its first region
+# creates the threads (~250 us once, Zen 4) and is judged as if a region
+# had ended at import, by the same rules.  (Judging it by the asleep rule
+# until some call brought 2^25 multiply-adds kept a process of mid-size
+# calls serial for good: ndimage.correlate 512^2 x 3^2 float32 130 us,
+# 80 with the team.)
+_team = {"end": _clocks[0](), "cpu": _clocks[1]()}
 
 
 def worth_waking(work):

@@ -221,7 +221,8 @@ class FakeClocks:
         self.wall = 1000.0
         self.cpu = 10.0
         monkeypatch.setattr(_threads, "_clocks", (lambda: self.wall, lambda: self.cpu))
-        monkeypatch.setattr(_threads, "_team", {"end": -1.0, "cpu": 0.0})
+        # (the policy's state at import: as if a region had just ended)
+        monkeypatch.setattr(_threads, "_team", {"end": self.wall, "cpu": self.cpu})
 
     def pause(self, seconds, busy):
         """`seconds` pass; this process runs all of them (busy) or none."""
@@ -235,9 +236,15 @@ def test_a_sleeping_team_needs_more_work(monkeypatch):
     floor, cold, asleep = (_threads.SERIAL_WORK, _threads.SERIAL_WORK_COLD,
                            _threads.SERIAL_WORK_ASLEEP)
     assert floor < cold < asleep
-    # no team yet: only work that pays for waking halted CPUs
+    # no team yet: judged from import time by the same rules -- after the
+    # process slept only work that pays for waking halted CPUs, after
+    # Python work (loading data, say) the cold rule
+    clk.pause(1e-2, busy=False)
     assert not _threads.worth_waking(asleep - 1)
     assert _threads.worth_waking(asleep)
+    clk.pause(1.0, busy=True)
+    assert not _threads.worth_waking(cold - 1)
+    assert _threads.worth_waking(cold)
     _threads.team_used()
     # right after a region the team spins: the floor applies
     clk.pause(_threads._WARM_WINDOW / 2, busy=True)
@@ -270,6 +277,7 @@ def test_engine_runs_serially_when_waking_does_not_pay(monkeypatch):
     x = rng.standard_normal((1, 1, 256, 256))     # 0.59 M multiply-adds with 3 x 3
     w = rng.standard_normal((1, 1, 3, 3))
     kw = dict(stride=(1, 1), dilation=(1, 1), pads=((1, 1), (1, 1)), nthreads=2)
+    clk.pause(1.0, busy=True)
     ref = _engine.correlate(x, w, **kw)          # cold: one thread
     _threads.team_used()
     clk.pause(_threads._WARM_WINDOW / 2, busy=True)
