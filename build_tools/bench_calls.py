@@ -33,9 +33,10 @@ below ``R`` (default 1.05x) and a summary.
 
 ``mid``: mid-size images (64^2 to 512^2, 3x3 and 5x5, float32 and float64),
 where the per-call set-up is still a large share of the call:
-``convolve`` and ``convolve2d`` ``'same'`` (zero edges) and ``ndimage.correlate``
-(``'reflect'``) against SciPy's call and OpenCV's ``filter2D`` with the same
-edges (when ``cv2`` is installed).
+``convolve`` and ``convolve2d`` ``'same'`` (zero edges), ``convolve2d``
+``'symm'`` and ``ndimage.correlate`` (``'reflect'``) against SciPy's call and
+OpenCV's ``filter2D`` with the same edges, and ``gaussian_filter`` (sigma 1
+and 3) against SciPy's and ``cv2.GaussianBlur`` (when ``cv2`` is installed).
 
 ``icount NAME N``: the same calls counted in instructions, which do not drift
 with the machine's load (run it twice, with N and 0, and divide the
@@ -327,6 +328,9 @@ def mid_cases(rng):
                          lambda a=a, w=w: ss.convolve(a, w, "same"), "constant"),
                         ("convolve2d same", lambda a=a, w=w: fastconv.convolve2d(a, w, "same"),
                          lambda a=a, w=w: ss.convolve2d(a, w, "same"), "constant"),
+                        ("convolve2d symm", lambda a=a, w=w: fastconv.convolve2d(
+                            a, w, "same", "symm"),
+                         lambda a=a, w=w: ss.convolve2d(a, w, "same", "symm"), "reflect"),
                         ("ndimage.correlate", lambda a=a, w=w: fnd.correlate(a, w),
                          lambda a=a, w=w: ndi.correlate(a, w), "reflect")):
                     peers = {"SciPy": scipys}
@@ -337,6 +341,17 @@ def mid_cases(rng):
                         peers["cv2"] = (lambda a=a, kern=kern, border=border:
                                         cv2.filter2D(a, -1, kern, borderType=border))
                     cases.append((f"{name} {tag}", ours, peers))
+            # a Gaussian of sigma k - 2 (1 and 3: 9 and 25 taps, truncate 4)
+            for k in (3, 5):
+                a = rng.standard_normal((n, n)).astype(dt)
+                sigma = k - 2.0
+                peers = {"SciPy": lambda a=a, s=sigma: ndi.gaussian_filter(a, s)}
+                if cv2 is not None:
+                    ksize = 2 * int(4 * sigma + 0.5) + 1
+                    peers["cv2"] = (lambda a=a, s=sigma, ks=ksize: cv2.GaussianBlur(
+                        a, (ks, ks), s, borderType=cv2.BORDER_REFLECT))
+                cases.append((f"gaussian_filter {np.dtype(dt).name} {n}^2 sigma {sigma:g}",
+                              lambda a=a, s=sigma: fnd.gaussian_filter(a, s), peers))
     return cases
 
 

@@ -180,7 +180,7 @@ def _plain_call(input, weights, mode, cval, origin, convolution, workers):
             or input.ndim < 2 or weights.ndim != input.ndim or not input.size \
             or not weights.size:
         return None
-    if has_nonfinite(weights):
+    if not _engine.finite_weights(weights):
         return None     # the general route handles non-finite weights
     pad_mode = PAD_MODES.get(mode)
     if pad_mode == "constant" and cval == 0:

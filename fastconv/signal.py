@@ -189,7 +189,7 @@ def _run_plain_plan(in1, w, plan, nthreads):
     :func:`_plain_plan`, or None -- for a kernel that is not finite (the
     general route reproduces SciPy's NaN/inf pattern) and where the
     overflow guard wants the baseline kernels."""
-    if has_nonfinite(w):
+    if not _engine.finite_weights(w):
         return None
     pads, eplan, separable = plan
     x = in1[None, None]
@@ -809,7 +809,7 @@ def _plain_2d_edges(in1, in2, mode, boundary, fillvalue, corr, nthreads):
     if pplan is None:
         return None
     _check_out_memory("correlate2d" if corr else "convolve2d", in1.shape, in2.shape, mode, dt)
-    if has_nonfinite(in2):
+    if not _engine.finite_weights(in2):
         return None
     return run_plain_window(pplan, in1, in2[::-1, ::-1] if corr else in2, nthreads, pad_mode,
                             cval)
