@@ -525,15 +525,25 @@ def _geometry_plan(x_shape, w_shape, dtype, stride, dilation, pads, groups, relu
     reduced geometry and its plan, see :func:`_reduce_geometry`), once per
     geometry: (crop of x or None, stride, dilation, pads, plan).  Raises
     what :func:`output_shape` raises for an impossible geometry."""
+    crop, s, d, p, xs = _kept_reduction(x_shape, w_shape, stride, dilation, pads, groups,
+                                        layout)
+    plan = plan_correlate(xs, w_shape, dtype, stride=s, dilation=d, pads=p, groups=groups,
+                          relu=relu, layout=layout, accumulate=accumulate, level=level)
+    return crop, s, d, p, plan
+
+
+def _kept_reduction(x_shape, w_shape, stride, dilation, pads, groups, layout):
+    """:func:`_reduced` where the reduced geometry keeps the output shape,
+    else the geometry as given: (crop of x or None, stride, dilation, pads,
+    shape of the cropped x).  Raises what :func:`output_shape` raises for
+    an impossible geometry."""
     oshape = output_shape(x_shape, w_shape, stride, dilation, pads, groups, layout)
     crop, s, d, p = _reduced(x_shape, w_shape, oshape, stride, dilation, pads, layout)
     xs = x_shape if crop is None else tuple(len(range(*c.indices(n)))
                                             for c, n in zip(crop, x_shape))
     if output_shape(xs, w_shape, s, d, p, groups, layout) != oshape:
-        crop, s, d, p, xs = None, stride, dilation, pads, x_shape
-    plan = plan_correlate(xs, w_shape, dtype, stride=s, dilation=d, pads=p, groups=groups,
-                          relu=relu, layout=layout, accumulate=accumulate, level=level)
-    return crop, s, d, p, plan
+        return None, stride, dilation, pads, x_shape
+    return crop, s, d, p, xs
 
 
 _UNFUSED_FALLBACK = [True]   # tests and benchmarks may switch the guard off
@@ -1430,10 +1440,10 @@ def correlate(x, w, *, stride, dilation, pads, groups=1, bias=None, relu=False,
         if crop is not None:
             x = x[crop]
     elif plan is None:
-        oshape = output_shape(x.shape, w.shape, stride, dilation, pads, groups, layout)
-        reduced = _reduce_geometry(x, w, oshape, stride, dilation, pads, layout)
-        if output_shape(reduced[0].shape, w.shape, *reduced[1:], groups, layout) == oshape:
-            x, stride, dilation, pads = reduced
+        crop, stride, dilation, pads, _ = _kept_reduction(x.shape, w.shape, stride, dilation,
+                                                          pads, groups, layout)
+        if crop is not None:
+            x = x[crop]
 
     def replan(lvl):
         return plan_correlate(x.shape, w.shape, dtype, stride=stride, dilation=dilation,
