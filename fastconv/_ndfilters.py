@@ -173,6 +173,17 @@ def _symmetry(w):
     return 0
 
 
+@functools.lru_cache(maxsize=64)
+def _box(k, dtype):
+    """`k` ones of `dtype` (read-only): a box pass's weights."""
+    w = np.ones(k, dtype=dtype)
+    w.setflags(write=False)
+    return w
+
+
+_F64 = np.dtype(np.float64)
+
+
 class Pass:
     """One 1-D pass: weights (correlation) or a box size, origin, mode."""
 
@@ -262,7 +273,7 @@ def _one_pass(kern, x, ps, cval, exact, nthreads, out=None, store=0):
         return out
     k = ps.k
     box = ps.weights is None
-    w = np.ones(k, dtype=x.dtype) if box else np.ascontiguousarray(ps.weights, dtype=x.dtype)
+    w = _box(k, x.dtype) if box else np.ascontiguousarray(ps.weights, dtype=x.dtype)
     sym = ps.symmetry
     idx = ps.index(N)
     off = k // 2 + ps.origin
@@ -319,8 +330,8 @@ def _fused(kern, x, pv, ph, cval, nthreads):
         return out
     box = pv.weights is None
     if box:
-        wv = np.ones(pv.k, dtype=x.dtype)
-        wh = np.ones(ph.k, dtype=x.dtype)
+        wv = _box(pv.k, x.dtype)
+        wh = _box(ph.k, x.dtype)
         symv = symh = 0
     else:
         wv = np.ascontiguousarray(pv.weights, dtype=x.dtype)
@@ -506,7 +517,7 @@ def _int_line_pass(x, ps, cval, out_arr, out_dtype, nthreads):
         return _finish_int(res, out_arr, direct)
     k = ps.k
     box = ps.weights is None
-    w = np.ones(k) if box else np.ascontiguousarray(ps.weights, dtype=np.float64)
+    w = _box(k, _F64) if box else np.ascontiguousarray(ps.weights, dtype=np.float64)
     sym = ps.symmetry
     kern = _dispatch.get_kernels(_LEVEL[0])
     # short lines run side by side, _INT_GROUP at a time; long ones in
@@ -878,6 +889,14 @@ def _gauss_taps(sigma, truncate, radius):
 # uniform
 
 
+@functools.lru_cache(maxsize=128)
+def _uniform_passes(ndim, size, origin, mode):
+    """The passes of ``uniform_filter(size=size, origin=origin, mode=mode)``
+    on every axis of an `ndim`-dimensional input (one int size and origin,
+    a str mode), once per arguments; raises as :func:`_uniform_pass`."""
+    return tuple(_uniform_pass(ax, size, origin, mode) for ax in range(ndim) if size > 1)
+
+
 def _uniform_pass(axis, size, origin, mode):
     if size < 1:
         raise RuntimeValueError("incorrect filter size")
@@ -1020,13 +1039,16 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
                          lambda: c_uniform(input, size, mode, cval, origin))
     if res is not None:
         return res
-    axes = check_axes(axes, input.ndim)
-    n = len(axes)
-    sizes = normalize_sequence(size, n)
-    origins = normalize_sequence(origin, n)
-    modes = normalize_sequence(mode, n)
-    passes = [_uniform_pass(axes[i], int(sizes[i]), origins[i], modes[i])
-              for i in range(n) if sizes[i] > 1]
+    if axes is None and type(size) is int and type(origin) is int and type(mode) is str:
+        passes = list(_uniform_passes(input.ndim, size, origin, mode))
+    else:
+        axes = check_axes(axes, input.ndim)
+        n = len(axes)
+        sizes = normalize_sequence(size, n)
+        origins = normalize_sequence(origin, n)
+        modes = normalize_sequence(mode, n)
+        passes = [_uniform_pass(axes[i], int(sizes[i]), origins[i], modes[i])
+                  for i in range(n) if sizes[i] > 1]
 
     def scipy_call():
         return _nd.uniform_filter(input, size, output, mode, cval, origin, axes=axes)
@@ -1042,6 +1064,25 @@ for _w in _SMOOTH:
     _w.flags.writeable = False
 
 
+def _edge_pass_list(ndim, axis, modes, smooth):
+    """The passes of an edge filter: the derivative ``[-1, 0, 1]`` along
+    `axis`, `smooth` along every other axis (`modes` one per axis)."""
+    passes = [Pass(axis, weights=np.array([-1.0, 0.0, 1.0]), mode=modes[axis])]
+    passes += [Pass(ii, weights=np.array(smooth), mode=modes[ii])
+               for ii in range(ndim) if ii != axis]
+    return passes
+
+
+@functools.lru_cache(maxsize=64)
+def _edge_passes(ndim, axis, mode, smooth):
+    """:func:`_edge_pass_list` for one str `mode`, once per arguments (the
+    weights' symmetry found once too)."""
+    passes = tuple(_edge_pass_list(ndim, axis, [mode] * ndim, smooth))
+    for ps in passes:
+        ps.weights.setflags(write=False)        # shared by every call
+    return passes
+
+
 def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
     res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
@@ -1052,10 +1093,11 @@ def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     if res is not None:
         return res
     axis = normalize_axis_index(axis, input.ndim)
-    modes = normalize_sequence(mode, input.ndim)
-    passes = [Pass(axis, weights=np.array([-1.0, 0.0, 1.0]), mode=modes[axis])]
-    passes += [Pass(ii, weights=np.array(smooth), mode=modes[ii])
-               for ii in range(input.ndim) if ii != axis]
+    if type(mode) is str:
+        passes = list(_edge_passes(input.ndim, axis, mode, tuple(smooth)))
+    else:
+        passes = _edge_pass_list(input.ndim, axis, normalize_sequence(mode, input.ndim),
+                                 smooth)
 
     def scipy_call():
         return scipy_fn(input, axis, output, mode, cval)
