@@ -924,3 +924,31 @@ def test_short_last_axis_runs_separate_passes(monkeypatch):
         got = fndi.gaussian_filter(x, 1.5)
         assert bool(calls) is fused, shape
         np.testing.assert_allclose(got, sndi.gaussian_filter(x, 1.5), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_cached_passes_give_the_per_call_passes_bits(dtype):
+    """gaussian_filter, uniform_filter, sobel and prewitt keep their passes
+    (weights, symmetry) from one call to the next for plain arguments; the
+    results equal those of the per-call passes (the same arguments spelled
+    per axis, which skip the caches), on first and later calls, and the
+    shared weights stay unchanged."""
+    rng = np.random.default_rng(11)
+    x = (rng.random((150, 140)) * 200).astype(dtype)
+    calls = [(lambda a, m: fndi.gaussian_filter(a, 1.5, mode=m),
+              lambda a, m: fndi.gaussian_filter(a, [1.5, 1.5], mode=[m, m])),
+             (lambda a, m: fndi.uniform_filter(a, 5, mode=m, origin=1),
+              lambda a, m: fndi.uniform_filter(a, [5, 5], mode=[m, m], origin=[1, 1])),
+             (lambda a, m: fndi.sobel(a, 0, mode=m), lambda a, m: fndi.sobel(a, 0, mode=[m, m])),
+             (lambda a, m: fndi.prewitt(a, 1, mode=m), lambda a, m: fndi.prewitt(a, 1, mode=[m, m]))]
+    for cached, per_call in calls:
+        for mode in ("reflect", "wrap", "constant"):
+            ref = per_call(x, mode)
+            for _ in range(2):
+                got = cached(x, mode)
+                assert got.dtype == ref.dtype
+                assert np.array_equal(got, ref), mode
+    for ps in _ndfilters._edge_passes(2, 0, "reflect", (1.0, 2.0, 1.0)):
+        assert not ps.weights.flags.writeable
+    assert _ndfilters._edge_passes(2, 0, "reflect", (1.0, 2.0, 1.0))[1].weights.tolist() == \
+        [1.0, 2.0, 1.0]
