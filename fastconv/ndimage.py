@@ -446,8 +446,6 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
                                   workers)
 
 
-
-
 def _short_line(x, w, mode, cval, origin, convolution):
     """A float32/float64 line filtered by one call of the filters' line
     kernel with its defaults (no `output`, `workers`), or None when an
