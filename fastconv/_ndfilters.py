@@ -1031,7 +1031,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
            [5.33333333, 6.        , 6.66666667]])
     """
     input = np.asarray(input)
-    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+    res = scipy_if_small("box", input.size, input.dtype, input.ndim,
                          lambda: _nd.uniform_filter(input, size, output, mode, cval, origin,
                                                     axes=axes),
                          shape=input.shape if axes is None else None,
@@ -1052,7 +1052,8 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 
     def scipy_call():
         return _nd.uniform_filter(input, size, output, mode, cval, origin, axes=axes)
-    return apply_passes(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call)
+    return apply_passes(input, passes, output, cval, workers, input.dtype.kind == "c", scipy_call,
+                        small_checked=True)
 
 
 # --------------------------------------------------------------------------
@@ -1085,7 +1086,7 @@ def _edge_passes(ndim, axis, mode, smooth):
 
 def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
     input = np.asarray(input)
-    res = scipy_if_small("filter", input.size, input.dtype, input.ndim,
+    res = scipy_if_small("box", input.size, input.dtype, input.ndim,
                          lambda: scipy_fn(input, axis, output, mode, cval),
                          shape=input.shape,
                          lean=None if output is not None else
@@ -1101,7 +1102,8 @@ def _edge(input, axis, output, mode, cval, workers, smooth, scipy_fn):
 
     def scipy_call():
         return scipy_fn(input, axis, output, mode, cval)
-    return apply_passes(input, passes, output, cval, workers, False, scipy_call)
+    return apply_passes(input, passes, output, cval, workers, False, scipy_call,
+                        small_checked=True)
 
 
 @docfiller

@@ -197,8 +197,14 @@ def check_origin_type(o):
 # us, 64^2 x 5 23-26 / 19-20, 32^2 x 33 22 / 20, 24^2 x 33 15 / 19-22, 64^2
 # x 33 71-75 / 22-24; 1-D 2000 x 33 19 / 17-18, 8000 x 5 19-20 / 18).
 # 3-D inputs keep the "filter" rule (fastconv's float32 3-D passes cost more).
+# uniform_filter, sobel and prewitt ("box": their passes cached, ~12 us a
+# call from 48^2 on) from far fewer elements (Zen 4, 2026-12-06, SciPy's C
+# passes / fastconv: float32/float64 32^2 9-10 / 11-12 us, 48^2 13-16 /
+# 12-13, 64^2 20-25 / 12-15, 16^3 33-39 / 20-27; uint8, INT_FACTOR times
+# the elements, 64^2 22-24 / 31-36, 128^2 69-78 / 58-77, 200^2 158-181 /
+# 117-161).
 SMALL = {"nd": (120_000, 120_000), "line": (120_000, 6_000), "filter": (9_000, 15_000),
-         "laplace": (24_000, 15_000), "gauss": (25_000, 50_000)}
+         "laplace": (24_000, 15_000), "gauss": (25_000, 50_000), "box": (2_000, 15_000)}
 INT_FACTOR = 8
 # ... and SciPy's 1-D filters pay per line (15-30 ns a line: a float32
 # (100, 100, 1) array along its last axis, 10,000 lines of one sample,

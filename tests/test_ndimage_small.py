@@ -61,12 +61,19 @@ def test_small_calls_give_scipys_bits(name, dtype, monkeypatch):
 def test_limits_keep_large_calls_on_fastconvs_path(monkeypatch):
     calls = _spy(monkeypatch)
     lim = _ndimage_args.SMALL
-    n = int(np.sqrt(lim["filter"][0])) + 1                 # past the 2-D filter limit
+    n = int(np.sqrt(lim["box"][0])) + 1                    # past the 2-D box-filter limit
     fn.uniform_filter(np.ones((n, n)), 3)
-    assert calls == [False, False]                          # top check, then the passes
+    fn.sobel(np.ones((n, n)))
+    assert calls == [False, False]                          # one check each
     calls.clear()
     fn.uniform_filter(np.ones((n - 2, n - 2)), 3)
-    assert calls == [True]
+    fn.prewitt(np.ones((n - 2, n - 2)))
+    assert calls == [True, True]
+    calls.clear()
+    m = int(np.sqrt(lim["filter"][0])) + 1                 # past the 2-D filter limit
+    fn.laplace(np.ones((m, m)))                             # (its own limit is higher)
+    fn.gaussian_laplace(np.ones((m, m)), 1.0)
+    assert calls[-2:] == [False, False]                     # top check, then the passes
     calls.clear()
     # gaussian_filter on 2-D inputs counts elements times taps (9 for sigma 1)
     # in one check; 3-D inputs keep the filter rule
@@ -100,7 +107,7 @@ def test_limits_keep_large_calls_on_fastconvs_path(monkeypatch):
     assert calls == [True]
     calls.clear()
     # integer inputs: INT_FACTOR times the float limit
-    m = int(np.sqrt(lim["filter"][0] * _ndimage_args.INT_FACTOR)) - 1
+    m = int(np.sqrt(lim["box"][0] * _ndimage_args.INT_FACTOR)) - 1
     fn.uniform_filter(np.ones((m, m), np.uint8), 3)
     assert calls == [True]
 
