@@ -349,15 +349,14 @@ def run_window(plan, a, b, nthreads, *, pad_mode=None, cval=0, shift_add=False):
 
 
 @functools.lru_cache(maxsize=256)
-def plain_window_plan(key, pad_mode):
+def plain_window_plan(key):
     """What :func:`run_window` would decide from shapes for a call of
     :func:`conv_window` with real float32/float64 operands, once per
     geometry: ``(window plan, engine pads, separable priced, small plan,
     engine plan)``, or None where that call must take :func:`run_window`
     itself (not a real engine window, a plan whose kernel role would be
     taken by `a` (its finiteness unknown), a geometry the engine would
-    crop).  `key` as :func:`plan_window`'s; `pad_mode` the
-    call's (None: zero edges)."""
+    crop).  `key` as :func:`plan_window`'s."""
     plan = plan_window(key)
     if plan.kind != "engine" or plan.route != "real" or plan.x_shape[1] != 1 or (
             plan.searched and plan.orientation != "a"):
@@ -503,7 +502,7 @@ def _pad_input(xt, pads, route, cdtype, pad_mode, cval):
         value = 0 if pad_mode is None else cval
         if route == "int":
             value = np.asarray(value).astype(np.uint64)[()]
-        if xt.size <= _SMALL_PAD:
+        if xt.size <= _SMALL_FRESH:
             out = np.full([n + lo + hi for n, (lo, hi) in zip(xt.shape, width)], value,
                           dtype=xt.dtype)
             out[tuple(slice(lo, lo + n) for n, (lo, hi) in zip(xt.shape, width))] = xt
@@ -603,9 +602,8 @@ def _as_slice(idx):
     return idx
 
 
-_SMALL_PAD = 1 << 16     # elements; larger arrays are padded by np.pad itself
-# Up to this many elements an extension by edge copies goes into a fresh
-# array, from it into the thread's scratch buffer (Zen 4, 2026-12-06,
+# Up to this many elements an extension (by a fill, or by edge copies) goes
+# into a fresh array, from it into the thread's scratch buffer (Zen 4, 2026-12-06,
 # float32 'reflect' by one: 64^2 3.6 us against 5.3, 256^2 10.3 against
 # 11.2, 512^2 36 against 35; np.pad 23, 31, 57; the element gather this
 # replaced took 13 us at 128^2).

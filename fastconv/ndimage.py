@@ -209,7 +209,7 @@ def _plain_plan(shape, wshape, dchar, mode, origin, convolution, zero):
         return None
     windows = tuple((k - 1 - (k // 2 + o), n) for o, k, n in zip(origins, wshape, shape))
     key = (shape, wshape, tuple(range(len(shape))), windows, np.dtype(dchar), not zero, None)
-    return plain_window_plan(key, None if zero else PAD_MODES[mode])
+    return plain_window_plan(key)
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution,

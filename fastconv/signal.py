@@ -805,7 +805,7 @@ def _plain_2d_edges(in1, in2, mode, boundary, fillvalue, corr, nthreads):
                 fillvalue == 0 or not abs(fillvalue) < 1e30:
             return None     # (a NaN or huge fill value: check_fillvalue's conversion)
         pad_mode, cval = "constant", dt.type(fillvalue)
-    pplan = _plain_2d_plan(in1.shape, in2.shape, dt.char, mode, pad_mode, corr)
+    pplan = _plain_2d_plan(in1.shape, in2.shape, dt.char, mode, corr)
     if pplan is None:
         return None
     _check_out_memory("correlate2d" if corr else "convolve2d", in1.shape, in2.shape, mode, dt)
@@ -816,14 +816,14 @@ def _plain_2d_edges(in1, in2, mode, boundary, fillvalue, corr, nthreads):
 
 
 @functools.lru_cache(maxsize=256)
-def _plain_2d_plan(s1, s2, dchar, mode, pad_mode, corr):
+def _plain_2d_plan(s1, s2, dchar, mode, corr):
     """The :func:`fastconv._direct.plain_window_plan` of a
     :func:`_plain_2d_edges` call, or None."""
     if mode not in ("full", "same"):
         return None
     windows = tuple(conv_windows(mode, s1, s2, (0, 1), (lambda n2: n2 // 2) if corr else None))
     key = (s1, s2, (0, 1), windows, np.dtype(dchar), True, None)
-    return plain_window_plan(key, pad_mode)
+    return plain_window_plan(key)
 
 
 def _empty_2d(in1, in2, mode, boundary, rt, swapped):
