@@ -294,12 +294,13 @@ cdef extern from "_microkernels.h" nogil:
     void fc_filtt_untile_double(const double *tb, Py_ssize_t PF, Py_ssize_t nk,
                                 Py_ssize_t nf, double *o, Py_ssize_t ostride, int relu,
                                 int stream)
-    ctypedef void (*fc_filtt_float_fn)(const float *, const Py_ssize_t *, const float *,
-                                       Py_ssize_t, const Py_ssize_t *, float *,
-                                       const float *, int) noexcept nogil
-    ctypedef void (*fc_filtt_double_fn)(const double *, const Py_ssize_t *, const double *,
-                                        Py_ssize_t, const Py_ssize_t *, double *,
-                                        const double *, int) noexcept nogil
+    ctypedef void (*fc_filtt_float_fn)(const float *, const Py_ssize_t *, const Py_ssize_t *,
+                                       const float *, Py_ssize_t, const Py_ssize_t *,
+                                       float *, const float *, int) noexcept nogil
+    ctypedef void (*fc_filtt_double_fn)(const double *, const Py_ssize_t *,
+                                        const Py_ssize_t *, const double *, Py_ssize_t,
+                                        const Py_ssize_t *, double *, const double *,
+                                        int) noexcept nogil
     void fc_rows_float_4x3(const float *x, Py_ssize_t xrs, const Py_ssize_t *toff,
                            const float *w, Py_ssize_t ntaps, float *out, Py_ssize_t ors,
                            int ncols, float init)
@@ -399,10 +400,12 @@ def filtt_streams(dtype_char):
 
 def filtt_tile(const floating[::1] x, const Py_ssize_t[::1] toff,
                const floating[::1] wp, const Py_ssize_t[::1] pos,
-               floating[::1] buf, Py_ssize_t tile, int variant=0):
+               floating[::1] buf, Py_ssize_t tile, int variant=0,
+               const Py_ssize_t[::1] woff=None):
     """One call of FILTT registry entry `tile` (buf: its R x PF sums, no
     init; `variant` 0: the general function, 1 / 2: its fn_c1 / fn_c2 for
-    positions pos[0] + r * variant, which only pos[0] is read of).  For the
+    positions pos[0] + r * variant, which only pos[0] is read of; tap t's
+    weights at wp[woff[t]:], None: t * PF, every tap in turn).  For the
     per-tile tests.  Internal."""
     cdef const fc_tile_entry *e = &fc_tiles[tile]
     cdef Py_ssize_t R = e.a, PF = e.b * e.lanes, ntaps = toff.shape[0], t, r, p
@@ -416,17 +419,29 @@ def filtt_tile(const floating[::1] x, const Py_ssize_t[::1] toff,
         fn = e.fn_c2
     elif variant != 0:
         raise ValueError("variant: 0, 1 or 2")
-    if pos.shape[0] < R or buf.shape[0] < R * PF or wp.shape[0] < ntaps * PF:
+    if pos.shape[0] < R or buf.shape[0] < R * PF or (woff is None and wp.shape[0] < ntaps * PF):
         raise ValueError("filtt_tile: arrays too short")
+    if woff is not None and woff.shape[0] != ntaps:
+        raise ValueError("filtt_tile: woff and toff differ in length")
+    cdef Py_ssize_t *wo = <Py_ssize_t *> malloc(sizeof(Py_ssize_t) * (ntaps + 1))
+    if wo == NULL:
+        raise MemoryError()
     for t in range(ntaps):
+        wo[t] = t * PF if woff is None else woff[t]
+        if not 0 <= wo[t] <= wp.shape[0] - PF:
+            free(wo)
+            raise ValueError("filtt_tile: a tap's weights lie outside wp")
         for r in range(R):
             p = pos[r] if variant == 0 else pos[0] + r * variant
             if not 0 <= p + toff[t] < x.shape[0]:
+                free(wo)
                 raise ValueError("filtt_tile: a tap reads outside x")
     if floating is float:
-        (<fc_filtt_float_fn>fn)(&x[0], &toff[0], &wp[0], ntaps, &pos[0], &buf[0], NULL, 0)
+        (<fc_filtt_float_fn>fn)(&x[0], &toff[0], wo, &wp[0], ntaps, &pos[0], &buf[0], NULL, 0)
     else:
-        (<fc_filtt_double_fn>fn)(&x[0], &toff[0], &wp[0], ntaps, &pos[0], &buf[0], NULL, 0)
+        (<fc_filtt_double_fn>fn)(&x[0], &toff[0], wo, &wp[0], ntaps, &pos[0], &buf[0], NULL,
+                                 0)
+    free(wo)
 
 
 def filtt_width(Py_ssize_t tile):
@@ -701,6 +716,9 @@ cdef enum:
 
 
 cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_ssize_t *toff,
+                              const Py_ssize_t *woff, const Py_ssize_t *cstart,
+                              const Py_ssize_t *ckpc, const Py_ssize_t *tcls,
+                              Py_ssize_t cbase, Py_ssize_t tpc,
                               const floating *wpack, const Py_ssize_t *blk, Py_ssize_t b0,
                               Py_ssize_t b1, const floating *bpack, Py_ssize_t ntaps,
                               floating *on0, Py_ssize_t ostride,
@@ -725,8 +743,18 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
     # block's packed weights (tblk x PF) stay in L1 while all the group's
     # tiles use them.  Every output still adds its init, then the taps in
     # order: the same bits as one call over all taps.
+    #
+    # Tap lists: with ckpc NULL every tile runs toff[t] / woff[t] (the
+    # weights' offsets in a block's packing) for t in 0 .. ntaps-1.  Else
+    # the tile whose first position is tile index i of the plane runs tap
+    # class c = cbase + tcls[i]: toff[cstart[c]:] / woff[cstart[c]:], ckpc[c]
+    # taps of each of the ntaps / tpc channels, in order (the taps left out
+    # read only zero padding for every position of the tile; a tap block of
+    # whole channels maps to the class's taps of the same channels).
     cdef floating tb[_FILTT_BUF]
     cdef Py_ssize_t pos[256]
+    cdef Py_ssize_t tcl[256]
+    cdef Py_ssize_t ta, tn, c0, c1, kc
     # per tile: fn_c runs it when its positions are sw apart (one row; fn_c
     # is the tile's variant for this sw, or NULL): the same arithmetic, one
     # input pointer instead of R
@@ -772,6 +800,7 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
             else:
                 pos[i] = pos[i - 1]
         for i in range(nt):
+            tcl[i] = cbase + tcls[k // R + i] if ckpc != NULL else 0
             tfn[i] = fn
             if fn_c != NULL:
                 r = 1
@@ -788,13 +817,22 @@ cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_
             t0 = 0
             while t0 < ntaps:
                 nb = ntaps - t0 if ntaps - t0 < tblk else tblk
+                c0 = t0 // tpc if ckpc != NULL else 0
+                c1 = (t0 + nb) // tpc if ckpc != NULL else 0
                 for i in range(nt):
+                    if ckpc != NULL:
+                        kc = ckpc[tcl[i]]
+                        ta = cstart[tcl[i]] + c0 * kc
+                        tn = (c1 - c0) * kc
+                    else:
+                        ta = t0
+                        tn = nb
                     if floating is float:
-                        (<fc_filtt_float_fn>tfn[i])(xbase, toff + t0, wb + t0 * PF, nb,
+                        (<fc_filtt_float_fn>tfn[i])(xbase, toff + ta, woff + ta, wb, tn,
                                                     &pos[i * R], &tb[i * R * PF], init,
                                                     t0 > 0)
                     else:
-                        (<fc_filtt_double_fn>tfn[i])(xbase, toff + t0, wb + t0 * PF, nb,
+                        (<fc_filtt_double_fn>tfn[i])(xbase, toff + ta, woff + ta, wb, tn,
                                                      &pos[i * R], &tb[i * R * PF], init,
                                                      t0 > 0)
                 t0 = t0 + nb
@@ -819,7 +857,10 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                     Py_ssize_t sph=0, Py_ssize_t spw=0, Py_ssize_t KD=1, Py_ssize_t KH=1,
                     Py_ssize_t dd=1, Py_ssize_t dh=1, Py_ssize_t blockbytes=8192,
                     Py_ssize_t ahead=1, bint stream=False, bint blocks_outer=False,
-                    bint contiguous=True):
+                    bint contiguous=True, const Py_ssize_t[::1] ctoff=None,
+                    const Py_ssize_t[::1] cwoff=None, const Py_ssize_t[::1] cstart=None,
+                    const Py_ssize_t[::1] ckpc=None, const Py_ssize_t[::1] tcls=None,
+                    const Py_ssize_t[::1] dcls=None):
     """Many-channel correlation with FILTT tiles (vectors along filters;
     any stride and dilation: each tile position is an arbitrary offset and
     each tap input a broadcast scalar, so strided layers need no phase
@@ -855,6 +896,14 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     `contiguous`: with column stride 1 or 2, tiles whose positions lie in
     one row run the registry entry's `fn_c1` / `fn_c2` variant (same
     bits); False runs every tile on the general one.
+    `ctoff` ... `dcls` (all or none): tap classes, so that a tile skips the
+    taps that read only zero padding for all its positions (exact only for
+    finite weights and no bias of -0.0: the caller's test).  Class c runs
+    the taps ctoff[cstart[c]:cstart[c+1]] with weights at cwoff[...] (into
+    a block's packing, tap t's at t * PF), ckpc[c] of each of the Cg
+    channels; the tile of positions i*A ... of output depth plane od runs
+    class dcls[od] + tcls[i].  tblk must then be a multiple of the taps per
+    channel, ntaps // Cg.
     """
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OD = out.shape[2]
     cdef Py_ssize_t OH = out.shape[3], OW = out.shape[4]
@@ -867,8 +916,45 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef Py_ssize_t nch, nunits, nbg
     cdef Py_ssize_t u, r, n, bg, od, ch, b0, b1, k0, k1
     cdef void (*fn_c)() noexcept nogil
+    cdef bint classes = ctoff is not None
+    cdef Py_ssize_t tpc = ntaps // Cg if Cg > 0 else 1, ncls, c, i
+    cdef const Py_ssize_t *tlist = &toff[0] if ntaps > 0 else NULL
+    cdef const Py_ssize_t *wlist
+    cdef const Py_ssize_t *pstart = NULL
+    cdef const Py_ssize_t *pkpc = NULL
+    cdef const Py_ssize_t *ptcls = NULL
     if e.kind != 1 or e.itemsize != sizeof(floating) or R > 16 or PF > 64:
         raise ValueError("tile: not a FILTT tile of this dtype")
+    ident = bytearray(8 * (ntaps + 1))
+    cdef int64_t[::1] widt = memoryview(ident).cast("q")
+    for i in range(ntaps):
+        widt[i] = i * PF
+    wlist = <const Py_ssize_t *> &widt[0]
+    if classes:
+        if (cwoff is None or cstart is None or ckpc is None or tcls is None or dcls is None
+                or tpc * Cg != ntaps or (0 < tblk < ntaps and tblk % tpc != 0)):
+            raise ValueError("filtt_correlate: incomplete tap classes")
+        ncls = ckpc.shape[0]
+        if (cstart.shape[0] != ncls + 1 or cwoff.shape[0] != ctoff.shape[0]
+                or cstart[0] != 0 or cstart[ncls] != ctoff.shape[0]
+                or tcls.shape[0] < (OH * OW + R - 1) // R or dcls.shape[0] < OD):
+            raise ValueError("filtt_correlate: tap classes do not match")
+        for c in range(ncls):
+            if not 0 <= ckpc[c] <= tpc or cstart[c + 1] - cstart[c] != ckpc[c] * Cg:
+                raise ValueError("filtt_correlate: tap classes do not match")
+        for i in range(cwoff.shape[0]):
+            if not 0 <= cwoff[i] <= (ntaps - 1) * PF:
+                raise ValueError("filtt_correlate: a tap's weights lie outside the packing")
+        for i in range(OD):
+            for c in range((OH * OW + R - 1) // R):
+                if not 0 <= dcls[i] + tcls[c] < ncls:
+                    raise ValueError("filtt_correlate: tap classes do not match")
+        tlist = &ctoff[0] if ctoff.shape[0] > 0 else wlist
+        if cwoff.shape[0] > 0:
+            wlist = &cwoff[0]
+        pstart = &cstart[0]
+        pkpc = &ckpc[0]
+        ptcls = &tcls[0]
     fn_c = NULL
     if contiguous:
         fn_c = e.fn_c1 if sw == 1 else e.fn_c2 if sw == 2 else NULL
@@ -923,8 +1009,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                            xc // Wq, (KD - 1) * dd + 1, k0 // OW * sh,
                            (k1 - 1) // OW * sh + (KH - 1) * dh, ahead,
                            &slots[u] if maxabs else NULL)
-            _filtt_chunk(&xp[0] + n * xn + od * sd * xd, Cg * xc, &toff[0],
-                         &wpack[0], &blocks[0, 0], b0, b1, &bpack[0], ntaps,
+            _filtt_chunk(&xp[0] + n * xn + od * sd * xd, Cg * xc, tlist, wlist, pstart,
+                         pkpc, ptcls, dcls[od] if classes else 0, tpc, &wpack[0], &blocks[0, 0], b0, b1, &bpack[0], ntaps,
                          &out[n, 0, od, 0, 0], ostride, k0, k1, rp, sw, OW, tblk, group,
                          relu, e.fn, fn_c, R, PF, stream)
     if maxabs:
@@ -932,7 +1018,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
 
 
 cdef int _wgrad_unit(const floating *xg, const Py_ssize_t *pos, Py_ssize_t p0,
-                     Py_ssize_t p1, const Py_ssize_t *toff, Py_ssize_t ntaps,
+                     Py_ssize_t p1, const Py_ssize_t *toff, const Py_ssize_t *woff,
+                     Py_ssize_t ntaps,
                      const floating *wb, Py_ssize_t tblk, floating *orow,
                      Py_ssize_t ostride, Py_ssize_t nf, void (*fn)() noexcept nogil,
                      Py_ssize_t R, Py_ssize_t PF) noexcept nogil:
@@ -956,10 +1043,10 @@ cdef int _wgrad_unit(const floating *xg, const Py_ssize_t *pos, Py_ssize_t p0,
         nb = ntaps - t0 if ntaps - t0 < tblk else tblk
         for i in range(nt):
             if floating is float:
-                (<fc_filtt_float_fn>fn)(xg, toff + t0, wb + t0 * PF, nb, &ploc[i * R],
+                (<fc_filtt_float_fn>fn)(xg, toff + t0, woff + t0, wb, nb, &ploc[i * R],
                                         &tb[i * R * PF], NULL, t0 > 0)
             else:
-                (<fc_filtt_double_fn>fn)(xg, toff + t0, wb + t0 * PF, nb, &ploc[i * R],
+                (<fc_filtt_double_fn>fn)(xg, toff + t0, woff + t0, wb, nb, &ploc[i * R],
                                          &tb[i * R * PF], NULL, t0 > 0)
         t0 = t0 + nb
     for j in range(nf):
@@ -1039,6 +1126,11 @@ def filtt_wgrad(const floating[::1] xp, const Py_ssize_t[::1] pos,
     nunits = nblk * nch
     if nunits == 0 or ntaps == 0:
         return
+    # every tap in turn: tap t's weights at t * PF in a block's packing
+    ident = bytearray(8 * ntaps)
+    cdef int64_t[::1] widt = memoryview(ident).cast("q")
+    for u in range(ntaps):
+        widt[u] = u * PF
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):
@@ -1047,7 +1139,7 @@ def filtt_wgrad(const floating[::1] xp, const Py_ssize_t[::1] pos,
             p0 = ch * chunk
             p1 = p0 + chunk if p0 + chunk < npos else npos
             if _wgrad_unit(&xp[0] + blocks[b, 3] * gstride, &pos[0], p0, p1, &toff[0],
-                           ntaps, &wpack[0] + blocks[b, 2], tblk, &out[blocks[b, 0], 0], npos,
+                           <const Py_ssize_t *> &widt[0], ntaps, &wpack[0] + blocks[b, 2], tblk, &out[blocks[b, 0], 0], npos,
                            blocks[b, 1], e.fn, R, PF) != 0:
                 failed = 1
     if failed:

@@ -131,8 +131,10 @@ static inline void fc_rows_##T##_##R##x##U(                                     
     FC_STORE_TILE(T, VT, V, R, U, acc, out, ors, ncols);                            \
 }
 /* FILTT (many channels, vectors along filters): R output positions x U
- * vectors of V filters.  Per tap, U weight vectors (wp laid out (ntaps, U*V))
- * are loaded once and each position's input value is broadcast and used by
+ * vectors of V filters.  Per tap t, U weight vectors (at wp + woff[t]: the
+ * packing is laid out (taps, U*V), and woff[t] = t * U*V runs every tap,
+ * while a list of some taps' offsets skips the others, e.g. the taps that
+ * read only zero padding for every position of the tile) are loaded once and each position's input value is broadcast and used by
  * all U*V filters.  The R positions are arbitrary (pos[], offsets into x), so
  * a tile never computes a padding or row-end column; the tile is stored to
  * buf laid out (R, U*V) for the caller to transpose.  Same tap order and
@@ -154,8 +156,8 @@ static inline void fc_rows_##T##_##R##x##U(                                     
  * offset o) reads through. */
 #define FC_FILTT_FN_(T, VT, V, R, U, NAME, PREP, XV)                                \
 static inline void NAME(                                                            \
-        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
+        const T *x, const ptrdiff_t *toff, const ptrdiff_t *woff, const T *wp,      \
+        ptrdiff_t ntaps, const ptrdiff_t *pos, T *buf, const T *init, int cont)     \
 {                                                                                   \
     VT acc[R][U];                                                                   \
     if (cont) {                                                                     \
@@ -171,7 +173,7 @@ static inline void NAME(                                                        
     PREP;                                                                           \
     for (ptrdiff_t t = 0; t < ntaps; t++) {                                         \
         const ptrdiff_t o = toff[t];                                                \
-        const T *wt = wp + t * (U * V);                                             \
+        const T *wt = wp + woff[t];                                                 \
         VT wv[U];                                                                   \
         for (int u = 0; u < U; u++) wv[u] = FC_LOADU(VT, wt + u * V);              \
         for (int r = 0; r < R; r++) {                                               \
@@ -216,13 +218,13 @@ static void fc_rows_##T##_##R##x##U(                                            
     FC_FILTT_FN_(T, V, R, U, NAME, pos[0] + r * (S))
 #define FC_FILTT_FN_(T, V, R, U, NAME, POS)                                         \
 static void NAME(                                                                   \
-        const T *x, const ptrdiff_t *toff, const T *wp, ptrdiff_t ntaps,            \
-        const ptrdiff_t *pos, T *buf, const T *init, int cont)                      \
+        const T *x, const ptrdiff_t *toff, const ptrdiff_t *woff, const T *wp,      \
+        ptrdiff_t ntaps, const ptrdiff_t *pos, T *buf, const T *init, int cont)     \
 {                                                                                   \
     for (int r = 0; r < R; r++)                                                     \
         for (int j = 0; j < U * V; j++) {                                           \
             T a = cont ? buf[r * (U * V) + j] : init ? init[j] : (T)0;              \
-            for (ptrdiff_t t = 0; t < ntaps; t++) a += wp[t * (U * V) + j] * x[POS + toff[t]]; \
+            for (ptrdiff_t t = 0; t < ntaps; t++) a += wp[woff[t] + j] * x[POS + toff[t]]; \
             buf[r * (U * V) + j] = a;                                               \
         }                                                                           \
 }
@@ -471,10 +473,11 @@ typedef void (*fc_filt_float_fn)(const float *, const ptrdiff_t *, const float *
                                  float *, ptrdiff_t, int, const float *);
 typedef void (*fc_filt_double_fn)(const double *, const ptrdiff_t *, const double *,
                                   ptrdiff_t, double *, ptrdiff_t, int, const double *);
-typedef void (*fc_filtt_float_fn)(const float *, const ptrdiff_t *, const float *, ptrdiff_t,
-                                  const ptrdiff_t *, float *, const float *, int);
-typedef void (*fc_filtt_double_fn)(const double *, const ptrdiff_t *, const double *,
-                                   ptrdiff_t, const ptrdiff_t *, double *, const double *,
-                                   int);
+typedef void (*fc_filtt_float_fn)(const float *, const ptrdiff_t *, const ptrdiff_t *,
+                                  const float *, ptrdiff_t, const ptrdiff_t *, float *,
+                                  const float *, int);
+typedef void (*fc_filtt_double_fn)(const double *, const ptrdiff_t *, const ptrdiff_t *,
+                                   const double *, ptrdiff_t, const ptrdiff_t *, double *,
+                                   const double *, int);
 
 #endif
