@@ -38,6 +38,16 @@ import numpy as np
 from scipy.special import lambertw
 import scipy.fft as sp_fft
 
+try:
+    # scipy.fft's own pocketfft binding (SciPy >= 1.4), called directly by
+    # the pruned route: each scipy.fft call spends ~7 us in Python argument
+    # handling, a quarter of a 96 x 96 transform's time, and a transform
+    # split axis by axis (to leave out zero rows) would pay it per axis.
+    # Checked against scipy.fft at import; without it the route falls back.
+    from scipy.fft._pocketfft import pypocketfft as _pocketfft
+except ImportError:    # pragma: no cover - a SciPy without the binding
+    _pocketfft = None
+
 from fastconv import _dispatch
 from fastconv._scipy_args import conv_windows, freq_axes
 from fastconv._threads import team_size
@@ -176,13 +186,88 @@ def pruned_convolve(in1, in2, axes, mode, nthreads):
     what `mode` keeps (:func:`pruned_lengths`); the wrap-around of the
     shorter circular convolution lands only on discarded outputs, so the
     result differs from SciPy's by rounding only.  `in1`, `in2` and
-    `axes` as returned by ``freq_axes`` (non-empty axes)."""
+    `axes` as returned by ``freq_axes`` (non-empty axes).  Real operands
+    of one float dtype take :func:`_zero_pruned` (the same transforms,
+    without the rows that are all zeros or not kept)."""
     real = in1.dtype.kind != "c" and in2.dtype.kind != "c"
     axes = list(axes)
     lengths = pruned_lengths(in1.shape, in2.shape, tuple(axes), mode, real)
-    ret = spectral_product(in1, in2, axes, list(lengths), nthreads)
     wins = conv_windows(mode, in1.shape, in2.shape, axes)
+    if lean_pair(in1, in2, axes):
+        return _zero_pruned(in1, in2, sorted(zip(axes, lengths)), wins)
+    ret = spectral_product(in1, in2, axes, list(lengths), nthreads)
     return ret[tuple(slice(start, start + n) for start, n in wins)].copy()
+
+
+def lean_pair(in1, in2, axes):
+    """True when :func:`pruned_convolve` takes :func:`_zero_pruned`: real
+    operands of one float dtype whose axes outside `axes` match."""
+    return (_LEAN_OK and in1.dtype == in2.dtype and in1.dtype.char in "fd"
+            and all(in1.shape[a] == in2.shape[a] for a in range(in1.ndim) if a not in axes))
+
+
+def _zero_pruned(in1, in2, ax_len, wins):
+    """:func:`pruned_convolve` for real operands of one float dtype whose
+    other axes match, through pocketfft directly, axis by axis so that no
+    transform runs over a line that is all zeros or that the mode drops:
+    forward, the real transform along the last axis covers the operand's
+    own lines only (a 31 x 31 kernel padded to 96 x 96: 31 lines, not 96),
+    then the complex ones along the other axes pad with zeros; inverse, the
+    complex transforms along the other axes, then the real one only on
+    the lines of the window kept.  The same one-dimensional transforms as
+    ``rfftn``/``irfftn``, the 1/N scale applied to the window; one
+    thread, whatever the call's budget.
+    64 x 64 by 31 x 31 'full' float32: 104 -> 70 us (Zen 4)."""
+    axes = [a for a, _ in ax_len]
+    L = dict(ax_len)
+    last = axes[-1]
+    ndim = in1.ndim
+    half = L[last] // 2 + 1
+
+    def forward(a):
+        shp = list(a.shape)
+        shp[last] = L[last]
+        padded = np.zeros(shp, a.dtype)
+        padded[tuple(slice(0, n) for n in a.shape)] = a
+        sp = _pocketfft.r2c(padded, (last,), True, 0, None, 1)
+        if len(axes) == 1:
+            return sp
+        full = [L.get(d, a.shape[d]) for d in range(ndim)]
+        full[last] = half
+        out = np.zeros(full, sp.dtype)
+        out[tuple(slice(0, n) for n in sp.shape)] = sp
+        return _pocketfft.c2c(out, axes[:-1], True, 0, out, 1)
+
+    sp = forward(in1)
+    sp *= forward(in2)
+    if len(axes) > 1:
+        sp = _pocketfft.c2c(sp, axes[:-1], False, 0, sp, 1)
+        sp = sp[tuple(slice(wins[d][0], wins[d][0] + wins[d][1])
+                      if d in L and d != last else slice(None) for d in range(ndim))]
+    ret = _pocketfft.c2r(sp, (last,), L[last], False, 0, None, 1)
+    start, n = wins[last]
+    scale = in1.dtype.type(1.0 / math.prod(L.values()))
+    return np.multiply(ret[(slice(None),) * last + (slice(start, start + n),)], scale)
+
+
+def _lean_check():
+    """True when the pocketfft binding gives scipy.fft's transforms (its
+    arguments as this module passes them)."""
+    if _pocketfft is None:
+        return False
+    try:
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((5, 6))
+        want = sp_fft.irfftn(sp_fft.rfftn(a, (8, 10)) ** 2, (8, 10))
+        got = _zero_pruned(a, a, [(0, 8), (1, 10)], [(0, 8), (0, 10)])
+        return got.shape == want.shape and bool(np.allclose(got, want, rtol=1e-12,
+                                                            atol=1e-12))
+    except Exception:   # noqa: BLE001 - any change of the private binding: fall back
+        return False
+
+
+_LEAN_OK = False
+_LEAN_OK = _lean_check()
 
 
 # --------------------------------------------------------------------------

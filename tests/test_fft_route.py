@@ -383,6 +383,37 @@ def test_pruned_transforms_give_the_linear_convolution(case, dtype, mode):
         assert list(lengths) == scipy_len
 
 
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", PRUNED_CASES, ids=lambda c: f"{c[0]}x{c[1]}")
+def test_zero_pruned_lines_give_the_whole_transforms_numbers(case, dtype, mode,
+                                                              monkeypatch):
+    """Real operands of one dtype take the axis-by-axis pocketfft calls
+    (no all-zero or dropped lines); the whole transforms of
+    spectral_product give the same numbers within the FFT's rounding."""
+    s1, s2, axes = case
+    rng = np.random.default_rng(sum(s1) + 3 * sum(s2))
+    x, w = rng.standard_normal(s1).astype(dtype), rng.standard_normal(s2).astype(dtype)
+    if mode == "valid" and axes is None and not (
+            all(a >= b for a, b in zip(s1, s2)) or all(a <= b for a, b in zip(s1, s2))):
+        pytest.skip("SciPy's 'valid' needs one input at least as large on every axis")
+    a2, b2, conv_axes, _ = _fft.freq_axes(x, w, mode, axes)
+    ran = []
+    real = _fft._zero_pruned
+    monkeypatch.setattr(_fft, "_zero_pruned", lambda *a: ran.append(1) or real(*a))
+    got = _fft.pruned_convolve(a2, b2, conv_axes, mode, 1)
+    # a broadcast axis outside `axes` keeps the whole transforms
+    lean = [1] if all(a2.shape[d] == b2.shape[d]
+                      for d in range(a2.ndim) if d not in conv_axes) else []
+    assert ran == lean and got.dtype == dtype and got.flags.c_contiguous
+    monkeypatch.setattr(_fft, "_LEAN_OK", False)
+    whole = _fft.pruned_convolve(a2, b2, conv_axes, mode, 1)
+    assert ran == lean and whole.shape == got.shape and whole.dtype == got.dtype
+    eps = EPS32 if dtype == np.float32 else EPS64
+    n = math.prod(_fft.pruned_lengths(a2.shape, b2.shape, tuple(conv_axes), mode, True))
+    assert np.abs(got.astype(np.float64) - whole).max() <= 2 * l1_bound(x, w, n, eps)
+
+
 def test_convolve_fft_method_takes_the_pruned_transforms(monkeypatch):
     used = []
     real = _fft.pruned_convolve
@@ -495,15 +526,34 @@ def test_tile_axis_on_the_column_fft(case, dtype, monkeypatch):
 
 def test_small_full_fft_is_one_whole_transform(monkeypatch):
     # 'full' outputs of up to 2**14 points take fftconvolve's single
-    # transform (SciPy's bits); larger ones and 'same' keep the priced routes
-    used = []
-    real = _fft.fftconvolve
+    # transform (SciPy's bits), up to 2**15 for real operands of one float
+    # dtype, which take the pruned route's pocketfft calls instead (the
+    # same transforms: SciPy's numbers within the FFT's rounding); larger
+    # ones and 'same' keep the priced routes
+    used, lean = [], []
+    real, real_pruned = _fft.fftconvolve, _fft._zero_pruned
     monkeypatch.setattr(_fft, "fftconvolve", lambda *a, **k: used.append(a[2]) or real(*a, **k))
+    monkeypatch.setattr(_fft, "_zero_pruned",
+                        lambda *a, **k: lean.append(a[3]) or real_pruned(*a, **k))
     rng = np.random.default_rng(4)
     x, w = rng.standard_normal((64, 64)), rng.standard_normal((31, 31))
-    assert np.array_equal(fastconv.convolve(x, w, method="fft"), ss.fftconvolve(x, w))
-    assert used == ["full"]
+    # mixed dtypes: SciPy's transform and bits
+    assert np.array_equal(fastconv.convolve(x.astype(np.float32), w, method="fft"),
+                          ss.fftconvolve(x.astype(np.float32), w))
+    assert used == ["full"] and not lean
     used.clear()
+    for dtype in (np.float32, np.float64):
+        xd, wd = x.astype(dtype), w.astype(dtype)
+        got = fastconv.convolve(xd, wd, method="fft")
+        ref = ss.fftconvolve(xd, wd)
+        assert got.dtype == ref.dtype and got.flags.c_contiguous
+        eps = EPS32 if dtype == np.float32 else EPS64
+        assert np.abs(got - ref).max() <= l1_bound(xd, wd, 96 * 96, eps)
+        assert len(lean) == 1 and lean.pop() == [(0, 94), (0, 94)]
+        # 150 x 150: 180^2 = 32 400 points, still whole
+        fastconv.convolve(rng.standard_normal((150, 150)).astype(dtype), wd, method="fft")
+        assert len(lean) == 1 and lean.pop() == [(0, 180), (0, 180)]
+    assert not used
     fastconv.convolve(x, w, "same", method="fft")
     big = rng.standard_normal((200, 200))
     fastconv.convolve(big, w, method="fft")
