@@ -399,6 +399,23 @@ def _can_fuse(a, b, ndim):
     return a.weights is not None and b.weights is not None
 
 
+# Integer inputs up to this many elements whose passes are all cheap (box
+# sums, or at most 3 taps: sobel, prewitt, laplace) run the exact route on
+# one thread.  Its float64 buffers pass between the caller's thread (the
+# conversion in, the cast out) and the team, and between passes along
+# different axes; moving those lines between the two cores' caches cost
+# more than the second core saved (Zen 4 KVM guest, 2 vCPUs, 2026-12-06): uint8, default (2 threads) / one thread, us: uniform_filter 5
+# 512^2 1427 / 861 (SciPy 1401), 64^3 3549 / 1331 (3057), 128^3 17 981 /
+# 11 696; sobel 512^2 895 / 585, 64^3 2557 / 1054, 128^3 16 195 / 9 608;
+# uniform_filter1d 5 along axis 0 of 64^3 1565 / 200 (SciPy 1870).  From
+# 2048^2 (4 M) two threads won the 3-tap passes (sobel 11.7 against 14.1
+# ms), not the box sums (uniform_filter 18.3 / 17.9 ms; uniform_filter1d 15
+# along axis 1 of 1000 x 1000 x 3 8.2 / 6.0, SciPy 6.5): box passes stay on
+# one thread up to 8 M elements.  Longer kernels (gaussian_filter) keep the
+# team.
+_EXACT_SERIAL_MAX = 1 << 21
+_EXACT_SERIAL_MAX_BOX = 1 << 23
+
 # Output dtypes whose stores between exact passes the line kernels make
 # themselves (filter_lines' `store`; x86-64 conversions)
 _STORE_CODE = {np.dtype(np.uint8): 1, np.dtype(np.int8): 2, np.dtype(np.uint16): 3,
@@ -420,6 +437,10 @@ def _run_real(x, passes, cval, out_dtype, nthreads):
                                          x.dtype in (np.float32, np.complex64))
                           else np.float64)
     spare = None        # a float64 buffer of the exact route free for the next pass
+    if exact and nthreads > 1 and x.size <= _EXACT_SERIAL_MAX_BOX and all(
+            p.weights is None or (p.k <= 3 and x.size <= _EXACT_SERIAL_MAX)
+            for p in passes):
+        nthreads = 1
     if exact and x.size:
         # the two float64 buffers of the passes from the thread's scratch
         # (reused across calls; the result is cast to a new array of the

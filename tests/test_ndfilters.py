@@ -952,3 +952,43 @@ def test_cached_passes_give_the_per_call_passes_bits(dtype):
         assert not ps.weights.flags.writeable
     assert _ndfilters._edge_passes(2, 0, "reflect", (1.0, 2.0, 1.0))[1].weights.tolist() == \
         [1.0, 2.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16])
+def test_cheap_integer_passes_run_on_one_thread(dtype, monkeypatch):
+    """The exact route gives its team no budget for integer inputs up to
+    _EXACT_SERIAL_MAX elements (_EXACT_SERIAL_MAX_BOX for box sums only)
+    whose passes are all box sums or at most 3 taps; other inputs and
+    longer kernels keep the call's budget.  Same bits either way."""
+    budgets = []
+    real = _ndfilters.team_size
+    monkeypatch.setattr(_ndfilters, "team_size",
+                        lambda n, *a, **k: budgets.append(n) or real(n, *a, **k))
+    monkeypatch.setattr(_ndfilters, "_EXACT_SERIAL_MAX", 5000)
+    monkeypatch.setattr(_ndfilters, "_EXACT_SERIAL_MAX_BOX", 9000)
+    rng = np.random.default_rng(5)
+
+    def budget(f, x, *args, **kw):
+        budgets.clear()
+        got = getattr(fndi, f)(x, *args, workers=2, **kw)
+        seen = set(budgets)
+        ref = getattr(sndi, f)(x, *args, **kw)
+        if x.dtype.kind in "iu":
+            assert np.array_equal(got, ref)       # SciPy's bits
+        else:
+            np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+        assert np.array_equal(got, getattr(fndi, f)(x, *args, workers=1, **kw))
+        return seen
+
+    small = rng.integers(0, 100, (60, 70)).astype(dtype)          # 4 200 elements
+    mid = rng.integers(0, 100, (60, 120)).astype(dtype)           # 7 200
+    big = rng.integers(0, 100, (100, 100)).astype(dtype)          # 10 000
+    assert budget("uniform_filter", small, 5) == {1}
+    assert budget("sobel", small) == {1}
+    assert budget("uniform_filter1d", small, 9, axis=0) == {1}
+    assert budget("uniform_filter", mid, 5) == {1}               # box sums: to 9 000
+    assert budget("sobel", mid) == {2}                            # 3 taps: to 5 000
+    assert budget("uniform_filter", big, 5) == {2}
+    assert budget("gaussian_filter", small, 2) == {2}              # longer kernels
+    assert budget("uniform_filter", small.astype(np.float32), 5) <= {2}
+    assert 1 not in budget("sobel", small.astype(np.float64))      # floats keep the team
