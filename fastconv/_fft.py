@@ -217,7 +217,8 @@ def _zero_pruned(in1, in2, ax_len, wins):
     the lines of the window kept.  The same one-dimensional transforms as
     ``rfftn``/``irfftn``, the 1/N scale applied to the window; one
     thread, whatever the call's budget.
-    64 x 64 by 31 x 31 'full' float32: 104 -> 70 us (Zen 4)."""
+    64 x 64 by 31 x 31 'full' float32, the whole FFT route: 103 -> 81 us
+    (Zen 4, 2026-12-06)."""
     axes = [a for a, _ in ax_len]
     L = dict(ax_len)
     last = axes[-1]
@@ -227,7 +228,7 @@ def _zero_pruned(in1, in2, ax_len, wins):
     def forward(a):
         shp = list(a.shape)
         shp[last] = L[last]
-        padded = np.zeros(shp, a.dtype)
+        padded = np.zeros(shp, a.dtype.newbyteorder("="))    # pocketfft: native order
         padded[tuple(slice(0, n) for n in a.shape)] = a
         sp = _pocketfft.r2c(padded, (last,), True, 0, None, 1)
         if len(axes) == 1:
@@ -266,7 +267,6 @@ def _lean_check():
         return False
 
 
-_LEAN_OK = False
 _LEAN_OK = _lean_check()
 
 

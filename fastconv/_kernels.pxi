@@ -917,7 +917,7 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef Py_ssize_t u, r, n, bg, od, ch, b0, b1, k0, k1
     cdef void (*fn_c)() noexcept nogil
     cdef bint classes = ctoff is not None
-    cdef Py_ssize_t tpc = ntaps // Cg if Cg > 0 else 1, ncls, c, i
+    cdef Py_ssize_t tpc = ntaps // Cg if Cg > 0 else 1, ncls, c, i, tlo, thi
     cdef const Py_ssize_t *tlist = &toff[0] if ntaps > 0 else NULL
     cdef const Py_ssize_t *wlist
     cdef const Py_ssize_t *pstart = NULL
@@ -925,11 +925,12 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef const Py_ssize_t *ptcls = NULL
     if e.kind != 1 or e.itemsize != sizeof(floating) or R > 16 or PF > 64:
         raise ValueError("tile: not a FILTT tile of this dtype")
-    ident = bytearray(8 * (ntaps + 1))
-    cdef int64_t[::1] widt = memoryview(ident).cast("q")
+    # every tap in turn: tap t's weights at t * PF in a block's packing
+    ident = bytearray(sizeof(Py_ssize_t) * (ntaps + 1))
+    cdef Py_ssize_t *widt = <Py_ssize_t *> <char *> ident
     for i in range(ntaps):
         widt[i] = i * PF
-    wlist = <const Py_ssize_t *> &widt[0]
+    wlist = widt
     if classes:
         if (cwoff is None or cstart is None or ckpc is None or tcls is None or dcls is None
                 or tpc * Cg != ntaps or (0 < tblk < ntaps and tblk % tpc != 0)):
@@ -945,10 +946,13 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
         for i in range(cwoff.shape[0]):
             if not 0 <= cwoff[i] <= (ntaps - 1) * PF:
                 raise ValueError("filtt_correlate: a tap's weights lie outside the packing")
+        tlo = thi = 0
+        for c in range((OH * OW + R - 1) // R):
+            tlo = tcls[c] if c == 0 or tcls[c] < tlo else tlo
+            thi = tcls[c] if c == 0 or tcls[c] > thi else thi
         for i in range(OD):
-            for c in range((OH * OW + R - 1) // R):
-                if not 0 <= dcls[i] + tcls[c] < ncls:
-                    raise ValueError("filtt_correlate: tap classes do not match")
+            if not (0 <= dcls[i] + tlo and dcls[i] + thi < ncls):
+                raise ValueError("filtt_correlate: tap classes do not match")
         tlist = &ctoff[0] if ctoff.shape[0] > 0 else wlist
         if cwoff.shape[0] > 0:
             wlist = &cwoff[0]
@@ -1010,7 +1014,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
                            (k1 - 1) // OW * sh + (KH - 1) * dh, ahead,
                            &slots[u] if maxabs else NULL)
             _filtt_chunk(&xp[0] + n * xn + od * sd * xd, Cg * xc, tlist, wlist, pstart,
-                         pkpc, ptcls, dcls[od] if classes else 0, tpc, &wpack[0], &blocks[0, 0], b0, b1, &bpack[0], ntaps,
+                         pkpc, ptcls, dcls[od] if classes else 0, tpc, &wpack[0],
+                         &blocks[0, 0], b0, b1, &bpack[0], ntaps,
                          &out[n, 0, od, 0, 0], ostride, k0, k1, rp, sw, OW, tblk, group,
                          relu, e.fn, fn_c, R, PF, stream)
     if maxabs:
@@ -1127,8 +1132,8 @@ def filtt_wgrad(const floating[::1] xp, const Py_ssize_t[::1] pos,
     if nunits == 0 or ntaps == 0:
         return
     # every tap in turn: tap t's weights at t * PF in a block's packing
-    ident = bytearray(8 * ntaps)
-    cdef int64_t[::1] widt = memoryview(ident).cast("q")
+    ident = bytearray(sizeof(Py_ssize_t) * ntaps)
+    cdef Py_ssize_t *widt = <Py_ssize_t *> <char *> ident
     for u in range(ntaps):
         widt[u] = u * PF
     with nogil:
@@ -1139,7 +1144,8 @@ def filtt_wgrad(const floating[::1] xp, const Py_ssize_t[::1] pos,
             p0 = ch * chunk
             p1 = p0 + chunk if p0 + chunk < npos else npos
             if _wgrad_unit(&xp[0] + blocks[b, 3] * gstride, &pos[0], p0, p1, &toff[0],
-                           <const Py_ssize_t *> &widt[0], ntaps, &wpack[0] + blocks[b, 2], tblk, &out[blocks[b, 0], 0], npos,
+                           widt, ntaps, &wpack[0] + blocks[b, 2], tblk,
+                           &out[blocks[b, 0], 0], npos,
                            blocks[b, 1], e.fn, R, PF) != 0:
                 failed = 1
     if failed:

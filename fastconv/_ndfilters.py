@@ -404,8 +404,9 @@ def _can_fuse(a, b, ndim):
 # one thread.  Its float64 buffers pass between the caller's thread (the
 # conversion in, the cast out) and the team, and between passes along
 # different axes; moving those lines between the two cores' caches cost
-# more than the second core saved (Zen 4 KVM guest, 2 vCPUs, 2026-12-06): uint8, default (2 threads) / one thread, us: uniform_filter 5
-# 512^2 1427 / 861 (SciPy 1401), 64^3 3549 / 1331 (3057), 128^3 17 981 /
+# more than the second core saved (Zen 4 KVM guest, 2 vCPUs, 2026-12-06;
+# uint8, default (2 threads) / one thread, us): uniform_filter 5 512^2
+# 1427 / 861 (SciPy 1401), 64^3 3549 / 1331 (3057), 128^3 17 981 /
 # 11 696; sobel 512^2 895 / 585, 64^3 2557 / 1054, 128^3 16 195 / 9 608;
 # uniform_filter1d 5 along axis 0 of 64^3 1565 / 200 (SciPy 1870).  From
 # 2048^2 (4 M) two threads won the 3-tap passes (sobel 11.7 against 14.1

@@ -414,6 +414,21 @@ def test_zero_pruned_lines_give_the_whole_transforms_numbers(case, dtype, mode,
     assert np.abs(got.astype(np.float64) - whole).max() <= 2 * l1_bound(x, w, n, eps)
 
 
+@pytest.mark.parametrize("order", [">", "<"])
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+def test_zero_pruned_takes_either_byte_order(order, dtype):
+    """pocketfft takes native arrays only: operands of the other byte order
+    give the native operands' numbers (in the native dtype, as SciPy)."""
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((40, 33)), rng.standard_normal((9, 12))
+    for mode in ("full", "same", "valid"):
+        want = fastconv.convolve(x.astype(dtype), w.astype(dtype), mode, method="fft")
+        got = fastconv.convolve(x.astype(order + dtype), w.astype(order + dtype), mode,
+                                method="fft")
+        assert got.dtype == want.dtype and got.dtype.isnative
+        assert np.array_equal(got, want)
+
+
 def test_convolve_fft_method_takes_the_pruned_transforms(monkeypatch):
     used = []
     real = _fft.pruned_convolve
