@@ -992,3 +992,59 @@ def test_cheap_integer_passes_run_on_one_thread(dtype, monkeypatch):
     assert budget("gaussian_filter", small, 2) == {2}              # longer kernels
     assert budget("uniform_filter", small.astype(np.float32), 5) <= {2}
     assert 1 not in budget("sobel", small.astype(np.float64))      # floats keep the team
+
+
+def _running_mean_reference(x, k, idx, cval, strip):
+    """SciPy's running mean along axis 1 of x (P, N, Q), restarted every
+    `strip` rows, in its order: the first sum from 0.0 tap by tap, then
+    sum + (entering - leaving), each output sum / k."""
+    P, N, Q = x.shape
+    ext = np.where((np.asarray(idx) >= 0)[None, :, None],
+                   x[:, np.maximum(np.asarray(idx), 0), :], cval)
+    out = np.empty_like(x)
+    for s0 in range(0, N, strip):
+        acc = np.zeros((P, Q))
+        for t in range(k):
+            acc = acc + ext[:, s0 + t, :]
+        out[:, s0, :] = acc / k
+        for i in range(s0 + 1, min(s0 + strip, N)):
+            acc = acc + (ext[:, i - 1 + k, :] - ext[:, i - 1, :])
+            out[:, i, :] = acc / k
+    return out
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Q, qblock", [(2, 2), (3, 3), (4, 4), (5, 5), (6, 4), (7, 3)])
+@pytest.mark.parametrize("strip", [None, 64])
+def test_box_across_few_columns_is_scipys_running_mean(level, dtype, Q, qblock, strip):
+    """Box sums across fewer than five columns (filter_lines, Q > 1) keep the
+    running sums and divide a chunk of rows at a time: the same quotients,
+    bit for bit, over more rows than one chunk holds (4096 / width), with
+    the columns split into blocks (qblock < Q: rows not contiguous in the
+    output), with and without the fast route's strips, and with constant
+    padding."""
+    rng = np.random.default_rng(Q)
+    N, k = 4096 // 2 + 37, 15
+    x = rng.standard_normal((2, N, Q)).astype(dtype)
+    kern = _dispatch.get_kernels(level)
+    for mode, cval in [("reflect", 0.0), ("constant", 2.5)]:
+        idx = _ndfilters.line_index(N, k, k // 2, mode)
+        out = np.empty_like(x)
+        kern.filter_lines(x, out, _ndfilters._box(k, x.dtype), idx, k // 2, 0, 1, 1,
+                          x.dtype.type(cval), qblock, strip or N, 2)
+        ref = _running_mean_reference(x.astype(np.float64), k, idx, cval, strip or N)
+        assert out.tobytes() == ref.astype(dtype).tobytes(), (mode, level)
+
+
+@pytest.mark.parametrize("Q", [2, 3, 4])
+def test_integer_box_across_few_columns_is_scipys(Q):
+    """uniform_filter1d of uint8 along a middle axis of few columns (the
+    exact route's deferred quotients, one and several passes) gives
+    SciPy's bytes."""
+    rng = np.random.default_rng(Q)
+    x = rng.integers(0, 256, (3, 2100, Q)).astype(np.uint8)
+    for size, origin in [(15, 0), (4, 1)]:
+        assert np.array_equal(fndi.uniform_filter1d(x, size, axis=1, origin=origin),
+                              sndi.uniform_filter1d(x, size, axis=1, origin=origin))
+    assert np.array_equal(fndi.uniform_filter(x, 5), sndi.uniform_filter(x, 5))
