@@ -701,10 +701,12 @@ def filter_lines(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     for q in range(q1 - q0):
                         acc[q] = acc[q] + ra[q]
                 if q1 - q0 < _FK_BOX_DEFER:
-                    # few columns: the sums of _FK_BOXCH / width rows kept,
-                    # then divided in one vector loop (a division per row
-                    # of two columns was scalar: uint8 256 x 256 x 2 along
-                    # axis 1, 15 taps, 206 us a pass); the same quotients
+                    # few columns: the sums run in registers and those of
+                    # _FK_BOXCH / width rows are divided in one vector loop
+                    # (below, each row's sum waited on the previous row's
+                    # store to acc, and each quotient was a scalar division:
+                    # float64 256 x 256 x 2 along axis 1, 15 taps, 206 ->
+                    # 98 us a pass, Zen 5); the same quotients
                     _fk_box_deferred(&x[p, 0, 0], Q, &idx[0], k, s0, s1, q0, q1 - q0,
                                      q1 - q0 == Q, cvrow, acc, dt, kd, &out[p, 0, 0])
                 else:
