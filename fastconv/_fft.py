@@ -45,8 +45,13 @@ try:
     # split axis by axis (to leave out zero rows) would pay it per axis.
     # Checked against scipy.fft at import; without it the route falls back.
     from scipy.fft._pocketfft import pypocketfft as _pocketfft
-except ImportError:    # pragma: no cover - a SciPy without the binding
-    _pocketfft = None
+except ImportError:    # pragma: no cover - SciPy 1.18 and later
+    try:
+        # ducc0's transforms, the same calls (r2c, c2r, c2c and their
+        # positional arguments) behind the same scipy.fft
+        from scipy.fft._duccfft import pyduccfft as _pocketfft
+    except ImportError:
+        _pocketfft = None
 
 from fastconv import _dispatch
 from fastconv._scipy_args import conv_windows, freq_axes
