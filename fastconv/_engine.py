@@ -929,7 +929,6 @@ def _plan_filtt(c, kern, tile, nplanes, groups, Fg, Cg, npos, flat_ok, force, os
              group=force.get("filtt_group", 0), contiguous=bool(force.get("contiguous", True)),
              toff=_tap_offsets(k5, d, xstr[2], xstr[3], Wq, 1, Cg, xstr[1]),
              chunk=chunk, units=nunits * -(-npos // chunk), Cg=Cg, phases=1, bpu=bpu)
-    tpc = k5[0] * k5[1] * k5[2]
     c["classes"] = (None if not force.get("skip_padding", True) or tblk % tpc
                     else _filtt_classes(c["toff"], tuple(k5), tuple(d), tuple(c["s"]),
                                         tuple(pl), tuple(x5[2:]), tuple(osp3),

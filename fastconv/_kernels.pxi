@@ -720,6 +720,18 @@ cdef enum:
     _FILTT_BUF = 4096       # elements of a chunk's accumulators: tiles x R x PF
 
 
+cdef bytearray _every_tap(Py_ssize_t ntaps, Py_ssize_t PF):
+    # the FILTT tiles' weight offsets that run every tap in turn: tap t's
+    # weights at t * PF in a block's packing (Py_ssize_t values; one spare
+    # so that an empty list still has an address)
+    ident = bytearray(sizeof(Py_ssize_t) * (ntaps + 1))
+    cdef Py_ssize_t *w = <Py_ssize_t *> <char *> ident
+    cdef Py_ssize_t t
+    for t in range(ntaps):
+        w[t] = t * PF
+    return ident
+
+
 cdef inline void _filtt_chunk(const floating *xn0, Py_ssize_t gstride, const Py_ssize_t *toff,
                               const Py_ssize_t *woff, const Py_ssize_t *cstart,
                               const Py_ssize_t *ckpc, const Py_ssize_t *tcls,
@@ -930,12 +942,8 @@ def filtt_correlate(const floating[::1] xp, const Py_ssize_t[::1] xstr,
     cdef const Py_ssize_t *ptcls = NULL
     if e.kind != 1 or e.itemsize != sizeof(floating) or R > 16 or PF > 64:
         raise ValueError("tile: not a FILTT tile of this dtype")
-    # every tap in turn: tap t's weights at t * PF in a block's packing
-    ident = bytearray(sizeof(Py_ssize_t) * (ntaps + 1))
-    cdef Py_ssize_t *widt = <Py_ssize_t *> <char *> ident
-    for i in range(ntaps):
-        widt[i] = i * PF
-    wlist = widt
+    ident = _every_tap(ntaps, PF)
+    wlist = <const Py_ssize_t *> <char *> ident
     if classes:
         if (cwoff is None or cstart is None or ckpc is None or tcls is None or dcls is None
                 or tpc * Cg != ntaps or (0 < tblk < ntaps and tblk % tpc != 0)):
@@ -1136,11 +1144,8 @@ def filtt_wgrad(const floating[::1] xp, const Py_ssize_t[::1] pos,
     nunits = nblk * nch
     if nunits == 0 or ntaps == 0:
         return
-    # every tap in turn: tap t's weights at t * PF in a block's packing
-    ident = bytearray(sizeof(Py_ssize_t) * ntaps)
-    cdef Py_ssize_t *widt = <Py_ssize_t *> <char *> ident
-    for u in range(ntaps):
-        widt[u] = u * PF
+    ident = _every_tap(ntaps, PF)
+    cdef const Py_ssize_t *widt = <const Py_ssize_t *> <char *> ident
     with nogil:
         for u in prange(nunits, schedule='dynamic', num_threads=nthreads,
                         use_threads_if=nthreads > 1):

@@ -134,7 +134,8 @@ static inline void fc_rows_##T##_##R##x##U(                                     
  * vectors of V filters.  Per tap t, U weight vectors (at wp + woff[t]: the
  * packing is laid out (taps, U*V), and woff[t] = t * U*V runs every tap,
  * while a list of some taps' offsets skips the others, e.g. the taps that
- * read only zero padding for every position of the tile) are loaded once and each position's input value is broadcast and used by
+ * read only zero padding for every position of the tile) are loaded once
+ * and each position's input value is broadcast and used by
  * all U*V filters.  The R positions are arbitrary (pos[], offsets into x), so
  * a tile never computes a padding or row-end column; the tile is stored to
  * buf laid out (R, U*V) for the caller to transpose.  Same tap order and

@@ -77,9 +77,10 @@ def _run_fft(a, b, mode, axes, nthreads):
     """FFT convolution of conv-form operands (SciPy's fftconvolve semantics),
     overlap-add when the cost model says it is cheaper."""
     a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
+    lean = mode == "full" and bool(conv_axes) and _fft.lean_pair(a2, b2, conv_axes)
     if mode == "full" and conv_axes and math.prod(
             a2.shape[i] + b2.shape[i] - 1 for i in conv_axes) <= (
-                _FFT_WHOLE_LEAN if _fft.lean_pair(a2, b2, conv_axes) else _FFT_WHOLE_MAX):
+                _FFT_WHOLE_LEAN if lean else _FFT_WHOLE_MAX):
         # small 'full' transforms: SciPy's one transform of the whole
         # problem has the least set-up (64 x 64 by 31 x 31 float32: 105 us
         # against the tiled route's 125; 32 x 32 by 15 x 15: 64 against 92;
@@ -88,7 +89,7 @@ def _run_fft(a, b, mode, axes, nthreads):
         # 'valid': 85 against 144).  Real operands of one float dtype take
         # the pruned route's pocketfft calls instead (the same transforms
         # without the Python layer and the all-zero lines: 103 -> 81 us)
-        if _fft.lean_pair(a2, b2, conv_axes):
+        if lean:
             return _fft.pruned_convolve(a2, b2, conv_axes, mode, nthreads)
         return _fft.fftconvolve(a, b, mode, axes, nthreads)
     kind = fft_choice(a2, b2, mode, conv_axes)[0] if conv_axes else "fft"
