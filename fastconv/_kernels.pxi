@@ -74,6 +74,28 @@ cdef inline Py_ssize_t _col_hi(Py_ssize_t off, Py_ssize_t s, Py_ssize_t n,
     return b if b > lo else lo
 
 
+cdef extern from "_rows_tiles.h" nogil:
+    void fc_genrow_float(const float *x, Py_ssize_t xcs, Py_ssize_t xds, Py_ssize_t xhs,
+                         const float *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t nc,
+                         Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW, Py_ssize_t pw,
+                         Py_ssize_t W, float *orow, Py_ssize_t j0, Py_ssize_t j1)
+    void fc_genrow_double(const double *x, Py_ssize_t xcs, Py_ssize_t xds, Py_ssize_t xhs,
+                          const double *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t nc,
+                          Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW, Py_ssize_t pw,
+                          Py_ssize_t W, double *orow, Py_ssize_t j0, Py_ssize_t j1)
+
+
+cdef inline void _genrow(const numeric *x, Py_ssize_t xcs, Py_ssize_t xds, Py_ssize_t xhs,
+                         const numeric *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t nc,
+                         Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW, Py_ssize_t pw,
+                         Py_ssize_t W, numeric *orow, Py_ssize_t j0,
+                         Py_ssize_t j1) noexcept nogil:
+    if numeric is float:
+        fc_genrow_float(x, xcs, xds, xhs, w, wcs, wds, nc, nd, nh, KW, pw, W, orow, j0, j1)
+    elif numeric is double:
+        fc_genrow_double(x, xcs, xds, xhs, w, wcs, wds, nc, nd, nh, KW, pw, W, orow, j0, j1)
+
+
 cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
                    const numeric[:, :, :, :, ::1] w,
                    numeric[:, :, :, :, ::1] out,
@@ -125,23 +147,32 @@ cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
         kd1 = _tap_hi(od, sd, dd, pd, D, KD, kd0)
         kh0 = _tap_lo(oh, sh, dh, ph)
         kh1 = _tap_hi(oh, sh, dh, ph, H, KH, kh0)
-        for c in range(Cg):
-            ci = g * Cg + c
-            for kd in range(kd0, kd1):
-                for kh in range(kh0, kh1):
-                    xrow = &x[n, ci, od * sd + kd * dd - pd, oh * sh + kh * dh - ph, 0]
-                    wrow = &w[f, c, kd, kh, 0]
-                    for kw in range(KW):
-                        wv = wrow[kw]
-                        off = kw * dw - pw
-                        a = _col_lo(off, sw, j0)
-                        b = _col_hi(off, sw, W, j1, a)
-                        if sw == 1:
-                            for j in range(a, b):
-                                orow[j] = orow[j] + wv * xrow[j + off]
-                        else:
-                            for j in range(a, b):
-                                orow[j] = orow[j] + wv * xrow[j * sw + off]
+        if (numeric is float or numeric is double) and sw == 1 and dw == 1:
+            # the same products in the same order, summed in registers
+            # (fc_genrow, _rows_tiles.h)
+            if Cg > 0 and kd1 > kd0 and kh1 > kh0:
+                _genrow(&x[n, g * Cg, od * sd + kd0 * dd - pd, oh * sh + kh0 * dh - ph, 0],
+                        D * H * W, dd * H * W, dh * W, &w[f, 0, kd0, kh0, 0],
+                        KD * KH * KW, KH * KW, Cg, kd1 - kd0, kh1 - kh0, KW, pw, W,
+                        orow, j0, j1)
+        else:
+            for c in range(Cg):
+                ci = g * Cg + c
+                for kd in range(kd0, kd1):
+                    for kh in range(kh0, kh1):
+                        xrow = &x[n, ci, od * sd + kd * dd - pd, oh * sh + kh * dh - ph, 0]
+                        wrow = &w[f, c, kd, kh, 0]
+                        for kw in range(KW):
+                            wv = wrow[kw]
+                            off = kw * dw - pw
+                            a = _col_lo(off, sw, j0)
+                            b = _col_hi(off, sw, W, j1, a)
+                            if sw == 1:
+                                for j in range(a, b):
+                                    orow[j] = orow[j] + wv * xrow[j + off]
+                            else:
+                                for j in range(a, b):
+                                    orow[j] = orow[j] + wv * xrow[j * sw + off]
         if relu:
             for j in range(j0, j1):
                 if orow[j] < 0:

@@ -285,6 +285,139 @@ FC_DEFINE_SLIDE_STRIP_X(double, FC_SLIDEW_R, FC_SLIDEW_U, FC_SLIDEW_TW_double)
 #define fc_slidew_strip_double fc_slide_strip_double
 #endif
 
+/* The generic kernel's output row (_corr_cf in fastconv/_kernels.pxi) for
+ * unit column stride and dilation, with the sums held in registers.
+ *
+ * orow[j] for j0 <= j < j1 already holds its start value (the bias, or the
+ * sum so far); to it are added, in the generic kernel's order (channel,
+ * plane, row, then column), the products w[kw] * x[j + kw - pw] of the
+ * nc x nd x nh tap rows whose input row x and weight row w are
+ *     x + c * xcs + d * xds + h * xhs   and   w + c * wcs + d * wds + h * KW,
+ * skipping the taps whose input column falls outside [0, W) (zero padding
+ * is never multiplied).  The same products added in the same order as the
+ * generic kernel's loop of one multiply-add per tap over the whole row, so
+ * the same bits; but that loop stores and reloads each partial sum once per
+ * tap (64^2 x 3^2: 9 loads and stores per output, the small-call path's
+ * ~1 multiply-add per cycle), while here the columns where every tap is
+ * inside the row run in U vectors of accumulators, stored once. */
+/* Every tap row in order; STMT sees its input row xr and weights wr. */
+#define FC_GENROW_TAPS_(T, STMT)                                                    \
+    for (ptrdiff_t c = 0; c < nc; c++)                                              \
+        for (ptrdiff_t d = 0; d < nd; d++)                                          \
+            for (ptrdiff_t h = 0; h < nh; h++) {                                    \
+                const T *xr = x + c * xcs + d * xds + h * xhs;                      \
+                const T *wr = w + c * wcs + d * wds + h * KW;                       \
+                STMT                                                                \
+            }
+#if FC_VEC
+/* The level's own register width: 256-bit types split into SSE2 halves kept
+ * the accumulators on the stack (64^2 x 3^2: 2x slower than the loop this
+ * replaces). */
+#if defined(__AVX512F__) && !defined(FC_FORCE_256)
+typedef float fc_gr_vf __attribute__((vector_size(64)));
+typedef double fc_gr_vd __attribute__((vector_size(64)));
+#define FC_GENROW_U 2
+#elif defined(__AVX__)
+typedef float fc_gr_vf __attribute__((vector_size(32)));
+typedef double fc_gr_vd __attribute__((vector_size(32)));
+#define FC_GENROW_U 4
+#else
+typedef float fc_gr_vf __attribute__((vector_size(16)));
+typedef double fc_gr_vd __attribute__((vector_size(16)));
+#define FC_GENROW_U 4
+#endif
+/* acc[0..U) = the sums of columns j .. j + U*V - 1 (all interior). */
+#define FC_GENROW_SUMS_(T, VT, V, U)                                                \
+    for (int u = 0; u < U; u++) acc[u] = FC_LOADU(VT, orow + j + u * V);           \
+    if (nc == 1 && nd == 1) {                                                       \
+        const T *xr = x + (j - pw), *wr = w;                                        \
+        for (ptrdiff_t h = 0; h < nh; h++, xr += xhs, wr += KW)                     \
+            for (ptrdiff_t kw = 0; kw < KW; kw++) {                                 \
+                VT wv = FC_SPLAT(VT, wr[kw]);                                       \
+                for (int u = 0; u < U; u++)                                         \
+                    acc[u] += wv * FC_LOADU(VT, xr + kw + u * V);                   \
+            }                                                                       \
+    } else {                                                                        \
+        FC_GENROW_TAPS_(T,                                                          \
+            for (ptrdiff_t kw = 0; kw < KW; kw++) {                                 \
+                VT wv = FC_SPLAT(VT, wr[kw]);                                       \
+                for (int u = 0; u < U; u++)                                         \
+                    acc[u] += wv * FC_LOADU(VT, xr + (j - pw + kw) + u * V);        \
+            })                                                                      \
+    }
+#endif
+/* Columns [a, b) element by element, each tap checked against the row. */
+#define FC_GENROW_EDGE_(T, A, B)                                                    \
+    for (ptrdiff_t jj = (A); jj < (B); jj++) {                                      \
+        T s = orow[jj];                                                             \
+        FC_GENROW_TAPS_(T,                                                          \
+            for (ptrdiff_t kw = 0; kw < KW; kw++) {                                 \
+                ptrdiff_t i = jj - pw + kw;                                         \
+                if (i >= 0 && i < W)                                                \
+                    s += wr[kw] * xr[i];                                            \
+            })                                                                      \
+        orow[jj] = s;                                                               \
+    }
+#if FC_VEC
+#define FC_DEFINE_GENROW(T, VT, V)                                                  \
+static void fc_genrow_##T(                                                          \
+        const T *x, ptrdiff_t xcs, ptrdiff_t xds, ptrdiff_t xhs,                    \
+        const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t nc, ptrdiff_t nd,       \
+        ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,                      \
+        T *orow, ptrdiff_t j0, ptrdiff_t j1)                                        \
+{                                                                                   \
+    /* [lo, hi): the columns every tap of a row reaches inside [0, W) */           \
+    ptrdiff_t lo = pw < j0 ? j0 : (pw > j1 ? j1 : pw);                              \
+    ptrdiff_t hi = W - KW + 1 + pw;                                                 \
+    hi = hi < lo ? lo : (hi > j1 ? j1 : hi);                                        \
+    FC_GENROW_EDGE_(T, j0, lo)                                                      \
+    enum { CW = V * FC_GENROW_U };                                                  \
+    ptrdiff_t j;                                                                    \
+    if (hi - lo >= CW) {                                                            \
+        /* whole chunks; a row that is not a multiple of them ends with one */     \
+        /* more, overlapping the last: summed first from the start values, */      \
+        /* stored last (the overlap gets the same bits twice) */                    \
+        T tail[CW];                                                                 \
+        int has_tail = (hi - lo) % CW != 0;                                         \
+        if (has_tail) {                                                             \
+            VT acc[FC_GENROW_U];                                                    \
+            j = hi - CW;                                                            \
+            FC_GENROW_SUMS_(T, VT, V, FC_GENROW_U)                                  \
+            for (int u = 0; u < FC_GENROW_U; u++) FC_STOREU(VT, tail + u * V, acc[u]); \
+        }                                                                           \
+        for (j = lo; j + CW <= hi; j += CW) {                                       \
+            VT acc[FC_GENROW_U];                                                    \
+            FC_GENROW_SUMS_(T, VT, V, FC_GENROW_U)                                  \
+            for (int u = 0; u < FC_GENROW_U; u++) FC_STOREU(VT, orow + j + u * V, acc[u]); \
+        }                                                                           \
+        if (has_tail)                                                               \
+            memcpy(orow + hi - CW, tail, sizeof(tail));                             \
+        j = hi;                                                                     \
+    } else {                                                                        \
+        for (j = lo; j + V <= hi; j += V) {                                         \
+            VT acc[1];                                                              \
+            FC_GENROW_SUMS_(T, VT, V, 1)                                            \
+            FC_STOREU(VT, orow + j, acc[0]);                                        \
+        }                                                                           \
+    }                                                                               \
+    FC_GENROW_EDGE_(T, j, j1)                                                       \
+}
+FC_DEFINE_GENROW(float, fc_gr_vf, (int)(sizeof(fc_gr_vf) / sizeof(float)))
+FC_DEFINE_GENROW(double, fc_gr_vd, (int)(sizeof(fc_gr_vd) / sizeof(double)))
+#else
+#define FC_DEFINE_GENROW(T)                                                         \
+static void fc_genrow_##T(                                                          \
+        const T *x, ptrdiff_t xcs, ptrdiff_t xds, ptrdiff_t xhs,                    \
+        const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t nc, ptrdiff_t nd,       \
+        ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,                      \
+        T *orow, ptrdiff_t j0, ptrdiff_t j1)                                        \
+{                                                                                   \
+    FC_GENROW_EDGE_(T, j0, j1)                                                      \
+}
+FC_DEFINE_GENROW(float)
+FC_DEFINE_GENROW(double)
+#endif
+
 /* The CPU's vendor: 1 AMD, 2 Intel, 0 another or unknown (cpuid leaf 0).
  * The plan's per-CPU choices read it (here and in _dw_tiles.h). */
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
