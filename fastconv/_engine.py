@@ -27,7 +27,8 @@ import numpy as np
 
 from fastconv import _dispatch
 from fastconv import _threads
-from fastconv._threads import running, team_size, team_used, worth_threads, worth_waking
+from fastconv._threads import (running, team_size, team_skipped, team_used, worth_threads,
+                               worth_waking)
 
 
 
@@ -1592,7 +1593,9 @@ def _team_run(plan, x, w, b, out, nthreads, weight_cache, fold_mw, layout):
     baseline kernels), else True."""
     # small problems: a parallel region costs more than it saves
     nout = plan.oshape[1 if layout == "channels_first" else -1]
-    if nthreads > 1 and not worth_waking(out.size * (w.size // max(1, nout))):
+    work = out.size * (w.size // max(1, nout))
+    skipped = nthreads > 1 and not worth_waking(work)
+    if skipped:
         nthreads = 1
     ok = True
     with running():
@@ -1606,6 +1609,8 @@ def _team_run(plan, x, w, b, out, nthreads, weight_cache, fold_mw, layout):
                  weight_cache)
     if nthreads > 1:
         team_used()
+    elif skipped:
+        team_skipped(work)
     return ok
 
 

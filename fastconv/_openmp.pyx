@@ -5,6 +5,9 @@ Every ``omp_*`` call in fastconv goes through here (the kernels only use
 built without OpenMP, ``_omp_shim.h`` supplies serial stubs.
 """
 
+from time import perf_counter as _perf_counter
+
+
 cdef extern from "_omp_shim.h" nogil:
     int FC_OPENMP_ENABLED
     int FC_OPENMP_VERSION
@@ -13,6 +16,7 @@ cdef extern from "_omp_shim.h" nogil:
     int omp_get_num_procs()
     const char *fc_compiler_version()
     int fc_cpu_simd_level()
+    void fc_spin_steps(long n)
 
 
 def openmp_enabled():
@@ -49,3 +53,12 @@ def build_flags():
 def cpu_simd_level():
     """The best kernel level this CPU supports: 0 baseline, 1 AVX2/FMA, 2 AVX-512."""
     return int(fc_cpu_simd_level())
+
+
+def spin_seconds(long steps):
+    """Wall seconds that `steps` steps of the GNU runtime's spin-wait take on
+    this CPU (the team's warm window, see ``fastconv._threads``)."""
+    t0 = _perf_counter()
+    with nogil:
+        fc_spin_steps(steps)
+    return _perf_counter() - t0

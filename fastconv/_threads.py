@@ -55,13 +55,14 @@ enter an OpenMP parallel region at all when given one thread).
 """
 
 import glob
+import math
 import importlib
 import numbers
 import os
 import threading
 import time
 
-_SPIN_COUNT = "20000"     # about 10-30 us of spinning before a thread sleeps
+_SPIN_COUNT = "20000"     # steps of spinning before a thread sleeps (see warm_window)
 
 
 def _not_built_message(package_dir):
@@ -78,6 +79,7 @@ def _load_openmp():
     """Import the OpenMP module (the first compiled module any import of
     fastconv loads) with fastconv's wait policy for its runtime."""
     user_set = "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ
+    _spin["user_set"] = user_set
     if not user_set:
         os.environ["GOMP_SPINCOUNT"] = _SPIN_COUNT
     try:
@@ -92,6 +94,7 @@ def _load_openmp():
             os.environ.pop("GOMP_SPINCOUNT", None)
 
 
+_spin = {"user_set": False, "window": None}
 _openmp = _load_openmp()
 
 _state = {"threads_used": False, "forked_child": False}
@@ -337,7 +340,25 @@ def worth_threads(work):
 # Break-even: ~2-3 M multiply-adds after Python work (100000 x 31 1.14x,
 # 0.93 M 0.76x), ~30 M after a sleep.  So a call that would start a cold team
 # needs that much work; back-to-back calls keep the SERIAL_WORK floor.
+#
+# How long the team spins is GOMP_SPINCOUNT steps of the runtime's wait loop,
+# whose PAUSE instruction takes 5 to 140 cycles by CPU: 20000 steps are
+# ~50 us on that Intel guest and ~470 us on a Zen 5 one (where a 256^2 x 3^2
+# call, 0.59 M multiply-adds, took 18 us on a team that still spun 200 us
+# after its last region, 26 on one thread, and 64 on a team woken from its
+# futex after 500 us).  :func:`warm_window` times the steps once per
+# process and takes half of it; with the user's own wait policy, and as the
+# floor, it is _WARM_WINDOW.
+#
+# A stream of such calls: each call that wanted a team but found it asleep
+# ran on one thread (:func:`team_skipped` notes when it ended).  When the
+# next one comes within the warm window of it, the calls are coming faster
+# than the team would fall asleep: waking it once (one futex wake-up) keeps
+# it spinning for the calls that follow, so that call wakes it.  (A loop of
+# 256^2 x 3^2 float32 calls on Zen 5 otherwise stayed on one thread for
+# good: no call ever found the team awake.)
 _WARM_WINDOW = 5e-5           # seconds after a team's region in which it still spins
+_WARM_MAX = 1e-3
 SERIAL_WORK_COLD = 1 << 21    # a team woken after Python work
 SERIAL_WORK_ASLEEP = 1 << 25  # after the process slept (the other CPUs halted)
 _clocks = (time.perf_counter, time.process_time)    # (wall, this process's CPU): tests replace them
@@ -347,7 +368,24 @@ _clocks = (time.perf_counter, time.process_time)    # (wall, this process's CPU)
 # until some call brought 2^25 multiply-adds kept a process of mid-size
 # calls serial for good: ndimage.correlate 512^2 x 3^2 float32 130 us,
 # 80 with the team.)
-_team = {"end": _clocks[0](), "cpu": _clocks[1]()}
+_team = {"end": _clocks[0](), "cpu": _clocks[1](), "want": -math.inf, "want_cpu": 0.0}
+
+
+def warm_window():
+    """Seconds after a parallel region in which its team still spins (so a
+    region started then pays no wake-up): half the time GOMP_SPINCOUNT
+    steps of the runtime's spin-wait take on this CPU (timed once, ~0.1 ms),
+    between ``_WARM_WINDOW`` and ``_WARM_MAX``; ``_WARM_WINDOW`` when the
+    user set the wait policy."""
+    window = _spin["window"]
+    if window is None:
+        window = _WARM_WINDOW
+        if not _spin["user_set"] and _openmp.openmp_enabled():
+            steps = 2000
+            t = min(_openmp.spin_seconds(steps) for _ in range(3))
+            window = min(_WARM_MAX, max(_WARM_WINDOW, 0.5 * t * int(_SPIN_COUNT) / steps))
+        _spin["window"] = window
+    return window
 
 
 def worth_waking(work):
@@ -361,8 +399,15 @@ def worth_waking(work):
     if work >= SERIAL_WORK_ASLEEP:
         return True
     wall, cpu = _clocks
-    idle = wall() - _team["end"]
-    if idle <= _WARM_WINDOW:
+    now = wall()
+    idle = now - _team["end"]
+    window = warm_window()
+    if idle <= window:
+        return True
+    # a stream of calls (see above): the last one that wanted the team ended
+    # moments ago, and this process ran meanwhile (the other CPUs not halted)
+    since = now - _team["want"]
+    if since <= window and cpu() - _team["want_cpu"] >= 0.5 * since:
         return True
     if work < SERIAL_WORK_COLD:
         return False
@@ -376,6 +421,16 @@ def team_used():
     wall, cpu = _clocks
     _team["end"] = wall()
     _team["cpu"] = cpu()
+
+
+def team_skipped(work):
+    """Record that a call of `work` multiply-adds just ended on one thread
+    because :func:`worth_waking` said no (a call below ``SERIAL_WORK``
+    never wanted a team: not recorded)."""
+    if work >= SERIAL_WORK:
+        wall, cpu = _clocks
+        _team["want"] = wall()
+        _team["want_cpu"] = cpu()
 
 
 def team_size(nthreads, units, work=None):

@@ -222,7 +222,11 @@ class FakeClocks:
         self.cpu = 10.0
         monkeypatch.setattr(_threads, "_clocks", (lambda: self.wall, lambda: self.cpu))
         # (the policy's state at import: as if a region had just ended)
-        monkeypatch.setattr(_threads, "_team", {"end": self.wall, "cpu": self.cpu})
+        monkeypatch.setattr(_threads, "_team", {"end": self.wall, "cpu": self.cpu,
+                                                "want": -np.inf, "want_cpu": 0.0})
+        # a warm window of this CPU's (warm_window times it once)
+        self.window = 2e-4
+        monkeypatch.setitem(_threads._spin, "window", self.window)
 
     def pause(self, seconds, busy):
         """`seconds` pass; this process runs all of them (busy) or none."""
@@ -247,7 +251,7 @@ def test_a_sleeping_team_needs_more_work(monkeypatch):
     assert _threads.worth_waking(cold)
     _threads.team_used()
     # right after a region the team spins: the floor applies
-    clk.pause(_threads._WARM_WINDOW / 2, busy=True)
+    clk.pause(clk.window / 2, busy=True)
     assert _threads.worth_waking(floor)
     assert not _threads.worth_waking(floor - 1)
     # after Python work the workers sleep on a futex
@@ -259,6 +263,53 @@ def test_a_sleeping_team_needs_more_work(monkeypatch):
     clk.pause(1e-2, busy=False)
     assert not _threads.worth_waking(asleep - 1)
     assert _threads.worth_waking(asleep)
+
+
+def test_a_stream_of_calls_wakes_the_team_once(monkeypatch):
+    """Calls that want a team but find it asleep run on one thread; when the
+    next comes within the warm window of the last one's end, waking the team
+    once keeps it warm for the rest; not after a longer pause, not after
+    the process slept, and calls below the floor never count."""
+    clk = FakeClocks(monkeypatch)
+    floor, cold = _threads.SERIAL_WORK, _threads.SERIAL_WORK_COLD
+    mid = (floor + cold) // 2
+    clk.pause(1.0, busy=True)
+    assert not _threads.worth_waking(mid)          # a first call: one thread
+    _threads.team_skipped(mid)
+    clk.pause(clk.window / 2, busy=True)
+    assert _threads.worth_waking(mid)              # the next soon after: wake
+    assert not _threads.worth_waking(floor - 1)    # (never below the floor)
+    _threads.team_used()
+    clk.pause(clk.window * 2, busy=True)           # the stream stopped
+    assert not _threads.worth_waking(mid)
+    _threads.team_skipped(mid)
+    clk.pause(clk.window / 2, busy=False)          # this process slept meanwhile
+    assert not _threads.worth_waking(mid)
+    _threads.team_skipped(floor - 1)               # a call too small to want a team
+    clk.pause(clk.window * 2, busy=True)
+    _threads.team_skipped(floor - 1)
+    clk.pause(clk.window / 2, busy=True)
+    assert not _threads.worth_waking(mid)
+
+
+def test_warm_window_is_timed_once(monkeypatch):
+    """Half of GOMP_SPINCOUNT steps' time on this CPU, within its bounds;
+    the floor where the user set the wait policy (the steps are not ours)."""
+    monkeypatch.setitem(_threads._spin, "window", None)
+    monkeypatch.setitem(_threads._spin, "user_set", False)
+    w = _threads.warm_window()
+    assert _threads._WARM_WINDOW <= w <= _threads._WARM_MAX
+    monkeypatch.setattr(_threads._openmp, "spin_seconds", lambda steps: 1 / 0)
+    assert _threads.warm_window() == w                # cached
+    monkeypatch.setitem(_threads._spin, "window", None)
+    monkeypatch.setattr(_threads._openmp, "spin_seconds", lambda steps: steps * 5e-9)
+    assert _threads.warm_window() == pytest.approx(0.5 * 5e-9 * int(_threads._SPIN_COUNT))
+    monkeypatch.setitem(_threads._spin, "window", None)
+    monkeypatch.setattr(_threads._openmp, "spin_seconds", lambda steps: steps * 1e-6)
+    assert _threads.warm_window() == _threads._WARM_MAX
+    monkeypatch.setitem(_threads._spin, "window", None)
+    monkeypatch.setitem(_threads._spin, "user_set", True)
+    assert _threads.warm_window() == _threads._WARM_WINDOW
 
 
 @pytest.mark.skipif(not MULTI, reason="needs 2 usable CPUs and OpenMP")
@@ -280,7 +331,7 @@ def test_engine_runs_serially_when_waking_does_not_pay(monkeypatch):
     clk.pause(1.0, busy=True)
     ref = _engine.correlate(x, w, **kw)          # cold: one thread
     _threads.team_used()
-    clk.pause(_threads._WARM_WINDOW / 2, busy=True)
+    clk.pause(clk.window / 2, busy=True)
     warm = _engine.correlate(x, w, **kw)          # the team still spins: two
     clk.pause(1.0, busy=True)
     cold = _engine.correlate(x, w, **kw)
