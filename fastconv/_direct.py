@@ -790,12 +790,13 @@ class SmallPlan:
 
 
 @functools.lru_cache(maxsize=512)
-def plan_small(s1, s2, dchar, windows):
+def plan_small(s1, s2, dchar, windows, limit=TINY_MACS):
     """The :class:`SmallPlan` that computes `windows` (``(start, length)`` per
     axis of the full convolution of shapes `s1` and `s2`), or None when the
-    problem is not small or needs more than zero-skipping edges (a kernel
-    longer than the input on some axis, rank > 3, an empty operand)."""
-    if not 1 <= len(s1) <= 3 or math.prod(s1) * math.prod(s2) >= TINY_MACS:
+    problem is not small (`limit` multiply-adds or more) or needs more than
+    zero-skipping edges (a kernel longer than the input on some axis,
+    rank > 3, an empty operand)."""
+    if not 1 <= len(s1) <= 3 or math.prod(s1) * math.prod(s2) >= limit:
         return None
     if any(k > n or k == 0 for n, k in zip(s1, s2)):
         return None

@@ -265,14 +265,35 @@ _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
 
+# float32 images with small kernels keep the small-call path above
+# TINY_MACS: its one compiled call (SSE2, one thread) costs less than the
+# tiled engine call's ~10 us of set-up up to about this many multiply-adds
+# ('same', Zen 5, the small path against the engine call: 96^2 x 3^2 12.1
+# against 17.4 us, 128^2 x 3^2 16.7 against 19.8, 64^2 x 5^2 12.9 against
+# 16.2, but 96^2 x 5^2 21.5 against 18.6).  float64 gains nothing there
+# (96^2 x 3^2 both ~19.5 us: half the lanes), and larger kernels stay at
+# TINY_MACS, where the FFT's price may win.
+_SMALL_IMAGE_MACS = {"f": 160000, "d": TINY_MACS}
+_SMALL_IMAGE_KERNEL = 5
+
+
 @functools.lru_cache(maxsize=512)
 def _small_plan(s1, s2, dchar, mode):
-    """The small-call plan of :func:`fastconv._direct.plan_small` for a valid
-    `mode`, or None (then the general route decides, and raises SciPy's
-    errors)."""
+    """``(plan, extended)``: the small-call plan of
+    :func:`fastconv._direct.plan_small` for a valid `mode` (extended: above
+    ``TINY_MACS``, an image with a small kernel), or None (then the general
+    route decides, and raises SciPy's errors)."""
     if mode not in ("full", "same", "valid") or len(s1) != len(s2):
         return None
-    return plan_small(s1, s2, dchar, tuple(conv_windows(mode, s1, s2, range(len(s1)))))
+    windows = tuple(conv_windows(mode, s1, s2, range(len(s1))))
+    plan = plan_small(s1, s2, dchar, windows)
+    if plan is not None:
+        return plan, False
+    if len(s1) >= 2 and max(s2) <= _SMALL_IMAGE_KERNEL:
+        plan = plan_small(s1, s2, dchar, windows, _SMALL_IMAGE_MACS[dchar])
+        if plan is not None:
+            return plan, True
+    return None
 
 
 def _plain_dtype(in1, in2, mode, method):
@@ -292,12 +313,18 @@ def _small_call(in1, in2, mode, method, corr):
     """A small real float32/float64 call straight to the generic kernel, or
     None.  Fewer than ``TINY_MACS`` multiply-adds: ``method='auto'`` is
     always the direct method there (:func:`choose_method`), no thread pays,
-    and the baseline kernel needs no overflow guard."""
+    and the baseline kernel needs no overflow guard.  Images with small
+    kernels up to ``_SMALL_IMAGE_MACS``: the same where the direct method's
+    price wins."""
     dt = _plain_dtype(in1, in2, mode, method)
     if dt is None:
         return None
-    plan = _small_plan(in1.shape, in2.shape, dt.char, mode)
-    if plan is None:
+    small = _small_plan(in1.shape, in2.shape, dt.char, mode)
+    if small is None:
+        return None
+    plan, extended = small
+    # above TINY_MACS 'auto' is the direct method only where its price says so
+    if extended and method == "auto" and not priced_direct(in1.shape, in2.shape, dt, mode):
         return None
     return run_small(plan, in1, in2 if corr else in2[(slice(None, None, -1),) * in2.ndim])
 

@@ -32,6 +32,7 @@ import pytest
 import scipy.signal as ss
 
 import fastconv
+from fastconv import _cost
 from fastconv import signal as fs
 
 # SciPy's own loops warn on some reference calls (complex fill values
@@ -518,12 +519,54 @@ def test_direct_choice_scans_only_the_kernel(monkeypatch):
     assert np.isnan(got).all() and np.isnan(ss.convolve(x, k, "same", method="direct")).all()
 
 
+def test_small_path_takes_float32_images_with_small_kernels(monkeypatch):
+    """Above TINY_MACS the small-call path still runs float32 images with
+    kernels of at most 5 per axis (up to 160k multiply-adds), and only where
+    'auto' prices the direct method; float64, larger kernels, 1-D signals
+    and larger images take the engine.  Same numbers as SciPy's direct sums
+    either way."""
+    taken = []
+    real = fs.run_small
+
+    def spy(*args):
+        taken.append(True)
+        return real(*args)
+
+    monkeypatch.setattr(fs, "run_small", spy)
+    rng = np.random.default_rng(RNG_SEED + 29)
+    cases = [((96, 96), (3, 3), np.float32, True), ((64, 64), (5, 5), np.float32, True),
+             ((10, 20, 24), (3, 3, 3), np.float32, True),
+             ((80, 80), (5, 5), np.float32, False), ((96, 96), (3, 3), np.float64, False),
+             ((40, 40), (7, 7), np.float32, False), ((20_000,), (5,), np.float32, False)]
+    for s1, s2, dtype, small in cases:
+        assert (math.prod(s1) * math.prod(s2) >= _cost.TINY_MACS), s1
+        x = rng.standard_normal(s1).astype(dtype)
+        k = rng.standard_normal(s2).astype(dtype)
+        for mode in ("full", "same", "valid"):
+            taken.clear()
+            got = fs.convolve(x, k, mode)
+            assert bool(taken) == small, (s1, s2, dtype, mode)
+            ref = ss.convolve(x.astype(np.float64), k.astype(np.float64), mode, method="direct")
+            np.testing.assert_allclose(got, ref, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                                       atol=1e-4 if dtype == np.float32 else 1e-12)
+    # 'auto' asks the price first; 'direct' does not
+    x = rng.standard_normal((96, 96)).astype(np.float32)
+    k = rng.standard_normal((3, 3)).astype(np.float32)
+    monkeypatch.setattr(fs, "priced_direct", lambda *a: False)
+    taken.clear()
+    fs.convolve(x, k, "same", method="auto")
+    assert not taken
+    fs.convolve(x, k, "same", method="direct")
+    assert taken
+
+
 def test_plain_direct_path_is_bitwise_the_general_path(monkeypatch):
     # The short path straight to the engine must give exactly what the
     # general planner (conv_window) gives, and must be taken where it applies.
     # (The lean route in front of it, _plain_call, is off here: it has its
     # own test, test_lean_nd_route_gives_the_general_routes_bits.)
     monkeypatch.setattr(fs, "_plain_call", lambda *a: None)
+    monkeypatch.setattr(fs, "_small_call", lambda *a: None)   # (images up to 160k MACs)
     rng = np.random.default_rng(RNG_SEED + 13)
     cases = [((200_000,), (7,)), ((70, 90), (5, 3)), ((6, 20, 80), (3, 2, 5)), ((64, 64), (64, 1))]
     taken = []
