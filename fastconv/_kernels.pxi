@@ -76,24 +76,28 @@ cdef inline Py_ssize_t _col_hi(Py_ssize_t off, Py_ssize_t s, Py_ssize_t n,
 
 cdef extern from "_rows_tiles.h" nogil:
     void fc_genrow_float(const float *x, Py_ssize_t xcs, Py_ssize_t xds, Py_ssize_t xhs,
-                         const float *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t nc,
-                         Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW, Py_ssize_t pw,
-                         Py_ssize_t W, float *orow, Py_ssize_t j0, Py_ssize_t j1)
+                         const float *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t whs,
+                         Py_ssize_t nc, Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW,
+                         Py_ssize_t pw, Py_ssize_t W, float *orow, Py_ssize_t j0,
+                         Py_ssize_t j1)
     void fc_genrow_double(const double *x, Py_ssize_t xcs, Py_ssize_t xds, Py_ssize_t xhs,
-                          const double *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t nc,
-                          Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW, Py_ssize_t pw,
-                          Py_ssize_t W, double *orow, Py_ssize_t j0, Py_ssize_t j1)
+                          const double *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t whs,
+                          Py_ssize_t nc, Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW,
+                          Py_ssize_t pw, Py_ssize_t W, double *orow, Py_ssize_t j0,
+                          Py_ssize_t j1)
 
 
 cdef inline void _genrow(const numeric *x, Py_ssize_t xcs, Py_ssize_t xds, Py_ssize_t xhs,
-                         const numeric *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t nc,
-                         Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW, Py_ssize_t pw,
-                         Py_ssize_t W, numeric *orow, Py_ssize_t j0,
+                         const numeric *w, Py_ssize_t wcs, Py_ssize_t wds, Py_ssize_t whs,
+                         Py_ssize_t nc, Py_ssize_t nd, Py_ssize_t nh, Py_ssize_t KW,
+                         Py_ssize_t pw, Py_ssize_t W, numeric *orow, Py_ssize_t j0,
                          Py_ssize_t j1) noexcept nogil:
     if numeric is float:
-        fc_genrow_float(x, xcs, xds, xhs, w, wcs, wds, nc, nd, nh, KW, pw, W, orow, j0, j1)
+        fc_genrow_float(x, xcs, xds, xhs, w, wcs, wds, whs, nc, nd, nh, KW, pw, W, orow,
+                        j0, j1)
     elif numeric is double:
-        fc_genrow_double(x, xcs, xds, xhs, w, wcs, wds, nc, nd, nh, KW, pw, W, orow, j0, j1)
+        fc_genrow_double(x, xcs, xds, xhs, w, wcs, wds, whs, nc, nd, nh, KW, pw, W, orow,
+                         j0, j1)
 
 
 cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
@@ -150,11 +154,14 @@ cdef void _corr_cf(const numeric[:, :, :, :, ::1] x,
         if (numeric is float or numeric is double) and sw == 1 and dw == 1:
             # the same products in the same order, summed in registers
             # (fc_genrow, _rows_tiles.h)
+            # (strides in elements: only the rows are contiguous)
             if Cg > 0 and kd1 > kd0 and kh1 > kh0:
                 _genrow(&x[n, g * Cg, od * sd + kd0 * dd - pd, oh * sh + kh0 * dh - ph, 0],
-                        D * H * W, dd * H * W, dh * W, &w[f, 0, kd0, kh0, 0],
-                        KD * KH * KW, KH * KW, Cg, kd1 - kd0, kh1 - kh0, KW, pw, W,
-                        orow, j0, j1)
+                        x.strides[1] // sizeof(numeric), dd * (x.strides[2] // sizeof(numeric)),
+                        dh * (x.strides[3] // sizeof(numeric)), &w[f, 0, kd0, kh0, 0],
+                        w.strides[1] // sizeof(numeric), w.strides[2] // sizeof(numeric),
+                        w.strides[3] // sizeof(numeric), Cg, kd1 - kd0, kh1 - kh0, KW, pw,
+                        W, orow, j0, j1)
         else:
             for c in range(Cg):
                 ci = g * Cg + c

@@ -30,7 +30,7 @@ static inline void omp_set_num_threads(int n) { (void)n; }
  * flag and, on x86, a PAUSE; elsewhere the load alone), for timing how long
  * the runtime's GOMP_SPINCOUNT steps of it last on this CPU (PAUSE takes ~5
  * cycles on older Intel cores, ~60 on Zen 4/5, ~140 on Skylake and later). */
-static void fc_spin_steps(long n) {
+static inline void fc_spin_steps(long n) {
     static volatile int flag = 0;
     for (long i = 0; i < n; i++) {
         if (flag)

@@ -292,7 +292,8 @@ FC_DEFINE_SLIDE_STRIP_X(double, FC_SLIDEW_R, FC_SLIDEW_U, FC_SLIDEW_TW_double)
  * sum so far); to it are added, in the generic kernel's order (channel,
  * plane, row, then column), the products w[kw] * x[j + kw - pw] of the
  * nc x nd x nh tap rows whose input row x and weight row w are
- *     x + c * xcs + d * xds + h * xhs   and   w + c * wcs + d * wds + h * KW,
+ *     x + c * xcs + d * xds + h * xhs   and   w + c * wcs + d * wds + h * whs
+ * (strides in elements; rows themselves contiguous),
  * skipping the taps whose input column falls outside [0, W) (zero padding
  * is never multiplied).  The same products added in the same order as the
  * generic kernel's loop of one multiply-add per tap over the whole row, so
@@ -306,7 +307,7 @@ FC_DEFINE_SLIDE_STRIP_X(double, FC_SLIDEW_R, FC_SLIDEW_U, FC_SLIDEW_TW_double)
         for (ptrdiff_t d = 0; d < nd; d++)                                          \
             for (ptrdiff_t h = 0; h < nh; h++) {                                    \
                 const T *xr = x + c * xcs + d * xds + h * xhs;                      \
-                const T *wr = w + c * wcs + d * wds + h * KW;                       \
+                const T *wr = w + c * wcs + d * wds + h * whs;                      \
                 STMT                                                                \
             }
 #if FC_VEC
@@ -331,7 +332,7 @@ typedef double fc_gr_vd __attribute__((vector_size(16)));
     for (int u = 0; u < U; u++) acc[u] = FC_LOADU(VT, orow + j + u * V);           \
     if (nc == 1 && nd == 1) {                                                       \
         const T *xr = x + (j - pw), *wr = w;                                        \
-        for (ptrdiff_t h = 0; h < nh; h++, xr += xhs, wr += KW)                     \
+        for (ptrdiff_t h = 0; h < nh; h++, xr += xhs, wr += whs)                    \
             for (ptrdiff_t kw = 0; kw < KW; kw++) {                                 \
                 VT wv = FC_SPLAT(VT, wr[kw]);                                       \
                 for (int u = 0; u < U; u++)                                         \
@@ -362,8 +363,8 @@ typedef double fc_gr_vd __attribute__((vector_size(16)));
 #define FC_DEFINE_GENROW(T, VT, V)                                                  \
 static void fc_genrow_##T(                                                          \
         const T *x, ptrdiff_t xcs, ptrdiff_t xds, ptrdiff_t xhs,                    \
-        const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t nc, ptrdiff_t nd,       \
-        ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,                      \
+        const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t whs, ptrdiff_t nc,      \
+        ptrdiff_t nd, ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,        \
         T *orow, ptrdiff_t j0, ptrdiff_t j1)                                        \
 {                                                                                   \
     /* [lo, hi): the columns every tap of a row reaches inside [0, W) */           \
@@ -408,8 +409,8 @@ FC_DEFINE_GENROW(double, fc_gr_vd, (int)(sizeof(fc_gr_vd) / sizeof(double)))
 #define FC_DEFINE_GENROW(T)                                                         \
 static void fc_genrow_##T(                                                          \
         const T *x, ptrdiff_t xcs, ptrdiff_t xds, ptrdiff_t xhs,                    \
-        const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t nc, ptrdiff_t nd,       \
-        ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,                      \
+        const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t whs, ptrdiff_t nc,      \
+        ptrdiff_t nd, ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,        \
         T *orow, ptrdiff_t j0, ptrdiff_t j1)                                        \
 {                                                                                   \
     FC_GENROW_EDGE_(T, j0, j1)                                                      \

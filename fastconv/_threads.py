@@ -55,8 +55,8 @@ enter an OpenMP parallel region at all when given one thread).
 """
 
 import glob
-import math
 import importlib
+import math
 import numbers
 import os
 import threading

@@ -174,3 +174,4 @@ def test_generic_kernel_skips_the_padding(level, dtype):
         b = np.array([-0.0], dtype=dtype)
         got, _ = _call(kern, x, w, b, (1, 1, 1), (1, 1, 1), (0, 1, 1), (0, 1, 1), 1, None)
         assert np.all(got == 0) and np.all(np.signbit(got)), width
+
