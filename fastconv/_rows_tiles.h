@@ -359,13 +359,15 @@ typedef double fc_gr_vd __attribute__((vector_size(16)));
             })                                                                      \
         orow[jj] = s;                                                               \
     }
-#if FC_VEC
-#define FC_DEFINE_GENROW(T, VT, V)                                                  \
+#define FC_GENROW_SIG_(T)                                                           \
 static void fc_genrow_##T(                                                          \
         const T *x, ptrdiff_t xcs, ptrdiff_t xds, ptrdiff_t xhs,                    \
         const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t whs, ptrdiff_t nc,      \
         ptrdiff_t nd, ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,        \
-        T *orow, ptrdiff_t j0, ptrdiff_t j1)                                        \
+        T *orow, ptrdiff_t j0, ptrdiff_t j1)
+#if FC_VEC
+#define FC_DEFINE_GENROW(T, VT, V)                                                  \
+FC_GENROW_SIG_(T)                                                                   \
 {                                                                                   \
     /* [lo, hi): the columns every tap of a row reaches inside [0, W) */           \
     ptrdiff_t lo = pw < j0 ? j0 : (pw > j1 ? j1 : pw);                              \
@@ -407,11 +409,7 @@ FC_DEFINE_GENROW(float, fc_gr_vf, (int)(sizeof(fc_gr_vf) / sizeof(float)))
 FC_DEFINE_GENROW(double, fc_gr_vd, (int)(sizeof(fc_gr_vd) / sizeof(double)))
 #else
 #define FC_DEFINE_GENROW(T)                                                         \
-static void fc_genrow_##T(                                                          \
-        const T *x, ptrdiff_t xcs, ptrdiff_t xds, ptrdiff_t xhs,                    \
-        const T *w, ptrdiff_t wcs, ptrdiff_t wds, ptrdiff_t whs, ptrdiff_t nc,      \
-        ptrdiff_t nd, ptrdiff_t nh, ptrdiff_t KW, ptrdiff_t pw, ptrdiff_t W,        \
-        T *orow, ptrdiff_t j0, ptrdiff_t j1)                                        \
+FC_GENROW_SIG_(T)                                                                   \
 {                                                                                   \
     FC_GENROW_EDGE_(T, j0, j1)                                                      \
 }
