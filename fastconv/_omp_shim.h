@@ -28,8 +28,9 @@ static inline void omp_set_num_threads(int n) { (void)n; }
 
 /* n steps of GNU libgomp's spin-wait (config/linux: a relaxed load of the
  * flag and, on x86, a PAUSE; elsewhere the load alone), for timing how long
- * the runtime's GOMP_SPINCOUNT steps of it last on this CPU (PAUSE takes ~5
- * cycles on older Intel cores, ~60 on Zen 4/5, ~140 on Skylake and later). */
+ * the runtime's GOMP_SPINCOUNT steps of it last on this CPU: PAUSE's latency
+ * differs widely between CPUs (20000 steps: ~470 us on Zen 5, where an Intel
+ * Xeon guest's team had stopped spinning within ~100 us). */
 static inline void fc_spin_steps(long n) {
     static volatile int flag = 0;
     for (long i = 0; i < n; i++) {

@@ -342,13 +342,13 @@ def worth_threads(work):
 # needs that much work; back-to-back calls keep the SERIAL_WORK floor.
 #
 # How long the team spins is GOMP_SPINCOUNT steps of the runtime's wait loop,
-# whose PAUSE instruction takes 5 to 140 cycles by CPU: 20000 steps are
-# ~50 us on that Intel guest and ~470 us on a Zen 5 one (where a 256^2 x 3^2
-# call, 0.59 M multiply-adds, took 18 us on a team that still spun 200 us
-# after its last region, 26 on one thread, and 64 on a team woken from its
-# futex after 500 us).  :func:`warm_window` times the steps once per
-# process and takes half of it; with the user's own wait policy, and as the
-# floor, it is _WARM_WINDOW.
+# whose PAUSE instruction's latency differs widely between CPUs: 20000 steps
+# lasted under ~100 us on that Intel guest and ~470 us on a Zen 5 one (where
+# a 256^2 x 3^2 call, 0.59 M multiply-adds, took 18 us on a team that still
+# spun 200 us after its last region, 26 on one thread, and 64 on a team
+# woken from its futex after 500 us).  :func:`warm_window` times the steps
+# once per process and takes half of it; with the user's own wait policy,
+# and as the floor, it is _WARM_WINDOW.
 #
 # A stream of such calls: each call that wanted a team but found it asleep
 # ran on one thread (:func:`team_skipped` notes when it ended).  When the
