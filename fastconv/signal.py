@@ -285,15 +285,12 @@ def _small_plan(s1, s2, dchar, mode):
     route decides, and raises SciPy's errors)."""
     if mode not in ("full", "same", "valid") or len(s1) != len(s2):
         return None
-    windows = tuple(conv_windows(mode, s1, s2, range(len(s1))))
-    plan = plan_small(s1, s2, dchar, windows)
-    if plan is not None:
-        return plan, False
-    if len(s1) >= 2 and max(s2) <= _SMALL_IMAGE_KERNEL:
-        plan = plan_small(s1, s2, dchar, windows, _SMALL_IMAGE_MACS[dchar])
-        if plan is not None:
-            return plan, True
-    return None
+    limit = (_SMALL_IMAGE_MACS[dchar] if len(s1) >= 2 and max(s2) <= _SMALL_IMAGE_KERNEL
+             else TINY_MACS)
+    plan = plan_small(s1, s2, dchar, tuple(conv_windows(mode, s1, s2, range(len(s1)))), limit)
+    if plan is None:
+        return None
+    return plan, math.prod(s1) * math.prod(s2) >= TINY_MACS
 
 
 def _plain_dtype(in1, in2, mode, method):
