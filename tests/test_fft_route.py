@@ -120,6 +120,41 @@ def test_bitwise_identical_for_every_thread_count(chunk_points, dtype):
     assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES + [((4, 30, 34, 40), (1, 5, 7, 9), (1, 2, 3))])
+@pytest.mark.parametrize("cols_fft", [True, False])
+def test_scratch_buffers_give_the_scipy_fft_bits(case, dtype, cols_fft, monkeypatch):
+    """The tiled route's transforms write into the thread's scratch buffers
+    (pocketfft's binding called with ``out``); the numbers are those of the
+    ``scipy.fft`` functions it replaces, bit for bit, over chunks of one
+    and of several tiles, and no result shares memory with the scratch
+    that the next call overwrites."""
+    if not _fft._direct_calls():
+        pytest.skip("the pocketfft binding is not called directly here")
+    from fastconv import _engine
+    s1, s2, axes = case
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(s1).astype(dtype)
+    w = rng.standard_normal(s2).astype(dtype)
+    monkeypatch.setattr(_fft, "COLS_FFT", cols_fft)
+    for chunk_points in (None, 1):
+        got = _fft.tiled_convolve(x, w, axes, "same", 1, chunk_points=chunk_points)
+        kept = got.copy()
+        scratch = [b for b in vars(_engine._SCRATCH).values()]
+        assert not any(np.shares_memory(got, b) for b in scratch)
+        # the same call again: the scratch is overwritten, `got` is not
+        again = _fft.tiled_convolve(x[..., ::-1].copy(), w, axes, "same", 1,
+                                    chunk_points=chunk_points)
+        assert np.array_equal(got, kept)
+        with monkeypatch.context() as m:
+            m.setattr(_fft, "_LEAN_OK", False)      # the scipy.fft functions
+            assert not _fft._direct_calls()
+            want = _fft.tiled_convolve(x, w, axes, "same", 1, chunk_points=chunk_points)
+        assert np.array_equal(got, want)
+        assert np.array_equal(again, _fft.tiled_convolve(x[..., ::-1].copy(), w, axes, "same", 2,
+                                                         chunk_points=chunk_points))
+
+
 def test_kernel_spectrum_computed_once_and_reused_across_batch_and_tiles(monkeypatch):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((8, 6000)).astype(np.float32)
