@@ -12,11 +12,16 @@ typedef FC_FFT_VI FC_FFT_SUF(fc_fftvi) __attribute__((vector_size(sizeof(FC_FFT_
 #define FC_FFT_ODD 1, 3, 5, 7, 9, 11, 13, 15
 #define FC_FFT_LO 0, 8, 1, 9, 2, 10, 3, 11
 #define FC_FFT_HI 4, 12, 5, 13, 6, 14, 7, 15
-#else
+#elif FC_FFT_V == 4
 #define FC_FFT_EVEN 0, 2, 4, 6
 #define FC_FFT_ODD 1, 3, 5, 7
 #define FC_FFT_LO 0, 4, 1, 5
 #define FC_FFT_HI 2, 6, 3, 7
+#else
+#define FC_FFT_EVEN 0, 2
+#define FC_FFT_ODD 1, 3
+#define FC_FFT_LO 0, 2
+#define FC_FFT_HI 1, 3
 #endif
 
 static inline FC_FFT_VT *FC_FFT_SUF(fc_fft_scratch)(size_t count, void **raw)
@@ -184,6 +189,137 @@ static int FC_FFT_SUF(fc_fft_cols_conv)(FC_FFT_T *x, ptrdiff_t n, ptrdiff_t rs, 
         for (ptrdiff_t j = 0; j < n; j++)
             FC_FFT_SUF(fc_fft_scatter)(x + j * rs + 2 * c, nv, R2[j] * scale,
                                        I2[j] * -scale);
+    }
+    free(raw);
+    return 0;
+}
+/* Real FFTs along rows (the contiguous axis), V rows at a time, one row
+ * per vector lane: a row of n = 2 h real samples is the complex sequence
+ * z[j] = x[2j] + i x[2j+1] of length h, transformed by the column engine
+ * above (the plan is the half length's), then unpacked into the row's
+ * spectrum X[k], k = 0 .. h:
+ *   X[k] = E[k] + W^k O[k],  E = (Z[k] + conj Z[h-k]) / 2,
+ *   O = -i (Z[k] - conj Z[h-k]) / 2,  W = exp(-2 pi i / n)
+ * (wr, wi: W^k, k = 0 .. h).  Rows are gathered element by element into the
+ * lanes (a transpose through the scratch); every row takes the same
+ * operations whatever the others are, so the numbers depend neither on the
+ * row count nor on threads.  scipy.fft runs these with 128-bit vectors. */
+static inline void FC_FFT_SUF(fc_fft_rget)(const FC_FFT_T *src, ptrdiff_t rs, int nv,
+                                           FC_FFT_VT *re, FC_FFT_VT *im)
+{
+    FC_FFT_VT r = {0}, i = {0};
+    if (nv == FC_FFT_V) {
+        for (int l = 0; l < FC_FFT_V; l++) {
+            r[l] = src[l * rs];
+            i[l] = src[l * rs + 1];
+        }
+    } else {
+        for (int l = 0; l < nv; l++) {
+            r[l] = src[l * rs];
+            i[l] = src[l * rs + 1];
+        }
+    }
+    *re = r;
+    *im = i;
+}
+
+static inline void FC_FFT_SUF(fc_fft_rput)(FC_FFT_T *dst, ptrdiff_t rs, int nv, FC_FFT_VT re,
+                                           FC_FFT_VT im)
+{
+    if (nv == FC_FFT_V) {
+        for (int l = 0; l < FC_FFT_V; l++) {
+            dst[l * rs] = re[l];
+            dst[l * rs + 1] = im[l];
+        }
+    } else {
+        for (int l = 0; l < nv; l++) {
+            dst[l * rs] = re[l];
+            dst[l * rs + 1] = im[l];
+        }
+    }
+}
+
+/* out[r] = rfft(x[r]) for rows r < nrows: x rows xs elements apart (n = 2 h
+ * samples each), out rows os elements apart (h + 1 complex, interleaved).
+ * Returns -1 when the scratch cannot be allocated. */
+static int FC_FFT_SUF(fc_fft_rows_r2c)(const FC_FFT_T *x, ptrdiff_t nrows, ptrdiff_t xs,
+                                       FC_FFT_T *out, ptrdiff_t os, ptrdiff_t h, int nst,
+                                       const ptrdiff_t *fac, const ptrdiff_t *perm,
+                                       const FC_FFT_T *tr, const FC_FFT_T *ti,
+                                       const ptrdiff_t *toff, const FC_FFT_T *wr,
+                                       const FC_FFT_T *wi)
+{
+    void *raw;
+    FC_FFT_VT *R = FC_FFT_SUF(fc_fft_scratch)((size_t)(2 * h), &raw);
+    if (R == NULL)
+        return -1;
+    FC_FFT_VT *I = R + h;
+    const FC_FFT_T half = (FC_FFT_T)0.5;
+    for (ptrdiff_t r = 0; r < nrows; r += FC_FFT_V) {
+        const int nv = (int)(nrows - r < FC_FFT_V ? nrows - r : FC_FFT_V);
+        const FC_FFT_T *xb = x + r * xs;
+        FC_FFT_T *ob = out + r * os;
+        for (ptrdiff_t j = 0; j < h; j++)
+            FC_FFT_SUF(fc_fft_rget)(xb + 2 * perm[j], xs, nv, &R[j], &I[j]);
+        FC_FFT_SUF(fc_fft_stages)(R, I, h, nst, fac, tr, ti, toff);
+        for (ptrdiff_t k = 0; k <= h; k++) {
+            const ptrdiff_t a = k == h ? 0 : k, b = k == 0 ? 0 : h - k;
+            const FC_FFT_VT ar = R[a], ai = I[a], br = R[b], bi = -I[b];
+            const FC_FFT_VT er = (ar + br) * half, ei = (ai + bi) * half;
+            const FC_FFT_VT o_r = (ai - bi) * half, o_i = (br - ar) * half;
+            FC_FFT_SUF(fc_fft_rput)(ob + 2 * k, os, nv, er + (wr[k] * o_r - wi[k] * o_i),
+                                    ei + (wr[k] * o_i + wi[k] * o_r));
+        }
+    }
+    free(raw);
+    return 0;
+}
+
+/* y[r] = irfft(sp[r], n) * n * scale for rows r < nrows (the inverse of
+ * fc_fft_rows_r2c up to the factor n; scale = 1 / n inverts it): sp rows ss
+ * elements apart (h + 1 complex; the imaginary parts of X[0] and X[h] are
+ * ignored, as irfft does), y rows ys elements apart (n = 2 h samples).
+ *   Z[k] = (X[k] + conj X[h-k]) + i W^-k (X[k] - conj X[h-k]),
+ *   x[2j] + i x[2j+1] = IFFT_h(Z)[j] / 2 */
+static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrdiff_t ss,
+                                       FC_FFT_T *y, ptrdiff_t ys, ptrdiff_t h, int nst,
+                                       const ptrdiff_t *fac, const ptrdiff_t *perm,
+                                       const FC_FFT_T *tr, const FC_FFT_T *ti,
+                                       const ptrdiff_t *toff, const FC_FFT_T *wr,
+                                       const FC_FFT_T *wi, FC_FFT_T scale)
+{
+    void *raw;
+    FC_FFT_VT *R = FC_FFT_SUF(fc_fft_scratch)((size_t)(4 * h), &raw);
+    if (R == NULL)
+        return -1;
+    FC_FFT_VT *I = R + h, *Zr = R + 2 * h, *Zi = R + 3 * h;
+    for (ptrdiff_t r = 0; r < nrows; r += FC_FFT_V) {
+        const int nv = (int)(nrows - r < FC_FFT_V ? nrows - r : FC_FFT_V);
+        const FC_FFT_T *sb = sp + r * ss;
+        FC_FFT_T *yb = y + r * ys;
+        for (ptrdiff_t k = 0; k < h; k++) {
+            FC_FFT_VT xr, xi, mr, mi;
+            FC_FFT_SUF(fc_fft_rget)(sb + 2 * k, ss, nv, &xr, &xi);
+            FC_FFT_SUF(fc_fft_rget)(sb + 2 * (h - k), ss, nv, &mr, &mi);
+            if (k == 0) {
+                xi = xi * (FC_FFT_T)0;
+                mi = mi * (FC_FFT_T)0;
+            }
+            /* e = X[k] + conj X[h-k], d = X[k] - conj X[h-k], t = W^-k d */
+            const FC_FFT_VT er = xr + mr, ei = xi - mi;
+            const FC_FFT_VT dr = xr - mr, di = xi + mi;
+            const FC_FFT_VT t_r = wr[k] * dr + wi[k] * di, t_i = wr[k] * di - wi[k] * dr;
+            Zr[k] = er - t_i;
+            Zi[k] = ei + t_r;
+        }
+        /* the inverse as conj(FFT(conj Z)), the input in digit-reversed order */
+        for (ptrdiff_t j = 0; j < h; j++) {
+            R[j] = Zr[perm[j]];
+            I[j] = -Zi[perm[j]];
+        }
+        FC_FFT_SUF(fc_fft_stages)(R, I, h, nst, fac, tr, ti, toff);
+        for (ptrdiff_t j = 0; j < h; j++)
+            FC_FFT_SUF(fc_fft_rput)(yb + 2 * j, ys, nv, R[j] * scale, I[j] * -scale);
     }
     free(raw);
     return 0;

@@ -2215,6 +2215,7 @@ def products_may_overflow(const floating[::1] x, const floating[::1] w, double b
 
 cdef extern from "_fft_cols.h" nogil:
     int FC_HAVE_FFT_COLS
+    int FC_FFT_VBYTES
     int fc_fft_cols_float(float *x, Py_ssize_t n, Py_ssize_t rs, Py_ssize_t c0, Py_ssize_t c1,
                           int nst, const Py_ssize_t *fac, const Py_ssize_t *perm,
                           const float *tr, const float *ti, const Py_ssize_t *toff,
@@ -2234,10 +2235,36 @@ cdef extern from "_fft_cols.h" nogil:
                                 const double *tr, const double *ti, const Py_ssize_t *toff,
                                 double scale)
 
+    int fc_fft_rows_r2c_float(const float *x, Py_ssize_t nrows, Py_ssize_t xs, float *out,
+                              Py_ssize_t os, Py_ssize_t h, int nst, const Py_ssize_t *fac,
+                              const Py_ssize_t *perm, const float *tr, const float *ti,
+                              const Py_ssize_t *toff, const float *wr, const float *wi)
+    int fc_fft_rows_r2c_double(const double *x, Py_ssize_t nrows, Py_ssize_t xs, double *out,
+                               Py_ssize_t os, Py_ssize_t h, int nst, const Py_ssize_t *fac,
+                               const Py_ssize_t *perm, const double *tr, const double *ti,
+                               const Py_ssize_t *toff, const double *wr, const double *wi)
+    int fc_fft_rows_c2r_float(const float *sp, Py_ssize_t nrows, Py_ssize_t ss, float *y,
+                              Py_ssize_t ys, Py_ssize_t h, int nst, const Py_ssize_t *fac,
+                              const Py_ssize_t *perm, const float *tr, const float *ti,
+                              const Py_ssize_t *toff, const float *wr, const float *wi,
+                              float scale)
+    int fc_fft_rows_c2r_double(const double *sp, Py_ssize_t nrows, Py_ssize_t ss, double *y,
+                               Py_ssize_t ys, Py_ssize_t h, int nst, const Py_ssize_t *fac,
+                               const Py_ssize_t *perm, const double *tr, const double *ti,
+                               const Py_ssize_t *toff, const double *wr, const double *wi,
+                               double scale)
+
 
 def fft_cols_available():
     """True when this level has the vectorised column FFT (GCC/clang builds)."""
     return FC_HAVE_FFT_COLS != 0
+
+
+def fft_vector_bytes():
+    """Bytes of the vectors the column and row FFTs run on at this level (the
+    level's register width: 16 at the baseline, 32 at AVX2, 64 at AVX-512),
+    0 without them."""
+    return FC_FFT_VBYTES
 
 
 cdef int _fft_cols_check(Py_ssize_t n, Py_ssize_t width, Py_ssize_t nperm, Py_ssize_t nfac,
@@ -2316,5 +2343,90 @@ def fft_cols_conv(floating[:, :, ::1] x, const floating[:, ::1] h,
                 break
     _fft_cols_raise(rc)
 
+
+
+cdef int _fft_rows_check(Py_ssize_t h, Py_ssize_t nperm, Py_ssize_t nfac, Py_ssize_t ntoff,
+                         Py_ssize_t nw) except -1:
+    if nperm != h or ntoff != nfac:
+        raise ValueError("fft_rows: the plan is not the half length's")
+    if nw < h + 1:
+        raise ValueError("fft_rows: the unpacking twiddles need h + 1 entries")
+    return 0
+
+
+cdef int _fft_rows_unit(Py_ssize_t s1, Py_ssize_t s2, Py_ssize_t item) except -1:
+    if s1 != item or s2 != item:
+        raise ValueError("fft_rows: the samples of a row must be contiguous")
+    return 0
+
+
+def fft_rows_r2c(const floating[:, :, :] x, floating[:, :, :] out,
+                 const Py_ssize_t[::1] fac, const Py_ssize_t[::1] perm,
+                 const floating[::1] tr, const floating[::1] ti, const Py_ssize_t[::1] toff,
+                 const floating[::1] wr, const floating[::1] wi):
+    """out[o, r] = rfft(x[o, r]) for every row: x (outer, rows, n) real with
+    n = 2 h even, out the complex (outer, rows, h + 1) result viewed as its
+    real type (outer, rows, 2 h + 2); rows and outer blocks may be any
+    distance apart, the samples of a row contiguous.  The
+    plan is fastconv._fft._rows_plan(n, dtype)'s (the column FFT's plan of
+    length h, then W^k = (wr[k], wi[k]) for k <= h).  Runs on the calling
+    thread without the GIL.  Internal."""
+    cdef Py_ssize_t nout = x.shape[0], nr = x.shape[1], n = x.shape[2], h = n // 2, o
+    cdef int rc = 0
+    if n % 2 or out.shape[0] != nout or out.shape[1] != nr or out.shape[2] != n + 2:
+        raise ValueError("fft_rows_r2c: x must be (outer, rows, 2 h), out (outer, rows, 2 h + 2)")
+    _fft_rows_unit(x.strides[2], out.strides[2], sizeof(floating))
+    _fft_rows_check(h, perm.shape[0], fac.shape[0], toff.shape[0], min(wr.shape[0], wi.shape[0]))
+    if nout == 0 or nr == 0 or h == 0:
+        return
+    with nogil:
+        for o in range(nout):
+            if floating is float:
+                rc = fc_fft_rows_r2c_float(&x[o, 0, 0], nr, x.strides[1] // sizeof(float),
+                                           &out[o, 0, 0], out.strides[1] // sizeof(float), h,
+                                           <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
+                                           &ti[0], &toff[0], &wr[0], &wi[0])
+            else:
+                rc = fc_fft_rows_r2c_double(&x[o, 0, 0], nr, x.strides[1] // sizeof(double),
+                                            &out[o, 0, 0], out.strides[1] // sizeof(double), h,
+                                            <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
+                                            &ti[0], &toff[0], &wr[0], &wi[0])
+            if rc != 0:
+                break
+    _fft_cols_raise(rc)
+
+
+def fft_rows_c2r(const floating[:, :, :] sp, floating[:, :, :] y,
+                 const Py_ssize_t[::1] fac, const Py_ssize_t[::1] perm,
+                 const floating[::1] tr, const floating[::1] ti, const Py_ssize_t[::1] toff,
+                 const floating[::1] wr, const floating[::1] wi, double scale):
+    """y[o, r] = irfft(sp[o, r], n) * n * scale for every row (scale = 1 / n:
+    the inverse of fft_rows_r2c; the imaginary parts of the first and last
+    coefficients are ignored, as irfft does): sp the complex (outer, rows,
+    h + 1) spectra viewed as their real type, y (outer, rows, n = 2 h).
+    Runs on the calling thread without the GIL.  Internal."""
+    cdef Py_ssize_t nout = sp.shape[0], nr = sp.shape[1], n = y.shape[2], h = n // 2, o
+    cdef int rc = 0
+    if n % 2 or y.shape[0] != nout or y.shape[1] != nr or sp.shape[2] != n + 2:
+        raise ValueError("fft_rows_c2r: sp must be (outer, rows, 2 h + 2), y (outer, rows, 2 h)")
+    _fft_rows_unit(sp.strides[2], y.strides[2], sizeof(floating))
+    _fft_rows_check(h, perm.shape[0], fac.shape[0], toff.shape[0], min(wr.shape[0], wi.shape[0]))
+    if nout == 0 or nr == 0 or h == 0:
+        return
+    with nogil:
+        for o in range(nout):
+            if floating is float:
+                rc = fc_fft_rows_c2r_float(&sp[o, 0, 0], nr, sp.strides[1] // sizeof(float),
+                                           &y[o, 0, 0], y.strides[1] // sizeof(float), h,
+                                           <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
+                                           &ti[0], &toff[0], &wr[0], &wi[0], <float> scale)
+            else:
+                rc = fc_fft_rows_c2r_double(&sp[o, 0, 0], nr, sp.strides[1] // sizeof(double),
+                                            &y[o, 0, 0], y.strides[1] // sizeof(double), h,
+                                            <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
+                                            &ti[0], &toff[0], &wr[0], &wi[0], scale)
+            if rc != 0:
+                break
+    _fft_cols_raise(rc)
 
 include "_filter_kernels.pxi"
