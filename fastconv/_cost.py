@@ -531,6 +531,15 @@ TILED_DIMS = {1: 1.4, 2: 1.1, 3: 2.9}
 TILED_CALL = 5.0e-5                     # per call: planning, kernel spectrum, output
 TILED_CHUNK = 1.0e-5                    # per chunk of tiles
 TILED_THREAD_GAIN = 0.9                 # per extra thread, chunks on a thread team
+# Time factor where the tiles' last axis runs on fastconv's row FFT, by the
+# bytes of the level's vectors.  The row FFT took 0.84-0.92 of pocketfft's
+# time at AVX2 and 0.69-0.84 at AVX-512 (AMD Zen 5, 2048^2 by 15^2 and 31^2,
+# float32 and float64, 1 and 2 threads, on / off), but at AVX-512 the
+# direct method still won at 15^2 (float32 4.9 against 6.9 ms, float64 11.9
+# against 14.5) and lost from 17^2, which the unscaled price already gives;
+# at AVX2 the route took over from 13^2-15^2 (float64 15^2: 14.6 against
+# 18.6 ms), which the scaled one gives.
+TILED_ROWS = {32: 0.87}
 
 
 def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
@@ -549,6 +558,11 @@ def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
     work = (TILED_NLOGN[TILED_BACKEND][8 if itemsize > 4 else 4] * nb * tile
             * (math.log2(max(tile, 2)) + TILED_LOG0))
     work *= TILED_DIMS[min(len(axes), 3)]
+    if len(axes) > 1:
+        from fastconv import _fft
+        rows = _fft._rows_setup(blocks[axes[-1]][0], np.float64 if itemsize > 4 else np.float32)
+        if rows is not None:
+            work *= TILED_ROWS.get(rows[0].fft_vector_bytes(), 1.0)
     from fastconv._fft import CHUNK_POINTS
     per_chunk = max(1, CHUNK_POINTS // max(int(tile), 1))
     chunks = -(-nb // per_chunk)

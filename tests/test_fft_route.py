@@ -137,6 +137,7 @@ def test_scratch_buffers_give_the_scipy_fft_bits(case, dtype, cols_fft, monkeypa
     x = rng.standard_normal(s1).astype(dtype)
     w = rng.standard_normal(s2).astype(dtype)
     monkeypatch.setattr(_fft, "COLS_FFT", cols_fft)
+    monkeypatch.setattr(_fft, "ROWS_FFT", False)     # pocketfft for the last axis
     for chunk_points in (None, 1):
         got = _fft.tiled_convolve(x, w, axes, "same", 1, chunk_points=chunk_points)
         kept = got.copy()
@@ -612,3 +613,104 @@ def test_small_full_fft_is_one_whole_transform(monkeypatch):
     big = rng.standard_normal((200, 200))
     fastconv.convolve(big, w, method="fft")
     assert not used
+
+
+ROWS_LENGTHS = [4, 6, 8, 10, 12, 16, 18, 30, 50, 64, 90, 128, 250, 360, 1000, 2160]
+
+
+@pytest.mark.parametrize("level", COLS_LEVELS)
+@pytest.mark.parametrize("rt", [np.float32, np.float64])
+def test_row_fft_equals_numpy(level, rt):
+    """The vectorised row FFT (real rows, one per vector lane): even lengths
+    whose half is 5-smooth, row counts that fill whole vectors or leave a
+    partial block, rows any distance apart, forward (numpy.fft.rfft) and
+    inverse (numpy.fft.irfft, the imaginary parts of the first and last
+    coefficients ignored), within a few roundings; odd lengths and halves
+    with other prime factors get no plan."""
+    kern = _dispatch.get_kernels(level)
+    eps = float(np.finfo(rt).eps)
+    ct = np.result_type(rt, np.complex64)
+    rng = np.random.default_rng(12)
+    assert _fft._rows_plan(15, rt) is None and _fft._rows_plan(14, rt) is None
+    for n in ROWS_LENGTHS:
+        plan = _fft._rows_plan(n, rt)
+        assert plan is not None and plan[-1].dtype == rt and len(plan[-1]) == n // 2 + 1
+        tol = 8 * eps * math.log2(n + 1)
+        for nr in (1, 3, 4, 8, 9, 17, 33):
+            big = rng.standard_normal((2, 2 * nr, n + 5)).astype(rt)
+            x = big[:, ::2, 3:n + 3]                    # rows 2 (n + 5) apart, an offset start
+            sp = np.empty((2, nr, n // 2 + 1), ct)
+            kern.fft_rows_r2c(x, sp.view(rt), *plan)
+            ref = np.fft.rfft(x.astype(np.float64))
+            assert np.abs(sp - ref).max() <= tol * np.abs(ref).max()
+            s = (rng.standard_normal(sp.shape) + 1j * rng.standard_normal(sp.shape)).astype(ct)
+            y = np.empty((2, nr, n), rt)
+            kern.fft_rows_c2r(s.view(rt), y, *plan, 1.0 / n)
+            ref = np.fft.irfft(s.astype(np.complex128), n)
+            assert np.abs(y - ref).max() <= tol * np.abs(s).max()
+    with pytest.raises(ValueError, match="contiguous"):
+        x = np.zeros((1, 2, 16), rt)
+        kern.fft_rows_r2c(x[:, :, ::2], np.zeros((1, 2, 10), rt), *_fft._rows_plan(8, rt))
+    with pytest.raises(ValueError, match="half length"):
+        kern.fft_rows_r2c(np.zeros((1, 2, 8), rt), np.zeros((1, 2, 10), rt),
+                          *_fft._rows_plan(16, rt))
+
+
+@pytest.mark.parametrize("level", COLS_LEVELS)
+@pytest.mark.parametrize("rt", [np.float32, np.float64])
+def test_row_fft_rows_do_not_depend_on_their_neighbours(level, rt):
+    """A row's spectrum (and its inverse) is the same bits transformed
+    alone, in a full block of rows or in a partial one: what makes the
+    tiled route's numbers independent of chunking and threads."""
+    kern = _dispatch.get_kernels(level)
+    ct = np.result_type(rt, np.complex64)
+    n = 360
+    plan = _fft._rows_plan(n, rt)
+    x = np.random.default_rng(13).standard_normal((1, 21, n)).astype(rt)
+    sp = np.empty((1, 21, n // 2 + 1), ct)
+    kern.fft_rows_r2c(x, sp.view(rt), *plan)
+    y = np.empty_like(x)
+    kern.fft_rows_c2r(sp.view(rt), y, *plan, 1.0 / n)
+    for r in (0, 7, 16, 20):
+        one = np.empty((1, 1, n // 2 + 1), ct)
+        kern.fft_rows_r2c(x[:, r:r + 1], one.view(rt), *plan)
+        assert np.array_equal(one[0, 0], sp[0, r])
+        back = np.empty((1, 1, n), rt)
+        kern.fft_rows_c2r(one.view(rt), back, *plan, 1.0 / n)
+        assert np.array_equal(back[0, 0], y[0, r])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [((300, 257), (31, 15), (0, 1)),
+                                  ((30, 34, 40), (5, 7, 9), (0, 1, 2)),
+                                  ((4, 30, 34, 40), (1, 5, 7, 9), (1, 2, 3)),
+                                  ((3, 200, 90), (1, 17, 9), (1, 2))])
+def test_tiled_route_on_the_row_fft(case, dtype, monkeypatch):
+    """Several axes: the tiles' last axis runs on the row FFT (forward and
+    inverse) where its rows can be handed over, within the bound of the
+    reference and of the pocketfft transforms it replaces; the same bits
+    for any thread count and chunking."""
+    s1, s2, axes = case
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal(s1).astype(dtype)
+    w = rng.standard_normal(s2).astype(dtype)
+    plan = _fft.tiled_plan(s1, s2, axes, "same")
+    if _fft._rows_setup(plan[1][max(axes)][0], dtype) is None:
+        pytest.skip("no row FFT for this length or level")
+    used = []
+    for name in ("_rows_r2c", "_rows_c2r"):
+        real = getattr(_fft, name)
+        monkeypatch.setattr(_fft, name, lambda *a, real=real, name=name:
+                            used.append(name) or real(*a))
+    runs = [_fft.tiled_convolve(x, w, axes, "same", t, chunk_points=c)
+            for t, c in ((1, None), (2, None), (2, 1), (3, 5000))]
+    assert {"_rows_r2c", "_rows_c2r"} <= set(used)
+    for r in runs[1:]:
+        assert np.array_equal(r, runs[0])
+    monkeypatch.setattr(_fft, "ROWS_FFT", False)
+    pocket = _fft.tiled_convolve(x, w, axes, "same", 2)
+    ref = ss.fftconvolve(x.astype(np.float64), w.astype(np.float64), "same", axes=list(axes))
+    bound = l1_bound(x, w, tile_len(plan), float(np.finfo(dtype).eps))
+    assert runs[0].dtype == dtype
+    assert np.abs(runs[0] - ref).max() <= bound
+    assert np.abs(runs[0] - pocket).max() <= bound
