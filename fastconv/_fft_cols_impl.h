@@ -24,6 +24,60 @@ typedef FC_FFT_VI FC_FFT_SUF(fc_fftvi) __attribute__((vector_size(sizeof(FC_FFT_
 #define FC_FFT_HI 1, 3
 #endif
 
+#if FC_FFT_V == 16
+#define FC_FFT_T8A 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define FC_FFT_T8B 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define FC_FFT_T4A 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define FC_FFT_T4B 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define FC_FFT_T2A 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define FC_FFT_T2B 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define FC_FFT_T1A 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define FC_FFT_T1B 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#elif FC_FFT_V == 8
+#define FC_FFT_T4A 0, 1, 2, 3, 8, 9, 10, 11
+#define FC_FFT_T4B 4, 5, 6, 7, 12, 13, 14, 15
+#define FC_FFT_T2A 0, 1, 8, 9, 4, 5, 12, 13
+#define FC_FFT_T2B 2, 3, 10, 11, 6, 7, 14, 15
+#define FC_FFT_T1A 0, 8, 2, 10, 4, 12, 6, 14
+#define FC_FFT_T1B 1, 9, 3, 11, 5, 13, 7, 15
+#elif FC_FFT_V == 4
+#define FC_FFT_T2A 0, 1, 4, 5
+#define FC_FFT_T2B 2, 3, 6, 7
+#define FC_FFT_T1A 0, 4, 2, 6
+#define FC_FFT_T1B 1, 5, 3, 7
+#elif FC_FFT_V == 2
+#define FC_FFT_T1A 0, 2
+#define FC_FFT_T1B 1, 3
+#endif
+
+/* One round of a V x V transpose: the off-diagonal s x s blocks of every
+ * 2s x 2s block swapped between the vectors i and i + s. */
+#define FC_FFT_TROUND(v, s, ...) do {                                               \
+    for (int i_ = 0; i_ < FC_FFT_V; i_++) {                                         \
+        if (i_ & (s))                                                               \
+            continue;                                                               \
+        const FC_FFT_VT a_ = v[i_], b_ = v[i_ + (s)];                                \
+        v[i_] = FC_FFT_SHUF(a_, b_, FC_FFT_T##s##A);                                \
+        v[i_ + (s)] = FC_FFT_SHUF(a_, b_, FC_FFT_T##s##B);                          \
+    }                                                                               \
+} while (0)
+
+/* In place: v[c][l] <- v[l][c], a V x V block of vectors (log2 V rounds of
+ * two-vector shuffles). */
+static inline void FC_FFT_SUF(fc_fft_transpose)(FC_FFT_VT *v)
+{
+#if FC_FFT_V >= 16
+    FC_FFT_TROUND(v, 8);
+#endif
+#if FC_FFT_V >= 8
+    FC_FFT_TROUND(v, 4);
+#endif
+#if FC_FFT_V >= 4
+    FC_FFT_TROUND(v, 2);
+#endif
+    FC_FFT_TROUND(v, 1);
+}
+
 static inline FC_FFT_VT *FC_FFT_SUF(fc_fft_scratch)(size_t count, void **raw)
 {
     return (FC_FFT_VT *)fc_fft_aligned(count * sizeof(FC_FFT_VT), raw);
@@ -239,9 +293,50 @@ static inline void FC_FFT_SUF(fc_fft_rput)(FC_FFT_T *dst, ptrdiff_t rs, int nv, 
     }
 }
 
+/* ip: the inverse of the digit-reversed order perm (h entries) */
+static inline ptrdiff_t *FC_FFT_SUF(fc_fft_iperm)(const ptrdiff_t *perm, ptrdiff_t h)
+{
+    ptrdiff_t *ip = (ptrdiff_t *)malloc((size_t)h * sizeof(ptrdiff_t));
+    if (ip != NULL)
+        for (ptrdiff_t j = 0; j < h; j++)
+            ip[perm[j]] = j;
+    return ip;
+}
+
+/* Complex samples q .. q+V-1 of V rows (src: row 0's sample q, rows rs
+ * apart) -> re[c], im[c]: sample q + c of every row, one row per lane. */
+static inline void FC_FFT_SUF(fc_fft_rows_in)(const FC_FFT_T *src, ptrdiff_t rs,
+                                              FC_FFT_VT *re, FC_FFT_VT *im)
+{
+    for (int l = 0; l < FC_FFT_V; l++) {
+        const FC_FFT_VT a = FC_LOADU(FC_FFT_VT, src + l * rs);
+        const FC_FFT_VT b = FC_LOADU(FC_FFT_VT, src + l * rs + FC_FFT_V);
+        re[l] = FC_FFT_SHUF(a, b, FC_FFT_EVEN);
+        im[l] = FC_FFT_SHUF(a, b, FC_FFT_ODD);
+    }
+    FC_FFT_SUF(fc_fft_transpose)(re);
+    FC_FFT_SUF(fc_fft_transpose)(im);
+}
+
+/* The reverse: re[c], im[c] (sample q + c, one row per lane) -> complex
+ * samples q .. q+V-1 of V rows at dst (rows rs apart); re, im clobbered. */
+static inline void FC_FFT_SUF(fc_fft_rows_out)(FC_FFT_T *dst, ptrdiff_t rs, FC_FFT_VT *re,
+                                               FC_FFT_VT *im)
+{
+    FC_FFT_SUF(fc_fft_transpose)(re);
+    FC_FFT_SUF(fc_fft_transpose)(im);
+    for (int l = 0; l < FC_FFT_V; l++) {
+        FC_STOREU(FC_FFT_VT, dst + l * rs, FC_FFT_SHUF(re[l], im[l], FC_FFT_LO));
+        FC_STOREU(FC_FFT_VT, dst + l * rs + FC_FFT_V, FC_FFT_SHUF(re[l], im[l], FC_FFT_HI));
+    }
+}
+
 /* out[r] = rfft(x[r]) for rows r < nrows: x rows xs elements apart (n = 2 h
  * samples each), out rows os elements apart (h + 1 complex, interleaved).
- * Returns -1 when the scratch cannot be allocated. */
+ * Full blocks of V rows move V samples at a time through in-register
+ * transposes; the last block of fewer rows, and the samples after the
+ * last whole group of V, element by element.  Returns -1 when the scratch
+ * cannot be allocated. */
 static int FC_FFT_SUF(fc_fft_rows_r2c)(const FC_FFT_T *x, ptrdiff_t nrows, ptrdiff_t xs,
                                        FC_FFT_T *out, ptrdiff_t os, ptrdiff_t h, int nst,
                                        const ptrdiff_t *fac, const ptrdiff_t *perm,
@@ -251,26 +346,56 @@ static int FC_FFT_SUF(fc_fft_rows_r2c)(const FC_FFT_T *x, ptrdiff_t nrows, ptrdi
 {
     void *raw;
     FC_FFT_VT *R = FC_FFT_SUF(fc_fft_scratch)((size_t)(2 * h), &raw);
-    if (R == NULL)
+    ptrdiff_t *ip = R == NULL ? NULL : FC_FFT_SUF(fc_fft_iperm)(perm, h);
+    if (ip == NULL) {
+        free(raw);
         return -1;
+    }
     FC_FFT_VT *I = R + h;
     const FC_FFT_T half = (FC_FFT_T)0.5;
     for (ptrdiff_t r = 0; r < nrows; r += FC_FFT_V) {
         const int nv = (int)(nrows - r < FC_FFT_V ? nrows - r : FC_FFT_V);
         const FC_FFT_T *xb = x + r * xs;
         FC_FFT_T *ob = out + r * os;
-        for (ptrdiff_t j = 0; j < h; j++)
-            FC_FFT_SUF(fc_fft_rget)(xb + 2 * perm[j], xs, nv, &R[j], &I[j]);
-        FC_FFT_SUF(fc_fft_stages)(R, I, h, nst, fac, tr, ti, toff);
-        for (ptrdiff_t k = 0; k <= h; k++) {
-            const ptrdiff_t a = k == h ? 0 : k, b = k == 0 ? 0 : h - k;
-            const FC_FFT_VT ar = R[a], ai = I[a], br = R[b], bi = -I[b];
-            const FC_FFT_VT er = (ar + br) * half, ei = (ai + bi) * half;
-            const FC_FFT_VT o_r = (ai - bi) * half, o_i = (br - ar) * half;
-            FC_FFT_SUF(fc_fft_rput)(ob + 2 * k, os, nv, er + (wr[k] * o_r - wi[k] * o_i),
-                                    ei + (wr[k] * o_i + wi[k] * o_r));
+        ptrdiff_t q = 0;
+        if (nv == FC_FFT_V) {
+            for (; q + FC_FFT_V <= h; q += FC_FFT_V) {
+                FC_FFT_VT re[FC_FFT_V], im[FC_FFT_V];
+                FC_FFT_SUF(fc_fft_rows_in)(xb + 2 * q, xs, re, im);
+                for (int c = 0; c < FC_FFT_V; c++) {
+                    R[ip[q + c]] = re[c];
+                    I[ip[q + c]] = im[c];
+                }
+            }
         }
+        for (; q < h; q++)
+            FC_FFT_SUF(fc_fft_rget)(xb + 2 * q, xs, nv, &R[ip[q]], &I[ip[q]]);
+        FC_FFT_SUF(fc_fft_stages)(R, I, h, nst, fac, tr, ti, toff);
+#define FC_FFT_UNPACK_(k, XR, XI) do {                                              \
+            const ptrdiff_t a_ = (k) == h ? 0 : (k), b_ = (k) == 0 ? 0 : h - (k);   \
+            const FC_FFT_VT ar = R[a_], ai = I[a_], br = R[b_], bi = -I[b_];         \
+            const FC_FFT_VT er = (ar + br) * half, ei = (ai + bi) * half;           \
+            const FC_FFT_VT o_r = (ai - bi) * half, o_i = (br - ar) * half;         \
+            XR = er + (wr[k] * o_r - wi[k] * o_i);                                  \
+            XI = ei + (wr[k] * o_i + wi[k] * o_r);                                  \
+        } while (0)
+        ptrdiff_t k = 0;
+        if (nv == FC_FFT_V) {
+            for (; k + FC_FFT_V <= h + 1; k += FC_FFT_V) {
+                FC_FFT_VT xr[FC_FFT_V], xi[FC_FFT_V];
+                for (int c = 0; c < FC_FFT_V; c++)
+                    FC_FFT_UNPACK_(k + c, xr[c], xi[c]);
+                FC_FFT_SUF(fc_fft_rows_out)(ob + 2 * k, os, xr, xi);
+            }
+        }
+        for (; k <= h; k++) {
+            FC_FFT_VT xr, xi;
+            FC_FFT_UNPACK_(k, xr, xi);
+            FC_FFT_SUF(fc_fft_rput)(ob + 2 * k, os, nv, xr, xi);
+        }
+#undef FC_FFT_UNPACK_
     }
+    free(ip);
     free(raw);
     return 0;
 }
@@ -280,7 +405,8 @@ static int FC_FFT_SUF(fc_fft_rows_r2c)(const FC_FFT_T *x, ptrdiff_t nrows, ptrdi
  * elements apart (h + 1 complex; the imaginary parts of X[0] and X[h] are
  * ignored, as irfft does), y rows ys elements apart (n = 2 h samples).
  *   Z[k] = (X[k] + conj X[h-k]) + i W^-k (X[k] - conj X[h-k]),
- *   x[2j] + i x[2j+1] = IFFT_h(Z)[j] / 2 */
+ *   x[2j] + i x[2j+1] = IFFT_h(Z)[j] / 2
+ * Rows move through in-register transposes as in fc_fft_rows_r2c. */
 static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrdiff_t ss,
                                        FC_FFT_T *y, ptrdiff_t ys, ptrdiff_t h, int nst,
                                        const ptrdiff_t *fac, const ptrdiff_t *perm,
@@ -289,41 +415,62 @@ static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrd
                                        const FC_FFT_T *wi, FC_FFT_T scale)
 {
     void *raw;
-    FC_FFT_VT *R = FC_FFT_SUF(fc_fft_scratch)((size_t)(4 * h), &raw);
-    if (R == NULL)
+    /* X (h + 1 samples, natural order), then Z in place of it; R, I */
+    FC_FFT_VT *Xr = FC_FFT_SUF(fc_fft_scratch)((size_t)(4 * h + 2), &raw);
+    if (Xr == NULL)
         return -1;
-    FC_FFT_VT *I = R + h, *Zr = R + 2 * h, *Zi = R + 3 * h;
+    FC_FFT_VT *Xi = Xr + h + 1, *R = Xr + 2 * h + 2, *I = R + h;
     for (ptrdiff_t r = 0; r < nrows; r += FC_FFT_V) {
         const int nv = (int)(nrows - r < FC_FFT_V ? nrows - r : FC_FFT_V);
         const FC_FFT_T *sb = sp + r * ss;
         FC_FFT_T *yb = y + r * ys;
-        for (ptrdiff_t k = 0; k < h; k++) {
-            FC_FFT_VT xr, xi, mr, mi;
-            FC_FFT_SUF(fc_fft_rget)(sb + 2 * k, ss, nv, &xr, &xi);
-            FC_FFT_SUF(fc_fft_rget)(sb + 2 * (h - k), ss, nv, &mr, &mi);
-            if (k == 0) {
-                xi = xi * (FC_FFT_T)0;
-                mi = mi * (FC_FFT_T)0;
-            }
+        ptrdiff_t k = 0;
+        if (nv == FC_FFT_V)
+            for (; k + FC_FFT_V <= h + 1; k += FC_FFT_V)
+                FC_FFT_SUF(fc_fft_rows_in)(sb + 2 * k, ss, Xr + k, Xi + k);
+        for (; k <= h; k++)
+            FC_FFT_SUF(fc_fft_rget)(sb + 2 * k, ss, nv, &Xr[k], &Xi[k]);
+        Xi[0] = Xi[0] * (FC_FFT_T)0;
+        Xi[h] = Xi[h] * (FC_FFT_T)0;
+        /* Z[k] for k < h from X[k] and X[h-k]; written to R, I in
+           digit-reversed order, conjugated (the inverse as conj(FFT(conj Z))) */
+        for (ptrdiff_t j = 0; j < h; j++) {
+            const ptrdiff_t kk = perm[j];
+            const FC_FFT_VT xr = Xr[kk], xi = Xi[kk], mr = Xr[h - kk], mi = Xi[h - kk];
             /* e = X[k] + conj X[h-k], d = X[k] - conj X[h-k], t = W^-k d */
             const FC_FFT_VT er = xr + mr, ei = xi - mi;
             const FC_FFT_VT dr = xr - mr, di = xi + mi;
-            const FC_FFT_VT t_r = wr[k] * dr + wi[k] * di, t_i = wr[k] * di - wi[k] * dr;
-            Zr[k] = er - t_i;
-            Zi[k] = ei + t_r;
-        }
-        /* the inverse as conj(FFT(conj Z)), the input in digit-reversed order */
-        for (ptrdiff_t j = 0; j < h; j++) {
-            R[j] = Zr[perm[j]];
-            I[j] = -Zi[perm[j]];
+            const FC_FFT_VT t_r = wr[kk] * dr + wi[kk] * di, t_i = wr[kk] * di - wi[kk] * dr;
+            R[j] = er - t_i;
+            I[j] = -(ei + t_r);
         }
         FC_FFT_SUF(fc_fft_stages)(R, I, h, nst, fac, tr, ti, toff);
-        for (ptrdiff_t j = 0; j < h; j++)
+        ptrdiff_t j = 0;
+        if (nv == FC_FFT_V) {
+            for (; j + FC_FFT_V <= h; j += FC_FFT_V) {
+                FC_FFT_VT yr[FC_FFT_V], yi[FC_FFT_V];
+                for (int c = 0; c < FC_FFT_V; c++) {
+                    yr[c] = R[j + c] * scale;
+                    yi[c] = I[j + c] * -scale;
+                }
+                FC_FFT_SUF(fc_fft_rows_out)(yb + 2 * j, ys, yr, yi);
+            }
+        }
+        for (; j < h; j++)
             FC_FFT_SUF(fc_fft_rput)(yb + 2 * j, ys, nv, R[j] * scale, I[j] * -scale);
     }
     free(raw);
     return 0;
 }
+#undef FC_FFT_T8A
+#undef FC_FFT_T8B
+#undef FC_FFT_T4A
+#undef FC_FFT_T4B
+#undef FC_FFT_T2A
+#undef FC_FFT_T2B
+#undef FC_FFT_T1A
+#undef FC_FFT_T1B
+#undef FC_FFT_TROUND
 #undef FC_FFT_EVEN
 #undef FC_FFT_ODD
 #undef FC_FFT_LO
