@@ -558,7 +558,7 @@ def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
     work = (TILED_NLOGN[TILED_BACKEND][8 if itemsize > 4 else 4] * nb * tile
             * (math.log2(max(tile, 2)) + TILED_LOG0))
     work *= TILED_DIMS[min(len(axes), 3)]
-    if len(axes) > 1:
+    if len(axes) > 1 and axes[-1] == len(s1) - 1:
         from fastconv import _fft
         rows = _fft._rows_setup(blocks[axes[-1]][0], np.float64 if itemsize > 4 else np.float32)
         if rows is not None:

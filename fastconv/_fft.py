@@ -696,7 +696,9 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     # column FFT (_cols_plan), the others through scipy.fft
     cols = _cols_setup(B0, dtype) if len(axes) > 1 else None
     # ... and the last axis's real transforms on its row FFT (_rows_setup)
-    rows = _rows_setup(fsize[-1], dtype) if cols is not None else None
+    # (the row FFT transforms the array's last axis: not where that axis
+    # is a batch axis the kernel broadcasts along)
+    rows = _rows_setup(fsize[-1], dtype) if cols is not None and axes[-1] == nd - 1 else None
     cdtype = _complex_of(dtype)
 
     def run(i):
@@ -864,6 +866,8 @@ def _rows_setup(n, dtype):
 def _merged(a):
     """`a` as (shape[0], rows, shape[-1]), its axes between the first and the
     last merged into rows, or None when their strides do not allow a view."""
+    if a.ndim == 3:
+        return a          # (as_strided costs ~1 us a call: 2-D tiles, 8 calls a chunk)
     inner = [d for d in range(1, a.ndim - 1) if a.shape[d] != 1]
     for d, e in zip(inner, inner[1:]):
         if a.strides[d] != a.strides[e] * a.shape[e]:

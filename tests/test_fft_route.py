@@ -33,6 +33,7 @@ CASES = [
     ((6, 3000), (1, 129), (1,)),
     ((700, 3), (60, 1), (0,)),
     ((40, 4000), (40, 33), (1,)),
+    ((120, 97, 3), (31, 15, 1), (0, 1)),      # a last axis the kernel broadcasts along
 ]
 
 
@@ -684,7 +685,8 @@ def test_row_fft_rows_do_not_depend_on_their_neighbours(level, rt):
 @pytest.mark.parametrize("case", [((300, 257), (31, 15), (0, 1)),
                                   ((30, 34, 40), (5, 7, 9), (0, 1, 2)),
                                   ((4, 30, 34, 40), (1, 5, 7, 9), (1, 2, 3)),
-                                  ((3, 200, 90), (1, 17, 9), (1, 2))])
+                                  ((3, 200, 90), (1, 17, 9), (1, 2)),
+                                  ((120, 98, 3), (31, 15, 1), (0, 1))])
 def test_tiled_route_on_the_row_fft(case, dtype, monkeypatch):
     """Several axes: the tiles' last axis runs on the row FFT (forward and
     inverse) where its rows can be handed over, within the bound of the
@@ -697,6 +699,7 @@ def test_tiled_route_on_the_row_fft(case, dtype, monkeypatch):
     plan = _fft.tiled_plan(s1, s2, axes, "same")
     if _fft._rows_setup(plan[1][max(axes)][0], dtype) is None:
         pytest.skip("no row FFT for this length or level")
+    across = max(axes) == len(s1) - 1         # else the last axis is a batch axis
     used = []
     for name in ("_rows_r2c", "_rows_c2r"):
         real = getattr(_fft, name)
@@ -704,7 +707,8 @@ def test_tiled_route_on_the_row_fft(case, dtype, monkeypatch):
                             used.append(name) or real(*a))
     runs = [_fft.tiled_convolve(x, w, axes, "same", t, chunk_points=c)
             for t, c in ((1, None), (2, None), (2, 1), (3, 5000))]
-    assert {"_rows_r2c", "_rows_c2r"} <= set(used)
+    assert ({"_rows_r2c", "_rows_c2r"} <= set(used)) == across
+    assert used or not across
     for r in runs[1:]:
         assert np.array_equal(r, runs[0])
     monkeypatch.setattr(_fft, "ROWS_FFT", False)
