@@ -194,12 +194,14 @@ static int fc_fft_rows_r2c_##T(const T *x, ptrdiff_t nrows, ptrdiff_t xs, T *out
     return -2;                                                                      \
 }                                                                                   \
 static int fc_fft_rows_c2r_##T(const T *sp, ptrdiff_t nrows, ptrdiff_t ss, T *y,    \
-                               ptrdiff_t ys, ptrdiff_t h, int nst,                  \
+                               ptrdiff_t ys, ptrdiff_t y0, ptrdiff_t ym,            \
+                               ptrdiff_t h, int nst,                                \
                                const ptrdiff_t *fac, const ptrdiff_t *perm,         \
                                const T *tr, const T *ti, const ptrdiff_t *toff,     \
                                const T *wr, const T *wi, T scale)                   \
 {                                                                                   \
-    (void)sp; (void)nrows; (void)ss; (void)y; (void)ys; (void)h; (void)nst;         \
+    (void)sp; (void)nrows; (void)ss; (void)y; (void)ys; (void)y0; (void)ym; (void)h; \
+    (void)nst;                                                                      \
     (void)fac; (void)perm; (void)tr; (void)ti; (void)toff; (void)wr; (void)wi;      \
     (void)scale;                                                                    \
     return -2;                                                                      \

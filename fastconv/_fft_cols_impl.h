@@ -400,15 +400,17 @@ static int FC_FFT_SUF(fc_fft_rows_r2c)(const FC_FFT_T *x, ptrdiff_t nrows, ptrdi
     return 0;
 }
 
-/* y[r] = irfft(sp[r], n) * n * scale for rows r < nrows (the inverse of
- * fc_fft_rows_r2c up to the factor n; scale = 1 / n inverts it): sp rows ss
- * elements apart (h + 1 complex; the imaginary parts of X[0] and X[h] are
- * ignored, as irfft does), y rows ys elements apart (n = 2 h samples).
+/* y[r] = irfft(sp[r], n)[y0 : y0 + ym] * n * scale for rows r < nrows (the
+ * inverse of fc_fft_rows_r2c up to the factor n; scale = 1 / n inverts it;
+ * only the samples kept are stored): sp rows ss elements apart (h + 1
+ * complex; the imaginary parts of X[0] and X[h] are ignored, as irfft
+ * does), y rows ys elements apart (0 <= y0, y0 + ym <= n = 2 h).
  *   Z[k] = (X[k] + conj X[h-k]) + i W^-k (X[k] - conj X[h-k]),
  *   x[2j] + i x[2j+1] = IFFT_h(Z)[j] / 2
  * Rows move through in-register transposes as in fc_fft_rows_r2c. */
 static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrdiff_t ss,
-                                       FC_FFT_T *y, ptrdiff_t ys, ptrdiff_t h, int nst,
+                                       FC_FFT_T *y, ptrdiff_t ys, ptrdiff_t y0, ptrdiff_t ym,
+                                       ptrdiff_t h, int nst,
                                        const ptrdiff_t *fac, const ptrdiff_t *perm,
                                        const FC_FFT_T *tr, const FC_FFT_T *ti,
                                        const ptrdiff_t *toff, const FC_FFT_T *wr,
@@ -445,19 +447,32 @@ static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrd
             I[j] = -(ei + t_r);
         }
         FC_FFT_SUF(fc_fft_stages)(R, I, h, nst, fac, tr, ti, toff);
-        ptrdiff_t j = 0;
+        /* samples y0 .. y0 + ym - 1 kept: sample 2j + e goes to yb[2j + e - y0] */
+        ptrdiff_t j = y0 / 2;
+        const ptrdiff_t jend = (y0 + ym + 1) / 2 < h ? (y0 + ym + 1) / 2 : h;
+        if (j < jend && y0 % 2) {            /* the first kept sample is an odd one */
+            for (int l = 0; l < nv; l++)
+                yb[l * ys] = (I[j] * -scale)[l];
+            j++;
+        }
         if (nv == FC_FFT_V) {
-            for (; j + FC_FFT_V <= h; j += FC_FFT_V) {
+            for (; j + FC_FFT_V <= jend && 2 * (j + FC_FFT_V) - y0 <= ym; j += FC_FFT_V) {
                 FC_FFT_VT yr[FC_FFT_V], yi[FC_FFT_V];
                 for (int c = 0; c < FC_FFT_V; c++) {
                     yr[c] = R[j + c] * scale;
                     yi[c] = I[j + c] * -scale;
                 }
-                FC_FFT_SUF(fc_fft_rows_out)(yb + 2 * j, ys, yr, yi);
+                FC_FFT_SUF(fc_fft_rows_out)(yb + 2 * j - y0, ys, yr, yi);
             }
         }
-        for (; j < h; j++)
-            FC_FFT_SUF(fc_fft_rput)(yb + 2 * j, ys, nv, R[j] * scale, I[j] * -scale);
+        for (; j < jend; j++) {
+            const FC_FFT_VT a = R[j] * scale, b = I[j] * -scale;
+            for (int l = 0; l < nv; l++) {
+                yb[l * ys + 2 * j - y0] = a[l];
+                if (2 * j + 1 - y0 < ym)
+                    yb[l * ys + 2 * j + 1 - y0] = b[l];
+            }
+        }
     }
     free(raw);
     return 0;

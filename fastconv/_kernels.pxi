@@ -2244,12 +2244,12 @@ cdef extern from "_fft_cols.h" nogil:
                                const Py_ssize_t *perm, const double *tr, const double *ti,
                                const Py_ssize_t *toff, const double *wr, const double *wi)
     int fc_fft_rows_c2r_float(const float *sp, Py_ssize_t nrows, Py_ssize_t ss, float *y,
-                              Py_ssize_t ys, Py_ssize_t h, int nst, const Py_ssize_t *fac,
+                              Py_ssize_t ys, Py_ssize_t y0, Py_ssize_t ym, Py_ssize_t h, int nst, const Py_ssize_t *fac,
                               const Py_ssize_t *perm, const float *tr, const float *ti,
                               const Py_ssize_t *toff, const float *wr, const float *wi,
                               float scale)
     int fc_fft_rows_c2r_double(const double *sp, Py_ssize_t nrows, Py_ssize_t ss, double *y,
-                               Py_ssize_t ys, Py_ssize_t h, int nst, const Py_ssize_t *fac,
+                               Py_ssize_t ys, Py_ssize_t y0, Py_ssize_t ym, Py_ssize_t h, int nst, const Py_ssize_t *fac,
                                const Py_ssize_t *perm, const double *tr, const double *ti,
                                const Py_ssize_t *toff, const double *wr, const double *wi,
                                double scale)
@@ -2399,30 +2399,40 @@ def fft_rows_r2c(const floating[:, :, :] x, floating[:, :, :] out,
 def fft_rows_c2r(const floating[:, :, :] sp, floating[:, :, :] y,
                  const Py_ssize_t[::1] fac, const Py_ssize_t[::1] perm,
                  const floating[::1] tr, const floating[::1] ti, const Py_ssize_t[::1] toff,
-                 const floating[::1] wr, const floating[::1] wi, double scale):
-    """y[o, r] = irfft(sp[o, r], n) * n * scale for every row (scale = 1 / n:
-    the inverse of fft_rows_r2c; the imaginary parts of the first and last
-    coefficients are ignored, as irfft does): sp the complex (outer, rows,
-    h + 1) spectra viewed as their real type, y (outer, rows, n = 2 h).
-    Runs on the calling thread without the GIL.  Internal."""
-    cdef Py_ssize_t nout = sp.shape[0], nr = sp.shape[1], n = y.shape[2], h = n // 2, o
+                 const floating[::1] wr, const floating[::1] wi, double scale,
+                 Py_ssize_t n=-1, Py_ssize_t start=0):
+    """y[o, r] = irfft(sp[o, r], n)[start:start + m] * n * scale for every
+    row (scale = 1 / n: the inverse of fft_rows_r2c; the imaginary parts of
+    the first and last coefficients are ignored, as irfft does; only the
+    samples kept are computed into y): sp the complex (outer, rows, h + 1)
+    spectra viewed as their real type, y (outer, rows, m); n = 2 h defaults
+    to m, start to 0, and start + m <= n.  Runs on the calling thread
+    without the GIL.  Internal."""
+    cdef Py_ssize_t nout = sp.shape[0], nr = sp.shape[1], m = y.shape[2], h, o
     cdef int rc = 0
+    if n < 0:
+        n = m
+    h = n // 2
     if n % 2 or y.shape[0] != nout or y.shape[1] != nr or sp.shape[2] != n + 2:
-        raise ValueError("fft_rows_c2r: sp must be (outer, rows, 2 h + 2), y (outer, rows, 2 h)")
+        raise ValueError("fft_rows_c2r: sp must be (outer, rows, 2 h + 2), y (outer, rows, m)")
+    if start < 0 or start + m > n:
+        raise ValueError("fft_rows_c2r: the samples kept must lie in the row")
     _fft_rows_unit(sp.strides[2], y.strides[2], sizeof(floating))
     _fft_rows_check(h, perm.shape[0], fac.shape[0], toff.shape[0], min(wr.shape[0], wi.shape[0]))
-    if nout == 0 or nr == 0 or h == 0:
+    if nout == 0 or nr == 0 or h == 0 or m == 0:
         return
     with nogil:
         for o in range(nout):
             if floating is float:
                 rc = fc_fft_rows_c2r_float(&sp[o, 0, 0], nr, sp.strides[1] // sizeof(float),
-                                           &y[o, 0, 0], y.strides[1] // sizeof(float), h,
+                                           &y[o, 0, 0], y.strides[1] // sizeof(float), start,
+                                           m, h,
                                            <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
                                            &ti[0], &toff[0], &wr[0], &wi[0], <float> scale)
             else:
                 rc = fc_fft_rows_c2r_double(&sp[o, 0, 0], nr, sp.strides[1] // sizeof(double),
-                                            &y[o, 0, 0], y.strides[1] // sizeof(double), h,
+                                            &y[o, 0, 0], y.strides[1] // sizeof(double), start,
+                                            m, h,
                                             <int> fac.shape[0], &fac[0], &perm[0], &tr[0],
                                             &ti[0], &toff[0], &wr[0], &wi[0], scale)
             if rc != 0:
