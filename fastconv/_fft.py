@@ -700,6 +700,9 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     # is a batch axis the kernel broadcasts along)
     rows = _rows_setup(fsize[-1], dtype) if cols is not None and axes[-1] == nd - 1 else None
     cdtype = _complex_of(dtype)
+    # the row FFT writes the kept samples straight into the output where
+    # every other axis keeps all it computes (2-D images, batch axes)
+    straight = rows is not None and all(k == slice(None) for k in kept[:-1])
 
     def run(i):
         gi = min(g, nb - i)
@@ -740,6 +743,16 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
             # the tile axis: its forward transform, the product, its inverse
             sp = np.ascontiguousarray(sp)
             _cols_conv(sp, spec, tf[0], cols, 1.0 / B0)
+        if straight:
+            # the inverse straight into the output: the axes between the
+            # tile axis and the last in place, then the real rows' inverse
+            # of the kept rows and samples only
+            if len(tf) > 2:
+                sp = _pocketfft.c2c(sp, tf[1:-1], False, 2, sp, 1)
+            sel = [slice(None)] * sp.ndim
+            sel[tf[0]] = first
+            _rows_c2r(sp[tuple(sel)], ov[i:i + gi], rows, fsize[-1], kept[-1].start)
+            return
         y = _irfftn(sp, fsize[-1], tf, first, first_done=cols is not None,
                     out=(lambda shape: _out_buffer(shape, dtype, "out"))
                     if _direct_calls() else None, rows=rows)
@@ -904,11 +917,12 @@ def _rows_r2c(x, sp, rows):
         kern.fft_rows_r2c(x3, s3, *plan)
 
 
-def _rows_c2r(sp, y, rows, n):
-    """y[...] = irfft(sp[...], n) along the last axis on the row FFT."""
+def _rows_c2r(sp, y, rows, n, start=0):
+    """y[...] = irfft(sp[...], n)[..., start:start + m] along the last axis on
+    the row FFT (m: the length of `y`'s last axis)."""
     kern, plan = rows
     for s3, y3 in _row_views(sp.view(y.dtype), y):
-        kern.fft_rows_c2r(s3, y3, *plan, 1.0 / n)
+        kern.fft_rows_c2r(s3, y3, *plan, 1.0 / n, n, start)
 
 
 def _real_rows(a, ax):

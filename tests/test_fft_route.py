@@ -649,9 +649,20 @@ def test_row_fft_equals_numpy(level, rt):
             kern.fft_rows_c2r(s.view(rt), y, *plan, 1.0 / n)
             ref = np.fft.irfft(s.astype(np.complex128), n)
             assert np.abs(y - ref).max() <= tol * np.abs(s).max()
+            # only a window of the samples, written to rows that hold just it
+            for start, m in ((1, n - 1), (3, n - 5), (n - 1, 1), (2, 1), (0, n // 2 + 1)):
+                if m < 1 or start + m > n:
+                    continue
+                win = np.full((2, nr, m + 2), 7.0, rt)
+                kern.fft_rows_c2r(s.view(rt), win[:, :, 1:m + 1], *plan, 1.0 / n, n, start)
+                assert np.array_equal(win[:, :, 1:m + 1], y[:, :, start:start + m])
+                assert (win[:, :, 0] == 7).all() and (win[:, :, -1] == 7).all()
     with pytest.raises(ValueError, match="contiguous"):
         x = np.zeros((1, 2, 16), rt)
         kern.fft_rows_r2c(x[:, :, ::2], np.zeros((1, 2, 10), rt), *_fft._rows_plan(8, rt))
+    with pytest.raises(ValueError, match="lie in the row"):
+        kern.fft_rows_c2r(np.zeros((1, 2, 10), rt), np.zeros((1, 2, 5), rt),
+                          *_fft._rows_plan(8, rt), 1.0, 8, 4)
     with pytest.raises(ValueError, match="half length"):
         kern.fft_rows_r2c(np.zeros((1, 2, 8), rt), np.zeros((1, 2, 10), rt),
                           *_fft._rows_plan(16, rt))
