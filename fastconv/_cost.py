@@ -27,9 +27,9 @@ import math
 import numpy as np
 import scipy.signal as _ss
 
-from fastconv import _separable
-from fastconv._fft import (SMALL_FFT_POINTS, TILED_BACKEND, oa_plan, pruned_lengths, sp_fft,
-                           tiled_compute_dtype, tiled_plan)
+from fastconv import _dispatch, _separable
+from fastconv._fft import (SMALL_FFT_POINTS, TILED_BACKEND, oa_plan, pruned_lengths,
+                           rows_fft_takes, sp_fft, tiled_compute_dtype, tiled_plan)
 from fastconv._separable import SeparablePlan, factorize, pass_geometry
 from fastconv._threads import max_threads
 from fastconv._scipy_args import conv_axes_windows, freq_axes, np_conv_ok
@@ -558,11 +558,8 @@ def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
     work = (TILED_NLOGN[TILED_BACKEND][8 if itemsize > 4 else 4] * nb * tile
             * (math.log2(max(tile, 2)) + TILED_LOG0))
     work *= TILED_DIMS[min(len(axes), 3)]
-    if len(axes) > 1 and axes[-1] == len(s1) - 1:
-        from fastconv import _fft
-        rows = _fft._rows_setup(blocks[axes[-1]][0], np.float64 if itemsize > 4 else np.float32)
-        if rows is not None:
-            work *= TILED_ROWS.get(rows[0].fft_vector_bytes(), 1.0)
+    if len(axes) > 1 and axes[-1] == len(s1) - 1 and rows_fft_takes(blocks[axes[-1]][0]):
+        work *= TILED_ROWS.get(_dispatch.kernels.fft_vector_bytes(), 1.0)
     from fastconv._fft import CHUNK_POINTS
     per_chunk = max(1, CHUNK_POINTS // max(int(tile), 1))
     chunks = -(-nb // per_chunk)

@@ -858,22 +858,29 @@ def _cols_setup(n, dtype):
     return None if plan is None else (kern, plan)
 
 
+def rows_fft_takes(n):
+    """True when real rows of length n would run on the kernel module's row
+    FFT (see :func:`_rows_setup`); no plan is built (the cost model asks
+    this of shapes that may never be transformed)."""
+    if not (COLS_FFT and ROWS_FFT and _direct_calls()):
+        return False
+    if n < 4 or n % 2 or _cols_factors(n // 2) is None:
+        return False
+    # the rows are gathered into the lanes: with vectors no wider than
+    # pocketfft's (SciPy's wheels: 128-bit) that costs more than it gains
+    # (baseline level, 2048^2 x 15^2: 36.5 -> 40.8 ms)
+    return _dispatch.kernels.fft_vector_bytes() > 16
+
+
 def _rows_setup(n, dtype):
     """(kernel module, plan) for the real transforms of length n along the
     tiles' last axis on the kernel module's row FFT, or None (pocketfft
     runs them): not the direct pocketfft calls (the row FFT writes into
     their scratch buffers), a level whose vectors are not wider than
     128 bits, an odd length or a half length with a prime factor above 5."""
-    if not (COLS_FFT and ROWS_FFT and _direct_calls()):
+    if not rows_fft_takes(n):
         return None
-    kern = _dispatch.kernels
-    # the rows are gathered into the lanes element by element: with vectors
-    # no wider than pocketfft's (SciPy's wheels: 128-bit) that costs more
-    # than it gains (baseline level, 2048^2 x 15^2: 36.5 -> 40.8 ms)
-    if kern.fft_vector_bytes() <= 16:
-        return None
-    plan = _rows_plan(n, np.dtype(dtype))
-    return None if plan is None else (kern, plan)
+    return _dispatch.kernels, _rows_plan(n, np.dtype(dtype))
 
 
 def _merged(a):

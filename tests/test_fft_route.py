@@ -729,3 +729,20 @@ def test_tiled_route_on_the_row_fft(case, dtype, monkeypatch):
     assert runs[0].dtype == dtype
     assert np.abs(runs[0] - ref).max() <= bound
     assert np.abs(runs[0] - pocket).max() <= bound
+
+
+def test_pricing_the_route_builds_no_row_plan(monkeypatch):
+    """The cost model asks whether the row FFT would run (rows_fft_takes)
+    without building its plan: pricing a broadcast view of 2**29 x 2**29
+    once built twiddle tables of 2.7e8 entries (54 s)."""
+    def refuse(*args):
+        raise AssertionError("a row plan was built to price the route")
+
+    monkeypatch.setattr(_fft, "_rows_plan", refuse)
+    for s1 in ((2 ** 29, 2 ** 29), (2048, 2048)):
+        cost = _cost.tiled_cost(s1, (31, 31), (0, 1), "same", 8, 2)
+        assert 0 < cost < math.inf
+    assert _fft.rows_fft_takes(2160) == (_fft._direct_calls()
+                                         and _dispatch.kernels.fft_vector_bytes() > 16)
+    assert not _fft.rows_fft_takes(2 * 7 * 11)          # half with a prime factor above 5
+    assert not _fft.rows_fft_takes(2025)                # odd
