@@ -54,6 +54,7 @@ except ImportError:    # pragma: no cover - SciPy 1.18 and later
         _pocketfft = None
 
 from fastconv import _dispatch
+from fastconv._engine import _scratch
 from fastconv._scipy_args import conv_windows, freq_axes
 from fastconv._threads import team_size
 
@@ -493,7 +494,6 @@ def _out_buffer(shape, dtype, slot):
     (the transform allocates its result) off the direct calls."""
     if not _direct_calls():
         return None
-    from fastconv._engine import _scratch
     return _scratch(math.prod(shape), dtype, slot="fft-" + slot).reshape(shape)
 
 
@@ -744,11 +744,9 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
             sp = np.ascontiguousarray(sp)
             _cols_conv(sp, spec, tf[0], cols, 1.0 / B0)
         if straight:
-            # the inverse straight into the output: the axes between the
-            # tile axis and the last in place, then the real rows' inverse
-            # of the kept rows and samples only
-            if len(tf) > 2:
-                sp = _pocketfft.c2c(sp, tf[1:-1], False, 2, sp, 1)
+            # the inverse straight into the output: the real rows' inverse of
+            # the kept rows and samples only (no transformed axis between the
+            # tile axis and the last: such an axis keeps a window)
             sel = [slice(None)] * sp.ndim
             sel[tf[0]] = first
             _rows_c2r(sp[tuple(sel)], ov[i:i + gi], rows, fsize[-1], kept[-1].start)
