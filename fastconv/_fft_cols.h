@@ -56,6 +56,17 @@ static inline void *fc_fft_aligned(size_t nbytes, void **raw)
 #define FC_FFT_PF (4 * FC_FFT_V)   /* elements ahead: two blocks */
 #endif
 
+/* An empty asm that hides a vector's value from the optimiser (see
+ * fc_fft_ld): "v" is any vector register on x86 (all 32 at AVX-512), "w"
+ * on arm64. */
+#if defined(__x86_64__) || defined(__i386__)
+#define FC_FFT_OPAQUE(v) __asm__("" : "+v"(v))
+#elif defined(__aarch64__)
+#define FC_FFT_OPAQUE(v) __asm__("" : "+w"(v))
+#else
+#define FC_FFT_OPAQUE(v) ((void)0)
+#endif
+
 /* The radix-p butterflies, on p points (ar, ai) already multiplied by their
  * twiddles, written back m apart from R[b], I[b] (FC_FFT_T: the element type
  * of the including instance). */

@@ -117,6 +117,17 @@ static inline void FC_FFT_SUF(fc_fft_scatter)(FC_FFT_T *dst, int nv, FC_FFT_VT r
     }
 }
 
+/* A point loaded once into a register: the empty asm makes the value opaque,
+ * so the compiler cannot fold the load into each of the point's uses (GCC
+ * loaded every butterfly input twice, though registers were free: loads are
+ * what limits a stage on Zen, 2 a cycle beside its 2 adds and 2 multiplies). */
+static inline FC_FFT_VT FC_FFT_SUF(fc_fft_ld)(const FC_FFT_VT *p)
+{
+    FC_FFT_VT v = *p;
+    FC_FFT_OPAQUE(v);
+    return v;
+}
+
 /* One stage: groups of ns = p * m points; in each, for k < m, the p points
  * k, k + m, ..., k + (p-1) m are multiplied by the twiddles w(q k / ns)
  * (tr, ti: (m, p - 1) tables) and replaced by their length-p DFT.  One
@@ -131,8 +142,8 @@ static void FC_FFT_SUF(fc_fft_stage##P)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n,
     for (ptrdiff_t g = 0; g < n; g += ns) {                                         \
         FC_FFT_VT ar[P], ai[P];                                                       \
         for (int q = 0; q < (P); q++) {                                             \
-            ar[q] = R[g + q * m];                                                   \
-            ai[q] = I[g + q * m];                                                   \
+            ar[q] = FC_FFT_SUF(fc_fft_ld)(&R[g + q * m]);                                  \
+            ai[q] = FC_FFT_SUF(fc_fft_ld)(&I[g + q * m]);                                  \
         }                                                                           \
         FC_FFT_BFLY##P(R, I, g, m, ar, ai);                                         \
     }                                                                               \
@@ -146,10 +157,10 @@ static void FC_FFT_SUF(fc_fft_stage##P)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n,
         for (ptrdiff_t g = 0; g < n; g += ns) {                                     \
             FC_FFT_VT ar[P], ai[P];                                                   \
             const ptrdiff_t b = g + k;                                              \
-            ar[0] = R[b];                                                           \
-            ai[0] = I[b];                                                           \
+            ar[0] = FC_FFT_SUF(fc_fft_ld)(&R[b]);                                          \
+            ai[0] = FC_FFT_SUF(fc_fft_ld)(&I[b]);                                          \
             for (int q = 1; q < (P); q++) {                                         \
-                const FC_FFT_VT xr = R[b + q * m], xi = I[b + q * m];                 \
+                const FC_FFT_VT xr = FC_FFT_SUF(fc_fft_ld)(&R[b + q * m]), xi = FC_FFT_SUF(fc_fft_ld)(&I[b + q * m]); \
                 /* radix 5: 8 twiddle registers and 10 points do not fit in   */    \
                 /* 16 (AVX2): broadcast from the table again (the same value) */    \
                 const FC_FFT_VT vr = (P) == 5 ? FC_SPLAT(FC_FFT_VT, tr[k * ((P) - 1) + q - 1]) : wr[q]; \
@@ -181,7 +192,8 @@ static void FC_FFT_SUF(fc_fft_stage5)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, p
     for (ptrdiff_t k = 0; k < m; k++) {
         for (ptrdiff_t g = 0; g < n; g += ns) {
             const ptrdiff_t b = g + k;
-            FC_FFT_VT x1r = R[b + m], x1i = I[b + m], x4r = R[b + 4 * m], x4i = I[b + 4 * m];
+            FC_FFT_VT x1r = FC_FFT_SUF(fc_fft_ld)(&R[b + m]), x1i = FC_FFT_SUF(fc_fft_ld)(&I[b + m]);
+            FC_FFT_VT x4r = FC_FFT_SUF(fc_fft_ld)(&R[b + 4 * m]), x4i = FC_FFT_SUF(fc_fft_ld)(&I[b + 4 * m]);
             if (k > 0) {
                 /* twiddles w(q k / 5m): x * 1 - y * 0 == x for k = 0, skipped */
                 const FC_FFT_VT w1r = FC_SPLAT(FC_FFT_VT, tr[4 * k]), w1i = FC_SPLAT(FC_FFT_VT, ti[4 * k]);
@@ -192,7 +204,8 @@ static void FC_FFT_SUF(fc_fft_stage5)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, p
             }
             const FC_FFT_VT b1r = x1r + x4r, b1i = x1i + x4i;
             const FC_FFT_VT d1r = x1r - x4r, d1i = x1i - x4i;
-            FC_FFT_VT x2r = R[b + 2 * m], x2i = I[b + 2 * m], x3r = R[b + 3 * m], x3i = I[b + 3 * m];
+            FC_FFT_VT x2r = FC_FFT_SUF(fc_fft_ld)(&R[b + 2 * m]), x2i = FC_FFT_SUF(fc_fft_ld)(&I[b + 2 * m]);
+            FC_FFT_VT x3r = FC_FFT_SUF(fc_fft_ld)(&R[b + 3 * m]), x3i = FC_FFT_SUF(fc_fft_ld)(&I[b + 3 * m]);
             if (k > 0) {
                 const FC_FFT_VT w2r = FC_SPLAT(FC_FFT_VT, tr[4 * k + 1]), w2i = FC_SPLAT(FC_FFT_VT, ti[4 * k + 1]);
                 const FC_FFT_VT w3r = FC_SPLAT(FC_FFT_VT, tr[4 * k + 2]), w3i = FC_SPLAT(FC_FFT_VT, ti[4 * k + 2]);
@@ -202,7 +215,7 @@ static void FC_FFT_SUF(fc_fft_stage5)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, p
             }
             const FC_FFT_VT b2r = x2r + x3r, b2i = x2i + x3i;
             const FC_FFT_VT d2r = x2r - x3r, d2i = x2i - x3i;
-            const FC_FFT_VT a0r = R[b], a0i = I[b];
+            const FC_FFT_VT a0r = FC_FFT_SUF(fc_fft_ld)(&R[b]), a0i = FC_FFT_SUF(fc_fft_ld)(&I[b]);
             R[b] = a0r + b1r + b2r;
             I[b] = a0i + b1i + b2i;
             /* y1, y4 = t1 -+ i v1;  y2, y3 = t2 -+ i v2  (-i v = (v_im, -v_re)) */
