@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
 import types
 
@@ -236,6 +237,55 @@ def _rng():
     return np.random.default_rng(20261121)
 
 
+def _other_threads_ticks():
+    """CPU ticks used so far by each thread of this process but the calling
+    one (Linux: /proc/self/task), or None where that is unknown."""
+    try:
+        me = threading.get_native_id()
+        tids = os.listdir("/proc/self/task")
+    except (AttributeError, OSError):
+        return None
+    ticks = {}
+    for tid in tids:
+        if tid == str(me):
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            ticks[tid] = int(fields[11]) + int(fields[12])     # utime + stime
+        except (OSError, ValueError, IndexError):
+            continue        # a thread that has just ended
+    return ticks
+
+
+def settle_threads(timeout=3.0, quiet=0.15):
+    """Wait until no other thread of this process has used CPU for `quiet`
+    seconds (at most `timeout` seconds; 0.5 s where threads cannot be
+    watched).
+
+    A BLAS library spins its thread pool for a while after it is loaded:
+    OpenCV brings its own OpenBLAS, and the first workload timed right
+    after ``import cv2`` ran 2x slower than half a second later (a 2048^2
+    float32 3 x 3 filter: 1.4-1.6 ms against 0.77, Zen 5, 2 vCPUs), the
+    spinning thread taking a core from the threads being timed.  Returns
+    True once the others are idle, False after `timeout` (or where threads
+    cannot be watched)."""
+    start = time.perf_counter()
+    before = _other_threads_ticks()
+    if before is None:
+        time.sleep(0.5)
+        return False
+    while time.perf_counter() - start < timeout:
+        time.sleep(quiet)
+        now = _other_threads_ticks()
+        if now is None:
+            return False
+        if all(now.get(t, 0) == v for t, v in before.items()):
+            return True
+        before = now
+    return False
+
+
 def workloads(quick):
     """(section, name, flops, {label: callable}, {method: callable}) for every
     workload: the peers, and (sections A-C) fastconv's individual methods
@@ -248,6 +298,7 @@ def workloads(quick):
     cv2 = _import("cv2")
     if torch is not None:
         torch.set_num_threads(max(1, fastconv.show_config(print_out=False)["threads"]))
+    settle_threads()
     ctx = types.SimpleNamespace(rng=_rng(), torch=torch, cv2=cv2, ss=ss, ndi=ndi,
                                 fastconv=fastconv)
     convolve = getattr(fastconv, "convolve", None)

@@ -123,3 +123,28 @@ def test_bench_help_offers_peer_isa(capsys):
     with pytest.raises(SystemExit):
         cli.main(["bench", "--help"])
     assert "--peer-isa {native,avx2}" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(_bench._other_threads_ticks() is None,
+                    reason="threads' CPU times need Linux's /proc/self/task")
+def test_settle_threads_waits_while_another_thread_computes():
+    """The bench waits for peers' spinning thread pools (see settle_threads):
+    it does not call the process settled while a thread computes, and does
+    once that thread is idle."""
+    import threading
+
+    stop = threading.Event()
+
+    def spin():
+        x = 0
+        while not stop.is_set():
+            x += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        assert _bench.settle_threads(timeout=0.6, quiet=0.15) is False
+    finally:
+        stop.set()
+        t.join()
+    assert _bench.settle_threads(timeout=5.0, quiet=0.15) is True
