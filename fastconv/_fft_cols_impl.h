@@ -507,6 +507,11 @@ static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrd
     FC_FFT_VT *Xr = FC_FFT_SUF(fc_fft_scratch)((size_t)(4 * h + 2), &raw);
     if (Xr == NULL)
         return -1;
+    ptrdiff_t *ip = FC_FFT_SUF(fc_fft_iperm)(perm, h);
+    if (ip == NULL) {
+        free(raw);
+        return -1;
+    }
     FC_FFT_VT *Xi = Xr + h + 1, *R = Xr + 2 * h + 2, *I = R + h;
     for (ptrdiff_t r = 0; r < nrows; r += FC_FFT_V) {
         const int nv = (int)(nrows - r < FC_FFT_V ? nrows - r : FC_FFT_V);
@@ -521,17 +526,23 @@ static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrd
         Xi[0] = Xi[0] * (FC_FFT_T)0;
         Xi[h] = Xi[h] * (FC_FFT_T)0;
         /* Z[k] for k < h from X[k] and X[h-k]; written to R, I in
-           digit-reversed order, conjugated (the inverse as conj(FFT(conj Z))) */
-        for (ptrdiff_t j = 0; j < h; j++) {
-            const ptrdiff_t kk = perm[j];
-            const FC_FFT_VT xr = Xr[kk], xi = Xi[kk], mr = Xr[h - kk], mi = Xi[h - kk];
-            /* e = X[k] + conj X[h-k], d = X[k] - conj X[h-k], t = W^-k d */
-            const FC_FFT_VT er = xr + mr, ei = xi - mi;
-            const FC_FFT_VT dr = xr - mr, di = xi + mi;
-            const FC_FFT_VT t_r = wr[kk] * dr + wi[kk] * di, t_i = wr[kk] * di - wi[kk] * dr;
-            R[j] = er - t_i;
-            I[j] = -(ei + t_r);
+           digit-reversed order, conjugated (the inverse as conj(FFT(conj Z))).
+           Z[k] and Z[h-k] from one load of the pair, in natural order. */
+#define FC_FFT_ZK_(kk, xr, xi, mr, mi) do {                                         \
+            /* e = X[k] + conj X[h-k], d = X[k] - conj X[h-k], t = W^-k d */        \
+            const FC_FFT_VT er = (xr) + (mr), ei = (xi) - (mi);                       \
+            const FC_FFT_VT dr = (xr) - (mr), di = (xi) + (mi);                       \
+            const FC_FFT_VT t_r = wr[kk] * dr + wi[kk] * di, t_i = wr[kk] * di - wi[kk] * dr; \
+            R[ip[kk]] = er - t_i;                                                   \
+            I[ip[kk]] = -(ei + t_r);                                                \
+        } while (0)
+        for (ptrdiff_t k = 0; 2 * k <= h; k++) {
+            const FC_FFT_VT xr = Xr[k], xi = Xi[k], mr = Xr[h - k], mi = Xi[h - k];
+            FC_FFT_ZK_(k, xr, xi, mr, mi);
+            if (h - k != k && h - k < h)
+                FC_FFT_ZK_(h - k, mr, mi, xr, xi);
         }
+#undef FC_FFT_ZK_
         FC_FFT_SUF(fc_fft_stages)(R, I, h, nst, fac, tr, ti, toff);
         /* samples y0 .. y0 + ym - 1 kept: sample 2j + e goes to yb[2j + e - y0] */
         ptrdiff_t j = y0 / 2;
@@ -560,6 +571,7 @@ static int FC_FFT_SUF(fc_fft_rows_c2r)(const FC_FFT_T *sp, ptrdiff_t nrows, ptrd
             }
         }
     }
+    free(ip);
     free(raw);
     return 0;
 }
