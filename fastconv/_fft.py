@@ -771,10 +771,16 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
 
 
 def _cols_factors(n):
-    """Radices 4, 2, 3, 5 whose product is n (in that order), or None when
-    n has another prime factor."""
+    """Radices 8, 4, 2, 3, 5 whose product is n (in that order), or None when
+    n has another prime factor.  Radix 8 where it divides: a stage loads
+    and stores every point once, so one pass of 8 is cheaper than the two
+    of 4 and 2 (1080 = 8 * 135 in one pass fewer: the row FFT of
+    2160-sample tiles)."""
     fac = []
-    while n % 4 == 0:
+    while n % 8 == 0:
+        fac.append(8)
+        n //= 8
+    if n % 4 == 0:
         fac.append(4)
         n //= 4
     if n % 2 == 0:

@@ -10,7 +10,7 @@
  * vectors, so a butterfly or a twiddle is plain multiply-adds.  A block of V
  * columns is gathered into a scratch buffer in mixed-radix digit-reversed
  * order, transformed there stage by stage (a decimation-in-time
- * Cooley-Tukey with radices 2, 3, 4 and 5, butterflies in place) and
+ * Cooley-Tukey with radices 2, 3, 4, 5 and 8, butterflies in place) and
  * scattered back; the last block of fewer than V columns pads its lanes
  * with zeros.  The inverse is conj(FFT(conj(x))) times `scale`.
  *

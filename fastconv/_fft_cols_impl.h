@@ -161,12 +161,8 @@ static void FC_FFT_SUF(fc_fft_stage##P)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n,
             ai[0] = FC_FFT_SUF(fc_fft_ld)(&I[b]);                                          \
             for (int q = 1; q < (P); q++) {                                         \
                 const FC_FFT_VT xr = FC_FFT_SUF(fc_fft_ld)(&R[b + q * m]), xi = FC_FFT_SUF(fc_fft_ld)(&I[b + q * m]); \
-                /* radix 5: 8 twiddle registers and 10 points do not fit in   */    \
-                /* 16 (AVX2): broadcast from the table again (the same value) */    \
-                const FC_FFT_VT vr = (P) == 5 ? FC_SPLAT(FC_FFT_VT, tr[k * ((P) - 1) + q - 1]) : wr[q]; \
-                const FC_FFT_VT vi = (P) == 5 ? FC_SPLAT(FC_FFT_VT, ti[k * ((P) - 1) + q - 1]) : wi[q]; \
-                ar[q] = xr * vr - xi * vi;                                          \
-                ai[q] = xr * vi + xi * vr;                                          \
+                ar[q] = xr * wr[q] - xi * wi[q];                                    \
+                ai[q] = xr * wi[q] + xi * wr[q];                                    \
             }                                                                       \
             FC_FFT_BFLY##P(R, I, b, m, ar, ai);                                     \
         }                                                                           \
@@ -236,6 +232,70 @@ static void FC_FFT_SUF(fc_fft_stage5)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, p
 }
 #undef FC_FFT_STAGE
 
+/* Radix 8 (one pass where radices 4 and 2 took two: every pass loads and
+ * stores each point once, and a stage is load-bound), by hand so that 16
+ * registers hold it: y[k], y[k+4] = E[k] +- w8^k O[k] with E, O the 4-point
+ * DFTs of the even and odd points.  The even half's E[1], E[3] wait in a
+ * small stack buffer while the odd half is formed. */
+static void FC_FFT_SUF(fc_fft_stage8)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, ptrdiff_t m,
+                                      const FC_FFT_T *tr, const FC_FFT_T *ti)
+{
+    const FC_FFT_T r2 = (FC_FFT_T)0.70710678118654752440;
+    const ptrdiff_t ns = 8 * m;
+    for (ptrdiff_t k = 0; k < m; k++) {
+        for (ptrdiff_t g = 0; g < n; g += ns) {
+            const ptrdiff_t b = g + k;
+            FC_FFT_VT park[4];
+#define FC_FFT_TW8_(q, xr, xi) do {                                                  \
+                xr = FC_FFT_SUF(fc_fft_ld)(&R[b + (q) * m]);                           \
+                xi = FC_FFT_SUF(fc_fft_ld)(&I[b + (q) * m]);                           \
+                if (k > 0) {     /* k = 0: twiddles 1, skipped */                    \
+                    const FC_FFT_VT wr_ = FC_SPLAT(FC_FFT_VT, tr[7 * k + (q) - 1]);   \
+                    const FC_FFT_VT wi_ = FC_SPLAT(FC_FFT_VT, ti[7 * k + (q) - 1]);   \
+                    const FC_FFT_VT yr_ = xr * wr_ - xi * wi_, yi_ = xr * wi_ + xi * wr_; \
+                    xr = yr_;                                                         \
+                    xi = yi_;                                                         \
+                }                                                                     \
+            } while (0)
+            FC_FFT_VT ar, ai, br, bi;
+            /* E = DFT4(a0, a2, a4, a6) */
+            ar = FC_FFT_SUF(fc_fft_ld)(&R[b]);
+            ai = FC_FFT_SUF(fc_fft_ld)(&I[b]);
+            FC_FFT_TW8_(4, br, bi);
+            const FC_FFT_VT e0r = ar + br, e0i = ai + bi, e1r = ar - br, e1i = ai - bi;
+            FC_FFT_TW8_(2, ar, ai);
+            FC_FFT_TW8_(6, br, bi);
+            const FC_FFT_VT e2r = ar + br, e2i = ai + bi;
+            const FC_FFT_VT e3r = ai - bi, e3i = br - ar;          /* -i (a2 - a6) */
+            park[0] = e1r + e3r;
+            park[1] = e1i + e3i;
+            park[2] = e1r - e3r;
+            park[3] = e1i - e3i;
+            const FC_FFT_VT E0r = e0r + e2r, E0i = e0i + e2i, E2r = e0r - e2r, E2i = e0i - e2i;
+            /* O = DFT4(a1, a3, a5, a7) */
+            FC_FFT_TW8_(1, ar, ai);
+            FC_FFT_TW8_(5, br, bi);
+            const FC_FFT_VT o0r = ar + br, o0i = ai + bi, o1r = ar - br, o1i = ai - bi;
+            FC_FFT_TW8_(3, ar, ai);
+            FC_FFT_TW8_(7, br, bi);
+            const FC_FFT_VT o2r = ar + br, o2i = ai + bi;
+            const FC_FFT_VT o3r = ai - bi, o3i = br - ar;          /* -i (a3 - a7) */
+#undef FC_FFT_TW8_
+            const FC_FFT_VT O0r = o0r + o2r, O0i = o0i + o2i, O2r = o0r - o2r, O2i = o0i - o2i;
+            /* y0, y4 = E0 +- O0;  y2, y6 = E2 +- (-i) O2 */
+            FC_FFT_PM(R, I, b, b + 4 * m, E0r, E0i, O0r, O0i);
+            FC_FFT_PM(R, I, b + 2 * m, b + 6 * m, E2r, E2i, O2i, -O2r);
+            const FC_FFT_VT O1r = o1r + o3r, O1i = o1i + o3i, O3r = o1r - o3r, O3i = o1i - o3i;
+            /* w8 O1 = (O1r + O1i, O1i - O1r) / sqrt 2;
+               w8^3 O3 = (O3i - O3r, -(O3r + O3i)) / sqrt 2 */
+            const FC_FFT_VT q1r = (O1r + O1i) * r2, q1i = (O1i - O1r) * r2;
+            const FC_FFT_VT q3r = (O3i - O3r) * r2, q3i = (O3r + O3i) * -r2;
+            FC_FFT_PM(R, I, b + m, b + 5 * m, park[0], park[1], q1r, q1i);
+            FC_FFT_PM(R, I, b + 3 * m, b + 7 * m, park[2], park[3], q3r, q3i);
+        }
+    }
+}
+
 /* All stages (the last radix first: its groups are the smallest). */
 static void FC_FFT_SUF(fc_fft_stages)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, int nst,
                                       const ptrdiff_t *fac, const FC_FFT_T *tr,
@@ -248,6 +308,7 @@ static void FC_FFT_SUF(fc_fft_stages)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, i
         case 2: FC_FFT_SUF(fc_fft_stage2)(R, I, n, m, a, b); break;
         case 3: FC_FFT_SUF(fc_fft_stage3)(R, I, n, m, a, b); break;
         case 4: FC_FFT_SUF(fc_fft_stage4)(R, I, n, m, a, b); break;
+        case 8: FC_FFT_SUF(fc_fft_stage8)(R, I, n, m, a, b); break;
         default: FC_FFT_SUF(fc_fft_stage5)(R, I, n, m, a, b); break;
         }
         m *= fac[s];

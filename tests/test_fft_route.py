@@ -483,7 +483,7 @@ def test_convolve_fft_method_takes_the_pruned_transforms(monkeypatch):
 COLS_LEVELS = [lv for lv in _dispatch.supported_levels()
                if _dispatch.get_kernels(lv).fft_cols_available()]
 COLS_LENGTHS = list(range(2, 65)) + [72, 90, 96, 100, 120, 128, 150, 180, 216, 250, 256,
-                                     360, 375, 480, 500, 729, 1000]
+                                     360, 375, 480, 500, 729, 1000, 1080]
 
 
 def _cols(a):
