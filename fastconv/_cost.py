@@ -106,6 +106,17 @@ ENGINE_MAC = {"f4": 3.0e-11, "f8": 5.8e-11, "u8": 1.2e-10}   # per multiply-add,
 ENGINE_MAC_ND = 1.5           # the same on 2-D/3-D rows (shorter, more tap rows)
 
 
+# The multiply-adds' time by SIMD level, against the rates above (fitted on
+# AVX2/AVX-512 builds).  The baseline level (x86-64 CPUs without AVX2: SSE2
+# vectors, no FMA) runs the direct kernels 5-8x slower than AVX2 on the same
+# CPU while the FFTs (pocketfft, the column FFT) slow down far less: priced
+# as AVX2, 'auto' kept the direct method up to 10x past the crossover (AMD
+# Zen 5, 2 threads, FASTCONV_SIMD=baseline: 2048^2 float32 15 x 15 direct
+# 62 ms against the FFT's 11; 2**20 samples by 127 taps 16.2 ms against
+# 1.8; 128^3 by 7^3 49.9 against the tiled route's 10.5).
+ENGINE_MAC_LEVEL = {"baseline": 6.0}
+
+
 ENGINE_OUT = {"f4": 2.9e-10, "f8": 5.6e-10, "u8": 5.6e-10}   # per output element
 
 
@@ -152,7 +163,8 @@ def engine_cost(spatial, n_out_other, kdtype, macs_scale=1, nthreads=1):
     # row runs on one thread)
     units = max(1, rows // 4)
     par = 1 + (min(nthreads, units) - 1) * ENGINE_PAR_EFFICIENCY
-    mac = ENGINE_MAC[kdtype] * (ENGINE_MAC_ND if len(spatial) > 1 else 1.0)
+    mac = (ENGINE_MAC[kdtype] * (ENGINE_MAC_ND if len(spatial) > 1 else 1.0)
+           * ENGINE_MAC_LEVEL.get(_dispatch.kernels.simd_level(), 1.0))
     work = ENGINE_ROW_TAP * loops + mac * macs + ENGINE_OUT[kdtype] * out
     return ENGINE_CALL + work / par
 
@@ -527,7 +539,14 @@ def int_fft_unsafe(in1, in2):
 # 2048**2: 11**2 vs 15**2; 128**3: 7**3 vs 9**3).
 TILED_NLOGN = {"ducc0": {4: 2.45e-10, 8: 3.6e-10}, "scipy": {4: 3.0e-10, 8: 5.8e-10}}
 TILED_LOG0 = 8.0
-TILED_DIMS = {1: 1.4, 2: 1.1, 3: 2.9}
+TILED_DIMS = {1: 1.4, 2: 1.1, 3: 1.65}
+# 3-D: refitted (2.9 -> 1.65) once the tiles' axes ran on fastconv's own
+# column and row FFTs, which halved the route's time on volumes: 128**3 by
+# 5**3..11**3, float32 and float64, avx512 and avx2, AMD Zen 5, 2 threads,
+# price / time 3.1-4.9 for the route (3.7-4.4 from 7**3) against 1.6-2.6 for
+# the direct method (1.9-2.6 from 7**3), so the old fit priced the route
+# ~1.7x above the direct method's scale (9**3 float32: route 8.0-10.2 ms,
+# direct 16.5-17.6, priced the other way round).
 TILED_CALL = 5.0e-5                     # per call: planning, kernel spectrum, output
 TILED_CHUNK = 1.0e-5                    # per chunk of tiles
 TILED_THREAD_GAIN = 0.9                 # per extra thread, chunks on a thread team
@@ -568,6 +587,15 @@ def tiled_cost(s1, s2, axes, mode, itemsize, nthreads):
     return TILED_CALL + (TILED_CHUNK * chunks + work) / gain
 
 
+# Against the tiled route in 3-D the one transform's price is read this
+# many times higher: it stays near its time (pocketfft: price / time
+# 0.8-1.3 on 128**3 volumes, Zen 5) while the route's and the direct
+# method's prices run ~2-4x theirs on that machine, and the route was the
+# faster of the two in all 16 cases measured there (5**3..15**3, float32
+# and float64, avx512 and avx2: 8.0-36 ms against 20-51).
+FFT_VS_TILED_3D = 2.3
+
+
 def fft_choice(a, b, mode, conv_axes, tiled_ok=True):
     """'tiled' (overlap-save tiles, real operands; not if `tiled_ok` is
     False), 'fft' (one transform) or 'oa' (overlap-add), and its estimated
@@ -590,6 +618,8 @@ def _fft_choice(s1, s2, conv_axes, itemsize, complex_result, mode="full", tiled=
         # slower of the two on every case measured (1e5 x 511 taps: 0.5 vs
         # 1.0 ms; 1e6 x 4097: 8 vs 17 ms; 2**22 x 1023: 19 vs 43 ms, float32,
         # single thread, either library), while its estimate is the lower
+        if len(conv_axes) >= 3 and t_fft * FFT_VS_TILED_3D >= t_tiled:
+            return "tiled", t_tiled
         return min(("tiled", t_tiled), ("fft", t_fft), key=lambda kv: kv[1])
     t_oa = oa_cost(s1, s2, conv_axes, itemsize, complex_result, PRICED_THREADS())
     return min(("oa", t_oa), ("fft", t_fft), key=lambda kv: kv[1])
