@@ -69,7 +69,8 @@ static inline void *fc_fft_aligned(size_t nbytes, void **raw)
 
 /* The radix-p butterflies, on p points (ar, ai) already multiplied by their
  * twiddles, written back m apart from R[b], I[b] (FC_FFT_T: the element type
- * of the including instance). */
+ * of the including instance).  Radices 5 and 8 are whole stages of their own
+ * in _fft_cols_impl.h (their points do not fit 16 registers in this form). */
 /* y[j1] = p + q, y[j2] = p - q (complex, as real and imaginary parts) */
 #define FC_FFT_PM(R, I, j1, j2, pr, pi, qr, qi) do {                                \
     R[j1] = (pr) + (qr);                                                            \
@@ -99,31 +100,6 @@ static inline void *fc_fft_aligned(size_t nbytes, void **raw)
     I[b] = ai[0] + si;                                                              \
     FC_FFT_PM(R, I, b + m, b + 2 * m, tr_, ti_, h3 * di, -h3 * dr);                 \
 } while (0)
-/* with b1 = a1 + a4, b2 = a2 + a3, d1 = a1 - a4, d2 = a2 - a3:
- * y1, y4 = a0 + c1 b1 + c2 b2 -+ i (s1 d1 + s2 d2),
- * y2, y3 = a0 + c2 b1 + c1 b2 -+ i (s2 d1 - s1 d2) */
-#define FC_FFT_BFLY5(R, I, b, m, ar, ai) do {                                       \
-    const FC_FFT_T c1 = (FC_FFT_T)0.30901699437494742410;                           \
-    const FC_FFT_T c2 = (FC_FFT_T)-0.80901699437494742410;                          \
-    const FC_FFT_T s1 = (FC_FFT_T)0.95105651629515357212;                           \
-    const FC_FFT_T s2 = (FC_FFT_T)0.58778525229247312917;                           \
-    const FC_FFT_VT b1r = ar[1] + ar[4], b1i = ai[1] + ai[4];                       \
-    const FC_FFT_VT b2r = ar[2] + ar[3], b2i = ai[2] + ai[3];                       \
-    const FC_FFT_VT d1r = ar[1] - ar[4], d1i = ai[1] - ai[4];                       \
-    const FC_FFT_VT d2r = ar[2] - ar[3], d2i = ai[2] - ai[3];                       \
-    const FC_FFT_VT t1r = ar[0] + c1 * b1r + c2 * b2r;                              \
-    const FC_FFT_VT t1i = ai[0] + c1 * b1i + c2 * b2i;                              \
-    const FC_FFT_VT t2r = ar[0] + c2 * b1r + c1 * b2r;                              \
-    const FC_FFT_VT t2i = ai[0] + c2 * b1i + c1 * b2i;                              \
-    const FC_FFT_VT v1r = s1 * d1r + s2 * d2r, v1i = s1 * d1i + s2 * d2i;           \
-    const FC_FFT_VT v2r = s2 * d1r - s1 * d2r, v2i = s2 * d1i - s1 * d2i;           \
-    R[b] = ar[0] + b1r + b2r;                                                       \
-    I[b] = ai[0] + b1i + b2i;                                                       \
-    /* -i v = (v_im, -v_re) */                                                     \
-    FC_FFT_PM(R, I, b + m, b + 4 * m, t1r, t1i, v1i, -v1r);                         \
-    FC_FFT_PM(R, I, b + 2 * m, b + 3 * m, t2r, t2i, v2i, -v2r);                     \
-} while (0)
-
 /* The level's own register width (as fc_genrow's): 256-bit types split into
  * 128-bit halves at the baseline kept the butterflies' operands on the stack
  * (the tiled route's column FFT 3.4x slower than pocketfft there). */
