@@ -128,6 +128,23 @@ static inline FC_FFT_VT FC_FFT_SUF(fc_fft_ld)(const FC_FFT_VT *p)
     return v;
 }
 
+/* Point j (R[j], I[j]) loaded once, times the twiddle (*wr, *wi) when `tw`
+ * (k = 0's twiddles are 1: x * 1 - y * 0 == x for finite x, y, skipped). */
+static inline void FC_FFT_SUF(fc_fft_twld)(const FC_FFT_VT *R, const FC_FFT_VT *I, ptrdiff_t j,
+                                           const FC_FFT_T *wr, const FC_FFT_T *wi, int tw,
+                                           FC_FFT_VT *xr, FC_FFT_VT *xi)
+{
+    const FC_FFT_VT a = FC_FFT_SUF(fc_fft_ld)(&R[j]), b = FC_FFT_SUF(fc_fft_ld)(&I[j]);
+    if (tw) {
+        const FC_FFT_VT vr = FC_SPLAT(FC_FFT_VT, *wr), vi = FC_SPLAT(FC_FFT_VT, *wi);
+        *xr = a * vr - b * vi;
+        *xi = a * vi + b * vr;
+    } else {
+        *xr = a;
+        *xi = b;
+    }
+}
+
 /* One stage: groups of ns = p * m points; in each, for k < m, the p points
  * k, k + m, ..., k + (p-1) m are multiplied by the twiddles w(q k / ns)
  * (tr, ti: (m, p - 1) tables) and replaced by their length-p DFT.  One
@@ -188,27 +205,15 @@ static void FC_FFT_SUF(fc_fft_stage5)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, p
     for (ptrdiff_t k = 0; k < m; k++) {
         for (ptrdiff_t g = 0; g < n; g += ns) {
             const ptrdiff_t b = g + k;
-            FC_FFT_VT x1r = FC_FFT_SUF(fc_fft_ld)(&R[b + m]), x1i = FC_FFT_SUF(fc_fft_ld)(&I[b + m]);
-            FC_FFT_VT x4r = FC_FFT_SUF(fc_fft_ld)(&R[b + 4 * m]), x4i = FC_FFT_SUF(fc_fft_ld)(&I[b + 4 * m]);
-            if (k > 0) {
-                /* twiddles w(q k / 5m): x * 1 - y * 0 == x for k = 0, skipped */
-                const FC_FFT_VT w1r = FC_SPLAT(FC_FFT_VT, tr[4 * k]), w1i = FC_SPLAT(FC_FFT_VT, ti[4 * k]);
-                const FC_FFT_VT w4r = FC_SPLAT(FC_FFT_VT, tr[4 * k + 3]), w4i = FC_SPLAT(FC_FFT_VT, ti[4 * k + 3]);
-                const FC_FFT_VT y1r = x1r * w1r - x1i * w1i, y1i = x1r * w1i + x1i * w1r;
-                const FC_FFT_VT y4r = x4r * w4r - x4i * w4i, y4i = x4r * w4i + x4i * w4r;
-                x1r = y1r; x1i = y1i; x4r = y4r; x4i = y4i;
-            }
+            /* twiddles w(q k / 5m), row k of the (m, 4) tables */
+            const FC_FFT_T *wr = tr + 4 * k, *wi = ti + 4 * k;
+            FC_FFT_VT x1r, x1i, x2r, x2i, x3r, x3i, x4r, x4i;
+            FC_FFT_SUF(fc_fft_twld)(R, I, b + m, wr, wi, k > 0, &x1r, &x1i);
+            FC_FFT_SUF(fc_fft_twld)(R, I, b + 4 * m, wr + 3, wi + 3, k > 0, &x4r, &x4i);
             const FC_FFT_VT b1r = x1r + x4r, b1i = x1i + x4i;
             const FC_FFT_VT d1r = x1r - x4r, d1i = x1i - x4i;
-            FC_FFT_VT x2r = FC_FFT_SUF(fc_fft_ld)(&R[b + 2 * m]), x2i = FC_FFT_SUF(fc_fft_ld)(&I[b + 2 * m]);
-            FC_FFT_VT x3r = FC_FFT_SUF(fc_fft_ld)(&R[b + 3 * m]), x3i = FC_FFT_SUF(fc_fft_ld)(&I[b + 3 * m]);
-            if (k > 0) {
-                const FC_FFT_VT w2r = FC_SPLAT(FC_FFT_VT, tr[4 * k + 1]), w2i = FC_SPLAT(FC_FFT_VT, ti[4 * k + 1]);
-                const FC_FFT_VT w3r = FC_SPLAT(FC_FFT_VT, tr[4 * k + 2]), w3i = FC_SPLAT(FC_FFT_VT, ti[4 * k + 2]);
-                const FC_FFT_VT y2r = x2r * w2r - x2i * w2i, y2i = x2r * w2i + x2i * w2r;
-                const FC_FFT_VT y3r = x3r * w3r - x3i * w3i, y3i = x3r * w3i + x3i * w3r;
-                x2r = y2r; x2i = y2i; x3r = y3r; x3i = y3i;
-            }
+            FC_FFT_SUF(fc_fft_twld)(R, I, b + 2 * m, wr + 1, wi + 1, k > 0, &x2r, &x2i);
+            FC_FFT_SUF(fc_fft_twld)(R, I, b + 3 * m, wr + 2, wi + 2, k > 0, &x3r, &x3i);
             const FC_FFT_VT b2r = x2r + x3r, b2i = x2i + x3i;
             const FC_FFT_VT d2r = x2r - x3r, d2i = x2i - x3i;
             const FC_FFT_VT a0r = FC_FFT_SUF(fc_fft_ld)(&R[b]), a0i = FC_FFT_SUF(fc_fft_ld)(&I[b]);
@@ -232,6 +237,34 @@ static void FC_FFT_SUF(fc_fft_stage5)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, p
 }
 #undef FC_FFT_STAGE
 
+/* The first butterflies of radix 8 on points q0, q0 + 2, q0 + 4, q0 + 6
+ * (twiddled: row k of the (m, 7) tables from tr, ti): u = (x0 + x4, x0 - x4,
+ * x2 + x6, -i (x2 - x6)), as (re, im) pairs in u[0..7]. */
+static inline void FC_FFT_SUF(fc_fft_dft4_of8)(const FC_FFT_VT *R, const FC_FFT_VT *I,
+                                               ptrdiff_t b, ptrdiff_t m, int q0,
+                                               const FC_FFT_T *tr, const FC_FFT_T *ti, int tw,
+                                               FC_FFT_VT *u)
+{
+    FC_FFT_VT ar, ai, br, bi;
+    if (q0 == 0) {
+        ar = FC_FFT_SUF(fc_fft_ld)(&R[b]);
+        ai = FC_FFT_SUF(fc_fft_ld)(&I[b]);
+    } else {
+        FC_FFT_SUF(fc_fft_twld)(R, I, b + q0 * m, tr + q0 - 1, ti + q0 - 1, tw, &ar, &ai);
+    }
+    FC_FFT_SUF(fc_fft_twld)(R, I, b + (q0 + 4) * m, tr + q0 + 3, ti + q0 + 3, tw, &br, &bi);
+    u[0] = ar + br;
+    u[1] = ai + bi;
+    u[2] = ar - br;
+    u[3] = ai - bi;
+    FC_FFT_SUF(fc_fft_twld)(R, I, b + (q0 + 2) * m, tr + q0 + 1, ti + q0 + 1, tw, &ar, &ai);
+    FC_FFT_SUF(fc_fft_twld)(R, I, b + (q0 + 6) * m, tr + q0 + 5, ti + q0 + 5, tw, &br, &bi);
+    u[4] = ar + br;
+    u[5] = ai + bi;
+    u[6] = ai - bi;          /* -i (x2 - x6) */
+    u[7] = br - ar;
+}
+
 /* Radix 8 (one pass where radices 4 and 2 took two: every pass loads and
  * stores each point once, and a stage is load-bound), by hand so that 16
  * registers hold it: y[k], y[k+4] = E[k] +- w8^k O[k] with E, O the 4-point
@@ -246,41 +279,19 @@ static void FC_FFT_SUF(fc_fft_stage8)(FC_FFT_VT *R, FC_FFT_VT *I, ptrdiff_t n, p
         for (ptrdiff_t g = 0; g < n; g += ns) {
             const ptrdiff_t b = g + k;
             FC_FFT_VT park[4];
-#define FC_FFT_TW8_(q, xr, xi) do {                                                  \
-                xr = FC_FFT_SUF(fc_fft_ld)(&R[b + (q) * m]);                           \
-                xi = FC_FFT_SUF(fc_fft_ld)(&I[b + (q) * m]);                           \
-                if (k > 0) {     /* k = 0: twiddles 1, skipped */                    \
-                    const FC_FFT_VT wr_ = FC_SPLAT(FC_FFT_VT, tr[7 * k + (q) - 1]);   \
-                    const FC_FFT_VT wi_ = FC_SPLAT(FC_FFT_VT, ti[7 * k + (q) - 1]);   \
-                    const FC_FFT_VT yr_ = xr * wr_ - xi * wi_, yi_ = xr * wi_ + xi * wr_; \
-                    xr = yr_;                                                         \
-                    xi = yi_;                                                         \
-                }                                                                     \
-            } while (0)
-            FC_FFT_VT ar, ai, br, bi;
-            /* E = DFT4(a0, a2, a4, a6) */
-            ar = FC_FFT_SUF(fc_fft_ld)(&R[b]);
-            ai = FC_FFT_SUF(fc_fft_ld)(&I[b]);
-            FC_FFT_TW8_(4, br, bi);
-            const FC_FFT_VT e0r = ar + br, e0i = ai + bi, e1r = ar - br, e1i = ai - bi;
-            FC_FFT_TW8_(2, ar, ai);
-            FC_FFT_TW8_(6, br, bi);
-            const FC_FFT_VT e2r = ar + br, e2i = ai + bi;
-            const FC_FFT_VT e3r = ai - bi, e3i = br - ar;          /* -i (a2 - a6) */
-            park[0] = e1r + e3r;
-            park[1] = e1i + e3i;
-            park[2] = e1r - e3r;
-            park[3] = e1i - e3i;
+            FC_FFT_VT e[8], o[8];
+            /* E = DFT4(a0, a2, a4, a6); E[1], E[3] parked */
+            FC_FFT_SUF(fc_fft_dft4_of8)(R, I, b, m, 0, tr + 7 * k, ti + 7 * k, k > 0, e);
+            park[0] = e[2] + e[6];
+            park[1] = e[3] + e[7];
+            park[2] = e[2] - e[6];
+            park[3] = e[3] - e[7];
+            const FC_FFT_VT e0r = e[0], e0i = e[1], e2r = e[4], e2i = e[5];
             const FC_FFT_VT E0r = e0r + e2r, E0i = e0i + e2i, E2r = e0r - e2r, E2i = e0i - e2i;
             /* O = DFT4(a1, a3, a5, a7) */
-            FC_FFT_TW8_(1, ar, ai);
-            FC_FFT_TW8_(5, br, bi);
-            const FC_FFT_VT o0r = ar + br, o0i = ai + bi, o1r = ar - br, o1i = ai - bi;
-            FC_FFT_TW8_(3, ar, ai);
-            FC_FFT_TW8_(7, br, bi);
-            const FC_FFT_VT o2r = ar + br, o2i = ai + bi;
-            const FC_FFT_VT o3r = ai - bi, o3i = br - ar;          /* -i (a3 - a7) */
-#undef FC_FFT_TW8_
+            FC_FFT_SUF(fc_fft_dft4_of8)(R, I, b, m, 1, tr + 7 * k, ti + 7 * k, k > 0, o);
+            const FC_FFT_VT o0r = o[0], o0i = o[1], o1r = o[2], o1i = o[3];
+            const FC_FFT_VT o2r = o[4], o2i = o[5], o3r = o[6], o3i = o[7];
             const FC_FFT_VT O0r = o0r + o2r, O0i = o0i + o2i, O2r = o0r - o2r, O2i = o0i - o2i;
             /* y0, y4 = E0 +- O0;  y2, y6 = E2 +- (-i) O2 */
             FC_FFT_PM(R, I, b, b + 4 * m, E0r, E0i, O0r, O0i);
