@@ -8,6 +8,7 @@ when the output is not a terminal, and a PNG from ``--plot``.
 
 import io
 import re
+import types
 
 import pytest
 
@@ -125,26 +126,38 @@ def test_bench_help_offers_peer_isa(capsys):
     assert "--peer-isa {native,avx2}" in capsys.readouterr().out
 
 
+def test_settle_threads_waits_while_another_thread_computes(monkeypatch):
+    """The bench waits for peers' spinning thread pools (see settle_threads):
+    it does not call the process settled while another thread's CPU ticks
+    grow, and does once two readings agree.  The readings are scripted and
+    the waits skipped, so nothing here depends on the machine's speed."""
+    now = iter(range(10 ** 6))                                 # a scripted clock: 1 s a reading
+    monkeypatch.setattr(_bench, "time", types.SimpleNamespace(
+        sleep=lambda s: None, perf_counter=lambda: float(next(now))))
+    busy = iter({"7": t} for t in range(10 ** 6))            # ticks always growing
+    monkeypatch.setattr(_bench, "_other_threads_ticks", lambda: next(busy))
+    assert _bench.settle_threads(timeout=5.0) is False
+    assert next(busy) == {"7": 5}                             # polled until the timeout, never settled
+    readings = iter([{"7": 3, "8": 1}, {"7": 5, "8": 1}, {"7": 5, "8": 1}])
+    monkeypatch.setattr(_bench, "_other_threads_ticks", lambda: next(readings))
+    assert _bench.settle_threads(timeout=60.0) is True
+    assert next(readings, None) is None                       # settled on the third reading
+
+
 @pytest.mark.skipif(_bench._other_threads_ticks() is None,
                     reason="threads' CPU times need Linux's /proc/self/task")
-def test_settle_threads_waits_while_another_thread_computes():
-    """The bench waits for peers' spinning thread pools (see settle_threads):
-    it does not call the process settled while a thread computes, and does
-    once that thread is idle."""
+def test_other_threads_ticks_lists_the_other_threads():
+    """/proc/self/task is read for every thread but the caller."""
     import threading
 
     stop = threading.Event()
-
-    def spin():
-        x = 0
-        while not stop.is_set():
-            x += 1
-
-    t = threading.Thread(target=spin)
+    t = threading.Thread(target=stop.wait)
     t.start()
     try:
-        assert _bench.settle_threads(timeout=0.6, quiet=0.15) is False
+        ticks = _bench._other_threads_ticks()
     finally:
         stop.set()
         t.join()
-    assert _bench.settle_threads(timeout=5.0, quiet=0.15) is True
+    assert str(t.native_id) in ticks
+    assert str(threading.get_native_id()) not in ticks
+    assert all(isinstance(v, int) and v >= 0 for v in ticks.values())
