@@ -838,12 +838,14 @@ def _plan_tiled(kern, xshape, wshape, dchar, stride, dilation, pads, groups, for
         # 1.22 -> 0.94 ms on 2 threads, 2.36 -> 1.67 on one; float64 2048^2
         # 2.51 -> 1.68; 512^2 to 4096^2 all 10-40% faster), but not at the
         # baseline level (SSE2: its 4 x 1 SLIDE tile took 3.81 ms there
-        # against the bands' 2.29).  Zen 2/4 keep the bands they were
-        # measured with.
+        # against the bands' 2.29).  AMD CPUs keep the bands: Zen 2/4 were
+        # measured with them, and on Zen 5 (full-width 512-bit units like the
+        # Xeon's) the bands beat the 256-bit SLIDE tile its 3x3 takes (2
+        # threads, 2026-12-07, DW3 / SLIDE time, three runs: float32 1024^2
+        # 0.77-1.02, 2048^2 0.84-0.90, 4096^2 0.81-0.84; float64 0.78-1.02).
         if _use_dw3(N * F, x5, k5, s, d, pl, ph, force, OH * OW,
-                    bands_ok=not (kern.slide_wide_preferred()
-                                  or (kern.cpu_vendor() == "intel"
-                                      and kern.simd_level() != "baseline"))):
+                    bands_ok=not (kern.cpu_vendor() == "intel"
+                                  and kern.simd_level() != "baseline")):
             band = (OH if _dw3_whole_planes(N * F, x5) and not force.get("dw3_band")
                     else _dw3_band(OH, OW, 4 if dchar == "f" else 8, N * F, force))
             c.update(fallback=rows, planes=N * F, band=band)

@@ -123,11 +123,10 @@ def test_dw3_plan_choice():
     assert path((16, 128, 56, 56), (128, 1, 5, 5), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), p=((2, 2), (2, 2))) != "dw3"
     assert path((16, 128, 56, 56), (128, 1, 3, 3), force={"dw3": False}) != "dw3"
-    # large planes in bands, except on CPUs with full-width 512-bit units
-    # and on Intel CPUs, where the SLIDE tiles are faster
+    # large planes in bands, except on Intel CPUs (above SSE2), where the
+    # SLIDE tiles are faster
     kern = _dispatch.get_kernels()
-    bands = not (kern.slide_wide_preferred()
-                 or (kern.cpu_vendor() == "intel" and kern.simd_level() != "baseline"))
+    bands = not (kern.cpu_vendor() == "intel" and kern.simd_level() != "baseline")
     assert (path((2, 4, 400, 400), (4, 1, 3, 3)) == "dw3") == bands
     assert (path((1, 1, 2048, 2048), (1, 1, 3, 3)) == "dw3") == bands      # one image
     assert (path((1, 1, 2048, 2048), (1, 1, 3, 3), p=((0, 0), (0, 0))) == "dw3") == bands
@@ -141,8 +140,8 @@ def test_dw3_plan_choice():
 def test_dw3_bands_by_cpu(level, vendor, wide, monkeypatch):
     """Single large planes take the DW3 bands only where they were measured
     faster than the SLIDE tiles: not on Intel CPUs (except at the SSE2
-    baseline level), not where the 512-bit SLIDE tile is preferred;
-    elsewhere (AMD Zen 2/4, other CPUs) yes.  Depthwise layers of many small
+    baseline level); elsewhere (AMD Zen 2/4/5, other CPUs) yes, whether or
+    not the 512-bit SLIDE tile is preferred.  Depthwise layers of many small
     planes take DW3 everywhere."""
     kern = _dispatch.get_kernels(level)
     monkeypatch.setattr(kern, "cpu_vendor", lambda: vendor)
@@ -153,7 +152,7 @@ def test_dw3_bands_by_cpu(level, vendor, wide, monkeypatch):
             return _engine.plan_correlate(xs, ws, np.float32, stride=(1, 1), dilation=(1, 1),
                                           pads=((1, 1), (1, 1)), groups=xs[1],
                                           level=level).path
-        bands = not wide and (vendor != "intel" or level == "baseline")
+        bands = vendor != "intel" or level == "baseline"
         assert (path((1, 1, 2048, 2048), (1, 1, 3, 3)) == "dw3") == bands
         assert (path((2, 4, 400, 400), (4, 1, 3, 3)) == "dw3") == bands
         assert path((16, 128, 56, 56), (128, 1, 3, 3)) == "dw3"
