@@ -134,11 +134,7 @@ static void fc_dw3_##T##_##R##x##U(const T *s, ptrdiff_t SW, const T *w,        
 }
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
-#define FC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#else
-#define FC_PREFETCH(p) ((void)(p))
-#endif
+/* FC_PREFETCH: see _rows_tiles.h */
 
 #if FC_VEC && !defined(__AVX2__) && !defined(FC_NARROW)
 #define FC_DW_UMAX 1
