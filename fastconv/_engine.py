@@ -26,6 +26,7 @@ import threading
 import numpy as np
 
 from fastconv import _dispatch
+from fastconv import _memory
 from fastconv import _threads
 from fastconv._threads import (running, team_size, team_skipped, team_used, worth_threads,
                                worth_waking)
@@ -138,21 +139,21 @@ _SCRATCH_CAP = 64 << 20   # bytes kept per thread and dtype; larger buffers are 
 def _new_output(plan, dtype):
     """The output array of `plan`: 64-byte aligned where its driver writes
     with non-temporal stores (whole aligned cache lines; NumPy aligns to 16
-    bytes), plain np.empty otherwise."""
-    if not (plan.consts and plan.consts.get("stream")):
-        return np.empty(plan.oshape, dtype=dtype)
-    return empty_aligned(plan.oshape, dtype)
+    bytes), and large ones from the pool of reused memory
+    (:mod:`fastconv._memory`); plain np.empty otherwise."""
+    dtype = np.dtype(dtype)
+    if ((plan.consts and plan.consts.get("stream"))
+            or math.prod(plan.oshape) * dtype.itemsize >= _memory.MIN_BYTES):
+        return empty_aligned(plan.oshape, dtype)
+    return np.empty(plan.oshape, dtype=dtype)
 
 
 def empty_aligned(shape, dtype):
     """``np.empty(shape, dtype)`` starting on a 64-byte boundary: an output
     the FILTT drivers can write with non-temporal stores when it is passed
-    as `out` (see :func:`_new_output`)."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    raw = np.empty(nbytes + 64, dtype=np.uint8)
-    off = -raw.ctypes.data % 64
-    return raw[off:off + nbytes].view(dtype).reshape(shape)
+    as `out` (see :func:`_new_output`); large ones reuse pooled memory
+    (:func:`fastconv._memory.empty`)."""
+    return _memory.empty(shape, dtype)
 
 
 def _scratch(nelem, dtype, slot=""):

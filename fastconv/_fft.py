@@ -53,7 +53,7 @@ except ImportError:    # pragma: no cover - SciPy 1.18 and later
     except ImportError:
         _pocketfft = None
 
-from fastconv import _dispatch
+from fastconv import _dispatch, _memory
 from fastconv._engine import _scratch
 from fastconv._scipy_args import conv_windows, freq_axes
 from fastconv._threads import team_size
@@ -674,7 +674,7 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     oshape = [windows[a][1] if a in windows else in1.shape[a] for a in range(nd)]
     m0 = oshape[a0]
     oshape[a0] = nb * P0
-    out = np.empty(oshape, dtype)
+    out = _memory.empty(oshape, dtype)       # large: reused memory, no page faults
     ov = out.reshape(oshape[:a0] + [nb, P0] + oshape[a0 + 1:])
     ov = np.moveaxis(ov, a0, 0)                      # (tile, ...)
     keep = tuple([slice(None)]
