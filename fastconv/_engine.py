@@ -156,6 +156,23 @@ def empty_aligned(shape, dtype):
     return _memory.empty(shape, dtype)
 
 
+def has_nonfinite(a, nthreads=1):
+    """True when a float or complex array holds a NaN or an infinity.
+
+    Large contiguous float32/float64 (and complex64/128) arrays are checked by
+    a compiled pass on up to `nthreads` threads; others by NumPy."""
+    if a.dtype.kind not in "fc" or a.size == 0:
+        return False
+    if a.size >= (1 << 16) and a.flags.c_contiguous and a.dtype.isnative:
+        flat = a.reshape(-1)
+        if flat.dtype.kind == "c":
+            flat = flat.view(np.float32 if flat.dtype.itemsize == 8 else np.float64)
+        if flat.dtype.char in "fd":
+            return _dispatch.kernels.any_nonfinite(
+                flat, team_size(nthreads, flat.size >> 16))
+    return not bool(np.isfinite(a).all())
+
+
 def _scratch(nelem, dtype, slot=""):
     """A per-Python-thread buffer reused across calls (no page faults per call).
 

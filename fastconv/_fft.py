@@ -54,7 +54,7 @@ except ImportError:    # pragma: no cover - SciPy 1.18 and later
         _pocketfft = None
 
 from fastconv import _dispatch, _memory
-from fastconv._engine import _scratch
+from fastconv._engine import _scratch, has_nonfinite
 from fastconv._scipy_args import conv_windows, freq_axes
 from fastconv._threads import team_size
 
@@ -646,12 +646,21 @@ def tiled_plan(s1, s2, axes, mode):
     return windows, blocks
 
 
-def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None):
+#: What :func:`tiled_convolve` returns when asked to check its operands
+#: (`check_finite`) and one holds a NaN or an infinity.
+NONFINITE = object()
+
+
+def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None,
+                   check_finite=False):
     """Convolution of real `in1` by `in2` along `axes` by tiled
     overlap-save (see the section comment); SciPy's output shape for
     `mode`, computed in :func:`tiled_compute_dtype`.  None when the route
     does not apply.  The chunking never depends on `nthreads`, so
-    neither do the numbers."""
+    neither do the numbers.  `check_finite`: return :data:`NONFINITE`
+    where `in1` or `in2` holds a NaN or an infinity (`in1` is checked one
+    chunk at a time right after the chunk's copy, in cache, instead of in
+    a pass of its own over memory)."""
     dtype = tiled_compute_dtype(in1.dtype, in2.dtype)
     if dtype is None:
         return None
@@ -660,6 +669,9 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
         plan = tiled_plan(in1.shape, in2.shape, axes, mode)
     if plan is None:
         return None
+    if check_finite and has_nonfinite(in2, nthreads):
+        return NONFINITE
+    found = []                                   # a chunk of in1 with NaN/inf
     if chunk_points is None:
         chunk_points = CHUNK_POINTS
     windows, blocks = plan
@@ -720,6 +732,9 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
         if buf is None:
             buf = np.empty(bshape, dtype)
         _copy_chunk(buf, in1, blocks, a0, r0, r1)
+        if check_finite and (found or has_nonfinite(buf)):
+            found.append(i)
+            return
         tshape = [gi] + bshape[:a0] + [B0] + bshape[a0 + 1:]
         if gi == 1:
             tiles = buf[None]
@@ -762,6 +777,8 @@ def tiled_convolve(in1, in2, axes, mode, nthreads, plan=None, chunk_points=None)
     else:
         for i in starts:
             run(i)
+    if found:
+        return NONFINITE
     if m0 != nb * P0:
         cut = tuple(slice(m0) if a == a0 else slice(None) for a in range(nd))
         out = out[cut]

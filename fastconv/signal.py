@@ -28,7 +28,8 @@ import scipy.signal as _ss
 from fastconv import _engine, _fft
 from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice,
                             numpy_loop_cheaper, priced_direct, worth_pricing)
-from fastconv._direct import (NonFinite, conv_window, has_nonfinite, plain_window_plan,
+from fastconv._direct import (InputScanDeferred, NonFinite, conv_window, has_nonfinite,
+                              plain_window_plan,
                               plan_small, run_engine, run_plain_window, run_small)
 from fastconv._docs import docfiller
 from fastconv._geometry import check_output_memory
@@ -73,9 +74,14 @@ _FFT_WHOLE_MAX = 1 << 14
 _FFT_WHOLE_LEAN = 1 << 15
 
 
-def _run_fft(a, b, mode, axes, nthreads):
+def _run_fft(a, b, mode, axes, nthreads, scan=False):
     """FFT convolution of conv-form operands (SciPy's fftconvolve semantics),
-    overlap-add when the cost model says it is cheaper."""
+    overlap-add when the cost model says it is cheaper.
+
+    `scan`: `a` is not known to be finite (``method='auto'``, which takes
+    the direct method for NaN and inf, deferred its scan): the tiled route
+    checks the chunks it copies, the other routes scan `a` first; None when
+    `a` (or `b`) holds a NaN or an infinity."""
     a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
     lean = mode == "full" and bool(conv_axes) and _fft.lean_pair(a2, b2, conv_axes)
     if mode == "full" and conv_axes and math.prod(
@@ -89,14 +95,20 @@ def _run_fft(a, b, mode, axes, nthreads):
         # 'valid': 85 against 144).  Real operands of one float dtype take
         # the pruned route's pocketfft calls instead (the same transforms
         # without the Python layer and the all-zero lines: 103 -> 81 us)
+        if scan and has_nonfinite(a, nthreads):
+            return None
         if lean:
             return _fft.pruned_convolve(a2, b2, conv_axes, mode, nthreads)
         return _fft.fftconvolve(a, b, mode, axes, nthreads)
     kind = fft_choice(a2, b2, mode, conv_axes)[0] if conv_axes else "fft"
     if kind == "tiled":
-        ret = _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads)
+        ret = _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads, check_finite=scan)
+        if ret is _fft.NONFINITE:
+            return None
         if ret is not None:
             return ret
+    if scan and has_nonfinite(a, nthreads):
+        return None
     if kind == "oa":
         ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
         if ret is not None:
@@ -424,11 +436,17 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
         # there against the engine's 44)
         return (np.correlate if corr else np.convolve)(in1, in2, mode)
     nonfinite = None
+    scan = False
     if method == "auto":
         nonfinite = NonFinite(in1, in2, nthreads)
-        method = choose_method(in1, b, mode, axes, nonfinite)
+        deferred = InputScanDeferred(nonfinite)
+        method = choose_method(in1, b, mode, axes, deferred)
+        scan = deferred.asked
+    out = _run_fft(in1, b, mode, axes, nthreads, scan) if method == "fft" else None
+    if out is None and method == "fft":
+        nonfinite.known(0, True)            # 'auto': in1 holds NaN or inf
+        method = "direct"
     if method == "fft":
-        out = _run_fft(in1, b, mode, axes, nthreads)
         if out.size and not np.isfinite(out.reshape(-1)[0]):
             warnings.warn("Use of fft convolution on input with NAN or inf results in "
                           "NAN or inf output. Consider using method='direct' instead.",

@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -746,3 +747,70 @@ def test_pricing_the_route_builds_no_row_plan(monkeypatch):
                                          and _dispatch.kernels.fft_vector_bytes() > 16)
     assert not _fft.rows_fft_takes(2 * 7 * 11)          # half with a prime factor above 5
     assert not _fft.rows_fft_takes(2025)                # odd
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["first", "last", "kernel"])
+def test_auto_checks_the_tiled_routes_chunks_for_nonfinite_values(value, where, monkeypatch):
+    """'auto' takes the FFT for finite operands only: where it prices the
+    tiled route, the input's NaN/inf check happens on the route's chunks
+    (no scan of the whole input first), and a NaN or an infinity anywhere
+    -- the first or the last chunk, or the kernel -- still gives the direct
+    method's result."""
+    from fastconv import _direct, signal as fsig
+    rng = np.random.default_rng(41)
+    x = rng.standard_normal((700, 900))
+    k = rng.standard_normal((31, 31))
+    assert fastconv.choose_conv_method(x, k, "same") == "fft"
+    scanned = []
+    real = _direct.has_nonfinite
+
+    def spy(a, nthreads=1):
+        scanned.append(a.shape)
+        return real(a, nthreads)
+    monkeypatch.setattr(_direct, "has_nonfinite", spy)
+    routes = []
+    real_tiled = _fft.tiled_convolve
+    monkeypatch.setattr(_fft, "tiled_convolve",
+                        lambda *a, **kw: routes.append(kw.get("check_finite"))
+                        or real_tiled(*a, **kw))
+    finite = fsig.convolve(x, k, "same")
+    assert routes == [True]
+    assert x.shape not in scanned                 # the input was not scanned whole
+    np.testing.assert_allclose(finite, fsig.convolve(x, k, "same", method="direct"),
+                               atol=1e-9)
+    if where == "kernel":
+        k = k.copy()
+        k[3, 4] = value
+    else:
+        x = x.copy()
+        x[(2, 5) if where == "first" else (697, 890)] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # no fft warning: the direct method ran
+        got = fsig.convolve(x, k, "same")
+    ref = fsig.convolve(x, k, "same", method="direct")     # SciPy's pattern (test_signal)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(got[fin], ref[fin], atol=1e-9)
+
+
+def test_tiled_route_finite_check_flags_every_chunk_and_keeps_the_bits():
+    rng = np.random.default_rng(42)
+    x = rng.standard_normal((600, 800)).astype(np.float32)
+    k = rng.standard_normal((25, 25)).astype(np.float32)
+    plain = _fft.tiled_convolve(x, k, (0, 1), "same", 2)
+    checked = _fft.tiled_convolve(x, k, (0, 1), "same", 2, check_finite=True)
+    assert np.array_equal(plain, checked)
+    plan = _fft.tiled_plan(x.shape, k.shape, (0, 1), "same")
+    B0, P0, nb = plan[1][0][:3]
+    assert nb >= 3
+    for row in range(0, 600, 97):                   # in every chunk's rows
+        y = x.copy()
+        y[row, row % 800] = np.inf
+        assert _fft.tiled_convolve(y, k, (0, 1), "same", 2, check_finite=True) \
+            is _fft.NONFINITE
+        assert _fft.tiled_convolve(y, k, (0, 1), "same", 2) is not _fft.NONFINITE
+    k2 = k.copy()
+    k2[0, 0] = np.nan
+    assert _fft.tiled_convolve(x, k2, (0, 1), "same", 1, check_finite=True) is _fft.NONFINITE
