@@ -29,8 +29,8 @@ from fastconv import _engine, _fft
 from fastconv._cost import (TINY_MACS, choose_method, compute_route, fft_choice,
                             numpy_loop_cheaper, priced_direct, worth_pricing)
 from fastconv._direct import (InputScanDeferred, NonFinite, conv_window, has_nonfinite,
-                              plain_window_plan,
-                              plan_small, run_engine, run_plain_window, run_small)
+                              plain_window_plan, plan_small, run_engine, run_plain_window,
+                              run_small)
 from fastconv._docs import docfiller
 from fastconv._geometry import check_output_memory
 from fastconv._scipy_args import (BOUNDARIES, NP_PAD, check_fillvalue, check_method, check_mode,
