@@ -1,8 +1,9 @@
 """Large output arrays whose memory is kept for the next call.
 
-An output of a few MB or more that NumPy allocates is fresh memory from the
-system (glibc maps every block above its threshold, at most 32 MiB, and
-unmaps it when the array dies): the first write of each page faults, and
+An output of a few MB or more that NumPy allocates is often fresh memory
+from the system (glibc maps blocks above a threshold that follows the
+blocks freed, up to 32 MiB, and unmaps them when freed; always above
+32 MiB): the first write of each page faults, and
 the kernel clears the page before the kernels' stores land.  On the 2-core
 virtual machines fastconv is measured on that costs as much as the
 convolution itself: a float64 2048 x 2048 9 x 9 filter took 4.2 ms into
@@ -12,11 +13,12 @@ reused memory and 6.5-11.8 ms into fresh memory (Zen 5, 2 threads,
 So outputs of at least :data:`MIN_BYTES` come from here: the array's memory
 is a NumPy buffer owned by a small holder object, and when the last array
 or view using it dies, the holder returns the buffer to a pool instead of
-to the system.  The next output that fits (up to a quarter larger than
-asked) reuses it: its pages are already mapped.  The pool keeps at most
-``FASTCONV_OUTPUT_CACHE_MB`` MiB (default 256; 0 turns the pool off), the
-oldest buffers given back first.  The arrays are ordinary ndarrays (their
-``base`` is the holder; they do not own their data, like any view).
+to the system.  The next output for which a pooled buffer is large enough
+and at most a quarter larger reuses that buffer: its pages are already
+mapped.  The pool keeps at most ``FASTCONV_OUTPUT_CACHE_MB`` MiB (default 256; 0 turns the pool off), the
+oldest buffers given back first.  The arrays are ordinary ndarrays that, like
+views, do not own their data (the holder is at the end of their ``base``
+chain).
 
 Every output of this module starts on a 64-byte boundary (the drivers'
 non-temporal stores write whole aligned cache lines).
