@@ -207,6 +207,23 @@ def rng():
 
 
 @pytest.fixture
+def nonfinite_scans(monkeypatch):
+    """The arrays fastconv's whole-operand NaN/inf scan
+    (``fastconv._direct.has_nonfinite``, which ``NonFinite`` calls) reads
+    during the test, in order; the scan itself still runs."""
+    from fastconv import _direct
+    seen = []
+    real = _direct.has_nonfinite
+
+    def spy(a, nthreads=1):
+        seen.append(a)
+        return real(a, nthreads)
+
+    monkeypatch.setattr(_direct, "has_nonfinite", spy)
+    return seen
+
+
+@pytest.fixture
 def numpy_reference_conv():
     """The plain NumPy reference, as a fixture (see :func:`reference_conv`)."""
     return reference_conv
