@@ -105,6 +105,10 @@ class NonFinite:
         """Record what another pass found out about operand `i`."""
         self._values[i] = bool(value)
 
+    def scanned(self, i):
+        """Whether operand `i`'s answer is known (scanned or recorded)."""
+        return self._values[i] is not None
+
 
 class InputScanDeferred:
     """A :class:`NonFinite` whose first operand reads as finite, noting
@@ -121,7 +125,7 @@ class InputScanDeferred:
         self.asked = False
 
     def __getitem__(self, i):
-        if i == 0 and self.nonfinite._values[0] is None:
+        if i == 0 and not self.nonfinite.scanned(0):
             self.asked = True
             return False
         return self.nonfinite[i]

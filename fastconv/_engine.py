@@ -139,21 +139,13 @@ _SCRATCH_CAP = 64 << 20   # bytes kept per thread and dtype; larger buffers are 
 def _new_output(plan, dtype):
     """The output array of `plan`: 64-byte aligned where its driver writes
     with non-temporal stores (whole aligned cache lines; NumPy aligns to 16
-    bytes), and large ones from the pool of reused memory
-    (:mod:`fastconv._memory`); plain np.empty otherwise."""
+    bytes), and large ones from the pool of reused memory (both
+    :func:`fastconv._memory.empty`); plain np.empty otherwise."""
     dtype = np.dtype(dtype)
     if ((plan.consts and plan.consts.get("stream"))
             or math.prod(plan.oshape) * dtype.itemsize >= _memory.MIN_BYTES):
-        return empty_aligned(plan.oshape, dtype)
+        return _memory.empty(plan.oshape, dtype)
     return np.empty(plan.oshape, dtype=dtype)
-
-
-def empty_aligned(shape, dtype):
-    """``np.empty(shape, dtype)`` starting on a 64-byte boundary: an output
-    the FILTT drivers can write with non-temporal stores when it is passed
-    as `out` (see :func:`_new_output`); large ones reuse pooled memory
-    (:func:`fastconv._memory.empty`)."""
-    return _memory.empty(shape, dtype)
 
 
 def has_nonfinite(a, nthreads=1):

@@ -229,8 +229,9 @@ FC_DEFINE_SLIDE_X(double, FC_SLIDE_VT_double, FC_SLIDE_LANES_double, 1, FC_SLIDE
  * prefetched into L1.  The R + KH - 1 row streams are more than the
  * hardware prefetchers follow: without this the tile's first loads of each
  * row waited on L2.  Zen 5, 2-D 2048^2 'same' float32 9 x 9, engine calls,
- * 2026-12-07: one thread 53-61% -> 66-68% of the FMA peak (avx512); 2
- * threads 57-65% -> 62-66%; 15 x 15 73-75% -> 75-78% at distance 2. */
+ * 2026-12-07, no prefetch -> distance 1: one thread 53-61% -> 66-68% of the
+ * FMA peak (avx512), 2 threads 57-65% -> 62-66%; 15 x 15 73-75% -> 69-75%
+ * (75-78% at distance 2, within that noise). */
 #ifndef FC_SLIDE_PFD
 #define FC_SLIDE_PFD 1
 #endif
@@ -248,15 +249,13 @@ static void fc_slide_strip_##T##_##R##x##U(                                     
 {                                                                                   \
     if (KD == 1 && cs == 1) {                                                       \
         for (ptrdiff_t t = 0; t < ntiles; t++) {                                    \
-            {                                                                       \
-                const char *pf = (const char *)(x + toff[0] + (t + FC_SLIDE_PFD) * (TW) \
-                                                + KW - 1);                          \
-                for (ptrdiff_t i = 0; i < KH + R - 1; i++) {                        \
-                    const char *pr = pf + i * xrs * (ptrdiff_t)sizeof(T);           \
-                    for (int b = 0; b < (int)((TW) * sizeof(T)); b += 64)           \
-                        FC_PREFETCH(pr + b);                                        \
-                    FC_PREFETCH(pr + (TW) * sizeof(T) - 1);                         \
-                }                                                                   \
+            const char *pf = (const char *)(x + toff[0] + (t + FC_SLIDE_PFD) * (TW)     \
+                                            + KW - 1);                              \
+            for (ptrdiff_t i = 0; i < KH + R - 1; i++) {                            \
+                const char *pr = pf + i * xrs * (ptrdiff_t)sizeof(T);               \
+                for (int b = 0; b < (int)((TW) * sizeof(T)); b += 64)               \
+                    FC_PREFETCH(pr + b);                                            \
+                FC_PREFETCH(pr + (TW) * sizeof(T) - 1);                             \
             }                                                                       \
             FC_SLIDE_BODY(T, R, U)(x + t * (TW), xrs, toff, 1, KH, KW, 1, w,        \
                                    out + t * (TW), ors, (TW), init);                \

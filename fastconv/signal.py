@@ -84,9 +84,21 @@ def _run_fft(a, b, mode, axes, nthreads, scan=False):
     `a` (or `b`) holds a NaN or an infinity."""
     a2, b2, conv_axes, _ = freq_axes(a, b, mode, axes)
     lean = mode == "full" and bool(conv_axes) and _fft.lean_pair(a2, b2, conv_axes)
-    if mode == "full" and conv_axes and math.prod(
-            a2.shape[i] + b2.shape[i] - 1 for i in conv_axes) <= (
-                _FFT_WHOLE_LEAN if lean else _FFT_WHOLE_MAX):
+    whole = bool(mode == "full" and conv_axes and math.prod(
+        a2.shape[i] + b2.shape[i] - 1 for i in conv_axes) <= (
+            _FFT_WHOLE_LEAN if lean else _FFT_WHOLE_MAX))
+    kind = "fft"
+    if conv_axes and not whole:
+        kind = fft_choice(a2, b2, mode, conv_axes)[0]
+    if kind == "tiled":
+        ret = _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads, check_finite=scan)
+        if ret is _fft.NONFINITE:
+            return None
+        if ret is not None:
+            return ret
+    if scan and has_nonfinite(a, nthreads):
+        return None                     # the other routes: `a` scanned first
+    if whole:
         # small 'full' transforms: SciPy's one transform of the whole
         # problem has the least set-up (64 x 64 by 31 x 31 float32: 105 us
         # against the tiled route's 125; 32 x 32 by 15 x 15: 64 against 92;
@@ -95,20 +107,9 @@ def _run_fft(a, b, mode, axes, nthreads, scan=False):
         # 'valid': 85 against 144).  Real operands of one float dtype take
         # the pruned route's pocketfft calls instead (the same transforms
         # without the Python layer and the all-zero lines: 103 -> 81 us)
-        if scan and has_nonfinite(a, nthreads):
-            return None
         if lean:
             return _fft.pruned_convolve(a2, b2, conv_axes, mode, nthreads)
         return _fft.fftconvolve(a, b, mode, axes, nthreads)
-    kind = fft_choice(a2, b2, mode, conv_axes)[0] if conv_axes else "fft"
-    if kind == "tiled":
-        ret = _fft.tiled_convolve(a2, b2, conv_axes, mode, nthreads, check_finite=scan)
-        if ret is _fft.NONFINITE:
-            return None
-        if ret is not None:
-            return ret
-    if scan and has_nonfinite(a, nthreads):
-        return None
     if kind == "oa":
         ret = _fft.overlap_add(a2, b2, sorted(conv_axes), nthreads)
         if ret is not None:
@@ -442,10 +443,11 @@ def _conv_or_corr(in1, in2, mode, method, axes, workers, corr):
         deferred = InputScanDeferred(nonfinite)
         method = choose_method(in1, b, mode, axes, deferred)
         scan = deferred.asked
-    out = _run_fft(in1, b, mode, axes, nthreads, scan) if method == "fft" else None
-    if out is None and method == "fft":
-        nonfinite.known(0, True)            # 'auto': in1 holds NaN or inf
-        method = "direct"
+    if method == "fft":
+        out = _run_fft(in1, b, mode, axes, nthreads, scan)
+        if out is None:                     # 'auto': in1 holds NaN or inf
+            nonfinite.known(0, True)
+            method = "direct"
     if method == "fft":
         if out.size and not np.isfinite(out.reshape(-1)[0]):
             warnings.warn("Use of fft convolution on input with NAN or inf results in "
